@@ -1,0 +1,94 @@
+"""omnistock: exact, explainable order sourcing for one virtual stock pool.
+
+Every order, from any channel, is served from any warehouse or store by the cheapest
+plan that respects the scenario's rules (docs/semantics.md).
+
+Heavy parts (solvers, the live pool, simulation) load on first use, so
+``import omnistock`` imports neither OR-Tools nor matplotlib and compiles no kernel.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from omnistock.exceptions import (
+    InsufficientStock,
+    InvalidOptionError,
+    OmnistockError,
+    PlanCheckError,
+    ScenarioError,
+    UnknownSolverError,
+)
+from omnistock.network import Location, Node, StockRecord
+from omnistock.orders import Order, OrderLine
+from omnistock.plan import Plan
+from omnistock.rules import Costs, Reason, Rules
+from omnistock.scenario import Scenario
+from omnistock.solve import available_solvers, solve
+from omnistock.solvers.base import SolveStatus
+
+if TYPE_CHECKING:
+    from omnistock import samples
+    from omnistock.pool import Reservation, StockPool
+    from omnistock.relax import relax
+    from omnistock.replan import Replan, replan
+    from omnistock.simulate import simulate
+    from omnistock.sourcer import Decision, Sourcer
+
+__version__ = "0.1.0"
+
+# Public names that live in modules loaded on first use: name -> module.
+_LAZY = {
+    "samples": "omnistock.samples",
+    "Sourcer": "omnistock.sourcer",
+    "Decision": "omnistock.sourcer",
+    "StockPool": "omnistock.pool",
+    "Reservation": "omnistock.pool",
+    "relax": "omnistock.relax",
+    "replan": "omnistock.replan",
+    "Replan": "omnistock.replan",
+    "simulate": "omnistock.simulate",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        msg = f"module 'omnistock' has no attribute {name!r}"
+        raise AttributeError(msg)
+    mod = importlib.import_module(module)
+    value = mod if module.endswith("." + name) else getattr(mod, name)
+    globals()[name] = value
+    return value
+
+
+__all__ = [
+    "Costs",
+    "Decision",
+    "InsufficientStock",
+    "InvalidOptionError",
+    "Location",
+    "Node",
+    "OmnistockError",
+    "Order",
+    "OrderLine",
+    "Plan",
+    "PlanCheckError",
+    "Reason",
+    "Replan",
+    "Reservation",
+    "Rules",
+    "Scenario",
+    "ScenarioError",
+    "SolveStatus",
+    "Sourcer",
+    "StockPool",
+    "UnknownSolverError",
+    "available_solvers",
+    "relax",
+    "replan",
+    "samples",
+    "simulate",
+    "solve",
+]

@@ -1,0 +1,92 @@
+"""The network: nodes (warehouses and stores), their locations, and the stock they hold."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from omnistock._validation import describe, require_non_negative
+
+__all__ = ["METHODS", "NODE_KINDS", "Location", "Method", "Node", "NodeKind", "StockRecord"]
+
+Method = Literal["ship", "pickup", "same_day"]
+NodeKind = Literal["warehouse", "store"]
+METHODS: tuple[Method, ...] = ("ship", "pickup", "same_day")
+NODE_KINDS: tuple[NodeKind, ...] = ("warehouse", "store")
+
+
+class Location(BaseModel):
+    """A point on Earth in decimal degrees (WGS 84)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    lat: float = Field(ge=-90.0, le=90.0, description="Latitude in degrees.")
+    lon: float = Field(ge=-180.0, le=180.0, description="Longitude in degrees.")
+
+
+class Node(BaseModel):
+    """A warehouse or store that can give units to orders.
+
+    ``channels`` empty means the node serves every channel. ``capacity`` caps the
+    units the node gives in one plan (``None``: unlimited). ``priority`` orders the
+    peers' priority walk and breaks ties (lower is preferred).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: str = Field(min_length=1)
+    kind: NodeKind
+    lat: float = Field(ge=-90.0, le=90.0)
+    lon: float = Field(ge=-180.0, le=180.0)
+    methods: tuple[Method, ...] = ("ship",)
+    channels: tuple[str, ...] = ()
+    capacity: int | None = Field(default=None, ge=0)
+    handling_cost: float = Field(default=0.0, ge=0.0)
+    unit_cost: float = Field(default=0.0, ge=0.0)
+    priority: int = 0
+
+    @model_validator(mode="before")
+    @classmethod
+    def _name_the_node(cls, data: Any) -> Any:
+        where = f"node ({describe(data, 'id')})"
+        require_non_negative(data, ("capacity", "handling_cost", "unit_cost"), where)
+        if isinstance(data, dict):
+            for field, low, high in (("lat", -90, 90), ("lon", -180, 180)):
+                value = data.get(field)
+                if isinstance(value, int | float) and not low <= value <= high:
+                    msg = f"{where}: {field} must be in [{low}, {high}]. Got {field}={value!r}."
+                    raise ValueError(msg)
+        return data
+
+
+class StockRecord(BaseModel):
+    """Units of one SKU at one node.
+
+    free = max(0, on_hand - reserved - safety_stock) is what plans may take.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    node: str = Field(min_length=1)
+    sku: str = Field(min_length=1)
+    on_hand: int = Field(ge=0)
+    reserved: int = Field(default=0, ge=0)
+    safety_stock: int = Field(default=0, ge=0)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _name_the_record(cls, data: Any) -> Any:
+        where = f"stock ({describe(data, 'node', 'sku')})"
+        require_non_negative(data, ("on_hand", "reserved", "safety_stock"), where)
+        return data
+
+    @model_validator(mode="after")
+    def _reserved_within_on_hand(self) -> StockRecord:
+        if self.reserved > self.on_hand:
+            msg = (
+                f"stock (node {self.node!r}, sku {self.sku!r}): reserved must be "
+                f"<= on_hand. Got reserved={self.reserved}, on_hand={self.on_hand}."
+            )
+            raise ValueError(msg)
+        return self

@@ -1,0 +1,167 @@
+"""The scenario: one network, its stock, a batch of orders, rules and costs.
+
+This is contract v1 (docs/scenario.md). Field rules live on the part models;
+the cross-references between parts (unknown nodes, duplicate ids) are checked
+once, here.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
+
+from omnistock.network import Node, StockRecord
+from omnistock.orders import Order
+from omnistock.rules import Costs, Rules
+
+if TYPE_CHECKING:
+    import polars as pl
+
+    from omnistock.compiled import CompiledScenario
+
+__all__ = ["Scenario"]
+
+
+class Scenario(BaseModel):
+    """A whole allocation problem: network, stock, orders, rules and costs.
+
+    Examples
+    --------
+    >>> s = Scenario.model_validate(
+    ...     {
+    ...         "nodes": [{"id": "W1", "kind": "warehouse", "lat": 48.85, "lon": 2.35}],
+    ...         "stock": [{"node": "W1", "sku": "A", "on_hand": 3}],
+    ...         "orders": [
+    ...             {
+    ...                 "id": "o1",
+    ...                 "destination": {"lat": 45.76, "lon": 4.84},
+    ...                 "lines": [{"sku": "A", "qty": 2}],
+    ...             }
+    ...         ],
+    ...     }
+    ... )
+    >>> Scenario.model_validate_json(s.model_dump_json()) == s
+    True
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    nodes: tuple[Node, ...] = Field(min_length=1)
+    stock: tuple[StockRecord, ...] = ()
+    orders: tuple[Order, ...] = ()
+    rules: Rules = Field(default_factory=Rules)
+    costs: Costs = Field(default_factory=Costs)
+
+    _compiled: CompiledScenario | None = PrivateAttr(default=None)
+
+    @model_validator(mode="after")
+    def _cross_references(self) -> Scenario:
+        nodes: dict[str, Node] = {}
+        for i, node in enumerate(self.nodes):
+            if node.id in nodes:
+                msg = f"nodes[{i}]: duplicate node id {node.id!r}."
+                raise ValueError(msg)
+            nodes[node.id] = node
+        seen_stock: set[tuple[str, str]] = set()
+        for i, rec in enumerate(self.stock):
+            if rec.node not in nodes:
+                msg = (
+                    f"stock[{i}] (node {rec.node!r}, sku {rec.sku!r}): unknown node "
+                    f"{rec.node!r}."
+                )
+                raise ValueError(msg)
+            key = (rec.node, rec.sku)
+            if key in seen_stock:
+                msg = (
+                    f"stock[{i}] (node {rec.node!r}, sku {rec.sku!r}): duplicate "
+                    "(node, sku) stock row."
+                )
+                raise ValueError(msg)
+            seen_stock.add(key)
+        seen_orders: set[str] = set()
+        for i, order in enumerate(self.orders):
+            if order.id in seen_orders:
+                msg = f"orders[{i}]: duplicate order id {order.id!r}."
+                raise ValueError(msg)
+            seen_orders.add(order.id)
+            if order.pickup_node is not None:
+                node = nodes.get(order.pickup_node)
+                if node is None:
+                    msg = (
+                        f"order {order.id!r}: pickup_node {order.pickup_node!r} is "
+                        "not a node of the scenario."
+                    )
+                    raise ValueError(msg)
+                if "pickup" not in node.methods:
+                    msg = (
+                        f"order {order.id!r}: pickup_node {node.id!r} does not offer "
+                        f'"pickup". Got methods={list(node.methods)}.'
+                    )
+                    raise ValueError(msg)
+        return self
+
+    # -- compiled form -----------------------------------------------------------
+
+    def compiled(self) -> CompiledScenario:
+        """The compiled arrays of this scenario, built once and cached."""
+        if self._compiled is None:
+            from omnistock.compiled import compile_scenario
+
+            self._compiled = compile_scenario(self)
+        return self._compiled
+
+    def with_orders(self, orders: Any) -> Scenario:
+        """A copy of this scenario with ``orders`` (list of Order or dicts) instead."""
+        data = {
+            "nodes": self.nodes,
+            "stock": self.stock,
+            "orders": tuple(orders),
+            "rules": self.rules,
+            "costs": self.costs,
+        }
+        return Scenario.model_validate(data)
+
+    # -- files and frames ---------------------------------------------------------
+
+    @classmethod
+    def from_json(cls, path: str | Path) -> Scenario:
+        """Read a scenario JSON file (contract v1)."""
+        return cls.model_validate_json(Path(path).read_bytes())
+
+    def to_json(self, path: str | Path | None = None, *, indent: int | None = 1) -> str:
+        """The scenario as JSON text; also written to ``path`` when given."""
+        text = self.model_dump_json(indent=indent, exclude_defaults=False)
+        if path is not None:
+            Path(path).write_text(text)
+        return text
+
+    @classmethod
+    def from_frames(
+        cls,
+        *,
+        nodes: pl.DataFrame,
+        stock: pl.DataFrame,
+        orders: pl.DataFrame,
+        lines: pl.DataFrame,
+        rules: Rules | dict[str, Any] | None = None,
+        costs: Costs | dict[str, Any] | None = None,
+    ) -> Scenario:
+        """Build a scenario from polars frames (column names in docs/scenario.md)."""
+        from omnistock.io import scenario_from_frames
+
+        return scenario_from_frames(
+            nodes=nodes, stock=stock, orders=orders, lines=lines, rules=rules, costs=costs
+        )
+
+    @classmethod
+    def json_schema(cls) -> dict[str, Any]:
+        """The JSON Schema of contract v1 (docs/scenario.schema.json)."""
+        return cls.model_json_schema(mode="validation")
+
+    @classmethod
+    def json_schema_text(cls) -> str:
+        """The JSON Schema as the text stored in docs/scenario.schema.json."""
+        return json.dumps(cls.json_schema(), indent=2, sort_keys=True) + "\n"

@@ -1,0 +1,103 @@
+"""What a solver is: its protocol, capabilities, status vocabulary and result."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any, ClassVar, Protocol
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict
+
+from omnistock.compiled import CompiledScenario
+
+__all__ = [
+    "Capabilities",
+    "NoOptions",
+    "Solution",
+    "SolveStatus",
+    "Solver",
+    "empty_solution",
+]
+
+
+class SolveStatus(str, Enum):
+    """How a plan ended: proven optimal, feasible (heuristic or gap), or time limit."""
+
+    OPTIMAL = "optimal"
+    FEASIBLE = "feasible"
+    TIME_LIMIT = "time_limit"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a solver promises.
+
+    Attributes
+    ----------
+    exact
+        Proves the batch optimum (status ``optimal``) when given time.
+    per_order
+        Decides orders one at a time in scenario order.
+    time_limit
+        Honours a ``time_limit`` option.
+    """
+
+    exact: bool = False
+    per_order: bool = False
+    time_limit: bool = False
+
+
+class NoOptions(BaseModel):
+    """Options of a solver that takes none."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+@dataclass
+class Solution:
+    """A solver's raw answer: allocation triples over compiled indices.
+
+    Attributes
+    ----------
+    line_idx : int64[k]
+        Line of each allocation (into ``CompiledOrders`` lines).
+    node_idx : int64[k]
+        Node of each allocation.
+    qty : int64[k]
+        Units, all > 0.
+    status
+        How the solve ended.
+    bound
+        A proven lower bound on the objective, when the solver has one.
+    info
+        Solver-specific figures (iterations, back-end, ...).
+    """
+
+    line_idx: np.ndarray
+    node_idx: np.ndarray
+    qty: np.ndarray
+    status: SolveStatus = SolveStatus.FEASIBLE
+    bound: float | None = None
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+def empty_solution() -> Solution:
+    """A solution that allocates nothing."""
+    empty = np.empty(0, dtype=np.int64)
+    return Solution(line_idx=empty, node_idx=empty.copy(), qty=empty.copy())
+
+
+class Solver(Protocol):
+    """A registered solver: a name, capabilities, an options model and ``run``."""
+
+    name: ClassVar[str]
+    capabilities: ClassVar[Capabilities]
+    Options: ClassVar[type[BaseModel]]
+
+    def run(self, compiled: CompiledScenario, options: Any) -> Solution:
+        """Solve the compiled scenario under ``options`` (an ``Options`` instance)."""
+        ...
