@@ -49,7 +49,7 @@ class Scenario(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    nodes: tuple[Node, ...] = Field(min_length=1)
+    nodes: tuple[Node, ...]
     stock: tuple[StockRecord, ...] = ()
     orders: tuple[Order, ...] = ()
     rules: Rules = Field(default_factory=Rules)
@@ -59,6 +59,9 @@ class Scenario(BaseModel):
 
     @model_validator(mode="after")
     def _cross_references(self) -> Scenario:
+        if not self.nodes:
+            msg = "nodes: a scenario needs at least one node. Got none."
+            raise ValueError(msg)
         nodes: dict[str, Node] = {}
         for i, node in enumerate(self.nodes):
             if node.id in nodes:

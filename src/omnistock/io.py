@@ -1,0 +1,233 @@
+"""Tabular input and output through polars: frames, parquet and CSV.
+
+The frame schemas below are the one definition of column names and dtypes. A
+scenario on disk is either one JSON file (contract v1) or a folder holding
+``nodes``, ``stock``, ``orders`` and ``lines`` as ``.parquet`` or ``.csv`` files
+plus an optional ``settings.json`` with ``rules`` and ``costs``. In CSV files the
+list columns ``methods`` and ``channels`` are ``|``-separated strings.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from omnistock.exceptions import ScenarioError
+from omnistock.rules import Costs, Rules
+from omnistock.scenario import Scenario
+
+__all__ = [
+    "LINE_SCHEMA",
+    "NODE_SCHEMA",
+    "ORDER_SCHEMA",
+    "STOCK_SCHEMA",
+    "read_scenario",
+    "scenario_from_frames",
+    "scenario_to_frames",
+    "write_scenario_frames",
+]
+
+NODE_SCHEMA: dict[str, Any] = {
+    "id": pl.String,
+    "kind": pl.String,
+    "lat": pl.Float64,
+    "lon": pl.Float64,
+    "methods": pl.List(pl.String),
+    "channels": pl.List(pl.String),
+    "capacity": pl.Int64,
+    "handling_cost": pl.Float64,
+    "unit_cost": pl.Float64,
+    "priority": pl.Int64,
+}
+STOCK_SCHEMA: dict[str, Any] = {
+    "node": pl.String,
+    "sku": pl.String,
+    "on_hand": pl.Int64,
+    "reserved": pl.Int64,
+    "safety_stock": pl.Int64,
+}
+ORDER_SCHEMA: dict[str, Any] = {
+    "id": pl.String,
+    "channel": pl.String,
+    "method": pl.String,
+    "tier": pl.String,
+    "dest_lat": pl.Float64,
+    "dest_lon": pl.Float64,
+    "pickup_node": pl.String,
+    "ship_complete": pl.Boolean,
+    "allow_partial": pl.Boolean,
+    "max_splits": pl.Int64,
+}
+LINE_SCHEMA: dict[str, Any] = {"order_id": pl.String, "sku": pl.String, "qty": pl.Int64}
+
+_REQUIRED = {
+    "nodes": ("id", "kind", "lat", "lon"),
+    "stock": ("node", "sku", "on_hand"),
+    "orders": ("id",),
+    "lines": ("order_id", "sku", "qty"),
+}
+_LIST_COLUMNS = ("methods", "channels")
+
+
+def _require(name: str, frame: pl.DataFrame) -> None:
+    missing = [c for c in _REQUIRED[name] if c not in frame.columns]
+    if missing:
+        msg = f"{name} frame: missing column(s) {missing}. Got columns {frame.columns}."
+        raise ScenarioError(msg)
+
+
+def _split_lists(frame: pl.DataFrame) -> pl.DataFrame:
+    """Turn ``|``-separated string columns (CSV) into list columns."""
+    fixes = [
+        pl.col(c).str.split("|").list.eval(pl.element().filter(pl.element() != "")).alias(c)
+        for c in _LIST_COLUMNS
+        if c in frame.columns and frame.schema[c] == pl.String
+    ]
+    return frame.with_columns(fixes) if fixes else frame
+
+
+def _drop_nulls(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Let absent (null) optional cells take the contract's defaults."""
+    return [{k: v for k, v in row.items() if v is not None} for row in rows]
+
+
+def scenario_from_frames(
+    *,
+    nodes: pl.DataFrame,
+    stock: pl.DataFrame,
+    orders: pl.DataFrame,
+    lines: pl.DataFrame,
+    rules: Rules | dict[str, Any] | None = None,
+    costs: Costs | dict[str, Any] | None = None,
+) -> Scenario:
+    """Build a validated scenario from frames (columns: ``*_SCHEMA``; optional ones may be absent).
+
+    Lines are grouped into their orders with polars; an order's destination comes
+    from ``dest_lat`` / ``dest_lon``. Lines naming an order that is not in ``orders``
+    are an error.
+    """
+    for name, frame in (("nodes", nodes), ("stock", stock), ("orders", orders), ("lines", lines)):
+        _require(name, frame)
+    nodes = _split_lists(nodes)
+    unknown = lines.join(orders.select(pl.col("id").alias("order_id")), on="order_id", how="anti")
+    if unknown.height:
+        msg = (
+            f"lines frame: order_id {unknown['order_id'][0]!r} is not in the orders frame "
+            f"({unknown.height} line(s) affected)."
+        )
+        raise ScenarioError(msg)
+    grouped = lines.group_by("order_id", maintain_order=True).agg(
+        pl.struct("sku", "qty").alias("lines")
+    )
+    joined = orders.join(
+        grouped.rename({"order_id": "id"}), on="id", how="left", maintain_order="left"
+    )
+    has_dest = "dest_lat" in joined.columns and "dest_lon" in joined.columns
+    if has_dest:
+        joined = joined.with_columns(
+            pl.when(pl.col("dest_lat").is_not_null() & pl.col("dest_lon").is_not_null())
+            .then(pl.struct(lat=pl.col("dest_lat"), lon=pl.col("dest_lon")))
+            .otherwise(None)
+            .alias("destination")
+        ).drop("dest_lat", "dest_lon")
+    order_rows = _drop_nulls(joined.to_dicts())
+    for row in order_rows:
+        row.setdefault("lines", [])
+    data: dict[str, Any] = {
+        "nodes": _drop_nulls(nodes.to_dicts()),
+        "stock": _drop_nulls(stock.to_dicts()),
+        "orders": order_rows,
+    }
+    if rules is not None:
+        data["rules"] = rules
+    if costs is not None:
+        data["costs"] = costs
+    return Scenario.model_validate(data)
+
+
+def scenario_to_frames(scenario: Scenario) -> dict[str, pl.DataFrame]:
+    """The scenario as the four frames of :func:`scenario_from_frames`."""
+    nodes = pl.DataFrame(
+        [n.model_dump() for n in scenario.nodes], schema=NODE_SCHEMA, orient="row"
+    ) if scenario.nodes else pl.DataFrame(schema=NODE_SCHEMA)
+    stock = pl.DataFrame(
+        [r.model_dump() for r in scenario.stock], schema=STOCK_SCHEMA, orient="row"
+    ) if scenario.stock else pl.DataFrame(schema=STOCK_SCHEMA)
+    order_rows = [
+        {
+            "id": o.id,
+            "channel": o.channel,
+            "method": o.method,
+            "tier": o.tier,
+            "dest_lat": o.destination.lat if o.destination else None,
+            "dest_lon": o.destination.lon if o.destination else None,
+            "pickup_node": o.pickup_node,
+            "ship_complete": o.ship_complete,
+            "allow_partial": o.allow_partial,
+            "max_splits": o.max_splits,
+        }
+        for o in scenario.orders
+    ]
+    orders = pl.DataFrame(order_rows, schema=ORDER_SCHEMA)
+    lines = pl.DataFrame(
+        [{"order_id": o.id, "sku": ln.sku, "qty": ln.qty} for o in scenario.orders for ln in o.lines],
+        schema=LINE_SCHEMA,
+    )
+    return {"nodes": nodes, "stock": stock, "orders": orders, "lines": lines}
+
+
+def write_scenario_frames(scenario: Scenario, folder: str | Path, *, fmt: str = "parquet") -> Path:
+    """Write the scenario as a folder of frames (``fmt``: parquet or csv)."""
+    if fmt not in ("parquet", "csv"):
+        msg = f"fmt must be 'parquet' or 'csv'. Got {fmt!r}."
+        raise ValueError(msg)
+    out = Path(folder)
+    out.mkdir(parents=True, exist_ok=True)
+    for name, frame in scenario_to_frames(scenario).items():
+        if fmt == "csv":
+            frame = frame.with_columns(
+                pl.col(c).list.join("|") for c in _LIST_COLUMNS if c in frame.columns
+            )
+            frame.write_csv(out / f"{name}.csv")
+        else:
+            frame.write_parquet(out / f"{name}.parquet")
+    settings = {
+        "rules": scenario.rules.model_dump(mode="json"),
+        "costs": scenario.costs.model_dump(mode="json"),
+    }
+    (out / "settings.json").write_text(json.dumps(settings, indent=1))
+    return out
+
+
+def _read_frame(folder: Path, name: str) -> pl.DataFrame:
+    parquet, csv = folder / f"{name}.parquet", folder / f"{name}.csv"
+    if parquet.exists():
+        return pl.read_parquet(parquet)
+    if csv.exists():
+        overrides = {k: v for k, v in {**NODE_SCHEMA, **STOCK_SCHEMA, **ORDER_SCHEMA, **LINE_SCHEMA}.items() if v != pl.List(pl.String)}
+        return pl.read_csv(csv, schema_overrides=overrides)
+    msg = f"scenario folder {str(folder)!r}: no {name}.parquet or {name}.csv."
+    raise ScenarioError(msg)
+
+
+def read_scenario(path: str | Path) -> Scenario:
+    """Read a scenario from a JSON file or a folder of frames."""
+    p = Path(path)
+    if not p.exists():
+        msg = f"scenario path {str(p)!r} does not exist."
+        raise ScenarioError(msg)
+    if p.is_dir():
+        settings_path = p / "settings.json"
+        settings = json.loads(settings_path.read_text()) if settings_path.exists() else {}
+        return scenario_from_frames(
+            nodes=_read_frame(p, "nodes"),
+            stock=_read_frame(p, "stock"),
+            orders=_read_frame(p, "orders"),
+            lines=_read_frame(p, "lines"),
+            rules=settings.get("rules"),
+            costs=settings.get("costs"),
+        )
+    return Scenario.from_json(p)
