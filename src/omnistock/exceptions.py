@@ -11,11 +11,18 @@ from collections.abc import Sequence
 
 __all__ = [
     "InsufficientStock",
+    "InvalidAdjustment",
     "InvalidOptionError",
+    "InvalidRequest",
+    "JournalError",
+    "KeyConflict",
     "OmnistockError",
     "PlanCheckError",
+    "ReservationClosed",
     "ScenarioError",
+    "UnknownReservation",
     "UnknownSolverError",
+    "UnknownStockRow",
 ]
 
 
@@ -114,3 +121,139 @@ class PlanCheckError(OmnistockError):
         super().__init__(
             f"plan breaks {len(self.violations)} rule(s):\n  {shown}{tail}"
         )
+
+
+# -- live stock pool (omnistock.pool, omnistock.journal) ---------------------------
+
+
+class UnknownStockRow(OmnistockError, LookupError):
+    """A node or node-SKU stock row the pool does not hold.
+
+    The pool's rows are fixed when it is built (docs/decisions.md): a node-SKU
+    with no row can be reserved from (nothing is free there) but not adjusted.
+
+    Attributes
+    ----------
+    node_id, sku
+        What was asked for.
+    """
+
+    def __init__(self, node_id: str, sku: str, detail: str = "") -> None:
+        self.node_id = node_id
+        self.sku = sku
+        extra = f" {detail}" if detail else ""
+        super().__init__(f"node {node_id!r}, sku {sku!r}: no such stock row.{extra}")
+
+    def __str__(self) -> str:  # LookupError would quote the message like a key
+        return str(self.args[0])
+
+
+class UnknownReservation(OmnistockError, LookupError):
+    """A reservation id the pool never issued.
+
+    Attributes
+    ----------
+    reservation_id
+        The id that was given.
+    """
+
+    def __init__(self, reservation_id: object) -> None:
+        self.reservation_id = reservation_id
+        super().__init__(f"reservation {reservation_id!r}: unknown reservation id.")
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+class ReservationClosed(OmnistockError):
+    """A commit or release of a reservation that is no longer active.
+
+    Attributes
+    ----------
+    reservation_id
+        The reservation.
+    status
+        What happened to it: ``"committed"``, ``"released"`` or ``"expired"``.
+    action
+        What was asked: ``"commit"`` or ``"release"``.
+    """
+
+    def __init__(self, reservation_id: int, status: str, action: str) -> None:
+        self.reservation_id = reservation_id
+        self.status = status
+        self.action = action
+        super().__init__(
+            f"reservation {reservation_id}: cannot {action} it, it was already "
+            f"{status}."
+        )
+
+
+class KeyConflict(OmnistockError, ValueError):
+    """An idempotency key reused for a different reservation request.
+
+    Attributes
+    ----------
+    key
+        The idempotency key.
+    reservation_id
+        The reservation the key already names.
+    """
+
+    def __init__(self, key: str, reservation_id: int, detail: str) -> None:
+        self.key = key
+        self.reservation_id = reservation_id
+        super().__init__(
+            f"key {key!r}: already names reservation {reservation_id} with "
+            f"different {detail}; use a new key for a new request."
+        )
+
+
+class InvalidAdjustment(OmnistockError, ValueError):
+    """A stock adjustment that would leave on_hand below zero or below reserved.
+
+    Attributes
+    ----------
+    node_id, sku
+        The stock row.
+    delta
+        The change asked for.
+    on_hand, reserved
+        The row's units before the change.
+    """
+
+    def __init__(
+        self, node_id: str, sku: str, delta: int, on_hand: int, reserved: int
+    ) -> None:
+        self.node_id = node_id
+        self.sku = sku
+        self.delta = int(delta)
+        self.on_hand = int(on_hand)
+        self.reserved = int(reserved)
+        floor = "zero" if self.reserved == 0 else f"reserved={self.reserved}"
+        super().__init__(
+            f"node {node_id!r}, sku {sku!r}: adjust by {self.delta} would leave "
+            f"on_hand={self.on_hand + self.delta}, below {floor}. Got "
+            f"on_hand={self.on_hand}, delta={self.delta}."
+        )
+
+
+class InvalidRequest(OmnistockError, ValueError):
+    """A pool request whose arguments are malformed (no lines, qty <= 0, bad ttl)."""
+
+
+class JournalError(OmnistockError):
+    """A journal or snapshot that cannot be replayed.
+
+    A torn last record (a partial write at a crash) is not an error: it is
+    ignored. This is raised for damage before the last record, a gap in the
+    sequence numbers, or a record that does not apply to the recovered state.
+
+    Attributes
+    ----------
+    path
+        The journal or snapshot.
+    """
+
+    def __init__(self, path: object, detail: str) -> None:
+        self.path = path
+        super().__init__(f"journal {str(path)!r}: {detail}")
