@@ -32,3 +32,29 @@ def describe(data: Any, *keys: str) -> str:
         return ""
     parts = [f"{key} {data[key]!r}" for key in keys if key in data]
     return ", ".join(parts)
+
+
+def require_in_range(data: Any, field: str, low: float, high: float, where: str) -> None:
+    """Raise ``ValueError`` naming ``where`` if ``data[field]`` is a number outside [low, high]."""
+    if not isinstance(data, dict):
+        return
+    value = data.get(field)
+    if isinstance(value, int | float) and not isinstance(value, bool) and not low <= value <= high:
+        msg = f"{where}: {field} must be in [{low}, {high}]. Got {field}={value!r}."
+        raise ValueError(msg)
+
+
+def require_choice(data: Any, field: str, choices: tuple[str, ...], where: str) -> None:
+    """Raise ``ValueError`` naming ``where`` if ``data[field]`` (a string or list of
+    strings) holds a value outside ``choices``."""
+    if not isinstance(data, dict) or field not in data:
+        return
+    value = data[field]
+    values = [value] if isinstance(value, str) else value
+    if not isinstance(values, list | tuple):
+        return
+    for item in values:
+        if isinstance(item, str) and item not in choices:
+            allowed = ", ".join(repr(c) for c in choices)
+            msg = f"{where}: {field} must be one of {allowed}. Got {item!r}."
+            raise ValueError(msg)

@@ -6,7 +6,12 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from omnistock._validation import describe, require_non_negative
+from omnistock._validation import (
+    describe,
+    require_choice,
+    require_in_range,
+    require_non_negative,
+)
 
 __all__ = ["METHODS", "NODE_KINDS", "Location", "Method", "Node", "NodeKind", "StockRecord"]
 
@@ -51,12 +56,10 @@ class Node(BaseModel):
     def _name_the_node(cls, data: Any) -> Any:
         where = f"node ({describe(data, 'id')})"
         require_non_negative(data, ("capacity", "handling_cost", "unit_cost"), where)
-        if isinstance(data, dict):
-            for field, low, high in (("lat", -90, 90), ("lon", -180, 180)):
-                value = data.get(field)
-                if isinstance(value, int | float) and not low <= value <= high:
-                    msg = f"{where}: {field} must be in [{low}, {high}]. Got {field}={value!r}."
-                    raise ValueError(msg)
+        require_in_range(data, "lat", -90, 90, where)
+        require_in_range(data, "lon", -180, 180, where)
+        require_choice(data, "kind", NODE_KINDS, where)
+        require_choice(data, "methods", METHODS, where)
         return data
 
 

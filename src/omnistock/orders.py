@@ -6,8 +6,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from omnistock._validation import describe
-from omnistock.network import Location, Method
+from omnistock._validation import describe, require_choice, require_in_range
+from omnistock.network import METHODS, Location, Method
 
 __all__ = ["Order", "OrderLine"]
 
@@ -55,13 +55,15 @@ class Order(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _name_the_order(cls, data: Any) -> Any:
+        where = f"order ({describe(data, 'id')})"
+        require_choice(data, "method", METHODS, where)
+        if isinstance(data, dict) and isinstance(data.get("destination"), dict):
+            require_in_range(data["destination"], "lat", -90, 90, f"{where} destination")
+            require_in_range(data["destination"], "lon", -180, 180, f"{where} destination")
         if isinstance(data, dict):
             splits = data.get("max_splits")
             if isinstance(splits, int) and not isinstance(splits, bool) and splits < 1:
-                msg = (
-                    f"order ({describe(data, 'id')}): max_splits must be >= 1. "
-                    f"Got max_splits={splits!r}."
-                )
+                msg = f"{where}: max_splits must be >= 1. Got max_splits={splits!r}."
                 raise ValueError(msg)
         return data
 
