@@ -122,7 +122,8 @@ def plan_violations(plan: Plan, scenario: Scenario) -> list[str]:
             out.append(f"S2 node {node_id!r}, sku {sku!r}: plan takes {qty} > free {free}.")
         limit = max(0, free - rules.protection(nodes[node_id].kind))
         protected_qty = row_protected.get((node_id, sku), 0)
-        if protected_qty > limit:
+        # Where nothing is protected (limit == free) S4 says no more than S2 does.
+        if protected_qty > limit and limit < free:
             out.append(
                 f"S4 node {node_id!r}, sku {sku!r}: non-exempt tiers take {protected_qty} "
                 f"> max(0, free {free} - protection) = {limit}."
