@@ -84,6 +84,7 @@ __all__ = [
     "SolveStatus",
     "Sourcer",
     "StockPool",
+    "StockRecord",
     "UnknownSolverError",
     "available_solvers",
     "relax",

@@ -34,19 +34,27 @@ def describe(data: Any, *keys: str) -> str:
     return ", ".join(parts)
 
 
-def require_in_range(data: Any, field: str, low: float, high: float, where: str) -> None:
+def require_in_range(
+    data: Any, field: str, low: float, high: float, where: str
+) -> None:
     """Raise ``ValueError`` naming ``where`` if ``data[field]`` is a number outside [low, high]."""
     if not isinstance(data, dict):
         return
     value = data.get(field)
-    if isinstance(value, int | float) and not isinstance(value, bool) and not low <= value <= high:
+    if (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and not low <= value <= high
+    ):
         msg = f"{where}: {field} must be in [{low}, {high}]. Got {field}={value!r}."
         raise ValueError(msg)
 
 
 def require_choice(data: Any, field: str, choices: tuple[str, ...], where: str) -> None:
-    """Raise ``ValueError`` naming ``where`` if ``data[field]`` (a string or list of
-    strings) holds a value outside ``choices``."""
+    """Raise ``ValueError`` naming ``where`` if ``data[field]`` holds a bad choice.
+
+    ``data[field]`` may be a string or a list of strings.
+    """
     if not isinstance(data, dict) or field not in data:
         return
     value = data[field]

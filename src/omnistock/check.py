@@ -35,7 +35,10 @@ def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     phi1, phi2 = math.radians(lat1), math.radians(lat2)
     dphi = phi2 - phi1
     dlmb = math.radians(lon2 - lon1)
-    a = math.sin(dphi / 2) ** 2 + math.cos(phi1) * math.cos(phi2) * math.sin(dlmb / 2) ** 2
+    a = (
+        math.sin(dphi / 2) ** 2
+        + math.cos(phi1) * math.cos(phi2) * math.sin(dlmb / 2) ** 2
+    )
     return 2.0 * EARTH_RADIUS_KM * math.asin(math.sqrt(min(1.0, a)))
 
 
@@ -61,7 +64,11 @@ def _ineligible(order: Order, node: Node, km: float, scenario: Scenario) -> str 
             return "method 'same_day' not offered"
         if km > rules.same_day_radius_km + KM_SLACK:
             return f"{km:.3f} km > same_day_radius_km {rules.same_day_radius_km}"
-    if order.method == "pickup" and node.id != order.pickup_node and "ship" not in node.methods:
+    if (
+        order.method == "pickup"
+        and node.id != order.pickup_node
+        and "ship" not in node.methods
+    ):
         return "neither the pickup node nor a node that ships (transfer)"
     return None
 
@@ -113,13 +120,19 @@ def plan_violations(plan: Plan, scenario: Scenario) -> list[str]:
             km_of[(order_id, node_id)] = km
             reason = _ineligible(order, node, km, scenario)
             if reason is not None:
-                out.append(f"S3 order {order_id!r} takes from node {node_id!r}: {reason}.")
+                out.append(
+                    f"S3 order {order_id!r} takes from node {node_id!r}: {reason}."
+                )
 
     for (node_id, sku), qty in row_all.items():
         rec = stock.get((node_id, sku))
-        free = 0 if rec is None else max(0, rec.on_hand - rec.reserved - rec.safety_stock)
+        free = (
+            0 if rec is None else max(0, rec.on_hand - rec.reserved - rec.safety_stock)
+        )
         if qty > free:
-            out.append(f"S2 node {node_id!r}, sku {sku!r}: plan takes {qty} > free {free}.")
+            out.append(
+                f"S2 node {node_id!r}, sku {sku!r}: plan takes {qty} > free {free}."
+            )
         limit = max(0, free - rules.protection(nodes[node_id].kind))
         protected_qty = row_protected.get((node_id, sku), 0)
         # Where nothing is protected (limit == free) S4 says no more than S2 does.
@@ -134,10 +147,18 @@ def plan_violations(plan: Plan, scenario: Scenario) -> list[str]:
             out.append(f"S5 node {node_id!r}: plan takes {qty} units > capacity {cap}.")
 
     unfilled_reported: dict[tuple[str, str], int] = defaultdict(int)
-    for order_id, sku, qty in plan.unfilled.select("order_id", "sku", "qty").iter_rows():
+    for order_id, sku, qty in plan.unfilled.select(
+        "order_id", "sku", "qty"
+    ).iter_rows():
         unfilled_reported[(order_id, sku)] += qty
 
-    expected = {"package": 0.0, "distance": 0.0, "handling": 0.0, "unit": 0.0, "unfilled": 0.0}
+    expected = {
+        "package": 0.0,
+        "distance": 0.0,
+        "handling": 0.0,
+        "unit": 0.0,
+        "unfilled": 0.0,
+    }
     for order in scenario.orders:
         k_values = [v for v in (order.max_splits, rules.max_splits) if v is not None]
         if order.ship_complete:
@@ -164,7 +185,9 @@ def plan_violations(plan: Plan, scenario: Scenario) -> list[str]:
                     f"S8 order {order.id!r}, sku {line.sku!r}: unfilled reported "
                     f"{unfilled_reported.get((order.id, line.sku), 0)}, expected {short}."
                 )
-            expected["unfilled"] += costs.unfilled * rules.tier_weight(order.tier) * short
+            expected["unfilled"] += (
+                costs.unfilled * rules.tier_weight(order.tier) * short
+            )
         if order.all_or_nothing and anything and not complete:
             out.append(
                 f"S7 order {order.id!r}: all-or-nothing "
@@ -178,9 +201,11 @@ def plan_violations(plan: Plan, scenario: Scenario) -> list[str]:
             expected["distance"] += costs.per_km * km_of[(order.id, node_id)]
     for (_order_id, _sku, node_id), qty in taken.items():
         expected["unit"] += nodes[node_id].unit_cost * qty
-    for key in list(unfilled_reported):
-        if key[0] not in orders:
-            out.append(f"S8 unfilled row for unknown order {key[0]!r}.")
+    out.extend(
+        f"S8 unfilled row for unknown order {key[0]!r}."
+        for key in unfilled_reported
+        if key[0] not in orders
+    )
 
     total = sum(expected.values())
     if abs(total - plan.objective) > COST_TOL * (1.0 + abs(total)):
@@ -189,7 +214,9 @@ def plan_violations(plan: Plan, scenario: Scenario) -> list[str]:
         )
     for name, value in expected.items():
         got_component = plan.cost_breakdown.get(name)
-        if got_component is None or abs(got_component - value) > COST_TOL * (1.0 + abs(value)):
+        if got_component is None or abs(got_component - value) > COST_TOL * (
+            1.0 + abs(value)
+        ):
             out.append(
                 f"S9 cost_breakdown[{name!r}]: plan says {got_component}, recomputed {value:.6f}."
             )

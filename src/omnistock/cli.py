@@ -32,7 +32,7 @@ def _validation_paragraph(source: str, err: ValidationError) -> str:
     shown = []
     for e in errors[:5]:
         loc = ".".join(str(p) for p in e["loc"])
-        text = str(e["msg"]).removeprefix("Value error, ")
+        text = str(e["msg"]).removeprefix("Value error, ").rstrip(".")
         shown.append(f"{loc}: {text}" if loc else text)
     more = f" (and {len(errors) - 5} more)" if len(errors) > 5 else ""
     return f"{source} is not a valid scenario: " + "; ".join(shown) + more + "."
@@ -50,7 +50,9 @@ def _load_scenario(path: str) -> Any:
         raise BadInput(msg) from err
 
 
-def _optimal_progress(solver: str, quiet: bool) -> tuple[dict[str, Any], Callable[[], None]]:
+def _optimal_progress(
+    solver: str, quiet: bool
+) -> tuple[dict[str, Any], Callable[[], None]]:
     """A tqdm bar fed by the optimal solver's ``progress`` callback."""
     if solver != "optimal" or quiet:
         return {}, lambda: None
@@ -125,7 +127,9 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     for name in available_solvers():
         if name == "lookahead":
             continue  # a policy for simulations over time (omnistock.simulate)
-        options: dict[str, Any] = {"time_limit": args.time_limit} if name == "optimal" else {}
+        options: dict[str, Any] = (
+            {"time_limit": args.time_limit} if name == "optimal" else {}
+        )
         start = time.perf_counter()
         plan = solve(scenario, solver=name, **options)
         elapsed = time.perf_counter() - start
@@ -145,7 +149,9 @@ def _cmd_demo(args: argparse.Namespace) -> int:
             }
         )
     table = pl.DataFrame(rows).sort("cost")
-    with pl.Config(tbl_rows=50, tbl_cols=20, tbl_width_chars=200, tbl_hide_dataframe_shape=True):
+    with pl.Config(
+        tbl_rows=50, tbl_cols=20, tbl_width_chars=200, tbl_hide_dataframe_shape=True
+    ):
         print(table)
     print("\nEvery plan above passed plan.check(); lower cost is better.")
     return 0
@@ -160,7 +166,9 @@ def _parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="every solver on the built-in small network")
     demo.add_argument("--orders", type=int, default=400, help="orders in the day (400)")
     demo.add_argument("--seed", type=int, default=0)
-    demo.add_argument("--time-limit", type=float, default=20.0, help="optimal's limit (s)")
+    demo.add_argument(
+        "--time-limit", type=float, default=20.0, help="optimal's limit (s)"
+    )
     demo.set_defaults(func=_cmd_demo)
 
     solve = sub.add_parser("solve", help="solve a scenario file")
@@ -192,6 +200,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (OmnistockError, ValueError, KeyError) as err:
         text = str(err).strip().strip("'\"")
         print(f"omnistock: {text}", file=sys.stderr)
-    except json.JSONDecodeError as err:  # pragma: no cover - ValueError catches it first
+    except (
+        json.JSONDecodeError
+    ) as err:  # pragma: no cover - ValueError catches it first
         print(f"omnistock: invalid JSON: {err}", file=sys.stderr)
     return EXIT_BAD_INPUT

@@ -37,7 +37,11 @@ __all__ = [
 
 #: Order method codes (``order_method``); node methods are bit sets ``1 << code``.
 METHOD_CODES: dict[str, int] = {m: i for i, m in enumerate(METHODS)}
-SHIP, PICKUP, SAME_DAY = METHOD_CODES["ship"], METHOD_CODES["pickup"], METHOD_CODES["same_day"]
+SHIP, PICKUP, SAME_DAY = (
+    METHOD_CODES["ship"],
+    METHOD_CODES["pickup"],
+    METHOD_CODES["same_day"],
+)
 #: Node kind codes (``node_kind``).
 KIND_CODES: dict[str, int] = {k: i for i, k in enumerate(NODE_KINDS)}
 #: Stands for "no limit" in integer limit arrays (capacity, split limit).
@@ -226,13 +230,18 @@ class CompiledScenario:
 
 def _str_array(values: Sequence[str] | pl.Series) -> np.ndarray:
     """Ids as a numpy unicode array (never an empty-width dtype)."""
-    arr = np.asarray(list(values) if not isinstance(values, pl.Series) else values.to_list(), dtype=np.str_)
+    arr = np.asarray(
+        list(values) if not isinstance(values, pl.Series) else values.to_list(),
+        dtype=np.str_,
+    )
     return arr if arr.size else np.empty(0, dtype="<U1")
 
 
-def compile_network(scenario: Scenario, extra_skus: Sequence[str] = ()) -> CompiledNetwork:
+def compile_network(
+    scenario: Scenario, extra_skus: Sequence[str] = ()
+) -> CompiledNetwork:
     """Compile nodes, stock, rules and costs; SKUs in ``extra_skus`` are known too."""
-    rules, costs = scenario.rules, scenario.costs
+    rules = scenario.rules
     nodes = scenario.nodes
     node_ids = _str_array([n.id for n in nodes])
     node_index = {str(n): i for i, n in enumerate(node_ids)}
@@ -247,7 +256,9 @@ def compile_network(scenario: Scenario, extra_skus: Sequence[str] = ()) -> Compi
     node_frame = pl.DataFrame(
         {
             "kind": [KIND_CODES[n.kind] for n in nodes],
-            "methods": [sum(1 << METHOD_CODES[m] for m in set(n.methods)) for n in nodes],
+            "methods": [
+                sum(1 << METHOD_CODES[m] for m in set(n.methods)) for n in nodes
+            ],
             "lat": [n.lat for n in nodes],
             "lon": [n.lon for n in nodes],
             "capacity": [NO_LIMIT if n.capacity is None else n.capacity for n in nodes],
@@ -268,7 +279,9 @@ def compile_network(scenario: Scenario, extra_skus: Sequence[str] = ()) -> Compi
             "all_channels": pl.Boolean,
         },
     )
-    protect_by_kind = np.array([rules.protection(k) for k in NODE_KINDS], dtype=np.int64)
+    protect_by_kind = np.array(
+        [rules.protection(k) for k in NODE_KINDS], dtype=np.int64
+    )
     node_kind = node_frame["kind"].to_numpy()
     node_protect = protect_by_kind[node_kind.astype(np.int64)]
 
@@ -316,13 +329,22 @@ def _network_from_frames(
     extra_skus: Sequence[str],
 ) -> CompiledNetwork:
     rules, costs = scenario.rules, scenario.costs
-    skus = pl.concat(
-        [stock_frame["sku"], pl.Series("sku", list(extra_skus), dtype=pl.String)]
-    ).unique().sort()
+    skus = (
+        pl.concat(
+            [stock_frame["sku"], pl.Series("sku", list(extra_skus), dtype=pl.String)]
+        )
+        .unique()
+        .sort()
+    )
     sku_ids = _str_array(skus)
-    sku_frame = pl.DataFrame({"sku": skus, "sku_idx": np.arange(len(skus), dtype=np.int64)})
+    sku_frame = pl.DataFrame(
+        {"sku": skus, "sku_idx": np.arange(len(skus), dtype=np.int64)}
+    )
     id_frame = pl.DataFrame(
-        {"node": node_ids.tolist(), "node_idx": np.arange(len(node_ids), dtype=np.int64)},
+        {
+            "node": node_ids.tolist(),
+            "node_idx": np.arange(len(node_ids), dtype=np.int64),
+        },
         schema={"node": pl.String, "node_idx": pl.Int64},
     )
     rows = (
@@ -339,7 +361,11 @@ def _network_from_frames(
     reserved = rows["reserved"].to_numpy().astype(np.int64, copy=False)
     safety = rows["safety"].to_numpy().astype(np.int64, copy=False)
     free = np.maximum(0, on_hand - reserved - safety)
-    limit = np.maximum(0, free - node_protect[stock_node]) if len(stock_node) else free.copy()
+    limit = (
+        np.maximum(0, free - node_protect[stock_node])
+        if len(stock_node)
+        else free.copy()
+    )
     lat = node_frame["lat"].to_numpy()
     lon = node_frame["lon"].to_numpy()
     return CompiledNetwork(
@@ -369,7 +395,9 @@ def _network_from_frames(
         stock_free=free,
         stock_limit=limit,
         same_day_radius_km=float(rules.same_day_radius_km),
-        max_distance_km=float("inf") if rules.max_distance_km is None else float(rules.max_distance_km),
+        max_distance_km=float("inf")
+        if rules.max_distance_km is None
+        else float(rules.max_distance_km),
         max_splits=NO_LIMIT if rules.max_splits is None else int(rules.max_splits),
         package=float(costs.package),
         per_km=float(costs.per_km),
@@ -391,9 +419,16 @@ def compile_orders(network: CompiledNetwork, orders: Sequence[Order]) -> Compile
     line_order = np.repeat(np.arange(n, dtype=np.int64), n_lines_each)
 
     line_skus = [line.sku for o in orders for line in o.lines]
-    line_qty = np.fromiter((line.qty for o in orders for line in o.lines), dtype=np.int64, count=len(line_skus))
+    line_qty = np.fromiter(
+        (line.qty for o in orders for line in o.lines),
+        dtype=np.int64,
+        count=len(line_skus),
+    )
     sku_frame = pl.DataFrame(
-        {"sku": network.sku_ids.tolist(), "sku_idx": np.arange(network.n_skus, dtype=np.int64)},
+        {
+            "sku": network.sku_ids.tolist(),
+            "sku_idx": np.arange(network.n_skus, dtype=np.int64),
+        },
         schema={"sku": pl.String, "sku_idx": pl.Int64},
     )
     line_sku = (
@@ -404,17 +439,26 @@ def compile_orders(network: CompiledNetwork, orders: Sequence[Order]) -> Compile
         .astype(np.int64, copy=False)
     )
 
-    methods = np.fromiter((METHOD_CODES[o.method] for o in orders), dtype=np.int64, count=n)
+    methods = np.fromiter(
+        (METHOD_CODES[o.method] for o in orders), dtype=np.int64, count=n
+    )
     pickup = np.fromiter(
-        (-1 if o.pickup_node is None else network.node_index[o.pickup_node] for o in orders),
+        (
+            -1 if o.pickup_node is None else network.node_index[o.pickup_node]
+            for o in orders
+        ),
         dtype=np.int64,
         count=n,
     )
     lat = np.fromiter(
-        (o.destination.lat if o.destination is not None else np.nan for o in orders), dtype=np.float64, count=n
+        (o.destination.lat if o.destination is not None else np.nan for o in orders),
+        dtype=np.float64,
+        count=n,
     )
     lon = np.fromiter(
-        (o.destination.lon if o.destination is not None else np.nan for o in orders), dtype=np.float64, count=n
+        (o.destination.lon if o.destination is not None else np.nan for o in orders),
+        dtype=np.float64,
+        count=n,
     )
     xyz = unit_vectors(lat, lon) if n else np.empty((0, 3), dtype=np.float64)
     is_pickup = methods == PICKUP
@@ -422,23 +466,33 @@ def compile_orders(network: CompiledNetwork, orders: Sequence[Order]) -> Compile
     xyz[is_pickup] = network.node_xyz[pickup[is_pickup]]
     tiers = _str_array([o.tier for o in orders])
     splits = np.fromiter(
-        (NO_LIMIT if o.split_limit is None else o.split_limit for o in orders), dtype=np.int64, count=n
+        (NO_LIMIT if o.split_limit is None else o.split_limit for o in orders),
+        dtype=np.int64,
+        count=n,
     )
     return CompiledOrders(
         order_ids=_str_array([o.id for o in orders]),
         order_channel=np.fromiter(
-            (network.channel_index.get(o.channel, -1) for o in orders), dtype=np.int64, count=n
+            (network.channel_index.get(o.channel, -1) for o in orders),
+            dtype=np.int64,
+            count=n,
         ),
         order_method=methods,
         order_tier=tiers,
-        order_exempt=np.fromiter((o.tier in network.exempt_tiers for o in orders), dtype=np.bool_, count=n),
+        order_exempt=np.fromiter(
+            (o.tier in network.exempt_tiers for o in orders), dtype=np.bool_, count=n
+        ),
         order_weight=np.fromiter(
-            (network.tier_weights.get(o.tier, 1.0) for o in orders), dtype=np.float64, count=n
+            (network.tier_weights.get(o.tier, 1.0) for o in orders),
+            dtype=np.float64,
+            count=n,
         ),
         order_xyz=xyz,
         order_pickup=pickup,
         order_max_splits=np.minimum(splits, network.max_splits),
-        order_all_or_nothing=np.fromiter((o.all_or_nothing for o in orders), dtype=np.bool_, count=n),
+        order_all_or_nothing=np.fromiter(
+            (o.all_or_nothing for o in orders), dtype=np.bool_, count=n
+        ),
         line_indptr=indptr,
         line_order=line_order,
         line_sku=line_sku,
@@ -451,4 +505,6 @@ def compile_scenario(scenario: Scenario) -> CompiledScenario:
     """Compile a whole scenario; SKUs ordered but never stocked are known too."""
     order_skus = {line.sku for o in scenario.orders for line in o.lines}
     network = compile_network(scenario, extra_skus=sorted(order_skus))
-    return CompiledScenario(network=network, orders=compile_orders(network, scenario.orders))
+    return CompiledScenario(
+        network=network, orders=compile_orders(network, scenario.orders)
+    )

@@ -82,7 +82,10 @@ def _require(name: str, frame: pl.DataFrame) -> None:
 def _split_lists(frame: pl.DataFrame) -> pl.DataFrame:
     """Turn ``|``-separated string columns (CSV) into list columns."""
     fixes = [
-        pl.col(c).str.split("|").list.eval(pl.element().filter(pl.element() != "")).alias(c)
+        pl.col(c)
+        .str.split("|")
+        .list.eval(pl.element().filter(pl.element() != ""))
+        .alias(c)
         for c in _LIST_COLUMNS
         if c in frame.columns and frame.schema[c] == pl.String
     ]
@@ -109,10 +112,17 @@ def scenario_from_frames(
     from ``dest_lat`` / ``dest_lon``. Lines naming an order that is not in ``orders``
     are an error.
     """
-    for name, frame in (("nodes", nodes), ("stock", stock), ("orders", orders), ("lines", lines)):
+    for name, frame in (
+        ("nodes", nodes),
+        ("stock", stock),
+        ("orders", orders),
+        ("lines", lines),
+    ):
         _require(name, frame)
     nodes = _split_lists(nodes)
-    unknown = lines.join(orders.select(pl.col("id").alias("order_id")), on="order_id", how="anti")
+    unknown = lines.join(
+        orders.select(pl.col("id").alias("order_id")), on="order_id", how="anti"
+    )
     if unknown.height:
         msg = (
             f"lines frame: order_id {unknown['order_id'][0]!r} is not in the orders frame "
@@ -150,12 +160,20 @@ def scenario_from_frames(
 
 def scenario_to_frames(scenario: Scenario) -> dict[str, pl.DataFrame]:
     """The scenario as the four frames of :func:`scenario_from_frames`."""
-    nodes = pl.DataFrame(
-        [n.model_dump() for n in scenario.nodes], schema=NODE_SCHEMA, orient="row"
-    ) if scenario.nodes else pl.DataFrame(schema=NODE_SCHEMA)
-    stock = pl.DataFrame(
-        [r.model_dump() for r in scenario.stock], schema=STOCK_SCHEMA, orient="row"
-    ) if scenario.stock else pl.DataFrame(schema=STOCK_SCHEMA)
+    nodes = (
+        pl.DataFrame(
+            [n.model_dump() for n in scenario.nodes], schema=NODE_SCHEMA, orient="row"
+        )
+        if scenario.nodes
+        else pl.DataFrame(schema=NODE_SCHEMA)
+    )
+    stock = (
+        pl.DataFrame(
+            [r.model_dump() for r in scenario.stock], schema=STOCK_SCHEMA, orient="row"
+        )
+        if scenario.stock
+        else pl.DataFrame(schema=STOCK_SCHEMA)
+    )
     order_rows = [
         {
             "id": o.id,
@@ -173,13 +191,19 @@ def scenario_to_frames(scenario: Scenario) -> dict[str, pl.DataFrame]:
     ]
     orders = pl.DataFrame(order_rows, schema=ORDER_SCHEMA)
     lines = pl.DataFrame(
-        [{"order_id": o.id, "sku": ln.sku, "qty": ln.qty} for o in scenario.orders for ln in o.lines],
+        [
+            {"order_id": o.id, "sku": ln.sku, "qty": ln.qty}
+            for o in scenario.orders
+            for ln in o.lines
+        ],
         schema=LINE_SCHEMA,
     )
     return {"nodes": nodes, "stock": stock, "orders": orders, "lines": lines}
 
 
-def write_scenario_frames(scenario: Scenario, folder: str | Path, *, fmt: str = "parquet") -> Path:
+def write_scenario_frames(
+    scenario: Scenario, folder: str | Path, *, fmt: str = "parquet"
+) -> Path:
     """Write the scenario as a folder of frames (``fmt``: parquet or csv)."""
     if fmt not in ("parquet", "csv"):
         msg = f"fmt must be 'parquet' or 'csv'. Got {fmt!r}."
@@ -207,7 +231,16 @@ def _read_frame(folder: Path, name: str) -> pl.DataFrame:
     if parquet.exists():
         return pl.read_parquet(parquet)
     if csv.exists():
-        overrides = {k: v for k, v in {**NODE_SCHEMA, **STOCK_SCHEMA, **ORDER_SCHEMA, **LINE_SCHEMA}.items() if v != pl.List(pl.String)}
+        overrides = {
+            k: v
+            for k, v in {
+                **NODE_SCHEMA,
+                **STOCK_SCHEMA,
+                **ORDER_SCHEMA,
+                **LINE_SCHEMA,
+            }.items()
+            if v != pl.List(pl.String)
+        }
         return pl.read_csv(csv, schema_overrides=overrides)
     msg = f"scenario folder {str(folder)!r}: no {name}.parquet or {name}.csv."
     raise ScenarioError(msg)
@@ -221,7 +254,9 @@ def read_scenario(path: str | Path) -> Scenario:
         raise ScenarioError(msg)
     if p.is_dir():
         settings_path = p / "settings.json"
-        settings = json.loads(settings_path.read_text()) if settings_path.exists() else {}
+        settings = (
+            json.loads(settings_path.read_text()) if settings_path.exists() else {}
+        )
         return scenario_from_frames(
             nodes=_read_frame(p, "nodes"),
             stock=_read_frame(p, "stock"),

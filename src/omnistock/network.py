@@ -13,7 +13,15 @@ from omnistock._validation import (
     require_non_negative,
 )
 
-__all__ = ["METHODS", "NODE_KINDS", "Location", "Method", "Node", "NodeKind", "StockRecord"]
+__all__ = [
+    "METHODS",
+    "NODE_KINDS",
+    "Location",
+    "Method",
+    "Node",
+    "NodeKind",
+    "StockRecord",
+]
 
 Method = Literal["ship", "pickup", "same_day"]
 NodeKind = Literal["warehouse", "store"]

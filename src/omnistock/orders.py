@@ -26,7 +26,9 @@ class OrderLine(BaseModel):
         if isinstance(data, dict):
             qty = data.get("qty")
             if isinstance(qty, int | float) and not isinstance(qty, bool) and qty <= 0:
-                msg = f"line ({describe(data, 'sku')}): qty must be > 0. Got qty={qty!r}."
+                msg = (
+                    f"line ({describe(data, 'sku')}): qty must be > 0. Got qty={qty!r}."
+                )
                 raise ValueError(msg)
         return data
 
@@ -58,8 +60,12 @@ class Order(BaseModel):
         where = f"order ({describe(data, 'id')})"
         require_choice(data, "method", METHODS, where)
         if isinstance(data, dict) and isinstance(data.get("destination"), dict):
-            require_in_range(data["destination"], "lat", -90, 90, f"{where} destination")
-            require_in_range(data["destination"], "lon", -180, 180, f"{where} destination")
+            require_in_range(
+                data["destination"], "lat", -90, 90, f"{where} destination"
+            )
+            require_in_range(
+                data["destination"], "lon", -180, 180, f"{where} destination"
+            )
         if isinstance(data, dict):
             splits = data.get("max_splits")
             if isinstance(splits, int) and not isinstance(splits, bool) and splits < 1:

@@ -27,7 +27,11 @@ ALLOCATION_SCHEMA: dict[str, Any] = {
     "qty": pl.Int64,
 }
 #: Columns and dtypes of ``Plan.unfilled``.
-UNFILLED_SCHEMA: dict[str, Any] = {"order_id": pl.String, "sku": pl.String, "qty": pl.Int64}
+UNFILLED_SCHEMA: dict[str, Any] = {
+    "order_id": pl.String,
+    "sku": pl.String,
+    "qty": pl.Int64,
+}
 
 
 @dataclass(frozen=True, eq=False)
@@ -167,7 +171,11 @@ class Plan:
         k = self._kpis
         lines = [
             f"solver {self.solver or '?'}: {self.status}, objective {self.objective:,.2f}"
-            + (f", bound {self.bound:,.2f}, gap {self.gap:.2%}" if self.bound is not None and self.gap is not None else ""),
+            + (
+                f", bound {self.bound:,.2f}, gap {self.gap:.2%}"
+                if self.bound is not None and self.gap is not None
+                else ""
+            ),
         ]
         if k:
             lines.append(
@@ -194,7 +202,8 @@ class Plan:
         """Why each node was or was not used for ``order_id`` (one row per node)."""
         from omnistock.explain import explain_plan
 
-        return explain_plan(self, order_id)
+        frame: pl.DataFrame = explain_plan(self, order_id)
+        return frame
 
     # -- files -------------------------------------------------------------------
 
@@ -248,12 +257,16 @@ class Plan:
         frame = pl.concat(
             [
                 self.allocations,
-                self.unfilled.with_columns(pl.lit(None, dtype=pl.String).alias("node_id")).select(
-                    list(ALLOCATION_SCHEMA)
-                ),
+                self.unfilled.with_columns(
+                    pl.lit(None, dtype=pl.String).alias("node_id")
+                ).select(list(ALLOCATION_SCHEMA)),
             ]
         )
-        meta = {k: v for k, v in self.to_dict().items() if k not in ("allocations", "unfilled")}
+        meta = {
+            k: v
+            for k, v in self.to_dict().items()
+            if k not in ("allocations", "unfilled")
+        }
         frame.write_parquet(path, metadata={"omnistock.plan": json.dumps(meta)})
 
     @classmethod
@@ -263,7 +276,9 @@ class Plan:
         meta = json.loads(pl.read_parquet_metadata(path)["omnistock.plan"])
         data = dict(meta)
         data["allocations"] = frame.filter(pl.col("node_id").is_not_null()).to_dicts()
-        data["unfilled"] = frame.filter(pl.col("node_id").is_null()).drop("node_id").to_dicts()
+        data["unfilled"] = (
+            frame.filter(pl.col("node_id").is_null()).drop("node_id").to_dicts()
+        )
         return cls.from_json(json.dumps(data))
 
 
@@ -282,20 +297,30 @@ def _kpis(
     units = int(orders.line_qty.sum())
     filled = int(qty.sum())
     packages = int(pair_order.shape[0])
-    per_order = np.bincount(pair_order, minlength=n_orders) if n_orders else np.zeros(0, np.int64)
+    per_order = (
+        np.bincount(pair_order, minlength=n_orders)
+        if n_orders
+        else np.zeros(0, np.int64)
+    )
     served = int((per_order > 0).sum())
     short_orders = (
         np.bincount(orders.line_order, weights=(unfilled_qty > 0), minlength=n_orders)
         if n_orders
         else np.zeros(0)
     )
-    km = km_pairs(net.node_xyz[pair_node], orders.order_xyz[pair_order]) if packages else np.zeros(0)
+    km = (
+        km_pairs(net.node_xyz[pair_node], orders.order_xyz[pair_order])
+        if packages
+        else np.zeros(0)
+    )
     return {
         "orders": float(n_orders),
         "units": float(units),
         "units_filled": float(filled),
         "fill_rate": filled / units if units else 1.0,
-        "order_fill_rate": float((short_orders == 0).sum()) / n_orders if n_orders else 1.0,
+        "order_fill_rate": float((short_orders == 0).sum()) / n_orders
+        if n_orders
+        else 1.0,
         "packages": float(packages),
         "packages_per_order": packages / served if served else 0.0,
         "split_rate": float((per_order > 1).sum()) / served if served else 0.0,

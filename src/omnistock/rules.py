@@ -48,7 +48,9 @@ class Costs(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    package: float = Field(default=5.0, ge=0.0, description="Per (order, node) package.")
+    package: float = Field(
+        default=5.0, ge=0.0, description="Per (order, node) package."
+    )
     per_km: float = Field(default=0.01, ge=0.0, description="Per package per km.")
     unfilled: float = Field(default=1000.0, ge=0.0, description="Per unfilled unit.")
 

@@ -91,17 +91,17 @@ class Scenario(BaseModel):
                 raise ValueError(msg)
             seen_orders.add(order.id)
             if order.pickup_node is not None:
-                node = nodes.get(order.pickup_node)
-                if node is None:
+                pickup = nodes.get(order.pickup_node)
+                if pickup is None:
                     msg = (
                         f"order {order.id!r}: pickup_node {order.pickup_node!r} is "
                         "not a node of the scenario."
                     )
                     raise ValueError(msg)
-                if "pickup" not in node.methods:
+                if "pickup" not in pickup.methods:
                     msg = (
-                        f"order {order.id!r}: pickup_node {node.id!r} does not offer "
-                        f'"pickup". Got methods={list(node.methods)}.'
+                        f"order {order.id!r}: pickup_node {pickup.id!r} does not offer "
+                        f'"pickup". Got methods={list(pickup.methods)}.'
                     )
                     raise ValueError(msg)
         return self
@@ -156,7 +156,12 @@ class Scenario(BaseModel):
         from omnistock.io import scenario_from_frames
 
         return scenario_from_frames(
-            nodes=nodes, stock=stock, orders=orders, lines=lines, rules=rules, costs=costs
+            nodes=nodes,
+            stock=stock,
+            orders=orders,
+            lines=lines,
+            rules=rules,
+            costs=costs,
         )
 
     @classmethod

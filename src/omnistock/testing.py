@@ -64,13 +64,17 @@ def scenarios(
     n_nodes = draw(st.integers(1, max_nodes))
     nodes: list[dict[str, Any]] = []
     for i in range(n_nodes):
-        methods = draw(st.lists(st.sampled_from(("ship", "pickup", "same_day")), unique=True))
+        methods = draw(
+            st.lists(st.sampled_from(("ship", "pickup", "same_day")), unique=True)
+        )
         node: dict[str, Any] = {
             "id": f"N{i}",
             "kind": draw(st.sampled_from(("warehouse", "store"))),
             **_coord(draw),
             "methods": methods or ["ship"],
-            "channels": draw(st.lists(st.sampled_from(_CHANNELS), unique=True, max_size=2)),
+            "channels": draw(
+                st.lists(st.sampled_from(_CHANNELS), unique=True, max_size=2)
+            ),
             "capacity": draw(st.one_of(st.none(), st.integers(0, 8))),
             "handling_cost": draw(st.sampled_from((0.0, 0.5, 1.25, 3.0))),
             "unit_cost": draw(st.sampled_from((0.0, 0.2, 0.9, 2.0))),
@@ -95,9 +99,18 @@ def scenarios(
     pickup_nodes = [n["id"] for n in nodes if "pickup" in n["methods"]]
     orders = []
     for k in range(draw(st.integers(min_orders, max_orders))):
-        method = draw(st.sampled_from(("ship", "same_day", "pickup") if pickup_nodes else ("ship", "same_day")))
+        method = draw(
+            st.sampled_from(
+                ("ship", "same_day", "pickup") if pickup_nodes else ("ship", "same_day")
+            )
+        )
         line_skus = draw(
-            st.lists(st.sampled_from([*skus, "UNSTOCKED"]), min_size=1, max_size=max_lines, unique=True)
+            st.lists(
+                st.sampled_from([*skus, "UNSTOCKED"]),
+                min_size=1,
+                max_size=max_lines,
+                unique=True,
+            )
         )
         order: dict[str, Any] = {
             "id": f"O{k}",
@@ -131,5 +144,11 @@ def scenarios(
         "unfilled": draw(st.sampled_from((5.0, 50.0, 1000.0))),
     }
     return Scenario.model_validate(
-        {"nodes": nodes, "stock": stock, "orders": orders, "rules": rules, "costs": costs}
+        {
+            "nodes": nodes,
+            "stock": stock,
+            "orders": orders,
+            "rules": rules,
+            "costs": costs,
+        }
     )

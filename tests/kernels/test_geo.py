@@ -15,7 +15,9 @@ lon = st.floats(-180, 180, allow_nan=False)
 
 
 @given(lat, lon, lat, lon)
-def test_chord_form_equals_haversine(lat1: float, lon1: float, lat2: float, lon2: float) -> None:
+def test_chord_form_equals_haversine(
+    lat1: float, lon1: float, lat2: float, lon2: float
+) -> None:
     xyz = unit_vectors(np.array([lat1, lat2]), np.array([lon1, lon2]))
     expected = haversine_km(lat1, lon1, lat2, lon2)
     assert km_between(xyz[0], xyz[1]) == pytest.approx(expected, rel=1e-9, abs=1e-6)

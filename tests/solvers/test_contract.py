@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, settings
 
-from omnistock import InvalidOptionError, Scenario, UnknownSolverError, available_solvers, solve
+from omnistock import (
+    InvalidOptionError,
+    Scenario,
+    UnknownSolverError,
+    available_solvers,
+    solve,
+)
 from omnistock.testing import scenarios
 from tests.helpers import make_scenario
 
@@ -35,14 +41,23 @@ def test_same_input_same_plan(solver: str) -> None:
 def test_empty_batch(solver: str) -> None:
     scenario = make_scenario(orders=[])
     plan = solve(scenario, solver=solver, **QUICK.get(solver, {}))
-    assert plan.objective == 0.0 and plan.allocations.is_empty() and plan.unfilled.is_empty()
+    assert (
+        plan.objective == 0.0
+        and plan.allocations.is_empty()
+        and plan.unfilled.is_empty()
+    )
 
 
 def test_unknown_solver_lists_the_valid_ones() -> None:
-    with pytest.raises(UnknownSolverError, match=r"solver must be one of .*null.* Got 'optimum'"):
+    with pytest.raises(
+        UnknownSolverError, match=r"solver must be one of .*null.* Got 'optimum'"
+    ):
         solve(make_scenario(), solver="optimum")
 
 
 def test_unknown_option_lists_the_valid_ones() -> None:
-    with pytest.raises(InvalidOptionError, match=r"solver 'null' takes no options. Got unknown option 'speed'"):
+    with pytest.raises(
+        InvalidOptionError,
+        match=r"solver 'null' takes no options. Got unknown option 'speed'",
+    ):
         solve(make_scenario(), solver="null", speed=3)

@@ -34,7 +34,11 @@ def package_cost(
     per_km: float,
 ) -> float:
     """Fixed cost of one (order, node) package: package + handling + per_km * km."""
-    return package + node_handling[node_idx] + per_km * km_between(node_xyz[node_idx], dest_xyz)
+    return (
+        package
+        + node_handling[node_idx]
+        + per_km * km_between(node_xyz[node_idx], dest_xyz)
+    )
 
 
 @njit(cache=True, nogil=True)
@@ -87,5 +91,7 @@ def plan_cost(
     unfilled_qty = line_qty - filled
     for line in range(n_lines):
         if unfilled_qty[line] > 0:
-            out[UNFILLED] += unfilled * order_weight[line_order[line]] * unfilled_qty[line]
+            out[UNFILLED] += (
+                unfilled * order_weight[line_order[line]] * unfilled_qty[line]
+            )
     return out, unfilled_qty, pair_order, pair_node

@@ -12,14 +12,19 @@ from numba import njit
 from omnistock._kernels.geo import km_between
 
 # Mirrors omnistock.rules.Reason (kernels take no enums).
-ELIGIBLE, CHANNEL, METHOD, DISTANCE, SAME_DAY_RADIUS, PROTECTION, CAPACITY, NO_STOCK = range(8)
+ELIGIBLE, CHANNEL, METHOD, DISTANCE, SAME_DAY_RADIUS, PROTECTION, CAPACITY, NO_STOCK = (
+    range(8)
+)
 # Mirrors omnistock.compiled.METHOD_CODES; node_methods holds 1 << code.
 SHIP, PICKUP, SAME_DAY = 0, 1, 2
 
 
 @njit(cache=True, nogil=True, inline="always")
 def serves_channel(
-    node_all_channels: np.ndarray, node_channel_ok: np.ndarray, node_idx: int, channel: int
+    node_all_channels: np.ndarray,
+    node_channel_ok: np.ndarray,
+    node_idx: int,
+    channel: int,
 ) -> bool:
     """Whether the node serves the channel (-1: a channel no node names)."""
     if node_all_channels[node_idx]:
@@ -28,7 +33,9 @@ def serves_channel(
 
 
 @njit(cache=True, nogil=True, inline="always")
-def offers_method(node_methods: np.ndarray, node_idx: int, method: int, pickup: int) -> bool:
+def offers_method(
+    node_methods: np.ndarray, node_idx: int, method: int, pickup: int
+) -> bool:
     """Whether the node can serve the method; pickup takes the pickup node or any shipper."""
     bits = node_methods[node_idx]
     if method == PICKUP:

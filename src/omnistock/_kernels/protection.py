@@ -23,7 +23,9 @@ from numba import njit
 
 
 @njit(cache=True, nogil=True, inline="always")
-def usable(free_left: np.ndarray, limit_left: np.ndarray, row: int, exempt: bool) -> int:
+def usable(
+    free_left: np.ndarray, limit_left: np.ndarray, row: int, exempt: bool
+) -> int:
     """Units of stock row ``row`` an order of this tier may take now."""
     if row < 0:
         return 0

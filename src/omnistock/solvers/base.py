@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import Any, ClassVar, Protocol
 
 import numpy as np
@@ -21,15 +21,12 @@ __all__ = [
 ]
 
 
-class SolveStatus(str, Enum):
+class SolveStatus(StrEnum):
     """How a plan ended: proven optimal, feasible (heuristic or gap), or time limit."""
 
     OPTIMAL = "optimal"
     FEASIBLE = "feasible"
     TIME_LIMIT = "time_limit"
-
-    def __str__(self) -> str:
-        return self.value
 
 
 @dataclass(frozen=True)
