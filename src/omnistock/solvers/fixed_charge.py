@@ -1,0 +1,227 @@
+"""The fixed-charge MILP of a set of orders, as sparse arrays any back-end reads.
+
+Variables per model: ``x`` integer units per candidate (line, node), ``y`` binary
+per (order, node) package, ``u`` unfilled units per line and ``z`` binary per
+all-or-nothing order. Rows: ``sum x + u = qty`` per line; ``x <= ub y`` per
+candidate; ``u + qty z = qty`` per line of an all-or-nothing order; ``sum y <= k``
+per order with a split limit below its number of packages; ``sum x <= free`` and
+``sum of non-exempt x <= limit`` per stock row, ``sum x <= capacity`` per node
+(only where they can bind, see ``solvers.components``, unless asked for all).
+Objective: unit cost x + package cost y + tier-weighted unfilled cost u.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from omnistock.compiled import NO_LIMIT, CompiledScenario
+from omnistock.solvers.components import Candidates
+
+__all__ = ["MilpData", "build_milp"]
+
+
+@dataclass(frozen=True, eq=False)
+class MilpData:
+    """A MILP ``min c x`` s.t. ``lo <= A x <= hi``, ``lb <= x <= ub``, some x integer.
+
+    Variables are ``x`` (candidates), ``y`` (packages), ``u`` (unfilled units per
+    line) and ``z`` (fill flags of all-or-nothing orders), in that order.
+
+    Attributes
+    ----------
+    cost, lb, ub : float64[n_vars]
+    integer : bool[n_vars]
+    a_indptr, a_col : int64, a_val : float64
+        CSR rows of ``A``.
+    lo, hi : float64[n_rows]
+    cand, pair, lines, aon_orders : int64
+        Which candidates / packages / lines / orders the x, y, u, z blocks hold.
+    stock_rows : int64[k], stock_kind : int8[k]
+        Stock row of each stock constraint (after the structural rows) and whether
+        it limits all takes (0) or the non-exempt ones (1).
+    cap_nodes : int64[m]
+        Node of each capacity constraint (after the stock constraints).
+    first_stock_row : int
+        Index of the first stock constraint in ``A``.
+    """
+
+    cost: np.ndarray
+    lb: np.ndarray
+    ub: np.ndarray
+    integer: np.ndarray
+    a_indptr: np.ndarray
+    a_col: np.ndarray
+    a_val: np.ndarray
+    lo: np.ndarray
+    hi: np.ndarray
+    cand: np.ndarray
+    pair: np.ndarray
+    lines: np.ndarray
+    aon_orders: np.ndarray
+    stock_rows: np.ndarray
+    stock_kind: np.ndarray
+    cap_nodes: np.ndarray
+    first_stock_row: int
+
+    @property
+    def n_vars(self) -> int:
+        """Number of variables."""
+        return int(self.cost.shape[0])
+
+
+def build_milp(
+    compiled: CompiledScenario,
+    cand: Candidates,
+    order_mask: np.ndarray,
+    *,
+    all_constraints: bool = False,
+) -> MilpData:
+    """The fixed-charge MILP of the orders where ``order_mask`` is True.
+
+    With ``all_constraints`` every stock row and capacity the orders touch gets a
+    constraint (for shadow prices), not only the ones that can bind.
+    """
+    net, orders = compiled.network, compiled.orders
+    cand_order = orders.line_order[cand.line]
+    ci = np.flatnonzero(order_mask[cand_order])
+    pi = np.flatnonzero(order_mask[cand.pair_order])
+    li = np.flatnonzero(order_mask[orders.line_order])
+    aon = np.flatnonzero(order_mask & orders.order_all_or_nothing)
+    nx, ny, nu, nz = ci.size, pi.size, li.size, aon.size
+    x0, y0, u0, z0 = 0, nx, nx + ny, nx + ny + nu
+    # Local positions of packages, lines and all-or-nothing orders.
+    pair_pos = np.full(cand.pair_order.shape[0], -1, dtype=np.int64)
+    pair_pos[pi] = np.arange(ny)
+    line_pos = np.full(orders.n_lines, -1, dtype=np.int64)
+    line_pos[li] = np.arange(nu)
+    aon_pos = np.full(orders.n_orders, -1, dtype=np.int64)
+    aon_pos[aon] = np.arange(nz)
+
+    c_line, c_row, c_ub = cand.line[ci], cand.row[ci], cand.ub[ci].astype(np.float64)
+    c_node = cand.pair_node[cand.pair[ci]]
+    c_exempt = orders.order_exempt[cand_order[ci]]
+    qty = orders.line_qty[li].astype(np.float64)
+    weight = orders.order_weight[orders.line_order[li]]
+    cost = np.concatenate(
+        [
+            net.node_unit_cost[c_node],
+            cand.pair_cost[pi],
+            net.unfilled * weight,
+            np.zeros(nz),
+        ]
+    )
+    lb = np.zeros(nx + ny + nu + nz)
+    ub = np.concatenate([c_ub, np.ones(ny), qty, np.ones(nz)])
+    integer = np.ones(lb.shape[0], dtype=np.bool_)
+    integer[u0:z0] = False  # u = qty - sum x is integral whenever x is
+
+    rows_r: list[np.ndarray] = []
+    rows_c: list[np.ndarray] = []
+    rows_v: list[np.ndarray] = []
+    lo: list[np.ndarray] = []
+    hi: list[np.ndarray] = []
+    n_rows = 0
+
+    def add(
+        r: np.ndarray, c: np.ndarray, v: np.ndarray, lo_: np.ndarray, hi_: np.ndarray
+    ) -> None:
+        nonlocal n_rows
+        rows_r.append(r + n_rows)
+        rows_c.append(c)
+        rows_v.append(v)
+        lo.append(lo_)
+        hi.append(hi_)
+        n_rows += lo_.shape[0]
+
+    # Each line: sum_n x + u = qty.
+    lp = line_pos[c_line]
+    add(
+        np.concatenate([lp, np.arange(nu)]),
+        np.concatenate([x0 + np.arange(nx), u0 + np.arange(nu)]),
+        np.ones(nx + nu),
+        qty,
+        qty,
+    )
+    # Each candidate: x <= ub * y (units only from a node that ships a package).
+    cp = pair_pos[cand.pair[ci]]
+    add(
+        np.concatenate([np.arange(nx), np.arange(nx)]),
+        np.concatenate([x0 + np.arange(nx), y0 + cp]),
+        np.concatenate([np.ones(nx), -c_ub]),
+        np.full(nx, -np.inf),
+        np.zeros(nx),
+    )
+    # All-or-nothing: u + qty z = qty (every line full, or none).
+    aon_lines = np.flatnonzero(aon_pos[orders.line_order[li]] >= 0)
+    na = aon_lines.size
+    add(
+        np.concatenate([np.arange(na), np.arange(na)]),
+        np.concatenate(
+            [u0 + aon_lines, z0 + aon_pos[orders.line_order[li[aon_lines]]]]
+        ),
+        np.concatenate([np.ones(na), qty[aon_lines]]),
+        qty[aon_lines],
+        qty[aon_lines],
+    )
+
+    def add_sums(var: np.ndarray, key: np.ndarray, rhs: np.ndarray) -> np.ndarray:
+        """Rows ``sum of var grouped by key <= rhs[key]``; returns the keys in row order."""
+        keys, pos = np.unique(key, return_inverse=True)
+        add(
+            pos,
+            var,
+            np.ones(var.size),
+            np.full(keys.size, -np.inf),
+            rhs[keys].astype(np.float64),
+        )
+        return keys
+
+    # Split limit: sum of packages <= k, where k is below the number of packages.
+    p_order = cand.pair_order[pi]
+    n_pairs = np.bincount(p_order, minlength=orders.n_orders)
+    limited = orders.order_max_splits[p_order] < n_pairs[p_order]
+    add_sums(y0 + np.flatnonzero(limited), p_order[limited], orders.order_max_splits)
+    first_stock_row = n_rows
+    # Stock: all takes <= free; non-exempt takes <= protected limit; and capacity.
+    free_binds = cand.row_free_binds | all_constraints
+    limit_binds = cand.row_limit_binds | (
+        all_constraints & (net.stock_limit < net.stock_free)
+    )
+    cap_binds = cand.cap_binds | (all_constraints & (net.node_capacity < NO_LIMIT))
+    sel = free_binds[c_row]
+    rows_all = add_sums(x0 + np.flatnonzero(sel), c_row[sel], net.stock_free)
+    sel = limit_binds[c_row] & ~c_exempt
+    rows_lim = add_sums(x0 + np.flatnonzero(sel), c_row[sel], net.stock_limit)
+    sel = cap_binds[c_node]
+    cap_nodes = add_sums(x0 + np.flatnonzero(sel), c_node[sel], net.node_capacity)
+
+    r = np.concatenate(rows_r)
+    order = np.argsort(r, kind="stable")
+    indptr = np.zeros(n_rows + 1, dtype=np.int64)
+    np.cumsum(np.bincount(r, minlength=n_rows), out=indptr[1:])
+    return MilpData(
+        cost=cost,
+        lb=lb,
+        ub=ub,
+        integer=integer,
+        a_indptr=indptr,
+        a_col=np.concatenate(rows_c)[order].astype(np.int64),
+        a_val=np.concatenate(rows_v)[order].astype(np.float64),
+        lo=np.concatenate(lo).astype(np.float64),
+        hi=np.concatenate(hi).astype(np.float64),
+        cand=ci,
+        pair=pi,
+        lines=li,
+        aon_orders=aon,
+        stock_rows=np.concatenate([rows_all, rows_lim]),
+        stock_kind=np.concatenate(
+            [
+                np.zeros(rows_all.size, dtype=np.int8),
+                np.ones(rows_lim.size, dtype=np.int8),
+            ]
+        ),
+        cap_nodes=cap_nodes,
+        first_stock_row=first_stock_row,
+    )

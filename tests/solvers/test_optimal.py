@@ -1,0 +1,122 @@
+"""The ``optimal`` solver against the independent MILP (tests/milp_reference.py)."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+
+from omnistock import available_solvers, solve
+from omnistock.exceptions import InvalidOptionError
+from omnistock.solvers.base import SolveStatus
+from omnistock.testing import scenarios
+from tests.helpers import golden_cases, load, make_scenario
+from tests.milp_reference import reference_optimum
+
+REL = 1e-6
+
+
+def close(a: float, b: float) -> bool:
+    return abs(a - b) <= REL * max(1.0, abs(a), abs(b))
+
+
+GOLDEN = golden_cases()
+
+
+@pytest.mark.parametrize(
+    ("file", "n_orders", "expected"), GOLDEN, ids=[g[0] for g in GOLDEN]
+)
+def test_reference_reaches_golden_objective(file, n_orders, expected):
+    """Tests that the oracle itself reproduces every worked scenario's optimum."""
+    assert close(
+        reference_optimum(load(file.removesuffix(".json"))).objective, expected
+    )
+
+
+@pytest.mark.parametrize(
+    ("file", "n_orders", "expected"), GOLDEN, ids=[g[0] for g in GOLDEN]
+)
+def test_optimal_reaches_golden_objective(file, n_orders, expected):
+    """Tests that optimal proves the listed optimum of every worked scenario."""
+    scenario = load(file.removesuffix(".json"))
+    plan = solve(scenario, solver="optimal", time_limit=20)
+    plan.check(scenario)
+    assert close(plan.objective, expected)
+    assert plan.status == SolveStatus.OPTIMAL
+    assert plan.gap is not None
+    assert plan.gap <= REL
+
+
+@pytest.mark.parametrize("backend", ["highs", "cp_sat"])
+def test_other_backends_reach_golden_objective(backend):
+    """Tests that every selectable back-end proves the same optima."""
+    for file, _, expected in GOLDEN[:8]:
+        scenario = load(file.removesuffix(".json"))
+        plan = solve(scenario, solver="optimal", backend=backend, time_limit=20)
+        assert close(plan.objective, expected), file
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(scenario=scenarios(max_nodes=5, max_skus=3, max_orders=6, max_lines=3))
+def test_optimal_equals_reference_on_random_scenarios(scenario):
+    """Tests that optimal reaches the oracle's optimum with gap 0 and a valid plan."""
+    plan = solve(scenario, solver="optimal", time_limit=20)
+    plan.check(scenario)
+    assert close(plan.objective, reference_optimum(scenario).objective)
+    assert plan.status == SolveStatus.OPTIMAL
+    assert plan.gap is not None
+    assert plan.gap <= REL
+
+
+@pytest.mark.skipif("greedy" not in available_solvers(), reason="greedy not registered")
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(scenario=scenarios(max_nodes=5, max_skus=3, max_orders=6, max_lines=3))
+def test_greedy_never_beats_optimal(scenario):
+    """Tests that no greedy plan costs less than the proven optimum."""
+    best = solve(scenario, solver="optimal", time_limit=20).objective
+    greedy = solve(scenario, solver="greedy").objective
+    assert greedy >= best - REL * max(1.0, abs(best))
+
+
+def test_empty_batch_is_optimal_with_zero_cost():
+    """Tests that a scenario without orders gives an empty optimal plan."""
+    plan = solve(make_scenario(orders=[]), solver="optimal")
+    assert plan.objective == 0.0
+    assert plan.allocations.height == 0
+    assert plan.status == SolveStatus.OPTIMAL
+
+
+def test_unfillable_order_is_reported_unfilled():
+    """Tests that an order no node can serve is all unfilled and counts in the bound."""
+    order = {
+        "id": "o1",
+        "destination": {"lat": 45.0, "lon": 4.0},
+        "lines": [{"sku": "Z", "qty": 3}],
+    }
+    plan = solve(make_scenario(orders=[order]), solver="optimal")
+    assert plan.unfilled["qty"].to_list() == [3]
+    assert plan.bound == pytest.approx(3000.0)
+    assert plan.status == SolveStatus.OPTIMAL
+
+
+def test_progress_reports_every_component():
+    """Tests that progress is called per model and ends at (total, total)."""
+    calls: list[tuple[int, int, float]] = []
+    scenario = load("scenario_07")
+    plan = solve(
+        scenario, solver="optimal", progress=lambda d, t, o: calls.append((d, t, o))
+    )
+    assert calls
+    assert calls[-1][0] == calls[-1][1]
+    assert close(calls[-1][2], plan.objective)
+
+
+def test_unknown_backend_is_rejected():
+    """Tests that the back-end option is validated."""
+    with pytest.raises(ValueError, match="backend"):
+        solve(load("scenario_01"), solver="optimal", backend="gurobi")
+
+
+def test_unknown_option_is_rejected():
+    """Tests that a misspelt option names the valid ones."""
+    with pytest.raises(InvalidOptionError, match="time_limit"):
+        solve(load("scenario_01"), solver="optimal", timelimit=3)
