@@ -119,3 +119,27 @@ def test_ordered_but_unstocked_sku_has_an_empty_stock_range() -> None:
     net = scenario.compiled().network
     s = net.sku_index["NEW"]
     assert net.stock_indptr[s] == net.stock_indptr[s + 1]
+
+
+@given(scenarios(max_nodes=3, max_orders=6, min_orders=1))
+def test_take_selects_orders_and_maps_lines_back(scenario: Scenario) -> None:
+    orders = scenario.compiled().orders
+    idx = np.arange(orders.n_orders)[::-2]  # every other order, reversed
+    subset, line_map = orders.take(idx)
+    assert subset.order_ids.tolist() == orders.order_ids[idx].tolist()
+    assert subset.line_qty.tolist() == orders.line_qty[line_map].tolist()
+    for k, o in enumerate(idx):
+        old = list(range(orders.line_indptr[o], orders.line_indptr[o + 1]))
+        new = list(range(subset.line_indptr[k], subset.line_indptr[k + 1]))
+        assert line_map[new].tolist() == old
+        assert set(subset.line_order[new].tolist()) <= {k}
+
+
+def test_with_stock_replaces_only_the_given_arrays() -> None:
+    net = make_scenario().compiled().network
+    other = net.with_stock(free=np.zeros_like(net.stock_free))
+    assert other.stock_free.sum() == 0
+    assert (
+        other.stock_limit is net.stock_limit
+        and other.node_capacity is net.node_capacity
+    )

@@ -12,6 +12,7 @@ kernels compute them per order from the unit vectors below.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -146,6 +147,32 @@ class CompiledNetwork:
         """Number of SKUs known to the network."""
         return int(self.sku_ids.shape[0])
 
+    def with_stock(
+        self,
+        *,
+        free: np.ndarray | None = None,
+        limit: np.ndarray | None = None,
+        capacity: np.ndarray | None = None,
+    ) -> CompiledNetwork:
+        """The same network with other free / protected-limit / capacity arrays.
+
+        Used to solve part of a batch against what the rest of it left: re-planning
+        with frozen orders, and the simulator between events. The arrays are given
+        per stock row (``free``, ``limit``) and per node (``capacity``).
+        """
+        return dataclasses.replace(
+            self,
+            stock_free=self.stock_free
+            if free is None
+            else np.asarray(free, dtype=np.int64),
+            stock_limit=self.stock_limit
+            if limit is None
+            else np.asarray(limit, dtype=np.int64),
+            node_capacity=self.node_capacity
+            if capacity is None
+            else np.asarray(capacity, dtype=np.int64),
+        )
+
     def stock_row(self, node_idx: int, sku_idx: int) -> int:
         """Position of the (node, SKU) stock row, or -1 when the node has none."""
         lo, hi = self.stock_indptr[sku_idx], self.stock_indptr[sku_idx + 1]
@@ -218,6 +245,45 @@ class CompiledOrders:
     def n_lines(self) -> int:
         """Number of order lines."""
         return int(self.line_qty.shape[0])
+
+    def take(self, order_idx: np.ndarray) -> tuple[CompiledOrders, np.ndarray]:
+        """The orders at ``order_idx`` (in that order) and, per new line, its old line.
+
+        Returns
+        -------
+        orders
+            A CompiledOrders of the chosen orders.
+        line_map : int64[n_lines of the subset]
+            ``line_map[j]`` is the line of ``self`` that line ``j`` of the subset is.
+        """
+        idx = np.asarray(order_idx, dtype=np.int64)
+        starts, stops = self.line_indptr[idx], self.line_indptr[idx + 1]
+        counts = stops - starts
+        indptr = np.zeros(idx.shape[0] + 1, dtype=np.int64)
+        np.cumsum(counts, out=indptr[1:])
+        # Line j of the subset is old line starts[o] + (j - indptr[o]) for its order o.
+        owner = np.repeat(np.arange(idx.shape[0], dtype=np.int64), counts)
+        line_map = starts[owner] + (
+            np.arange(indptr[-1], dtype=np.int64) - indptr[owner]
+        )
+        subset = CompiledOrders(
+            order_ids=self.order_ids[idx],
+            order_channel=self.order_channel[idx],
+            order_method=self.order_method[idx],
+            order_tier=self.order_tier[idx],
+            order_exempt=self.order_exempt[idx],
+            order_weight=self.order_weight[idx],
+            order_xyz=self.order_xyz[idx],
+            order_pickup=self.order_pickup[idx],
+            order_max_splits=self.order_max_splits[idx],
+            order_all_or_nothing=self.order_all_or_nothing[idx],
+            line_indptr=indptr,
+            line_order=owner,
+            line_sku=self.line_sku[line_map],
+            line_qty=self.line_qty[line_map],
+            line_sku_ids=self.line_sku_ids[line_map],
+        )
+        return subset, line_map
 
 
 @dataclass(frozen=True, eq=False)
