@@ -8,15 +8,15 @@ The places are real: 99 US cities with their population and 10 real fulfilment
 centres (``SOURCE.md`` in this package names the source). Warehouses sit at
 fulfilment centres, stores in cities drawn by population, customers around cities
 drawn by population. SKU popularity is Zipf-like and follows the order of the SKU
-ids (``SKU-00000`` is the most popular).
+ids (the first, e.g. ``SKU-00000`` on "large", is the most popular).
 
 =========  ==========  ======  ======  =====================================
 name       warehouses  stores  SKUs    stock rows (about)
 =========  ==========  ======  ======  =====================================
-small      3           30      200     2,000
-medium     6           300     5,000   100,000
-large      10          2,000   50,000  880,000
-us         10          99      1,000   20,000 (one store in each city)
+small      3           30      200     1,700
+medium     6           300     5,000   98,000
+large      10          2,000   50,000  860,000
+us         10          99      1,000   18,000 (one store in each city)
 =========  ==========  ======  ======  =====================================
 """
 
