@@ -23,6 +23,7 @@ from omnistock.exceptions import (
 from omnistock.network import Location, Node, StockRecord
 from omnistock.orders import Order, OrderLine
 from omnistock.plan import Plan
+from omnistock.replan import Replan, replan
 from omnistock.rules import Costs, Reason, Rules
 from omnistock.scenario import Scenario
 from omnistock.solve import available_solvers, solve
@@ -32,7 +33,6 @@ if TYPE_CHECKING:
     from omnistock import samples
     from omnistock.pool import Reservation, StockPool
     from omnistock.relax import relax
-    from omnistock.replan import Replan, replan
     from omnistock.simulate import simulate
     from omnistock.sourcer import Decision, Sourcer
 
@@ -46,8 +46,6 @@ _LAZY = {
     "StockPool": "omnistock.pool",
     "Reservation": "omnistock.pool",
     "relax": "omnistock.relax",
-    "replan": "omnistock.replan",
-    "Replan": "omnistock.replan",
     "simulate": "omnistock.simulate",
 }
 
@@ -58,7 +56,8 @@ def __getattr__(name: str) -> Any:
         msg = f"module 'omnistock' has no attribute {name!r}"
         raise AttributeError(msg)
     mod = importlib.import_module(module)
-    value = mod if module.endswith("." + name) else getattr(mod, name)
+    # A function named like its module (simulate, relax) wins over the module.
+    value = getattr(mod, name, mod)
     globals()[name] = value
     return value
 

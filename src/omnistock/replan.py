@@ -1,0 +1,323 @@
+"""Re-planning: re-optimise allocated but unreleased orders and emit the moves that save money.
+
+After Xu, Allgor & Graves (2009): decisions made on the fly are re-evaluated before
+release. ``replan`` keeps the released (``frozen``) orders as they are, solves the
+others again against the stock the frozen ones leave, and returns the new plan only
+where it saves at least ``min_saving``; with ``max_moves`` it keeps the orders whose
+change saves the most per move, as long as the mix stays feasible.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from omnistock import solvers
+from omnistock._allocation import allocation_triples, stock_rows, usage
+from omnistock.compiled import CompiledScenario
+from omnistock.exceptions import InvalidOptionError, OmnistockError
+from omnistock.plan import Plan
+from omnistock.scenario import Scenario
+from omnistock.solvers.base import Solution
+
+__all__ = ["MOVE_SCHEMA", "Replan", "apply_moves", "replan"]
+
+#: Columns of ``Replan.moves``: from_node null = newly filled, to_node null = dropped.
+MOVE_SCHEMA: dict[str, Any] = {
+    "order_id": pl.String,
+    "sku": pl.String,
+    "from_node": pl.String,
+    "to_node": pl.String,
+    "qty": pl.Int64,
+}
+
+
+@dataclass(frozen=True)
+class Replan:
+    """The result of :func:`replan`.
+
+    Attributes
+    ----------
+    plan
+        The new plan (the old one, unchanged, when nothing saves enough).
+    moves
+        ``MOVE_SCHEMA`` rows; applying them to the old plan gives the new one.
+    saving
+        Old objective minus new objective (>= 0).
+    """
+
+    plan: Plan
+    moves: pl.DataFrame
+    saving: float
+
+
+def _frozen_mask(compiled: CompiledScenario, frozen: Any) -> np.ndarray:
+    ids = compiled.orders.order_ids
+    if frozen is None:
+        return np.zeros(ids.shape[0], dtype=np.bool_)
+    if isinstance(frozen, pl.DataFrame):
+        frozen = frozen["order_id"]
+    wanted = set(frozen.to_list() if isinstance(frozen, pl.Series) else frozen)
+    unknown = wanted - set(ids.tolist())
+    if unknown:
+        msg = f"frozen names order(s) not in the scenario: {sorted(unknown)[:5]}."
+        raise OmnistockError(msg)
+    return np.isin(ids, np.array(sorted(wanted), dtype=ids.dtype))
+
+
+def _order_costs(
+    compiled: CompiledScenario, line: np.ndarray, node: np.ndarray, qty: np.ndarray
+) -> np.ndarray:
+    """float64[n_orders]: each order's part of the objective under these triples."""
+    from omnistock._kernels.geo import km_pairs
+
+    net, orders = compiled.network, compiled.orders
+    n_nodes = max(net.n_nodes, 1)
+    order_of = orders.line_order[line]
+    cost = np.zeros(orders.n_orders, dtype=np.float64)
+    cost += np.bincount(
+        order_of, weights=qty * net.node_unit_cost[node], minlength=orders.n_orders
+    )
+    pairs = np.unique(order_of * n_nodes + node)
+    po, pn = pairs // n_nodes, pairs % n_nodes
+    if pairs.size:
+        km = km_pairs(net.node_xyz[pn], orders.order_xyz[po])
+        fixed = net.package + net.node_handling[pn] + net.per_km * km
+        cost += np.bincount(po, weights=fixed, minlength=orders.n_orders)
+    filled = np.bincount(line, weights=qty, minlength=orders.n_lines)
+    short = orders.line_qty - filled
+    cost += np.bincount(
+        orders.line_order,
+        weights=short * net.unfilled * orders.order_weight[orders.line_order],
+        minlength=orders.n_orders,
+    )
+    return cost
+
+
+def _moves(old: pl.DataFrame, new: pl.DataFrame) -> pl.DataFrame:
+    """Pair each line's decreases with its increases: the moves from old to new."""
+    keys = ["order_id", "sku", "node_id"]
+    diff = (
+        old.select(*keys, pl.col("qty").alias("old"))
+        .join(
+            new.select(*keys, pl.col("qty").alias("new")),
+            on=keys,
+            how="full",
+            coalesce=True,
+        )
+        .with_columns(
+            (pl.col("new").fill_null(0) - pl.col("old").fill_null(0)).alias("d")
+        )
+        .filter(pl.col("d") != 0)
+        .sort(keys)
+    )
+    rows: list[tuple[str, str, str | None, str | None, int]] = []
+    for (order_id, sku), group in diff.group_by(
+        ["order_id", "sku"], maintain_order=True
+    ):
+        takes = [
+            (n, -d)
+            for n, d in group.filter(pl.col("d") < 0).select("node_id", "d").iter_rows()
+        ]
+        gives = [
+            (n, d)
+            for n, d in group.filter(pl.col("d") > 0).select("node_id", "d").iter_rows()
+        ]
+        i = j = 0
+        while i < len(takes) and j < len(gives):
+            q = min(takes[i][1], gives[j][1])
+            rows.append((str(order_id), str(sku), takes[i][0], gives[j][0], q))
+            takes[i] = (takes[i][0], takes[i][1] - q)
+            gives[j] = (gives[j][0], gives[j][1] - q)
+            i += takes[i][1] == 0
+            j += gives[j][1] == 0
+        rows.extend(
+            (str(order_id), str(sku), n, None, q) for n, q in takes[i:] if q > 0
+        )
+        rows.extend(
+            (str(order_id), str(sku), None, n, q) for n, q in gives[j:] if q > 0
+        )
+    return pl.DataFrame(rows, schema=MOVE_SCHEMA, orient="row")
+
+
+def apply_moves(allocations: pl.DataFrame, moves: pl.DataFrame) -> pl.DataFrame:
+    """The allocation frame after the moves, sorted by order, SKU and node."""
+    keys = ["order_id", "sku", "node_id"]
+    minus = moves.filter(pl.col("from_node").is_not_null()).select(
+        "order_id",
+        "sku",
+        pl.col("from_node").alias("node_id"),
+        (-pl.col("qty")).alias("qty"),
+    )
+    plus = moves.filter(pl.col("to_node").is_not_null()).select(
+        "order_id", "sku", pl.col("to_node").alias("node_id"), "qty"
+    )
+    return (
+        pl.concat([allocations.select(*keys, "qty"), minus, plus])
+        .group_by(keys)
+        .agg(pl.col("qty").sum())
+        .filter(pl.col("qty") != 0)
+        .sort(keys)
+    )
+
+
+def replan(
+    scenario: Scenario,
+    plan: Plan,
+    *,
+    frozen: Iterable[str] | pl.Series | pl.DataFrame | None = None,
+    max_moves: int | None = None,
+    min_saving: float = 0.0,
+    solver: str = "optimal",
+    **options: Any,
+) -> Replan:
+    """Re-optimise the orders of ``plan`` that are not ``frozen``.
+
+    Parameters
+    ----------
+    scenario
+        The scenario the plan was made for.
+    plan
+        The current plan; it must pass ``plan.check(scenario)``.
+    frozen
+        Order ids already released (their allocations stay as they are).
+    max_moves
+        At most this many move rows; orders are switched in order of saving per
+        move while the mix of old and new allocations stays feasible.
+    min_saving
+        Return the old plan unless the new one saves at least this much.
+    solver, **options
+        The solver that re-optimises (``optimal`` by default) and its options.
+
+    Returns
+    -------
+    Replan
+        Never worse than ``plan``: ``saving >= 0``.
+    """
+    if max_moves is not None and max_moves < 0:
+        msg = f"max_moves must be >= 0. Got {max_moves}."
+        raise ValueError(msg)
+    impl = solvers.get(solver)
+    for key in options:
+        if key not in impl.Options.model_fields:
+            raise InvalidOptionError(solver, key, list(impl.Options.model_fields))
+    compiled = scenario.compiled()
+    net, orders = compiled.network, compiled.orders
+    old_line, old_node, old_qty = allocation_triples(compiled, plan.allocations)
+    old_plan = Plan.from_solution(
+        compiled, Solution(old_line, old_node, old_qty), solver=plan.solver
+    )
+
+    fixed = _frozen_mask(compiled, frozen)
+    keep = fixed[orders.line_order[old_line]]
+    row_all, row_prot, node_units = usage(
+        compiled, old_line[keep], old_node[keep], old_qty[keep]
+    )
+    free = net.stock_free - row_all
+    limit = net.stock_limit - row_prot
+    cap = net.node_capacity - node_units
+    if np.any(free < 0) or np.any(limit < 0) or np.any(cap < 0):
+        msg = "the frozen orders of the plan take more than the scenario holds: check the plan first."
+        raise OmnistockError(msg)
+    open_idx = np.flatnonzero(~fixed)
+    sub_orders, line_map = orders.take(open_idx)
+    sub = CompiledScenario(
+        net.with_stock(free=free, limit=limit, capacity=cap), sub_orders
+    )
+    sol = impl.run(sub, impl.Options.model_validate(options))
+    new_line = np.concatenate(
+        [old_line[keep], line_map[np.asarray(sol.line_idx, dtype=np.int64)]]
+    )
+    new_node = np.concatenate(
+        [old_node[keep], np.asarray(sol.node_idx, dtype=np.int64)]
+    )
+    new_qty = np.concatenate([old_qty[keep], np.asarray(sol.qty, dtype=np.int64)])
+
+    if max_moves is not None:
+        new_line, new_node, new_qty = _limit_moves(
+            compiled,
+            (old_line, old_node, old_qty),
+            (new_line, new_node, new_qty),
+            max_moves,
+        )
+    new_plan = Plan.from_solution(
+        compiled,
+        Solution(new_line, new_node, new_qty, status=sol.status),
+        solver=f"replan[{solver}]",
+    )
+    saving = old_plan.objective - new_plan.objective
+    if saving < max(min_saving, 0.0) or saving <= 0.0:
+        return Replan(plan=old_plan, moves=pl.DataFrame(schema=MOVE_SCHEMA), saving=0.0)
+    return Replan(
+        plan=new_plan,
+        moves=_moves(old_plan.allocations, new_plan.allocations),
+        saving=saving,
+    )
+
+
+Triples = tuple[np.ndarray, np.ndarray, np.ndarray]
+
+
+def _limit_moves(
+    compiled: CompiledScenario, old: Triples, new: Triples, max_moves: int
+) -> Triples:
+    """Switch orders from old to new by saving per move, within ``max_moves`` and stock."""
+    net, orders = compiled.network, compiled.orders
+    old_cost, new_cost = _order_costs(compiled, *old), _order_costs(compiled, *new)
+    old_of, new_of = orders.line_order[old[0]], orders.line_order[new[0]]
+    moves = _moves(_frame(compiled, old), _frame(compiled, new))
+    index = {str(o): i for i, o in enumerate(orders.order_ids)}
+    candidates = [
+        (index[o], n)
+        for o, n in moves.group_by("order_id").len().iter_rows()
+        if old_cost[index[o]] - new_cost[index[o]] > 0
+    ]
+    candidates.sort(key=lambda c: (-(old_cost[c[0]] - new_cost[c[0]]) / c[1], c[0]))
+
+    # Signed changes of switching one order: -old triples, +new triples.
+    line = np.concatenate([old[0], new[0]])
+    node = np.concatenate([old[1], new[1]])
+    signed = np.concatenate([-old[2], new[2]])
+    owner = np.concatenate([old_of, new_of])
+    rows = stock_rows(net, orders.line_sku[line], node)
+    protected = ~orders.order_exempt[owner]
+    by_order = np.argsort(owner, kind="stable")
+    bounds = np.searchsorted(owner[by_order], np.arange(orders.n_orders + 1))
+
+    row_all, row_prot, node_units = usage(compiled, *old)
+    chosen = np.zeros(orders.n_orders, dtype=np.bool_)
+    budget = max_moves
+    for o, n_moves in candidates:  # one pass over the changed orders
+        if n_moves > budget:
+            continue
+        k = by_order[bounds[o] : bounds[o + 1]]
+        r, n, q, p = rows[k], node[k], signed[k], protected[k]
+        # Switch in place; switch back if the mix breaks stock, protection or capacity.
+        np.add.at(row_all, r, q)
+        np.add.at(row_prot, r[p], q[p])
+        np.add.at(node_units, n, q)
+        if (
+            np.all(row_all[r] <= net.stock_free[r])
+            and np.all(row_prot[r] <= net.stock_limit[r])
+            and np.all(node_units[n] <= net.node_capacity[n])
+        ):
+            chosen[o] = True
+            budget -= n_moves
+        else:
+            np.add.at(row_all, r, -q)
+            np.add.at(row_prot, r[p], -q[p])
+            np.add.at(node_units, n, -q)
+    take_old, take_new = ~chosen[old_of], chosen[new_of]
+    return (
+        np.concatenate([old[0][take_old], new[0][take_new]]),
+        np.concatenate([old[1][take_old], new[1][take_new]]),
+        np.concatenate([old[2][take_old], new[2][take_new]]),
+    )
+
+
+def _frame(compiled: CompiledScenario, triples: Triples) -> pl.DataFrame:
+    return Plan.from_solution(compiled, Solution(*triples)).allocations
