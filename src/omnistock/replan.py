@@ -18,6 +18,7 @@ import polars as pl
 
 from omnistock import solvers
 from omnistock._allocation import allocation_triples, stock_rows, usage
+from omnistock._kernels.cost import order_cost_components
 from omnistock.compiled import CompiledScenario
 from omnistock.exceptions import InvalidOptionError, OmnistockError
 from omnistock.plan import Plan
@@ -73,29 +74,23 @@ def _order_costs(
     compiled: CompiledScenario, line: np.ndarray, node: np.ndarray, qty: np.ndarray
 ) -> np.ndarray:
     """float64[n_orders]: each order's part of the objective under these triples."""
-    from omnistock._kernels.geo import km_pairs
-
     net, orders = compiled.network, compiled.orders
-    n_nodes = max(net.n_nodes, 1)
-    order_of = orders.line_order[line]
-    cost = np.zeros(orders.n_orders, dtype=np.float64)
-    cost += np.bincount(
-        order_of, weights=qty * net.node_unit_cost[node], minlength=orders.n_orders
-    )
-    pairs = np.unique(order_of * n_nodes + node)
-    po, pn = pairs // n_nodes, pairs % n_nodes
-    if pairs.size:
-        km = km_pairs(net.node_xyz[pn], orders.order_xyz[po])
-        fixed = net.package + net.node_handling[pn] + net.per_km * km
-        cost += np.bincount(po, weights=fixed, minlength=orders.n_orders)
-    filled = np.bincount(line, weights=qty, minlength=orders.n_lines)
-    short = orders.line_qty - filled
-    cost += np.bincount(
+    per_order, *_ = order_cost_components(
         orders.line_order,
-        weights=short * net.unfilled * orders.order_weight[orders.line_order],
-        minlength=orders.n_orders,
+        orders.line_qty,
+        orders.order_xyz,
+        orders.order_weight,
+        net.node_xyz,
+        net.node_handling,
+        net.node_unit_cost,
+        line,
+        node,
+        qty,
+        net.package,
+        net.per_km,
+        net.unfilled,
     )
-    return cost
+    return np.asarray(per_order.sum(axis=1))
 
 
 def _moves(old: pl.DataFrame, new: pl.DataFrame) -> pl.DataFrame:

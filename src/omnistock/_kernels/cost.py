@@ -42,7 +42,7 @@ def package_cost(
 
 
 @njit(cache=True, nogil=True)
-def plan_cost(
+def order_cost_components(
     line_order: np.ndarray,  # int64[n_lines]: order_idx of each line
     line_qty: np.ndarray,  # int64[n_lines]
     order_xyz: np.ndarray,  # float64[n_orders, 3]: destination unit vectors
@@ -57,7 +57,63 @@ def plan_cost(
     per_km: float,
     unfilled: float,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Price a plan given as allocation triples.
+    """Price allocation triples order by order (the objective is a sum over orders).
+
+    Returns
+    -------
+    components : float64[n_orders, 5]
+        Each order's package, distance, handling, unit and unfilled cost.
+    unfilled_qty : int64[n_lines]
+        Units of each line left unfilled.
+    pair_order, pair_node : int64[p]
+        The distinct (order, node) packages, sorted by order then node.
+    """
+    n_nodes = node_xyz.shape[0]
+    n_lines = line_qty.shape[0]
+    n_orders = order_xyz.shape[0]
+    out = np.zeros((n_orders, 5), dtype=np.float64)
+    filled = np.zeros(n_lines, dtype=np.int64)
+    keys = np.empty(alloc_line.shape[0], dtype=np.int64)
+    for i in range(alloc_line.shape[0]):
+        line = alloc_line[i]
+        node = alloc_node[i]
+        filled[line] += alloc_qty[i]
+        out[line_order[line], UNIT] += alloc_qty[i] * node_unit_cost[node]
+        keys[i] = line_order[line] * n_nodes + node
+    keys = np.unique(keys)
+    pair_order = keys // n_nodes
+    pair_node = keys % n_nodes
+    for p in range(keys.shape[0]):
+        o = pair_order[p]
+        n = pair_node[p]
+        out[o, PACKAGE] += package
+        out[o, HANDLING] += node_handling[n]
+        out[o, DISTANCE] += per_km * km_between(node_xyz[n], order_xyz[o])
+    unfilled_qty = line_qty - filled
+    for line in range(n_lines):
+        if unfilled_qty[line] > 0:
+            o = line_order[line]
+            out[o, UNFILLED] += unfilled * order_weight[o] * unfilled_qty[line]
+    return out, unfilled_qty, pair_order, pair_node
+
+
+@njit(cache=True, nogil=True)
+def plan_cost(
+    line_order: np.ndarray,
+    line_qty: np.ndarray,
+    order_xyz: np.ndarray,
+    order_weight: np.ndarray,
+    node_xyz: np.ndarray,
+    node_handling: np.ndarray,
+    node_unit_cost: np.ndarray,
+    alloc_line: np.ndarray,
+    alloc_node: np.ndarray,
+    alloc_qty: np.ndarray,
+    package: float,
+    per_km: float,
+    unfilled: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Price a plan given as allocation triples (arguments of :func:`order_cost_components`).
 
     Returns
     -------
@@ -68,30 +124,23 @@ def plan_cost(
     pair_order, pair_node : int64[p]
         The distinct (order, node) packages, sorted by order then node.
     """
-    n_nodes = node_xyz.shape[0]
-    n_lines = line_qty.shape[0]
-    out = np.zeros(5, dtype=np.float64)
-    filled = np.zeros(n_lines, dtype=np.int64)
-    keys = np.empty(alloc_line.shape[0], dtype=np.int64)
-    for i in range(alloc_line.shape[0]):
-        line = alloc_line[i]
-        node = alloc_node[i]
-        filled[line] += alloc_qty[i]
-        out[UNIT] += alloc_qty[i] * node_unit_cost[node]
-        keys[i] = line_order[line] * n_nodes + node
-    keys = np.unique(keys)
-    pair_order = keys // n_nodes
-    pair_node = keys % n_nodes
-    for p in range(keys.shape[0]):
-        o = pair_order[p]
-        n = pair_node[p]
-        out[PACKAGE] += package
-        out[HANDLING] += node_handling[n]
-        out[DISTANCE] += per_km * km_between(node_xyz[n], order_xyz[o])
-    unfilled_qty = line_qty - filled
-    for line in range(n_lines):
-        if unfilled_qty[line] > 0:
-            out[UNFILLED] += (
-                unfilled * order_weight[line_order[line]] * unfilled_qty[line]
-            )
-    return out, unfilled_qty, pair_order, pair_node
+    per_order, unfilled_qty, pair_order, pair_node = order_cost_components(
+        line_order,
+        line_qty,
+        order_xyz,
+        order_weight,
+        node_xyz,
+        node_handling,
+        node_unit_cost,
+        alloc_line,
+        alloc_node,
+        alloc_qty,
+        package,
+        per_km,
+        unfilled,
+    )
+    total = np.zeros(5, dtype=np.float64)
+    for o in range(per_order.shape[0]):
+        for c in range(5):
+            total[c] += per_order[o, c]
+    return total, unfilled_qty, pair_order, pair_node
