@@ -1,0 +1,134 @@
+"""Candidate nodes of one order: eligible (S3) with units it may use (S2, S4, S5).
+
+The stock rows of each order line are a sorted run of the SKU-major CSR layout, so
+the candidates come from a merge of the order's runs: only nodes that hold one of
+the order's SKUs are ever looked at, each once, in scenario node order. A node is a
+candidate when it has capacity left, at least one line with usable units
+(``protection.usable``) and passes every eligibility rule (``eligibility.node_reason``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from omnistock._kernels.eligibility import ELIGIBLE, node_reason
+from omnistock._kernels.protection import usable
+
+
+@njit(cache=True, nogil=True, inline="always")
+def destination_xyz(
+    node_xyz: np.ndarray,  # float64[n_nodes, 3]
+    pickup: int,
+    lat_deg: float,
+    lon_deg: float,
+) -> np.ndarray:
+    """Unit vector of an order's destination; a pickup order goes to its pickup node."""
+    if pickup >= 0:
+        return node_xyz[pickup].copy()
+    lat = np.radians(lat_deg)
+    lon = np.radians(lon_deg)
+    out = np.empty(3, dtype=np.float64)
+    out[0] = np.cos(lat) * np.cos(lon)
+    out[1] = np.cos(lat) * np.sin(lon)
+    out[2] = np.sin(lat)
+    return out
+
+
+@njit(cache=True, nogil=True)
+def collect_candidates(
+    node_methods: np.ndarray,  # uint8[n_nodes]
+    node_all_channels: np.ndarray,  # bool[n_nodes]
+    node_channel_ok: np.ndarray,  # bool[n_nodes, n_channels]
+    node_xyz: np.ndarray,  # float64[n_nodes, 3]
+    stock_indptr: np.ndarray,  # int64[n_skus + 1]
+    stock_node: np.ndarray,  # int64[nnz]
+    free_left: np.ndarray,  # int64[nnz]
+    limit_left: np.ndarray,  # int64[nnz]
+    cap_left: np.ndarray,  # int64[n_nodes]
+    line_sku: np.ndarray,  # int64[n_lines_of_order], -1: unknown SKU
+    channel: int,
+    method: int,
+    pickup: int,
+    dest_xyz: np.ndarray,  # float64[3]
+    exempt: bool,
+    max_distance_km: float,
+    radius_km: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The order's candidate nodes, in scenario node order.
+
+    Returns
+    -------
+    cand_node : int64[m]
+        ``node_idx`` of each candidate.
+    cand_km : float64[m]
+        Km from the candidate to the destination.
+    cand_use : int64[m, n_lines]
+        Units of each line the order may take there (protection applied,
+        capacity not).
+    cand_row : int64[m, n_lines]
+        Stock row of each (candidate, line), -1 when the node has none.
+    """
+    n_lines = line_sku.shape[0]
+    pos = np.empty(n_lines, dtype=np.int64)
+    end = np.empty(n_lines, dtype=np.int64)
+    total = 0
+    for li in range(n_lines):
+        s = line_sku[li]
+        if s < 0:
+            pos[li] = 0
+            end[li] = 0
+        else:
+            pos[li] = stock_indptr[s]
+            end[li] = stock_indptr[s + 1]
+        total += end[li] - pos[li]
+    cand_node = np.empty(total, dtype=np.int64)
+    cand_km = np.empty(total, dtype=np.float64)
+    cand_use = np.empty((total, n_lines), dtype=np.int64)
+    cand_row = np.empty((total, n_lines), dtype=np.int64)
+    big = np.iinfo(np.int64).max
+    m = 0
+    while True:
+        node = big
+        for li in range(n_lines):
+            if pos[li] < end[li] and stock_node[pos[li]] < node:
+                node = stock_node[pos[li]]
+        if node == big:
+            break
+        any_use = False
+        for li in range(n_lines):
+            if pos[li] < end[li] and stock_node[pos[li]] == node:
+                row = pos[li]
+                pos[li] += 1
+                cand_row[m, li] = row
+                u = usable(free_left, limit_left, row, exempt)
+                cand_use[m, li] = u
+                if u > 0:
+                    any_use = True
+            else:
+                cand_row[m, li] = -1
+                cand_use[m, li] = 0
+        if not any_use or cap_left[node] <= 0:
+            continue
+        reason, km = node_reason(
+            node_methods,
+            node_all_channels,
+            node_channel_ok,
+            node_xyz,
+            node,
+            channel,
+            method,
+            pickup,
+            dest_xyz,
+            max_distance_km,
+            radius_km,
+        )
+        if reason != ELIGIBLE:
+            continue
+        cand_node[m] = node
+        cand_km[m] = km
+        m += 1
+    return cand_node[:m], cand_km[:m], cand_use[:m], cand_row[:m]
+
+
+__all__ = ["collect_candidates", "destination_xyz"]

@@ -1,0 +1,220 @@
+"""One order, or a whole batch in scenario order, decided exactly against the stock left.
+
+:func:`decide_order` is the Sourcer's hot path (one call per order);
+:func:`greedy_batch` runs the same decision over every order of a compiled batch in
+one call, taking each decision's units from the counters before the next order
+(``protection.take``; capacity from ``cap_left``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from omnistock._kernels.candidates import collect_candidates
+from omnistock._kernels.protection import take
+from omnistock._kernels.search import best_decision
+
+# Index of each component in the cost array (mirrors _kernels.cost).
+PACKAGE, DISTANCE, HANDLING, UNIT, UNFILLED = 0, 1, 2, 3, 4
+
+
+@njit(cache=True, nogil=True)
+def decide_order(
+    node_methods: np.ndarray,  # uint8[n_nodes]
+    node_all_channels: np.ndarray,  # bool[n_nodes]
+    node_channel_ok: np.ndarray,  # bool[n_nodes, n_channels]
+    node_xyz: np.ndarray,  # float64[n_nodes, 3]
+    node_handling: np.ndarray,  # float64[n_nodes]
+    node_unit_cost: np.ndarray,  # float64[n_nodes]
+    node_priority: np.ndarray,  # int64[n_nodes]
+    stock_indptr: np.ndarray,  # int64[n_skus + 1]
+    stock_node: np.ndarray,  # int64[nnz]
+    free_left: np.ndarray,  # int64[nnz]
+    limit_left: np.ndarray,  # int64[nnz]
+    cap_left: np.ndarray,  # int64[n_nodes]
+    line_sku: np.ndarray,  # int64[n_lines]
+    line_qty: np.ndarray,  # int64[n_lines]
+    channel: int,
+    method: int,
+    pickup: int,
+    dest_xyz: np.ndarray,  # float64[3]
+    exempt: bool,
+    penalty: float,  # costs.unfilled x tier weight
+    k: int,
+    aon: bool,
+    max_distance_km: float,
+    radius_km: float,
+    package: float,
+    per_km: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The cheapest decision for one order; the counters are read, not changed.
+
+    Returns
+    -------
+    alloc_line, alloc_node, alloc_row, alloc_qty : int64[a]
+        Line position (within the order), node, stock row and units of each
+        allocation, by node in fill order then line.
+    components : float64[5]
+        package, distance, handling, unit and unfilled cost of the decision.
+    """
+    cand_node, cand_km, cand_use, cand_row = collect_candidates(
+        node_methods,
+        node_all_channels,
+        node_channel_ok,
+        node_xyz,
+        stock_indptr,
+        stock_node,
+        free_left,
+        limit_left,
+        cap_left,
+        line_sku,
+        channel,
+        method,
+        pickup,
+        dest_xyz,
+        exempt,
+        max_distance_km,
+        radius_km,
+    )
+    sel, x, _ = best_decision(
+        cand_node,
+        cand_km,
+        cand_use,
+        cap_left,
+        node_handling,
+        node_unit_cost,
+        node_priority,
+        line_qty,
+        penalty,
+        k,
+        aon,
+        package,
+        per_km,
+    )
+    n_lines = line_qty.shape[0]
+    count = 0
+    for a in range(sel.shape[0]):
+        for li in range(n_lines):
+            if x[a, li] > 0:
+                count += 1
+    alloc_line = np.empty(count, dtype=np.int64)
+    alloc_node = np.empty(count, dtype=np.int64)
+    alloc_row = np.empty(count, dtype=np.int64)
+    alloc_qty = np.empty(count, dtype=np.int64)
+    comp = np.zeros(5, dtype=np.float64)
+    filled = 0
+    p = 0
+    for a in range(sel.shape[0]):
+        j = sel[a]
+        n = cand_node[j]
+        comp[PACKAGE] += package
+        comp[HANDLING] += node_handling[n]
+        comp[DISTANCE] += per_km * cand_km[j]
+        for li in range(n_lines):
+            q = x[a, li]
+            if q > 0:
+                alloc_line[p] = li
+                alloc_node[p] = n
+                alloc_row[p] = cand_row[j, li]
+                alloc_qty[p] = q
+                comp[UNIT] += q * node_unit_cost[n]
+                filled += q
+                p += 1
+    total_q = 0
+    for li in range(n_lines):
+        total_q += line_qty[li]
+    if total_q > filled:
+        comp[UNFILLED] = penalty * (total_q - filled)
+    return alloc_line, alloc_node, alloc_row, alloc_qty, comp
+
+
+@njit(cache=True, nogil=True)
+def greedy_batch(
+    node_methods: np.ndarray,
+    node_all_channels: np.ndarray,
+    node_channel_ok: np.ndarray,
+    node_xyz: np.ndarray,
+    node_handling: np.ndarray,
+    node_unit_cost: np.ndarray,
+    node_priority: np.ndarray,
+    stock_indptr: np.ndarray,
+    stock_node: np.ndarray,
+    free_left: np.ndarray,  # int64[nnz], lowered in place
+    limit_left: np.ndarray,  # int64[nnz], lowered in place
+    cap_left: np.ndarray,  # int64[n_nodes], lowered in place
+    order_channel: np.ndarray,  # int64[n_orders]
+    order_method: np.ndarray,  # int64[n_orders]
+    order_pickup: np.ndarray,  # int64[n_orders]
+    order_xyz: np.ndarray,  # float64[n_orders, 3]
+    order_exempt: np.ndarray,  # bool[n_orders]
+    order_weight: np.ndarray,  # float64[n_orders]
+    order_max_splits: np.ndarray,  # int64[n_orders]
+    order_all_or_nothing: np.ndarray,  # bool[n_orders]
+    line_indptr: np.ndarray,  # int64[n_orders + 1]
+    line_sku: np.ndarray,  # int64[n_lines]
+    line_qty: np.ndarray,  # int64[n_lines]
+    max_distance_km: float,
+    radius_km: float,
+    package: float,
+    per_km: float,
+    unfilled: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Decide every order in turn; returns allocation triples (line, node, qty)."""
+    cap_out = line_qty.shape[0] + 16
+    out_line = np.empty(cap_out, dtype=np.int64)
+    out_node = np.empty(cap_out, dtype=np.int64)
+    out_qty = np.empty(cap_out, dtype=np.int64)
+    p = 0
+    for o in range(order_channel.shape[0]):
+        lo = line_indptr[o]
+        hi = line_indptr[o + 1]
+        exempt = order_exempt[o]
+        a_line, a_node, a_row, a_qty, _ = decide_order(
+            node_methods,
+            node_all_channels,
+            node_channel_ok,
+            node_xyz,
+            node_handling,
+            node_unit_cost,
+            node_priority,
+            stock_indptr,
+            stock_node,
+            free_left,
+            limit_left,
+            cap_left,
+            line_sku[lo:hi],
+            line_qty[lo:hi],
+            order_channel[o],
+            order_method[o],
+            order_pickup[o],
+            order_xyz[o],
+            exempt,
+            unfilled * order_weight[o],
+            order_max_splits[o],
+            order_all_or_nothing[o],
+            max_distance_km,
+            radius_km,
+            package,
+            per_km,
+        )
+        if p + a_qty.shape[0] > cap_out:
+            cap_out = 2 * (p + a_qty.shape[0])
+            out_line = _grow(out_line, cap_out)
+            out_node = _grow(out_node, cap_out)
+            out_qty = _grow(out_qty, cap_out)
+        for i in range(a_qty.shape[0]):
+            take(free_left, limit_left, a_row[i], a_qty[i], exempt)
+            cap_left[a_node[i]] -= a_qty[i]
+            out_line[p] = lo + a_line[i]
+            out_node[p] = a_node[i]
+            out_qty[p] = a_qty[i]
+            p += 1
+    return out_line[:p], out_node[:p], out_qty[:p]
+
+
+@njit(cache=True, nogil=True)
+def _grow(arr: np.ndarray, size: int) -> np.ndarray:
+    out = np.empty(size, dtype=arr.dtype)
+    out[: arr.shape[0]] = arr
+    return out
