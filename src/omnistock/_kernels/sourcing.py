@@ -1,7 +1,7 @@
 """One order, or a whole batch in scenario order, decided exactly against the stock left.
 
 :func:`decide_order` is the Sourcer's hot path (one call per order);
-:func:`greedy_batch` runs the same decision over every order of a compiled batch in
+:func:`decide_batch` runs the same decision over every order of a compiled batch in
 one call, taking each decision's units from the counters before the next order
 (``protection.take``; capacity from ``cap_left``).
 """
@@ -14,6 +14,7 @@ from numba import njit
 from omnistock._kernels.candidates import collect_candidates
 from omnistock._kernels.protection import take
 from omnistock._kernels.search import best_decision
+from omnistock._kernels.walks import GREEDY, walk
 
 # Index of each component in the cost array (mirrors _kernels.cost).
 PACKAGE, DISTANCE, HANDLING, UNIT, UNFILLED = 0, 1, 2, 3, 4
@@ -47,8 +48,12 @@ def decide_order(
     radius_km: float,
     package: float,
     per_km: float,
+    policy: int,  # walks.GREEDY (exact) or a peer policy code
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """The cheapest decision for one order; the counters are read, not changed.
+    """The decision of ``policy`` for one order; the counters are read, not changed.
+
+    ``GREEDY`` is the cheapest decision (``search.best_decision``); the other codes
+    are the peers' walks (``walks.walk``).
 
     Returns
     -------
@@ -77,21 +82,37 @@ def decide_order(
         max_distance_km,
         radius_km,
     )
-    sel, x, _ = best_decision(
-        cand_node,
-        cand_km,
-        cand_use,
-        cap_left,
-        node_handling,
-        node_unit_cost,
-        node_priority,
-        line_qty,
-        penalty,
-        k,
-        aon,
-        package,
-        per_km,
-    )
+    if policy == GREEDY:
+        sel, x, _ = best_decision(
+            cand_node,
+            cand_km,
+            cand_use,
+            cap_left,
+            node_handling,
+            node_unit_cost,
+            node_priority,
+            line_qty,
+            penalty,
+            k,
+            aon,
+            package,
+            per_km,
+        )
+    else:
+        sel, x = walk(
+            policy,
+            cand_node,
+            cand_km,
+            cand_use,
+            cand_row,
+            free_left,
+            cap_left,
+            node_priority,
+            pickup,
+            line_qty,
+            k,
+            aon,
+        )
     n_lines = line_qty.shape[0]
     count = 0
     for a in range(sel.shape[0]):
@@ -130,7 +151,7 @@ def decide_order(
 
 
 @njit(cache=True, nogil=True)
-def greedy_batch(
+def decide_batch(
     node_methods: np.ndarray,
     node_all_channels: np.ndarray,
     node_channel_ok: np.ndarray,
@@ -159,8 +180,9 @@ def greedy_batch(
     package: float,
     per_km: float,
     unfilled: float,
+    policy: int,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Decide every order in turn; returns allocation triples (line, node, qty)."""
+    """Decide every order in turn by ``policy``; returns triples (line, node, qty)."""
     cap_out = line_qty.shape[0] + 16
     out_line = np.empty(cap_out, dtype=np.int64)
     out_node = np.empty(cap_out, dtype=np.int64)
@@ -197,6 +219,7 @@ def greedy_batch(
             radius_km,
             package,
             per_km,
+            policy,
         )
         if p + a_qty.shape[0] > cap_out:
             cap_out = 2 * (p + a_qty.shape[0])

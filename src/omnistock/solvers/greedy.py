@@ -14,14 +14,15 @@ from typing import Any, ClassVar
 import numpy as np
 
 from omnistock._kernels import sourcing
+from omnistock._kernels.walks import GREEDY
 from omnistock.compiled import CompiledNetwork, CompiledScenario
 from omnistock.solvers.base import Capabilities, NoOptions, Solution, SolveStatus
 
-__all__ = ["GreedySolver", "initial_state", "node_arrays", "order_arrays"]
+__all__ = ["GreedySolver", "initial_state", "node_arrays", "order_arrays", "run_batch"]
 
 # numba dispatchers take any arguments; name the result type for mypy.
-_greedy_batch: Callable[..., tuple[np.ndarray, np.ndarray, np.ndarray]] = (
-    sourcing.greedy_batch
+_decide_batch: Callable[..., tuple[np.ndarray, np.ndarray, np.ndarray]] = (
+    sourcing.decide_batch
 )
 
 
@@ -58,28 +59,30 @@ class GreedySolver:
 
     def run(self, compiled: CompiledScenario, options: NoOptions) -> Solution:
         """Decide every order in scenario order."""
-        net, orders = compiled.network, compiled.orders
-        free_left, limit_left, cap_left = initial_state(net)
-        line, node, qty = _greedy_batch(
-            *node_arrays(net),
-            free_left,
-            limit_left,
-            cap_left,
-            *order_arrays(compiled),
-            net.max_distance_km,
-            net.same_day_radius_km,
-            net.package,
-            net.per_km,
-            net.unfilled,
-        )
-        info: dict[str, Any] = {"orders": orders.n_orders}
-        return Solution(
-            line_idx=line,
-            node_idx=node,
-            qty=qty,
-            status=SolveStatus.FEASIBLE,
-            info=info,
-        )
+        return run_batch(compiled, GREEDY)
+
+
+def run_batch(compiled: CompiledScenario, policy: int) -> Solution:
+    """Decide every order of the batch in scenario order by ``policy`` (one numba call)."""
+    net, orders = compiled.network, compiled.orders
+    free_left, limit_left, cap_left = initial_state(net)
+    line, node, qty = _decide_batch(
+        *node_arrays(net),
+        free_left,
+        limit_left,
+        cap_left,
+        *order_arrays(compiled),
+        net.max_distance_km,
+        net.same_day_radius_km,
+        net.package,
+        net.per_km,
+        net.unfilled,
+        policy,
+    )
+    info: dict[str, Any] = {"orders": orders.n_orders}
+    return Solution(
+        line_idx=line, node_idx=node, qty=qty, status=SolveStatus.FEASIBLE, info=info
+    )
 
 
 def order_arrays(compiled: CompiledScenario) -> tuple[np.ndarray, ...]:
