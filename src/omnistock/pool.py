@@ -218,18 +218,18 @@ class StockPool:
     def _check_reserve(self, lines: tuple[Line, ...], exempt: bool) -> tuple[int, ...]:
         """The rows of ``lines``; raises InsufficientStock unless all fit together."""
         rows = tuple(self._row(node_id, sku) for node_id, sku, _ in lines)
-        need: dict[int, int] = {}
-        for row, (_, _, qty) in zip(rows, lines, strict=True):
-            need[row] = need.get(row, 0) + qty
+        need: dict[tuple[str, str], int] = {}
+        for node_id, sku, qty in lines:
+            need[node_id, sku] = need.get((node_id, sku), 0) + qty
         for row, (node_id, sku, _) in zip(rows, lines, strict=True):
             have = int(usable(self._free, self._limit, row, exempt))
-            if need[row] > have:
+            if need[node_id, sku] > have:
                 detail = ""
                 if row < 0:
                     detail = "The node holds no stock of this sku."
                 elif not exempt and have < int(self._free[row]):
                     detail = "Protected units are kept from non-exempt reservations."
-                raise InsufficientStock(node_id, sku, need[row], have, detail)
+                raise InsufficientStock(node_id, sku, need[node_id, sku], have, detail)
         return rows
 
     def reserve(

@@ -1,0 +1,317 @@
+"""StockPool against a plain-Python model, with crashes, snapshots and torn records."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    invariant,
+    rule,
+)
+
+from omnistock import InsufficientStock, Scenario, StockPool
+from omnistock.exceptions import (
+    InvalidAdjustment,
+    KeyConflict,
+    ReservationClosed,
+    UnknownReservation,
+    UnknownStockRow,
+)
+from omnistock.journal import encode_record, scan_journal
+
+SCENARIO = Scenario.model_validate(
+    {
+        "nodes": [
+            {"id": "W1", "kind": "warehouse", "lat": 48.85, "lon": 2.35},
+            {"id": "S1", "kind": "store", "lat": 45.76, "lon": 4.84},
+            {"id": "S2", "kind": "store", "lat": 43.30, "lon": 5.37},
+        ],
+        "stock": [
+            {"node": "W1", "sku": "A", "on_hand": 6, "safety_stock": 1},
+            {"node": "W1", "sku": "B", "on_hand": 3, "reserved": 1},
+            {"node": "S1", "sku": "A", "on_hand": 2},
+            {"node": "S2", "sku": "B", "on_hand": 4, "safety_stock": 2},
+            {"node": "S2", "sku": "C", "on_hand": 1},
+        ],
+        "rules": {"last_unit_protection": {"store": 1, "warehouse": 1}},
+    }
+)
+PROTECT = {"W1": 1, "S1": 1, "S2": 1}
+NODE_IDS = ["W1", "S1", "S2", "X9"]  # X9 is not a node
+SKUS = ["A", "B", "C", "D"]  # D is stocked nowhere
+
+
+@dataclass
+class Row:
+    on_hand: int
+    reserved: int
+    safety: int
+    protect: int
+    shipped: int = 0
+    received: int = 0
+
+    def usable(self, exempt: bool) -> int:
+        free = max(0, self.on_hand - self.reserved - self.safety)
+        return free if exempt else max(0, free - self.protect)
+
+
+@dataclass
+class Res:
+    order_id: str
+    lines: tuple[tuple[str, str, int], ...]
+    key: str | None
+    deadline: float | None
+    exempt: bool
+
+
+@dataclass
+class Model:
+    """The pool as dicts: the reading of the issue that the pool must match."""
+
+    rows: dict[tuple[str, str], Row] = field(default_factory=dict)
+    res: dict[int, Res] = field(default_factory=dict)
+    status: dict[int, str] = field(default_factory=dict)
+    keys: dict[str, int] = field(default_factory=dict)
+
+    def reserve(
+        self, order_id: str, lines: Any, key: Any, deadline: Any, ex: bool
+    ) -> Any:
+        """The reservation id, or the error (type and fields) the pool must raise."""
+        if key is not None and key in self.keys:
+            prior = self.res[self.keys[key]]
+            same = (prior.order_id, sorted(prior.lines), prior.exempt) == (
+                order_id,
+                sorted(lines),
+                ex,
+            )
+            return self.keys[key] if same else (KeyConflict, key)
+        for node, sku, _ in lines:
+            if node not in PROTECT:
+                return (UnknownStockRow, node, sku)
+        need: dict[tuple[str, str], int] = {}
+        for node, sku, qty in lines:
+            need[node, sku] = need.get((node, sku), 0) + qty
+        for node, sku, _ in lines:
+            row = self.rows.get((node, sku))
+            have = 0 if row is None else row.usable(ex)
+            if need[node, sku] > have:
+                return (InsufficientStock, node, sku, need[node, sku], have)
+        rid = len(self.status) + 1
+        for node, sku, qty in lines:
+            self.rows[node, sku].reserved += qty
+        self.res[rid] = Res(order_id, tuple(lines), key, deadline, ex)
+        self.status[rid] = "active"
+        if key is not None:
+            self.keys[key] = rid
+        return rid
+
+    def close(self, rid: int, status: str) -> None:
+        for node, sku, qty in self.res[rid].lines:
+            row = self.rows[node, sku]
+            row.reserved -= qty
+            if status == "committed":
+                row.on_hand -= qty
+                row.shipped += qty
+        self.status[rid] = status
+
+
+class PoolMachine(RuleBasedStateMachine):
+    def __init__(self) -> None:
+        super().__init__()
+        self.dir = Path(tempfile.mkdtemp(prefix="pool-stateful-"))
+        self.journal = self.dir / "journal"
+        self.snapshot: Path | Scenario = SCENARIO
+        self.now = 100.0
+        self.pool = StockPool.from_scenario(
+            SCENARIO, clock=self.clock, journal=self.journal, fsync="never"
+        )
+        self.model = Model(
+            rows={
+                (r.node, r.sku): Row(
+                    r.on_hand, r.reserved, r.safety_stock, PROTECT[r.node]
+                )
+                for r in SCENARIO.stock
+            }
+        )
+
+    def clock(self) -> float:
+        return self.now
+
+    def teardown(self) -> None:
+        self.pool.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    # -- operations ------------------------------------------------------------------
+
+    @rule(
+        lines=st.lists(
+            st.tuples(
+                st.sampled_from(NODE_IDS), st.sampled_from(SKUS), st.integers(1, 4)
+            ),
+            min_size=1,
+            max_size=3,
+        ),
+        key=st.none() | st.sampled_from(["k1", "k2", "k3"]),
+        ttl=st.none() | st.sampled_from([5.0, 20.0]),
+        exempt=st.booleans(),
+        order=st.sampled_from(["o1", "o2"]),
+    )
+    def reserve(
+        self,
+        lines: list[tuple[str, str, int]],
+        key: str | None,
+        ttl: float | None,
+        exempt: bool,
+        order: str,
+    ) -> None:
+        deadline = None if ttl is None else self.now + ttl
+        expected = self.model.reserve(order, lines, key, deadline, exempt)
+        if isinstance(expected, int):
+            res = self.pool.reserve(order, lines, key=key, ttl=ttl, exempt=exempt)
+            assert res.reservation_id == expected
+            stored = self.model.res[expected]
+            assert (res.lines, res.deadline, res.key) == (
+                stored.lines,
+                stored.deadline,
+                stored.key,
+            )
+            return
+        kind, *fields = expected
+        with pytest.raises(kind) as err:
+            self.pool.reserve(order, lines, key=key, ttl=ttl, exempt=exempt)
+        if kind is InsufficientStock:
+            e = err.value
+            assert [e.node_id, e.sku, e.requested, e.free] == fields
+
+    def _pick(self, data: st.DataObject) -> int:
+        return data.draw(st.integers(0, len(self.model.status) + 1))
+
+    @rule(data=st.data(), commit=st.booleans())
+    def close(self, data: st.DataObject, commit: bool) -> None:
+        rid = self._pick(data)
+        action = self.pool.commit if commit else self.pool.release
+        status = self.model.status.get(rid)
+        if status is None:
+            with pytest.raises(UnknownReservation):
+                action(rid)
+        elif status != "active":
+            with pytest.raises(ReservationClosed, match=f"already {status}"):
+                action(rid)
+        else:
+            action(rid)
+            self.model.close(rid, "committed" if commit else "released")
+
+    @rule(dt=st.sampled_from([0.0, 3.0, 5.0, 12.0, 30.0]))
+    def expire(self, dt: float) -> None:
+        self.now += dt
+        due = sorted(
+            (r.deadline, rid)
+            for rid, r in self.model.res.items()
+            if self.model.status[rid] == "active"
+            and r.deadline is not None
+            and r.deadline <= self.now
+        )
+        assert self.pool.expire() == [rid for _, rid in due]
+        for _, rid in due:
+            self.model.close(rid, "expired")
+
+    @rule(
+        node=st.sampled_from(NODE_IDS),
+        sku=st.sampled_from(SKUS),
+        delta=st.integers(-4, 4),
+    )
+    def adjust(self, node: str, sku: str, delta: int) -> None:
+        row = self.model.rows.get((node, sku))
+        if row is None:
+            with pytest.raises(UnknownStockRow):
+                self.pool.adjust(node, sku, delta, "count")
+        elif row.on_hand + delta < row.reserved:
+            with pytest.raises(InvalidAdjustment):
+                self.pool.adjust(node, sku, delta, "count")
+        else:
+            assert self.pool.adjust(node, sku, delta, "count") == row.on_hand + delta
+            row.on_hand += delta
+            row.received += delta
+
+    # -- durability ------------------------------------------------------------------
+
+    @rule()
+    def snapshot(self) -> None:
+        self.snapshot = self.pool.snapshot(self.dir / "snapshot")
+
+    def _recover(self) -> None:
+        self.pool = StockPool.recover(
+            self.snapshot, self.journal, clock=self.clock, fsync="never"
+        )
+
+    @rule()
+    def crash_and_recover(self) -> None:
+        # What was handed to the OS survives a process crash.
+        self.pool.sync()
+        self.pool.close()
+        self._recover()
+
+    @rule(data=st.data())
+    def torn_record_then_recover(self, data: st.DataObject) -> None:
+        self.pool.close()
+        record = encode_record(self.pool.seq + 1, ["adjust", "W1", "A", 3, "receipt"])
+        how = data.draw(st.sampled_from(["cut", "flip", "zeros"]))
+        if how == "cut":
+            tail = record[: data.draw(st.integers(1, len(record) - 1))]
+        elif how == "flip":
+            at = data.draw(st.integers(8, len(record) - 1))
+            tail = record[:at] + bytes([record[at] ^ 0x5A]) + record[at + 1 :]
+        else:
+            tail = b"\0" * data.draw(st.integers(1, 64))
+        with self.journal.open("ab") as f:
+            f.write(tail)
+        assert scan_journal(self.journal).torn
+        self._recover()
+        assert not scan_journal(self.journal).torn  # the torn tail was cut off
+
+    @invariant()
+    def matches_the_model(self) -> None:
+        stock = self.pool.stock()
+        got = {
+            (r["node_id"], r["sku"]): (
+                r["on_hand"],
+                r["reserved"],
+                r["shipped"],
+                r["received"],
+                r["free"],
+            )
+            for r in stock.iter_rows(named=True)
+        }
+        want = {
+            k: (r.on_hand, r.reserved, r.shipped, r.received, r.usable(True))
+            for k, r in self.model.rows.items()
+        }
+        assert got == want
+        for (node, sku), r in self.model.rows.items():
+            assert self.pool.free(node, sku, exempt=False) == r.usable(False)
+        active = {r.reservation_id: r.lines for r in self.pool.reservations()}
+        assert active == {
+            rid: self.model.res[rid].lines
+            for rid, s in self.model.status.items()
+            if s == "active"
+        }
+        for rid, s in self.model.status.items():
+            assert self.pool.status(rid) == s
+
+    @invariant()
+    def availability_matches_the_model(self) -> None:
+        frame = self.pool.availability(tier="standard")
+        for sku, available in zip(frame["sku"], frame["available"], strict=True):
+            assert available == sum(
+                r.usable(False) for (_, s), r in self.model.rows.items() if s == sku
+            )
+
+
+TestPoolMachine = PoolMachine.TestCase
