@@ -26,6 +26,7 @@ from omnistock.plan import Plan
 from omnistock.replan import Replan, replan
 from omnistock.rules import Costs, Reason, Rules
 from omnistock.scenario import Scenario
+from omnistock.simulate import Simulation, simulate
 from omnistock.solve import available_solvers, solve
 from omnistock.solvers.base import SolveStatus
 
@@ -33,7 +34,6 @@ if TYPE_CHECKING:
     from omnistock import samples
     from omnistock.pool import Reservation, StockPool
     from omnistock.relax import relax
-    from omnistock.simulate import simulate
     from omnistock.sourcer import Decision, Sourcer
 
 __version__ = "0.1.0"
@@ -46,7 +46,6 @@ _LAZY = {
     "StockPool": "omnistock.pool",
     "Reservation": "omnistock.pool",
     "relax": "omnistock.relax",
-    "simulate": "omnistock.simulate",
 }
 
 
@@ -80,6 +79,7 @@ __all__ = [
     "Rules",
     "Scenario",
     "ScenarioError",
+    "Simulation",
     "SolveStatus",
     "Sourcer",
     "StockPool",

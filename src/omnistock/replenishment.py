@@ -1,0 +1,157 @@
+"""Stock through a simulated stream: depletion, receipts, order-up-to replenishment.
+
+A node-SKU's free units are its initial free units plus its receipts, less what the
+stream took; non-exempt tiers together take at most that total less the protected
+units (docs/semantics.md, S4, read over the whole stream). Capacity is daily.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+
+from omnistock._allocation import stock_rows, usage
+from omnistock.compiled import CompiledNetwork, CompiledOrders, CompiledScenario
+from omnistock.exceptions import OmnistockError
+
+__all__ = [
+    "OrderUpTo",
+    "SimStock",
+    "arrive",
+    "protected_lines",
+    "receipts_rows",
+    "review",
+]
+
+Triples = tuple[np.ndarray, np.ndarray, np.ndarray]
+
+
+@dataclass(frozen=True)
+class OrderUpTo:
+    """A periodic order-up-to replenishment rule.
+
+    Every ``period_hours`` each node-SKU orders what brings its free units plus
+    units on order back up to its initial free units; they arrive
+    ``lead_time_hours`` later.
+    """
+
+    period_hours: float = 24.0
+    lead_time_hours: float = 24.0
+
+
+class SimStock:
+    """Free units, non-exempt limits and daily capacity through the stream (see module doc)."""
+
+    def __init__(self, compiled: CompiledScenario) -> None:
+        net = compiled.network
+        self.net = net
+        self.free = net.stock_free.copy()
+        self.limit = net.stock_limit.copy()
+        self.total = net.stock_free.copy()  # initial free + receipts so far
+        self.protect = net.node_protect[net.stock_node]
+        self.cap = net.node_capacity.copy()
+        self.on_order = np.zeros_like(self.free)
+
+    def scenario(self, orders: CompiledOrders) -> CompiledScenario:
+        """The network as the stream left it, with ``orders`` to decide."""
+        return CompiledScenario(
+            self.net.with_stock(free=self.free, limit=self.limit, capacity=self.cap),
+            orders,
+        )
+
+    def apply(self, compiled: CompiledScenario, triples: Triples, sign: int) -> None:
+        """Take (``sign=+1``) or give back (``-1``) the units of allocation triples."""
+        row_all, row_prot, node_units = usage(compiled, *triples)
+        self.free -= sign * row_all
+        self.limit -= sign * row_prot
+        self.cap -= sign * node_units
+
+    def receive(self, rows: np.ndarray, qty: np.ndarray) -> None:
+        """Receive ``qty`` units into stock ``rows``; protection limits follow."""
+        before = np.maximum(0, self.total[rows] - self.protect[rows])
+        np.add.at(self.total, rows, qty)
+        np.add.at(self.free, rows, qty)
+        after = np.maximum(0, self.total[rows] - self.protect[rows])
+        np.add.at(self.limit, rows, after - before)
+
+    def new_day(self) -> None:
+        """Capacity is daily: reset it."""
+        self.cap = self.net.node_capacity.copy()
+
+
+def receipts_rows(
+    net: CompiledNetwork, receipts: pl.DataFrame | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Stock rows, hours and units of a receipts frame (hour, node_id, sku, qty)."""
+    if receipts is None or receipts.height == 0:
+        empty = np.empty(0, dtype=np.int64)
+        return empty, np.empty(0, dtype=np.float64), empty
+    missing = {"hour", "node_id", "sku", "qty"} - set(receipts.columns)
+    if missing:
+        msg = f"receipts: missing column(s) {sorted(missing)}. Got columns {receipts.columns}."
+        raise OmnistockError(msg)
+    node = np.array(
+        [net.node_index.get(n, -1) for n in receipts["node_id"].to_list()],
+        dtype=np.int64,
+    )
+    sku = np.array(
+        [net.sku_index.get(s, -1) for s in receipts["sku"].to_list()], dtype=np.int64
+    )
+    rows = stock_rows(net, sku, node)
+    if np.any(rows < 0):
+        bad = int(np.flatnonzero(rows < 0)[0])
+        msg = (
+            f"receipts[{bad}] (node {receipts['node_id'][bad]!r}, sku {receipts['sku'][bad]!r}): "
+            "the node holds no stock row for this SKU in the network."
+        )
+        raise OmnistockError(msg)
+    return (
+        rows,
+        receipts["hour"].cast(pl.Float64).to_numpy(),
+        receipts["qty"].cast(pl.Int64).to_numpy(),
+    )
+
+
+def arrive(
+    stock: SimStock,
+    rows: np.ndarray,
+    hours: np.ndarray,
+    qty: np.ndarray,
+    scheduled: list[tuple[float, np.ndarray, np.ndarray]],
+    now: float,
+) -> None:
+    """Receive what is due at ``now`` (receipts due at the segment's start)."""
+    due = np.abs(hours - now) < 1e-9
+    if due.any():
+        stock.receive(rows[due], qty[due])
+    for item in [s for s in scheduled if abs(s[0] - now) < 1e-9]:
+        stock.receive(item[1], item[2])
+        stock.on_order[item[1]] -= item[2]
+        scheduled.remove(item)
+
+
+def review(
+    stock: SimStock, rule: OrderUpTo, now: float
+) -> tuple[float, np.ndarray, np.ndarray]:
+    """Order what brings free + on order back to the initial free units."""
+    want = stock.net.stock_free - stock.free - stock.on_order
+    rows = np.flatnonzero(want > 0)
+    qty = want[rows]
+    stock.on_order[rows] += qty
+    return now + rule.lead_time_hours, rows, qty
+
+
+def protected_lines(stock: SimStock, sub: CompiledScenario) -> np.ndarray:
+    """Bool per line of ``sub``: some node holds units of its SKU only exempt tiers may take."""
+    net = stock.net
+    protected = (stock.free > stock.limit).astype(np.int64)
+    per_sku = (
+        np.add.reduceat(protected, net.stock_indptr[:-1])
+        if protected.size
+        else np.zeros(net.n_skus, np.int64)
+    )
+    per_sku = np.where(np.diff(net.stock_indptr) > 0, per_sku, 0)
+    sku = sub.orders.line_sku
+    return np.where(sku >= 0, per_sku[np.maximum(sku, 0)] > 0, False)

@@ -1,0 +1,408 @@
+"""Simulate an allocation policy over a stream of timed orders.
+
+Orders are decided on arrival, one at a time, against the stock left; stock
+depletes, receipts arrive on a schedule (a frame of receipts, or a periodic
+order-up-to rule), and optionally the unreleased orders are re-planned every few
+hours (Xu, Allgor & Graves 2009) and then released. Between two events (a receipt,
+a re-plan, a day boundary, a price refresh) the arriving orders are decided by one
+call of the policy's solver on the state at the start of the segment: for the
+per-order policies that is exactly the same as deciding them one by one, because
+each of them takes the stock left by the previous order.
+
+Stock follows the plan semantics over the whole stream (docs/semantics.md): a
+node-SKU's free units are its initial free units plus its receipts, less what the
+stream took; non-exempt tiers together take at most that total less the protected
+units. Node capacity is a daily capacity in the simulator (it resets every 24 h).
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from omnistock import solvers
+from omnistock._kernels.cost import order_cost_components
+from omnistock.compiled import (
+    CompiledScenario,
+    compile_network,
+    compile_orders,
+)
+from omnistock.exceptions import OmnistockError
+from omnistock.orders import Order
+from omnistock.replenishment import (
+    OrderUpTo,
+    SimStock,
+    arrive,
+    protected_lines,
+    receipts_rows,
+    review,
+)
+from omnistock.scenario import Scenario
+from omnistock.simulation_kpis import HOURS_PER_DAY, report
+
+__all__ = ["OrderUpTo", "Simulation", "arrival_hours", "simulate"]
+
+Triples = tuple[np.ndarray, np.ndarray, np.ndarray]
+
+
+@dataclass(frozen=True)
+class Simulation:
+    """What a simulation returns.
+
+    Attributes
+    ----------
+    decisions
+        One row per allocation (``node_id`` set) or unfilled line (``node_id`` null):
+        order_id, sku, node_id, qty, arrival_h, day, replanned.
+    orders
+        One row per order: order_id, arrival_h, day, tier, cost, packages, units,
+        filled, km (sum over its packages), store_units, protection_hit, replanned.
+    daily
+        KPIs per simulated day (columns as :attr:`kpis`, plus ``day``).
+    kpis
+        Over the whole run: orders, cost_per_order, packages_per_order, fill_rate,
+        lost_units, mean_km, vip_fill_rate, protection_hits, store_share,
+        decision_us_per_order, objective.
+    policy
+        The policy's name.
+    """
+
+    decisions: pl.DataFrame
+    orders: pl.DataFrame
+    daily: pl.DataFrame
+    kpis: dict[str, float]
+    policy: str
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+def arrival_hours(
+    arrivals: pl.DataFrame | Sequence[float] | np.ndarray, order_ids: Sequence[str]
+) -> np.ndarray:
+    """Hours since the start for each order, from a frame (order_id, arrival) or numbers.
+
+    A datetime ``arrival`` counts from midnight of the first arrival's day.
+    """
+    if isinstance(arrivals, pl.DataFrame):
+        frame = pl.DataFrame(
+            {"order_id": list(order_ids)}, schema={"order_id": pl.String}
+        ).join(
+            arrivals.select("order_id", "arrival"),
+            on="order_id",
+            how="left",
+            maintain_order="left",
+        )
+        if frame["arrival"].null_count():
+            missing = frame.filter(pl.col("arrival").is_null())["order_id"][0]
+            msg = f"arrivals: no arrival for order {missing!r}."
+            raise OmnistockError(msg)
+        col = frame["arrival"]
+        if col.dtype.is_temporal():
+            # Hours since midnight of the first arrival's day.
+            midnight = col.dt.truncate("1d").min()
+            micros = (col - midnight).dt.total_microseconds().to_numpy()
+            return np.asarray(micros / 3.6e9, dtype=np.float64)
+        return np.asarray(col.cast(pl.Float64).to_numpy(), dtype=np.float64)
+    hours = np.asarray(arrivals, dtype=np.float64)
+    if hours.shape[0] != len(order_ids):
+        msg = f"arrivals: {hours.shape[0]} times for {len(order_ids)} orders."
+        raise OmnistockError(msg)
+    return hours
+
+
+def simulate(
+    network: Scenario,
+    orders: Sequence[Order],
+    policy: str = "greedy",
+    *,
+    arrivals: pl.DataFrame | Sequence[float] | np.ndarray | None = None,
+    receipts: pl.DataFrame | None = None,
+    replenish: OrderUpTo | None = None,
+    replan_every: float | None = None,
+    replan_solver: str = "optimal",
+    replan_options: dict[str, Any] | None = None,
+    policy_options: dict[str, Any] | None = None,
+    refresh_every: float = HOURS_PER_DAY,
+    forecast: Sequence[Order] | None = None,
+    seed: int = 0,
+    progress: bool = False,
+) -> Simulation:
+    """Run ``orders`` through ``policy`` over simulated time.
+
+    Parameters
+    ----------
+    network
+        The network and its initial stock (its own orders, if any, are ignored).
+    orders
+        The stream, e.g. ``samples.orders(network, n, seed)``.
+    policy
+        A solver name (``greedy``, ``priority``, ``nearest``, ``most_stock``,
+        ``lookahead``, ...), deciding each order on arrival.
+    arrivals
+        Arrival of each order: a frame with ``order_id`` and ``arrival`` (datetime or
+        hours), or hours per order. Default: spread evenly over one day.
+    receipts
+        Scheduled receipts: ``hour`` (since the start), ``node_id``, ``sku``, ``qty``.
+    replenish
+        A periodic :class:`OrderUpTo` rule, on top of ``receipts``.
+    replan_every
+        Hours between re-plans of the orders decided since the last one (then
+        released); ``None``: orders are released on arrival.
+    replan_solver, replan_options
+        The solver and options of each re-plan (default ``optimal``).
+    policy_options
+        Options of the policy's solver.
+    refresh_every
+        Hours between refreshes of the look-ahead policy's prices.
+    forecast
+        Expected demand over the whole horizon for the look-ahead policy (orders
+        drawn from the same distribution, never the stream itself); its share for
+        the time left is used at each refresh. Default: the orders seen so far,
+        scaled to the time left.
+    seed
+        Seed of the re-planning solver (the simulation itself draws nothing).
+    progress
+        Show a progress bar (tqdm) over segments.
+
+    Returns
+    -------
+    Simulation
+        Decisions, per-order rows, daily and overall KPIs.
+    """
+    order_list = list(orders)
+    ids = [o.id for o in order_list]
+    hours = (
+        np.linspace(0.0, HOURS_PER_DAY, len(order_list), endpoint=False)
+        if arrivals is None
+        else arrival_hours(arrivals, ids)
+    )
+    extra = sorted({ln.sku for o in order_list for ln in o.lines})
+    net = compile_network(network, extra_skus=extra)
+    compiled = CompiledScenario(net, compile_orders(net, order_list))
+    co = compiled.orders
+    impl = solvers.get(policy)
+    popts: dict[str, Any] = dict(policy_options or {})
+    stock = SimStock(compiled)
+    horizon = float(hours.max()) if hours.size else 0.0
+
+    events = _event_times(
+        horizon,
+        replan_every,
+        refresh_every if policy == "lookahead" else None,
+        receipts,
+        replenish,
+    )
+    receipt_rows, receipt_hours, receipt_qty = receipts_rows(net, receipts)
+    scheduled: list[tuple[float, np.ndarray, np.ndarray]] = []
+
+    order_sorted = np.argsort(hours, kind="stable")
+    sorted_hours = hours[order_sorted]
+    parts: list[Triples] = []
+    pending: list[tuple[np.ndarray, Triples]] = []
+    replanned = np.zeros(co.n_orders, dtype=np.bool_)
+    protected_line = np.zeros(co.n_lines, dtype=np.bool_)
+    decide_seconds = 0.0
+    bounds = [0.0, *[t for t in events if 0.0 < t <= horizon], np.inf]
+    bar = _progress(len(bounds) - 1, policy) if progress else None
+    for start, stop in itertools.pairwise(bounds):
+        # Events at the start of the segment: day, receipts, re-plan, prices.
+        if start > 0 and start % HOURS_PER_DAY == 0:
+            stock.new_day()
+        arrive(stock, receipt_rows, receipt_hours, receipt_qty, scheduled, start)
+        if replenish is not None and start > 0 and start % replenish.period_hours == 0:
+            scheduled.append(review(stock, replenish, start))
+        if (
+            replan_every is not None
+            and start > 0
+            and start % replan_every == 0
+            and pending
+        ):
+            _replan(
+                stock,
+                compiled,
+                pending,
+                parts,
+                replanned,
+                replan_solver,
+                replan_options,
+                seed,
+            )
+            pending = []
+        if policy == "lookahead" and start % refresh_every == 0:
+            popts["row_cost"] = _prices(
+                stock, compiled, forecast, order_list, hours, start, horizon
+            )
+        lo, hi = np.searchsorted(sorted_hours, [start, stop], side="left")
+        idx = order_sorted[lo:hi]
+        if bar is not None:
+            bar.update(1)
+        if idx.size == 0:
+            continue
+        sub_orders, line_map = co.take(idx)
+        sub = stock.scenario(sub_orders)
+        protected_line[line_map] = protected_lines(stock, sub)
+        began = time.perf_counter()
+        sol = impl.run(sub, impl.Options.model_validate(popts))
+        decide_seconds += time.perf_counter() - began
+        triples = (
+            line_map[np.asarray(sol.line_idx, dtype=np.int64)],
+            np.asarray(sol.node_idx, dtype=np.int64),
+            np.asarray(sol.qty, dtype=np.int64),
+        )
+        stock.apply(compiled, triples, +1)
+        if replan_every is None:
+            parts.append(triples)
+        else:
+            pending.append((idx, triples))
+    if pending:
+        _replan(
+            stock,
+            compiled,
+            pending,
+            parts,
+            replanned,
+            replan_solver,
+            replan_options,
+            seed,
+        )
+    if bar is not None:
+        bar.close()
+    line = np.concatenate([p[0] for p in parts]) if parts else np.empty(0, np.int64)
+    node = np.concatenate([p[1] for p in parts]) if parts else np.empty(0, np.int64)
+    qty = np.concatenate([p[2] for p in parts]) if parts else np.empty(0, np.int64)
+    return report(
+        compiled,
+        (line, node, qty),
+        hours,
+        replanned,
+        protected_line,
+        decide_seconds,
+        policy,
+    )
+
+
+def _event_times(
+    horizon: float,
+    replan_every: float | None,
+    refresh_every: float | None,
+    receipts: pl.DataFrame | None,
+    replenish: OrderUpTo | None,
+) -> list[float]:
+    """Sorted times (hours) at which the state changes other than by an order."""
+    end = horizon + 1e-9
+    times: set[float] = set(np.arange(0.0, end, HOURS_PER_DAY).tolist())
+    for every in (replan_every, refresh_every):
+        if every is not None:
+            if every <= 0:
+                msg = f"simulate: event periods must be > 0 hours. Got {every!r}."
+                raise OmnistockError(msg)
+            times |= set(np.arange(0.0, end, every).tolist())
+    if replenish is not None:
+        times |= set(np.arange(0.0, end, replenish.period_hours).tolist())
+        times |= {
+            t + replenish.lead_time_hours
+            for t in np.arange(0.0, end, replenish.period_hours)
+        }
+    if receipts is not None and receipts.height:
+        times |= set(receipts["hour"].cast(pl.Float64).to_list())
+    return sorted(times)
+
+
+def _replan(
+    stock: SimStock,
+    compiled: CompiledScenario,
+    pending: list[tuple[np.ndarray, Triples]],
+    parts: list[Triples],
+    replanned: np.ndarray,
+    solver: str,
+    options: dict[str, Any] | None,
+    seed: int,
+) -> None:
+    """Re-optimise the pending orders against the stock they and the rest leave; release them."""
+    idx = np.concatenate([p[0] for p in pending])
+    old: Triples = (
+        np.concatenate([p[1][0] for p in pending]),
+        np.concatenate([p[1][1] for p in pending]),
+        np.concatenate([p[1][2] for p in pending]),
+    )
+    stock.apply(compiled, old, -1)
+    sub_orders, line_map = compiled.orders.take(idx)
+    inverse = np.full(compiled.orders.n_lines, -1, dtype=np.int64)
+    inverse[line_map] = np.arange(line_map.shape[0])
+    sub = stock.scenario(sub_orders)
+    impl = solvers.get(solver)
+    opts = {"time_limit": 10.0, **(options or {})}
+    if "seed" in impl.Options.model_fields:
+        opts.setdefault("seed", seed)
+    sol = impl.run(sub, impl.Options.model_validate(opts))
+    old_sub = (inverse[old[0]], old[1], old[2])
+    new_sub = (
+        np.asarray(sol.line_idx, np.int64),
+        np.asarray(sol.node_idx, np.int64),
+        np.asarray(sol.qty, np.int64),
+    )
+    old_cost = _order_costs(sub, old_sub)
+    new_cost = _order_costs(sub, new_sub)
+    if new_cost.sum() < old_cost.sum() - 1e-9:
+        chosen: Triples = (line_map[new_sub[0]], new_sub[1], new_sub[2])
+        replanned[idx[np.abs(new_cost - old_cost) > 1e-9]] = True
+    else:
+        chosen = old
+    stock.apply(compiled, chosen, +1)
+    parts.append(chosen)
+
+
+def _order_costs(compiled: CompiledScenario, triples: Triples) -> np.ndarray:
+    net, orders = compiled.network, compiled.orders
+    per_order, *_ = order_cost_components(
+        orders.line_order,
+        orders.line_qty,
+        orders.order_xyz,
+        orders.order_weight,
+        net.node_xyz,
+        net.node_handling,
+        net.node_unit_cost,
+        *triples,
+        net.package,
+        net.per_km,
+        net.unfilled,
+    )
+    return np.asarray(per_order.sum(axis=1))
+
+
+def _prices(
+    stock: SimStock,
+    compiled: CompiledScenario,
+    forecast: Sequence[Order] | None,
+    stream: Sequence[Order],
+    hours: np.ndarray,
+    now: float,
+    horizon: float,
+) -> np.ndarray:
+    """Shadow prices of the stock rows for the demand expected in the time left."""
+    from omnistock.solvers.lookahead import stock_prices
+
+    end = max(HOURS_PER_DAY, np.ceil((horizon + 1e-9) / HOURS_PER_DAY) * HOURS_PER_DAY)
+    share = max(0.0, (end - now) / end)
+    if forecast is not None:
+        expected = list(forecast)[: round(len(forecast) * share)]
+    else:
+        seen = [o for o, h in zip(stream, hours, strict=True) if h < now]
+        n = round(len(seen) * (end - now) / now) if now > 0 else 0
+        expected = [seen[i % len(seen)] for i in range(n)] if seen else []
+    if not expected:
+        return np.zeros_like(stock.free, dtype=np.float64)
+    demand = compile_orders(stock.net, expected)
+    prices: np.ndarray = stock_prices(stock.scenario(demand))
+    return prices
+
+
+def _progress(total: int, policy: str) -> Any:
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=f"simulate {policy}", unit="segment", leave=False)
