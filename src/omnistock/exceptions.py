@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 __all__ = [
+    "DecisionError",
     "InsufficientStock",
     "InvalidAdjustment",
     "InvalidOptionError",
@@ -257,3 +258,20 @@ class JournalError(OmnistockError):
     def __init__(self, path: object, detail: str) -> None:
         self.path = path
         super().__init__(f"journal {str(path)!r}: {detail}")
+
+
+class DecisionError(OmnistockError, ValueError):
+    """A Sourcer decision cannot be committed: already committed, or made elsewhere.
+
+    Attributes
+    ----------
+    order_id
+        The order the decision is for.
+    reason
+        What is wrong with it.
+    """
+
+    def __init__(self, order_id: str, reason: str) -> None:
+        self.order_id = order_id
+        self.reason = reason
+        super().__init__(f"decision for order {order_id!r} cannot be committed: {reason}.")
