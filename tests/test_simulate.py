@@ -1,0 +1,150 @@
+"""The simulator: deterministic, conserves stock, honours receipts and re-planning."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+import pytest
+
+from omnistock import OmnistockError, Scenario, available_solvers, samples, simulate
+from omnistock.simulate import OrderUpTo
+from tests.helpers import make_scenario
+
+
+@pytest.fixture(scope="module")
+def stream() -> tuple[Scenario, list, pl.DataFrame]:
+    net = samples.network("small", seed=3)
+    orders = samples.orders(net, 300, seed=4)
+    arrivals = samples.orders_frame(net, 300, seed=4, days=2.0)
+    return net, orders, arrivals
+
+
+def _policy() -> str:
+    return "greedy" if "greedy" in available_solvers() else "null"
+
+
+def test_same_inputs_same_simulation(
+    stream: tuple[Scenario, list, pl.DataFrame],
+) -> None:
+    net, orders, arrivals = stream
+    a = simulate(net, orders, _policy(), arrivals=arrivals)
+    b = simulate(net, orders, _policy(), arrivals=arrivals)
+    assert a.decisions.equals(b.decisions)
+    assert a.daily.drop("decision_us_per_order", strict=False).equals(
+        b.daily.drop("decision_us_per_order", strict=False)
+    )
+    assert {k: v for k, v in a.kpis.items() if k != "decision_us_per_order"} == {
+        k: v for k, v in b.kpis.items() if k != "decision_us_per_order"
+    }
+
+
+def test_whole_stream_respects_stock_and_reports_every_unit(
+    stream: tuple[Scenario, list, pl.DataFrame],
+) -> None:
+    net, orders, arrivals = stream
+    sim = simulate(net, orders, _policy(), arrivals=arrivals)
+    # Without receipts the stream is one plan of one scenario: the checker's rules hold,
+    # except daily capacity (the sample network's capacities are per day in a simulation).
+    allocated = sim.decisions.filter(pl.col("node_id").is_not_null())
+    free = {
+        (r.node, r.sku): max(0, r.on_hand - r.reserved - r.safety_stock)
+        for r in net.stock
+    }
+    taken = allocated.group_by("node_id", "sku").agg(pl.col("qty").sum())
+    for node_id, sku, qty in taken.iter_rows():
+        assert qty <= free[(node_id, sku)]
+    units = sum(ln.qty for o in orders for ln in o.lines)
+    assert sim.decisions["qty"].sum() == units  # allocated + unfilled = ordered
+    assert sim.kpis["orders"] == 300
+    assert (
+        sim.kpis["lost_units"]
+        == sim.decisions.filter(pl.col("node_id").is_null())["qty"].sum()
+    )
+    assert sim.daily["orders"].sum() == 300 and sim.daily.height == 2
+
+
+def test_receipts_arrive_and_are_used() -> None:
+    scenario = make_scenario(stock=[{"node": "S", "sku": "A", "on_hand": 0}])
+    orders = [
+        scenario.orders[0].model_copy(update={"id": f"o{i}"}) for i in range(2)
+    ]  # two orders of 2 units near the store; nothing in stock at first
+    receipts = pl.DataFrame({"hour": [5.0], "node_id": ["S"], "sku": ["A"], "qty": [2]})
+    sim = simulate(
+        scenario,
+        orders,
+        "null" if _policy() == "null" else _policy(),
+        arrivals=[1.0, 6.0],
+        receipts=receipts,
+    )
+    if _policy() == "null":
+        pytest.skip("needs a policy that allocates")
+    by_order = dict(sim.orders.select("order_id", "filled").iter_rows())
+    assert by_order == {"o0": 0, "o1": 2}
+
+
+def test_receipt_for_a_missing_stock_row_is_an_error() -> None:
+    scenario = make_scenario()
+    receipts = pl.DataFrame(
+        {"hour": [1.0], "node_id": ["W"], "sku": ["NOPE"], "qty": [2]}
+    )
+    with pytest.raises(
+        OmnistockError,
+        match=r"receipts\[0\] \(node 'W', sku 'NOPE'\): the node holds no stock row",
+    ):
+        simulate(scenario, list(scenario.orders), "null", receipts=receipts)
+
+
+def test_order_up_to_refills_what_was_taken() -> None:
+    scenario = make_scenario(
+        stock=[{"node": "S", "sku": "A", "on_hand": 2}],
+        nodes=[{"id": "S", "kind": "warehouse", "lat": 45.7640, "lon": 4.8357}],
+    )
+    orders = [scenario.orders[0].model_copy(update={"id": f"o{i}"}) for i in range(3)]
+    # Day 0 takes the 2 units; the review at 24 h orders 2, arriving at 36 h for the order at 40 h.
+    sim = simulate(
+        scenario,
+        orders,
+        _policy(),
+        arrivals=[1.0, 30.0, 40.0],
+        replenish=OrderUpTo(24.0, 12.0),
+    )
+    if _policy() == "null":
+        pytest.skip("needs a policy that allocates")
+    assert dict(sim.orders.select("order_id", "filled").iter_rows()) == {
+        "o0": 2,
+        "o1": 0,
+        "o2": 2,
+    }
+
+
+@pytest.mark.skipif(
+    "optimal" not in available_solvers(), reason="needs the optimal solver"
+)
+def test_replanning_never_costs_more_than_deciding_on_arrival(
+    stream: tuple[Scenario, list, pl.DataFrame],
+) -> None:
+    net, orders, arrivals = stream
+    plain = simulate(net, orders, _policy(), arrivals=arrivals)
+    replanned = simulate(
+        net,
+        orders,
+        _policy(),
+        arrivals=arrivals,
+        replan_every=24.0,
+        replan_options={"time_limit": 5.0},
+    )
+    assert replanned.kpis["objective"] <= plain.kpis["objective"] + 1e-6
+    assert np.isclose(replanned.orders["cost"].sum(), replanned.kpis["objective"])
+
+
+def test_arrivals_must_cover_every_order() -> None:
+    scenario = make_scenario()
+    with pytest.raises(
+        OmnistockError, match=r"no arrival for order 'o1'"
+    ):
+        simulate(
+            scenario,
+            list(scenario.orders),
+            "null",
+            arrivals=pl.DataFrame({"order_id": ["x"], "arrival": [1.0]}),
+        )
