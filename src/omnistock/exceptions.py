@@ -22,6 +22,7 @@ __all__ = [
     "ReservationClosed",
     "ScenarioError",
     "UnknownReservation",
+    "UnknownOrder",
     "UnknownSolverError",
     "UnknownStockRow",
 ]
@@ -275,3 +276,20 @@ class DecisionError(OmnistockError, ValueError):
         self.order_id = order_id
         self.reason = reason
         super().__init__(f"decision for order {order_id!r} cannot be committed: {reason}.")
+
+
+class UnknownOrder(OmnistockError, KeyError):
+    """An order id that the plan or scenario does not hold.
+
+    Attributes
+    ----------
+    order_id
+        The id that was asked for.
+    """
+
+    def __init__(self, order_id: str, where: str) -> None:
+        self.order_id = order_id
+        super().__init__(f"{where}: no order {order_id!r}. Got order_id={order_id!r}.")
+
+    def __str__(self) -> str:
+        return str(self.args[0])
