@@ -41,6 +41,7 @@ __version__ = "0.1.0"
 # Public names that live in modules loaded on first use: name -> module.
 _LAZY = {
     "samples": "omnistock.samples",
+    "plot": "omnistock.plot",
     "Sourcer": "omnistock.sourcer",
     "Decision": "omnistock.sourcer",
     "StockPool": "omnistock.pool",
@@ -86,6 +87,7 @@ __all__ = [
     "StockRecord",
     "UnknownSolverError",
     "available_solvers",
+    "plot",
     "relax",
     "replan",
     "samples",
