@@ -13,11 +13,13 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from omnistock.exceptions import (
+    DecisionError,
     InsufficientStock,
     InvalidOptionError,
     OmnistockError,
     PlanCheckError,
     ScenarioError,
+    UnknownOrder,
     UnknownSolverError,
 )
 from omnistock.network import Location, Node, StockRecord
@@ -65,6 +67,7 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "Costs",
     "Decision",
+    "DecisionError",
     "InsufficientStock",
     "InvalidOptionError",
     "Location",
@@ -85,6 +88,7 @@ __all__ = [
     "Sourcer",
     "StockPool",
     "StockRecord",
+    "UnknownOrder",
     "UnknownSolverError",
     "available_solvers",
     "plot",
