@@ -12,7 +12,14 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from omnistock._kernels.eligibility import ELIGIBLE, node_reason
+from omnistock._kernels.cost import package_cost
+from omnistock._kernels.eligibility import (
+    CAPACITY,
+    ELIGIBLE,
+    NO_STOCK,
+    PROTECTION,
+    node_reason,
+)
 from omnistock._kernels.protection import usable
 
 
@@ -131,4 +138,94 @@ def collect_candidates(
     return cand_node[:m], cand_km[:m], cand_use[:m], cand_row[:m]
 
 
-__all__ = ["collect_candidates", "destination_xyz"]
+@njit(cache=True, nogil=True)
+def node_report(
+    node_methods: np.ndarray,  # uint8[n_nodes]
+    node_all_channels: np.ndarray,  # bool[n_nodes]
+    node_channel_ok: np.ndarray,  # bool[n_nodes, n_channels]
+    node_xyz: np.ndarray,  # float64[n_nodes, 3]
+    node_handling: np.ndarray,  # float64[n_nodes]
+    stock_indptr: np.ndarray,  # int64[n_skus + 1]
+    stock_node: np.ndarray,  # int64[nnz]
+    free_rows: np.ndarray,  # int64[t]: free_left of the order's rows, line by line
+    limit_rows: np.ndarray,  # int64[t]: limit_left of the same rows
+    cap_left: np.ndarray,  # int64[n_nodes]
+    line_sku: np.ndarray,  # int64[n_lines]
+    channel: int,
+    method: int,
+    pickup: int,
+    dest_xyz: np.ndarray,  # float64[3]
+    exempt: bool,
+    max_distance_km: float,
+    radius_km: float,
+    package: float,
+    per_km: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Every node's verdict for one order (the rows of ``explain()``).
+
+    ``free_rows`` and ``limit_rows`` hold the counters of the order's stock rows in
+    the order of ``sourcing.snapshot_rows`` (each line's SKU run in turn).
+
+    Returns
+    -------
+    reason : int64[n_nodes]
+        0 (eligible) or the first ``Reason`` that rejects the node: the S3 rules in
+        order, then protection (free units of an order line, none usable by this
+        tier), capacity (none left), no stock (no usable unit of any line).
+    km : float64[n_nodes]
+    use : int64[n_nodes, n_lines]
+        Units of each line this order may take there (protection applied).
+    package_cost : float64[n_nodes]
+        package + handling + per_km x km.
+    """
+    n = node_xyz.shape[0]
+    n_lines = line_sku.shape[0]
+    reason = np.empty(n, dtype=np.int64)
+    km = np.empty(n, dtype=np.float64)
+    pkg = np.empty(n, dtype=np.float64)
+    for i in range(n):
+        r, d = node_reason(
+            node_methods,
+            node_all_channels,
+            node_channel_ok,
+            node_xyz,
+            i,
+            channel,
+            method,
+            pickup,
+            dest_xyz,
+            max_distance_km,
+            radius_km,
+        )
+        reason[i] = r
+        km[i] = d
+        pkg[i] = package_cost(node_xyz, node_handling, i, dest_xyz, package, per_km)
+    use = np.zeros((n, n_lines), dtype=np.int64)
+    has_free = np.zeros(n, dtype=np.bool_)
+    p = 0
+    for li in range(n_lines):
+        s = line_sku[li]
+        if s < 0:
+            continue
+        for row in range(stock_indptr[s], stock_indptr[s + 1]):
+            node = stock_node[row]
+            use[node, li] = usable(free_rows, limit_rows, p, exempt)
+            if free_rows[p] > 0:
+                has_free[node] = True
+            p += 1
+    for i in range(n):
+        if reason[i] != ELIGIBLE:
+            continue
+        total = 0
+        for li in range(n_lines):
+            total += use[i, li]
+        if total == 0 and has_free[i]:
+            reason[i] = PROTECTION
+        elif cap_left[i] <= 0:
+            reason[i] = CAPACITY
+        elif total == 0:
+            reason[i] = NO_STOCK
+    return reason, km, use, pkg
+
+
+__all__ = ["collect_candidates", "destination_xyz", "node_report"]

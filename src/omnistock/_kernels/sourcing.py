@@ -12,7 +12,7 @@ import numpy as np
 from numba import njit
 
 from omnistock._kernels.candidates import collect_candidates
-from omnistock._kernels.protection import take
+from omnistock._kernels.protection import take, usable
 from omnistock._kernels.search import best_decision
 from omnistock._kernels.walks import GREEDY, walk
 
@@ -241,3 +241,59 @@ def _grow(arr: np.ndarray, size: int) -> np.ndarray:
     out = np.empty(size, dtype=arr.dtype)
     out[: arr.shape[0]] = arr
     return out
+
+
+@njit(cache=True, nogil=True)
+def snapshot_rows(
+    stock_indptr: np.ndarray,
+    line_sku: np.ndarray,
+    free_left: np.ndarray,
+    limit_left: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Copies of the counters of the order's stock rows: (rows, free_left, limit_left)."""
+    total = 0
+    for li in range(line_sku.shape[0]):
+        s = line_sku[li]
+        if s >= 0:
+            total += stock_indptr[s + 1] - stock_indptr[s]
+    rows = np.empty(total, dtype=np.int64)
+    p = 0
+    for li in range(line_sku.shape[0]):
+        s = line_sku[li]
+        if s >= 0:
+            for r in range(stock_indptr[s], stock_indptr[s + 1]):
+                rows[p] = r
+                p += 1
+    return rows, free_left[rows], limit_left[rows]
+
+
+@njit(cache=True, nogil=True)
+def commit_takes(
+    free_left: np.ndarray,  # int64[nnz], lowered in place on success
+    limit_left: np.ndarray,  # int64[nnz], lowered in place on success
+    cap_left: np.ndarray,  # int64[n_nodes], lowered in place on success
+    rows: np.ndarray,  # int64[a]: distinct stock rows
+    nodes: np.ndarray,  # int64[a]
+    qty: np.ndarray,  # int64[a]
+    exempt: bool,
+) -> tuple[int, int, int]:
+    """Take every allocation, or none when one no longer fits.
+
+    Returns ``(-1, 0, 0)`` on success, else ``(i, available, what)``: the first
+    allocation that does not fit, the units available to it and ``what`` 0 for
+    stock (free units or protection) or 1 for node capacity. Nothing changes then.
+    """
+    for i in range(rows.shape[0]):
+        avail = usable(free_left, limit_left, rows[i], exempt)
+        if qty[i] > avail:
+            return i, avail, 0
+        need = 0
+        for j in range(rows.shape[0]):
+            if nodes[j] == nodes[i]:
+                need += qty[j]
+        if need > cap_left[nodes[i]]:
+            return i, cap_left[nodes[i]], 1
+    for i in range(rows.shape[0]):
+        take(free_left, limit_left, rows[i], qty[i], exempt)
+        cap_left[nodes[i]] -= qty[i]
+    return -1, 0, 0

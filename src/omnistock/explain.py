@@ -1,0 +1,267 @@
+"""Why each node was or was not used for an order (docs/explain.md).
+
+One row per node, in scenario node order:
+
+``node_id``
+    The node.
+``reason``
+    ``"eligible"`` or the first rule that rejects the node, in
+    :class:`omnistock.Reason` order: ``channel``, ``method``, ``distance``,
+    ``same_day_radius`` (docs/semantics.md, S3), then ``protection`` (the node has
+    free units of an order line but none this tier may take), ``capacity`` (none
+    left) and ``no_stock`` (no usable unit of any order line).
+``km``
+    Distance from the node to the order's destination.
+``usable``
+    List of the units of each order line (in the order's line order) the order may
+    take there: free units left, protection applied, capacity not.
+``package_cost``
+    package + handling + per_km x km: the fixed cost of one package from there.
+``qty``
+    Units the node gives to the order in the decision or plan (0 if none).
+``chosen``
+    Whether the node gives the order anything.
+
+Every figure comes from the kernels the solvers use (``_kernels.candidates.node_report``
+over ``eligibility`` and ``protection``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import numpy as np
+import polars as pl
+
+from omnistock._kernels import candidates, sourcing
+from omnistock.exceptions import OmnistockError, UnknownOrder
+from omnistock.rules import Reason
+
+if TYPE_CHECKING:
+    from omnistock.compiled import CompiledNetwork, CompiledScenario
+    from omnistock.plan import Plan
+    from omnistock.sourcer import Decision
+
+__all__ = ["EXPLAIN_SCHEMA", "explain_decision", "explain_plan"]
+
+#: Columns and dtypes of an explanation frame.
+EXPLAIN_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
+    "node_id": pl.String,
+    "reason": pl.String,
+    "km": pl.Float64,
+    "usable": pl.List(pl.Int64),
+    "package_cost": pl.Float64,
+    "qty": pl.Int64,
+    "chosen": pl.Boolean,
+}
+_LABELS = np.array([r.label for r in sorted(Reason)])
+
+_Arrays = tuple[np.ndarray, ...]
+_report: Callable[..., _Arrays] = candidates.node_report
+_snapshot: Callable[..., _Arrays] = sourcing.snapshot_rows
+_dest: Callable[..., np.ndarray] = candidates.destination_xyz
+
+
+def _frame(
+    net: CompiledNetwork,
+    line_sku: np.ndarray,
+    channel: int,
+    method: int,
+    pickup: int,
+    dest_xyz: np.ndarray,
+    exempt: bool,
+    free_rows: np.ndarray,
+    limit_rows: np.ndarray,
+    cap_left: np.ndarray,
+    alloc_node: np.ndarray,
+    alloc_qty: np.ndarray,
+) -> pl.DataFrame:
+    reason, km, use, pkg = _report(
+        net.node_methods,
+        net.node_all_channels,
+        net.node_channel_ok,
+        net.node_xyz,
+        net.node_handling,
+        net.stock_indptr,
+        net.stock_node,
+        free_rows,
+        limit_rows,
+        cap_left,
+        line_sku,
+        channel,
+        method,
+        pickup,
+        dest_xyz,
+        exempt,
+        net.max_distance_km,
+        net.same_day_radius_km,
+        net.package,
+        net.per_km,
+    )
+    given = np.bincount(alloc_node, weights=alloc_qty, minlength=net.n_nodes).astype(
+        np.int64
+    )
+    return pl.DataFrame(
+        {
+            "node_id": net.node_ids,
+            "reason": _LABELS[reason],
+            "km": km,
+            "usable": use.tolist(),
+            "package_cost": pkg,
+            "qty": given,
+            "chosen": given > 0,
+        },
+        schema=EXPLAIN_SCHEMA,
+    )
+
+
+def explain_decision(decision: Decision) -> pl.DataFrame:
+    """The explanation of a Sourcer decision, at the stock the decision saw."""
+    from omnistock.compiled import METHOD_CODES
+
+    sourcer = decision._sourcer
+    net = sourcer.network
+    order = decision.order
+    pickup = -1
+    lat = lon = float("nan")
+    if order.method == "pickup" and order.pickup_node is not None:
+        pickup = net.node_index[order.pickup_node]
+    elif order.destination is not None:
+        lat, lon = order.destination.lat, order.destination.lon
+    _rows, free_rows, limit_rows, cap_left = decision._state
+    return _frame(
+        net,
+        decision.line_sku,
+        net.channel_index.get(order.channel, -1),
+        METHOD_CODES[order.method],
+        pickup,
+        _dest(net.node_xyz, pickup, lat, lon),
+        decision.exempt,
+        free_rows,
+        limit_rows,
+        cap_left,
+        decision.node_idx,
+        decision.qty,
+    )
+
+
+def explain_plan(plan: Plan, order_id: str) -> pl.DataFrame:
+    """The explanation of one order of a plan.
+
+    The stock state is the one the order was decided against: for a solver that
+    decides orders one at a time (``capabilities.per_order``: greedy and the peer
+    policies) the scenario's stock less what the earlier orders of the plan took;
+    for a batch solver, the scenario's stock less what every other order took.
+
+    Raises
+    ------
+    UnknownOrder
+        When the plan's scenario has no order ``order_id``.
+    OmnistockError
+        When the plan carries no compiled scenario (a plan read from a file).
+    """
+    compiled = plan._compiled
+    if compiled is None:
+        msg = (
+            f"plan.explain({order_id!r}): the plan carries no scenario (read from a file?). "
+            "Solve the scenario again to explain it."
+        )
+        raise OmnistockError(msg)
+    orders, net = compiled.orders, compiled.network
+    hits = np.flatnonzero(orders.order_ids == order_id)
+    if hits.size == 0:
+        raise UnknownOrder(order_id, "plan.explain")
+    o = int(hits[0])
+    lo, hi = int(orders.line_indptr[o]), int(orders.line_indptr[o + 1])
+    line_sku = orders.line_sku[lo:hi]
+    a_order, a_line, a_node, a_qty = _plan_takes(plan, compiled)
+    others = a_order < o if _per_order(plan.solver) else a_order != o
+    free_left, limit_left, cap_left = _replay(
+        net,
+        orders.order_exempt,
+        a_order[others],
+        a_line[others],
+        a_node[others],
+        a_qty[others],
+        orders.line_sku,
+    )
+    _rows, free_rows, limit_rows = _snapshot(
+        net.stock_indptr, line_sku, free_left, limit_left
+    )
+    mine = a_order == o
+    return _frame(
+        net,
+        line_sku,
+        int(orders.order_channel[o]),
+        int(orders.order_method[o]),
+        int(orders.order_pickup[o]),
+        np.ascontiguousarray(orders.order_xyz[o]),
+        bool(orders.order_exempt[o]),
+        free_rows,
+        limit_rows,
+        cap_left,
+        a_node[mine],
+        a_qty[mine],
+    )
+
+
+def _per_order(solver: str) -> bool:
+    from omnistock import solvers
+
+    try:
+        return bool(solvers.get(solver).capabilities.per_order)
+    except OmnistockError:
+        return False
+
+
+def _plan_takes(plan: Plan, compiled: CompiledScenario) -> _Arrays:
+    """The plan's allocations as compiled indices: (order_idx, line_idx, node_idx, qty)."""
+    orders, net = compiled.orders, compiled.network
+    lines = pl.DataFrame(
+        {
+            "order_id": orders.order_ids[orders.line_order],
+            "sku": orders.line_sku_ids,
+            "line_idx": np.arange(orders.n_lines, dtype=np.int64),
+            "order_idx": orders.line_order,
+        }
+    )
+    nodes = pl.DataFrame(
+        {"node_id": net.node_ids, "node_idx": np.arange(net.n_nodes, dtype=np.int64)}
+    )
+    taken = plan.allocations.join(lines, on=["order_id", "sku"]).join(
+        nodes, on="node_id"
+    )
+    return (
+        taken["order_idx"].to_numpy(),
+        taken["line_idx"].to_numpy(),
+        taken["node_idx"].to_numpy(),
+        taken["qty"].to_numpy(),
+    )
+
+
+def _replay(
+    net: CompiledNetwork,
+    order_exempt: np.ndarray,
+    a_order: np.ndarray,
+    a_line: np.ndarray,
+    a_node: np.ndarray,
+    a_qty: np.ndarray,
+    line_sku: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Counters after the given takes (batch semantics of ``_kernels.protection``)."""
+    free_left = net.stock_free.astype(np.int64, copy=True)
+    limit_left = net.stock_limit.astype(np.int64, copy=True)
+    cap_left = net.node_capacity.astype(np.int64, copy=True)
+    # Stock rows are sorted by (sku, node), so this key is ascending over rows.
+    n = max(net.n_nodes, 1)
+    row_key = (
+        np.repeat(np.arange(net.n_skus, dtype=np.int64), np.diff(net.stock_indptr)) * n
+        + net.stock_node
+    )
+    rows = np.searchsorted(row_key, line_sku[a_line] * n + a_node)
+    np.subtract.at(free_left, rows, a_qty)
+    plain = ~order_exempt[a_order]
+    np.subtract.at(limit_left, rows[plain], a_qty[plain])
+    np.subtract.at(cap_left, a_node, a_qty)
+    return free_left, limit_left, cap_left

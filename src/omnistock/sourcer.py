@@ -1,0 +1,361 @@
+"""Sourcer: the exact per-order decision an order service asks for, thread-safe.
+
+Build it once from a scenario (nodes, stock, rules, costs; its orders are ignored),
+then for each arriving order call :meth:`Sourcer.source` (decide, stock unchanged)
+and :meth:`Sourcer.commit` (apply, re-checked under a lock). The decision is the
+same one ``solve(..., solver="greedy")`` makes for that order against the same stock.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Callable
+
+import numpy as np
+import polars as pl
+
+from omnistock._kernels import candidates, sourcing
+from omnistock._kernels.cost import COMPONENTS
+from omnistock._kernels.walks import GREEDY
+from omnistock.compiled import METHOD_CODES, NO_LIMIT, CompiledNetwork, compile_network
+from omnistock.exceptions import DecisionError, InsufficientStock, ScenarioError
+from omnistock.orders import Order
+from omnistock.plan import ALLOCATION_SCHEMA, UNFILLED_SCHEMA
+from omnistock.scenario import Scenario
+from omnistock.solvers.greedy import node_arrays
+
+__all__ = ["Decision", "Sourcer", "SourcingState"]
+
+_Arrays = tuple[np.ndarray, ...]
+# numba dispatchers take any arguments; name the result types for mypy.
+_decide_order: Callable[..., _Arrays] = sourcing.decide_order
+_snapshot: Callable[..., _Arrays] = sourcing.snapshot_rows
+_commit: Callable[..., tuple[int, int, int]] = sourcing.commit_takes
+_dest: Callable[..., np.ndarray] = candidates.destination_xyz
+
+
+class SourcingState:
+    """The counters a Sourcer decides against, guarded by one lock.
+
+    The state is exactly what the kernels read (docs/semantics.md, S2, S4, S5), so a
+    live stock pool can back it later.
+
+    Attributes
+    ----------
+    free_left : int64[nnz]
+        Units all orders may still take from each stock row.
+    limit_left : int64[nnz]
+        Units non-exempt orders may still take, together, from each stock row.
+    cap_left : int64[n_nodes]
+        Units each node may still give (``NO_LIMIT`` when unlimited).
+    lock : threading.Lock
+        Held while a commit checks and applies its takes.
+    """
+
+    def __init__(
+        self, free_left: np.ndarray, limit_left: np.ndarray, cap_left: np.ndarray
+    ) -> None:
+        self.free_left = np.ascontiguousarray(free_left, dtype=np.int64)
+        self.limit_left = np.ascontiguousarray(limit_left, dtype=np.int64)
+        self.cap_left = np.ascontiguousarray(cap_left, dtype=np.int64)
+        self.lock = threading.Lock()
+
+    @classmethod
+    def from_network(cls, net: CompiledNetwork) -> SourcingState:
+        """Counters at the network's stock: free, protected limit, capacity."""
+        return cls(
+            net.stock_free.copy(), net.stock_limit.copy(), net.node_capacity.copy()
+        )
+
+    def take_all(
+        self, rows: np.ndarray, nodes: np.ndarray, qty: np.ndarray, exempt: bool
+    ) -> tuple[int, int, int]:
+        """Take every allocation or none (``_kernels.sourcing.commit_takes``).
+
+        The caller holds :attr:`lock`.
+        """
+        return _commit(
+            self.free_left, self.limit_left, self.cap_left, rows, nodes, qty, exempt
+        )
+
+
+class Decision:
+    """What the Sourcer decided for one order; commit it to take the stock.
+
+    Attributes
+    ----------
+    order
+        The order.
+    cost
+        The order's part of the objective (docs/semantics.md, S9).
+    cost_breakdown
+        ``cost`` by component: package, distance, handling, unit, unfilled.
+    line_idx, node_idx, row_idx, qty : int64[a]
+        Each allocation's line (position in ``order.lines``), node, stock row, units.
+    exempt
+        Whether the order's tier may take protected units.
+    committed
+        Whether :meth:`Sourcer.commit` applied it.
+    """
+
+    __slots__ = (
+        "_allocations",
+        "_sourcer",
+        "_state",
+        "committed",
+        "cost_breakdown",
+        "exempt",
+        "line_idx",
+        "line_sku",
+        "node_idx",
+        "order",
+        "qty",
+        "row_idx",
+    )
+
+    def __init__(
+        self,
+        sourcer: Sourcer,
+        order: Order,
+        line_sku: np.ndarray,
+        arrays: _Arrays,
+        exempt: bool,
+        state: _Arrays,
+    ) -> None:
+        self._sourcer = sourcer
+        self.order = order
+        self.line_sku = line_sku
+        self.line_idx, self.node_idx, self.row_idx, self.qty, comp = arrays
+        self.cost_breakdown = {
+            name: float(comp[i]) for i, name in enumerate(COMPONENTS)
+        }
+        self.exempt = exempt
+        self.committed = False
+        self._state = state
+        self._allocations: pl.DataFrame | None = None
+
+    @property
+    def cost(self) -> float:
+        """The order's part of the objective."""
+        return sum(self.cost_breakdown.values())
+
+    @property
+    def allocations(self) -> pl.DataFrame:
+        """One row per (order, SKU, node) with ``qty > 0`` (``Plan.allocations`` columns)."""
+        if self._allocations is None:
+            lines = self.order.lines
+            self._allocations = pl.DataFrame(
+                {
+                    "order_id": [self.order.id] * len(self.qty),
+                    "sku": [lines[i].sku for i in self.line_idx.tolist()],
+                    "node_id": self._sourcer.network.node_ids[self.node_idx].tolist(),
+                    "qty": self.qty,
+                },
+                schema=ALLOCATION_SCHEMA,
+            )
+        return self._allocations
+
+    @property
+    def unfilled(self) -> pl.DataFrame:
+        """One row per line with units left unfilled (``Plan.unfilled`` columns)."""
+        filled = np.bincount(
+            self.line_idx, weights=self.qty, minlength=len(self.order.lines)
+        )
+        rows = [
+            (self.order.id, line.sku, line.qty - int(f))
+            for line, f in zip(self.order.lines, filled, strict=True)
+            if line.qty > f
+        ]
+        return pl.DataFrame(rows, schema=UNFILLED_SCHEMA, orient="row")
+
+    def explain(self) -> pl.DataFrame:
+        """Why each node was or was not used, at the stock this decision saw (docs/explain.md)."""
+        from omnistock.explain import explain_decision
+
+        return explain_decision(self)
+
+    def __repr__(self) -> str:
+        return (
+            f"Decision(order={self.order.id!r}, units={int(self.qty.sum())}, "
+            f"nodes={len(set(self.node_idx.tolist()))}, cost={self.cost:.2f}, "
+            f"committed={self.committed})"
+        )
+
+
+class Sourcer:
+    """Per-order sourcing for an order service: ``source`` then ``commit``.
+
+    Parameters
+    ----------
+    scenario
+        Nodes, stock, rules and costs; compiled once. Its orders are ignored.
+
+    Notes
+    -----
+    :meth:`source` reads the counters without the lock (many threads decide at
+    once; the kernels release the GIL), so a decision may be stale by the time it is
+    committed; :meth:`commit` re-checks every take under the lock and raises
+    :class:`~omnistock.InsufficientStock` without changing anything when one no
+    longer fits.
+    """
+
+    def __init__(self, scenario: Scenario) -> None:
+        self.network = compile_network(scenario)
+        self.state = SourcingState.from_network(self.network)
+        self._nodes = node_arrays(self.network)
+        net = self.network
+        self._rules = (
+            net.max_distance_km,
+            net.same_day_radius_km,
+            net.package,
+            net.per_km,
+        )
+        # Load the kernels now, not on the first order.
+        empty = np.empty(0, dtype=np.int64)
+        self._decide(
+            empty, empty, 0, METHOD_CODES["ship"], -1, 0.0, 0.0, False, 1.0, 1, False
+        )
+        _snapshot(net.stock_indptr, empty, self.state.free_left, self.state.limit_left)
+        _commit(
+            self.state.free_left,
+            self.state.limit_left,
+            self.state.cap_left,
+            empty,
+            empty,
+            empty,
+            False,
+        )
+
+    def _decide(
+        self,
+        line_sku: np.ndarray,
+        line_qty: np.ndarray,
+        channel: int,
+        method: int,
+        pickup: int,
+        lat: float,
+        lon: float,
+        exempt: bool,
+        penalty: float,
+        k: int,
+        aon: bool,
+    ) -> _Arrays:
+        st = self.state
+        dest = _dest(self.network.node_xyz, pickup, lat, lon)
+        return _decide_order(
+            *self._nodes,
+            st.free_left,
+            st.limit_left,
+            st.cap_left,
+            line_sku,
+            line_qty,
+            channel,
+            method,
+            pickup,
+            dest,
+            exempt,
+            penalty,
+            k,
+            aon,
+            *self._rules,
+            GREEDY,
+        )
+
+    def source(self, order: Order) -> Decision:
+        """The cheapest decision for ``order`` against the stock now; stock is unchanged.
+
+        Raises
+        ------
+        ScenarioError
+            When the order's pickup node is not a node of the network.
+        """
+        net = self.network
+        line_sku = np.array(
+            [net.sku_index.get(line.sku, -1) for line in order.lines], dtype=np.int64
+        )
+        line_qty = np.array([line.qty for line in order.lines], dtype=np.int64)
+        pickup = -1
+        lat = lon = math.nan
+        if order.pickup_node is not None and order.method == "pickup":
+            pickup = net.node_index.get(order.pickup_node, -1)
+            if pickup < 0:
+                msg = f"order {order.id!r}: pickup_node {order.pickup_node!r} is not a node. Got {order.pickup_node!r}."
+                raise ScenarioError(msg)
+        elif order.destination is not None:
+            lat, lon = order.destination.lat, order.destination.lon
+        exempt = order.tier in net.exempt_tiers
+        limit = order.split_limit
+        k = min(NO_LIMIT if limit is None else limit, net.max_splits)
+        arrays = self._decide(
+            line_sku,
+            line_qty,
+            net.channel_index.get(order.channel, -1),
+            METHOD_CODES[order.method],
+            pickup,
+            lat,
+            lon,
+            exempt,
+            net.unfilled * net.tier_weights.get(order.tier, 1.0),
+            k,
+            order.all_or_nothing,
+        )
+        st = self.state
+        snap = _snapshot(net.stock_indptr, line_sku, st.free_left, st.limit_left)
+        return Decision(
+            self, order, line_sku, arrays, exempt, (*snap, st.cap_left.copy())
+        )
+
+    def commit(self, decision: Decision) -> None:
+        """Take the decision's units from the stock, or raise and change nothing.
+
+        Raises
+        ------
+        InsufficientStock
+            When a take no longer fits (another commit took the units, or the
+            node's capacity, since the decision was made).
+        DecisionError
+            When the decision was already committed or comes from another Sourcer.
+        """
+        if decision._sourcer is not self:
+            raise DecisionError(decision.order.id, "it was made by another Sourcer")
+        with self.state.lock:
+            if decision.committed:
+                raise DecisionError(decision.order.id, "it was already committed")
+            bad, avail, what = self.state.take_all(
+                decision.row_idx, decision.node_idx, decision.qty, decision.exempt
+            )
+            if bad < 0:
+                decision.committed = True
+                return
+        line = decision.order.lines[int(decision.line_idx[bad])]
+        node_id = str(self.network.node_ids[decision.node_idx[bad]])
+        detail = (
+            "(node capacity left)" if what == 1 else "(free units this tier may take)"
+        )
+        raise InsufficientStock(
+            node_id, line.sku, int(decision.qty[bad]), avail, detail
+        )
+
+    def source_and_commit(self, order: Order, *, retries: int = 3) -> Decision:
+        """Source and commit, re-sourcing when a concurrent commit took the units first.
+
+        Raises
+        ------
+        InsufficientStock
+            When the last of ``retries + 1`` attempts still conflicts.
+        """
+        for attempt in range(retries + 1):
+            decision = self.source(order)
+            try:
+                self.commit(decision)
+            except InsufficientStock:
+                if attempt == retries:
+                    raise
+            else:
+                return decision
+        raise AssertionError  # pragma: no cover - the loop returns or raises
+
+    def __repr__(self) -> str:
+        net = self.network
+        return f"Sourcer(nodes={net.n_nodes}, skus={net.n_skus}, stock_rows={net.stock_node.shape[0]})"
