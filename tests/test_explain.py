@@ -5,7 +5,7 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from omnistock import Order, OmnistockError, Plan, Sourcer, UnknownOrder, solve
+from omnistock import OmnistockError, Order, Plan, Sourcer, UnknownOrder, solve
 from tests.helpers import make_scenario
 
 PARIS = {"lat": 48.85, "lon": 2.35}
