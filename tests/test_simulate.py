@@ -6,8 +6,17 @@ import numpy as np
 import polars as pl
 import pytest
 
-from omnistock import OmnistockError, Scenario, available_solvers, samples, simulate
+from omnistock import (
+    OmnistockError,
+    Plan,
+    Scenario,
+    available_solvers,
+    samples,
+    simulate,
+)
+from omnistock._allocation import allocation_triples
 from omnistock.simulate import OrderUpTo
+from omnistock.solvers.base import Solution
 from tests.helpers import make_scenario
 
 
@@ -43,16 +52,16 @@ def test_whole_stream_respects_stock_and_reports_every_unit(
 ) -> None:
     net, orders, arrivals = stream
     sim = simulate(net, orders, _policy(), arrivals=arrivals)
-    # Without receipts the stream is one plan of one scenario: the checker's rules hold,
-    # except daily capacity (the sample network's capacities are per day in a simulation).
+    # Without receipts the stream is one plan of one scenario: it passes the checker
+    # and its objective is the simulation's.
+    scenario = net.with_orders(orders)
     allocated = sim.decisions.filter(pl.col("node_id").is_not_null())
-    free = {
-        (r.node, r.sku): max(0, r.on_hand - r.reserved - r.safety_stock)
-        for r in net.stock
-    }
-    taken = allocated.group_by("node_id", "sku").agg(pl.col("qty").sum())
-    for node_id, sku, qty in taken.iter_rows():
-        assert qty <= free[(node_id, sku)]
+    plan = Plan.from_solution(
+        scenario.compiled(),
+        Solution(*allocation_triples(scenario.compiled(), allocated)),
+    )
+    plan.check(scenario)
+    assert plan.objective == pytest.approx(sim.kpis["objective"])
     units = sum(ln.qty for o in orders for ln in o.lines)
     assert sim.decisions["qty"].sum() == units  # allocated + unfilled = ordered
     assert sim.kpis["orders"] == 300
@@ -139,9 +148,7 @@ def test_replanning_never_costs_more_than_deciding_on_arrival(
 
 def test_arrivals_must_cover_every_order() -> None:
     scenario = make_scenario()
-    with pytest.raises(
-        OmnistockError, match=r"no arrival for order 'o1'"
-    ):
+    with pytest.raises(OmnistockError, match=r"no arrival for order 'o1'"):
         simulate(
             scenario,
             list(scenario.orders),

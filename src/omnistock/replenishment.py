@@ -2,7 +2,8 @@
 
 A node-SKU's free units are its initial free units plus its receipts, less what the
 stream took; non-exempt tiers together take at most that total less the protected
-units (docs/semantics.md, S4, read over the whole stream). Capacity is daily.
+units (docs/semantics.md, S4, read over the whole stream). Capacity holds for the
+whole run unless the simulator resets it daily.
 """
 
 from __future__ import annotations
@@ -77,7 +78,7 @@ class SimStock:
         np.add.at(self.limit, rows, after - before)
 
     def new_day(self) -> None:
-        """Capacity is daily: reset it."""
+        """Reset capacity (a simulation with daily capacity)."""
         self.cap = self.net.node_capacity.copy()
 
 

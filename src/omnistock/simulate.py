@@ -12,7 +12,8 @@ each of them takes the stock left by the previous order.
 Stock follows the plan semantics over the whole stream (docs/semantics.md): a
 node-SKU's free units are its initial free units plus its receipts, less what the
 stream took; non-exempt tiers together take at most that total less the protected
-units. Node capacity is a daily capacity in the simulator (it resets every 24 h).
+units. Node capacity holds for the whole run (``daily_capacity=True`` resets it
+every 24 h instead).
 """
 
 from __future__ import annotations
@@ -129,6 +130,7 @@ def simulate(
     policy_options: dict[str, Any] | None = None,
     refresh_every: float = HOURS_PER_DAY,
     forecast: Sequence[Order] | None = None,
+    daily_capacity: bool = False,
     seed: int = 0,
     progress: bool = False,
 ) -> Simulation:
@@ -164,6 +166,10 @@ def simulate(
         drawn from the same distribution, never the stream itself); its share for
         the time left is used at each refresh. Default: the orders seen so far,
         scaled to the time left.
+    daily_capacity
+        Reset node capacities every 24 h. Default False: the stream is one plan and
+        a node gives at most its capacity over the whole run, as in the semantics,
+        so that the hindsight optimum of the stream is a bound on every policy.
     seed
         Seed of the re-planning solver (the simulation itself draws nothing).
     progress
@@ -211,7 +217,7 @@ def simulate(
     bar = _progress(len(bounds) - 1, policy) if progress else None
     for start, stop in itertools.pairwise(bounds):
         # Events at the start of the segment: day, receipts, re-plan, prices.
-        if start > 0 and start % HOURS_PER_DAY == 0:
+        if daily_capacity and start > 0 and start % HOURS_PER_DAY == 0:
             stock.new_day()
         arrive(stock, receipt_rows, receipt_hours, receipt_qty, scheduled, start)
         if replenish is not None and start > 0 and start % replenish.period_hours == 0:
