@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -128,28 +129,60 @@ def test_opening_cuts_the_torn_tail_and_continues(tmp_path: Path) -> None:
     assert not scan.torn
 
 
-@pytest.mark.parametrize(
-    ("policy", "n_records", "expected_syncs"),
-    [("always", 10, 10), ("batch", 10, 2), ("never", 10, 0)],
-)
-def test_fsync_policy(
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    policy: Any,
-    n_records: int,
-    expected_syncs: int,
+def wait_for(condition: Any, timeout: float = 5.0) -> bool:
+    end = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > end:
+            return False
+        time.sleep(0.001)
+    return True
+
+
+def test_fsync_always_syncs_every_record(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    journal = Journal(tmp_path / "j", fsync=policy, batch_records=4, batch_ms=1e9)
+    journal = Journal(tmp_path / "j", fsync="always")
     calls: list[int] = []
     monkeypatch.setattr(os, "fsync", calls.append)
-    for i in range(n_records):
+    for i in range(5):
         journal.append(["commit", i])
-    assert len(calls) == expected_syncs
+        assert len(calls) == i + 1
+        assert len(scan_journal(tmp_path / "j").records) == i + 1
     journal.close()
-    assert len(scan_journal(tmp_path / "j").records) == n_records
 
 
-def test_batch_fsync_after_batch_ms(
+def test_fsync_never_leaves_it_to_the_os(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    journal = Journal(tmp_path / "j", fsync="never")
+    calls: list[int] = []
+    monkeypatch.setattr(os, "fsync", calls.append)
+    for i in range(5):
+        journal.append(["commit", i])
+    journal.close()
+    assert calls == []
+    assert len(scan_journal(tmp_path / "j").records) == 5
+
+
+@pytest.mark.threads
+def test_fsync_batch_after_batch_records(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    journal = Journal(tmp_path / "j", batch_records=4, batch_ms=1e9)
+    calls: list[int] = []
+    monkeypatch.setattr(os, "fsync", calls.append)
+    for i in range(3):
+        journal.append(["commit", i])
+    assert scan_journal(tmp_path / "j").records == []  # still buffered
+    journal.append(["commit", 3])
+    assert len(scan_journal(tmp_path / "j").records) == 4  # flushed ...
+    assert wait_for(lambda: len(calls) == 1)  # ... and synced in the background
+    journal.close()
+    assert len(calls) == 2  # close syncs too
+
+
+@pytest.mark.threads
+def test_fsync_batch_after_batch_ms(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     clock = FakeClock()
@@ -159,10 +192,11 @@ def test_batch_fsync_after_batch_ms(
     journal.append(["commit", 1])
     clock.now = 0.049
     journal.append(["commit", 2])
-    assert calls == []
+    assert scan_journal(tmp_path / "j").records == []
     clock.now = 0.051
     journal.append(["commit", 3])
-    assert len(calls) == 1
+    assert len(scan_journal(tmp_path / "j").records) == 3
+    assert wait_for(lambda: len(calls) == 1)
     journal.close()
 
 
