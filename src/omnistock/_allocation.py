@@ -10,10 +10,11 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
+from omnistock._kernels.cost import order_cost_components
 from omnistock.compiled import CompiledNetwork, CompiledScenario
 from omnistock.exceptions import OmnistockError
 
-__all__ = ["allocation_triples", "stock_rows", "usage"]
+__all__ = ["allocation_triples", "price_orders", "stock_rows", "usage"]
 
 
 def allocation_triples(
@@ -103,3 +104,29 @@ def usage(
         np.int64
     )
     return row_all, row_protected, node_units
+
+
+def price_orders(
+    compiled: CompiledScenario, triples: tuple[np.ndarray, np.ndarray, np.ndarray]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``order_cost_components`` of the triples on this compiled scenario.
+
+    Returns ``(components float64[n_orders, 5], unfilled_qty, pair_order, pair_node)``.
+    """
+    net, orders = compiled.network, compiled.orders
+    line, node, qty = triples
+    return order_cost_components(
+        orders.line_order,
+        orders.line_qty,
+        orders.order_xyz,
+        orders.order_weight,
+        net.node_xyz,
+        net.node_handling,
+        net.node_unit_cost,
+        np.asarray(line, dtype=np.int64),
+        np.asarray(node, dtype=np.int64),
+        np.asarray(qty, dtype=np.int64),
+        net.package,
+        net.per_km,
+        net.unfilled,
+    )

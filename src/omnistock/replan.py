@@ -17,8 +17,7 @@ import numpy as np
 import polars as pl
 
 from omnistock import solvers
-from omnistock._allocation import allocation_triples, stock_rows, usage
-from omnistock._kernels.cost import order_cost_components
+from omnistock._allocation import allocation_triples, price_orders, stock_rows, usage
 from omnistock.compiled import CompiledScenario
 from omnistock.exceptions import InvalidOptionError, OmnistockError
 from omnistock.plan import Plan
@@ -74,23 +73,7 @@ def _order_costs(
     compiled: CompiledScenario, line: np.ndarray, node: np.ndarray, qty: np.ndarray
 ) -> np.ndarray:
     """float64[n_orders]: each order's part of the objective under these triples."""
-    net, orders = compiled.network, compiled.orders
-    per_order, *_ = order_cost_components(
-        orders.line_order,
-        orders.line_qty,
-        orders.order_xyz,
-        orders.order_weight,
-        net.node_xyz,
-        net.node_handling,
-        net.node_unit_cost,
-        line,
-        node,
-        qty,
-        net.package,
-        net.per_km,
-        net.unfilled,
-    )
-    return np.asarray(per_order.sum(axis=1))
+    return np.asarray(price_orders(compiled, (line, node, qty))[0].sum(axis=1))
 
 
 def _moves(old: pl.DataFrame, new: pl.DataFrame) -> pl.DataFrame:

@@ -28,7 +28,7 @@ import numpy as np
 import polars as pl
 
 from omnistock import solvers
-from omnistock._kernels.cost import order_cost_components
+from omnistock._allocation import price_orders
 from omnistock.compiled import (
     CompiledScenario,
     compile_network,
@@ -364,21 +364,7 @@ def _replan(
 
 
 def _order_costs(compiled: CompiledScenario, triples: Triples) -> np.ndarray:
-    net, orders = compiled.network, compiled.orders
-    per_order, *_ = order_cost_components(
-        orders.line_order,
-        orders.line_qty,
-        orders.order_xyz,
-        orders.order_weight,
-        net.node_xyz,
-        net.node_handling,
-        net.node_unit_cost,
-        *triples,
-        net.package,
-        net.per_km,
-        net.unfilled,
-    )
-    return np.asarray(per_order.sum(axis=1))
+    return np.asarray(price_orders(compiled, triples)[0].sum(axis=1))
 
 
 def _prices(

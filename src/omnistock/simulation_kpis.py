@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import polars as pl
 
-from omnistock._kernels.cost import DISTANCE, order_cost_components
+from omnistock._allocation import price_orders
+from omnistock._kernels.cost import DISTANCE
 from omnistock._kernels.geo import km_pairs
 from omnistock.compiled import KIND_CODES, CompiledScenario
 
@@ -32,21 +33,7 @@ def report(
     """Frames and KPIs of the final allocations of the stream."""
     net, co = compiled.network, compiled.orders
     line, node, qty = triples
-    per_order, unfilled_qty, pair_order, pair_node = order_cost_components(
-        co.line_order,
-        co.line_qty,
-        co.order_xyz,
-        co.order_weight,
-        net.node_xyz,
-        net.node_handling,
-        net.node_unit_cost,
-        line,
-        node,
-        qty,
-        net.package,
-        net.per_km,
-        net.unfilled,
-    )
+    per_order, unfilled_qty, pair_order, pair_node = price_orders(compiled, triples)
     n = co.n_orders
     km = (
         km_pairs(net.node_xyz[pair_node], co.order_xyz[pair_order])
