@@ -119,10 +119,11 @@ class StockPool:
         self._protect = net.node_protect[net.stock_node]
         self._free = np.maximum(0, self._on_hand - self._reserved - self._safety)
         self._limit = np.maximum(0, self._free - self._protect)
-        self.free_left = self._free.view()
-        self.free_left.flags.writeable = False
-        self.limit_left = self._limit.view()
-        self.limit_left.flags.writeable = False
+        #: The live counters the sourcing kernels read, int64[nnz] by stock row.
+        #: Writable arrays (kernels compiled for writable arrays take them as
+        #: they are), but only the pool writes them; read under :attr:`lock`.
+        self.free_left = self._free
+        self.limit_left = self._limit
         self._indptr = array("q", net.stock_indptr.astype(np.int64).tobytes())
         self._nodes = array("q", net.stock_node.astype(np.int64).tobytes())
         self._active: dict[int, Reservation] = {}
