@@ -140,6 +140,10 @@ class Candidates:
         The (order, node) packages.
     pair_cost : float64[n_pair]
         Fixed cost of each package (package + handling + per_km x km).
+    exact : bool[n_cand]
+        The candidate's order is ship-complete: its units are ``ub`` (the line's
+        quantity) when the package ships, else 0. Packages of such an order
+        without every line in full are not candidates.
     row_free_binds, row_limit_binds : bool[n_rows]
         Whether the free units / the protected limit of a stock row can bind.
     cap_binds : bool[n_nodes]
@@ -153,6 +157,7 @@ class Candidates:
     pair_order: np.ndarray
     pair_node: np.ndarray
     pair_cost: np.ndarray
+    exact: np.ndarray
     row_free_binds: np.ndarray
     row_limit_binds: np.ndarray
     cap_binds: np.ndarray
@@ -185,6 +190,26 @@ def candidates(compiled: CompiledScenario) -> Candidates:
         net.package,
         net.per_km,
     )
+    # A ship-complete order takes every line in full from one node: a package
+    # without every line's full quantity (or without the capacity) is never used.
+    n_lines = np.diff(orders.line_indptr)
+    order_qty = np.bincount(
+        orders.line_order, weights=orders.line_qty, minlength=orders.n_orders
+    )
+    single = orders.order_all_or_nothing & (orders.order_max_splits == 1)
+    full = np.bincount(
+        pair, weights=ub >= orders.line_qty[line], minlength=pair_order.size
+    )
+    pair_ok = ~single[pair_order] | (
+        (full == n_lines[pair_order])
+        & (net.node_capacity[pair_node] >= order_qty[pair_order])
+    )
+    if not pair_ok.all():
+        keep = pair_ok[pair]
+        new_id = np.cumsum(pair_ok) - 1
+        line, row, ub, pair = line[keep], row[keep], ub[keep], new_id[pair[keep]]
+        pair_order, pair_node = pair_order[pair_ok], pair_node[pair_ok]
+        pair_cost = pair_cost[pair_ok]
     n_rows = net.stock_node.shape[0]
     node = pair_node[pair]
     protected = ~orders.order_exempt[orders.line_order[line]]
@@ -202,6 +227,7 @@ def candidates(compiled: CompiledScenario) -> Candidates:
         pair_order=pair_order,
         pair_node=pair_node,
         pair_cost=pair_cost,
+        exact=single[pair_order[pair]],
         row_free_binds=demand_all > net.stock_free,
         row_limit_binds=demand_protected > net.stock_limit,
         cap_binds=(cap < NO_LIMIT) & (demand_node > cap),

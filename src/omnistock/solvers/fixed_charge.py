@@ -3,7 +3,8 @@
 Variables per model: ``x`` integer units per candidate (line, node), ``y`` binary
 per (order, node) package, ``u`` unfilled units per line and ``z`` binary per
 all-or-nothing order. Rows: ``sum x + u = qty`` per line; ``x <= ub y`` per
-candidate; ``u + qty z = qty`` per line of an all-or-nothing order; ``sum y <= k``
+candidate (``x = ub y`` for a ship-complete order); ``u + qty z = qty`` per line
+of an all-or-nothing order and ``y <= z`` per package of it; ``sum y <= k``
 per order with a split limit below its number of packages; ``sum x <= free`` and
 ``sum of non-exempt x <= limit`` per stock row, ``sum x <= capacity`` per node
 (only where they can bind, see ``solvers.components``, unless asked for all).
@@ -45,6 +46,12 @@ class MilpData:
         Node of each capacity constraint (after the stock constraints).
     first_stock_row : int
         Index of the first stock constraint in ``A``.
+    split_orders : int64[j]
+        Order of each split-limit row, which start at ``first_split_row``.
+
+    Rows come in this order: one per line, one per candidate, one per line of an
+    all-or-nothing order, one per package of such an order, split limits, stock (all takes, then non-exempt takes),
+    capacity.
     """
 
     cost: np.ndarray
@@ -64,6 +71,8 @@ class MilpData:
     stock_kind: np.ndarray
     cap_nodes: np.ndarray
     first_stock_row: int
+    split_orders: np.ndarray
+    first_split_row: int
 
     @property
     def n_vars(self) -> int:
@@ -76,17 +85,29 @@ def build_milp(
     cand: Candidates,
     order_mask: np.ndarray,
     *,
+    pair_mask: np.ndarray | None = None,
     all_constraints: bool = False,
+    left: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
 ) -> MilpData:
     """The fixed-charge MILP of the orders where ``order_mask`` is True.
+
+    With ``pair_mask`` (bool per package) only those packages and their
+    candidates are variables (a restricted master of column generation).
 
     With ``all_constraints`` every stock row and capacity the orders touch gets a
     constraint (for shadow prices), not only the ones that can bind.
     """
     net, orders = compiled.network, compiled.orders
+    free, limit, capacity = (
+        (net.stock_free, net.stock_limit, net.node_capacity) if left is None else left
+    )
     cand_order = orders.line_order[cand.line]
-    ci = np.flatnonzero(order_mask[cand_order])
-    pi = np.flatnonzero(order_mask[cand.pair_order])
+    if pair_mask is None:
+        ci = np.flatnonzero(order_mask[cand_order])
+        pi = np.flatnonzero(order_mask[cand.pair_order])
+    else:
+        ci = np.flatnonzero(order_mask[cand_order] & pair_mask[cand.pair])
+        pi = np.flatnonzero(order_mask[cand.pair_order] & pair_mask)
     li = np.flatnonzero(order_mask[orders.line_order])
     aon = np.flatnonzero(order_mask & orders.order_all_or_nothing)
     nx, ny, nu, nz = ci.size, pi.size, li.size, aon.size
@@ -150,7 +171,7 @@ def build_milp(
         np.concatenate([np.arange(nx), np.arange(nx)]),
         np.concatenate([x0 + np.arange(nx), y0 + cp]),
         np.concatenate([np.ones(nx), -c_ub]),
-        np.full(nx, -np.inf),
+        np.where(cand.exact[ci], 0.0, -np.inf),  # ship-complete: x = qty y
         np.zeros(nx),
     )
     # All-or-nothing: u + qty z = qty (every line full, or none).
@@ -164,6 +185,16 @@ def build_milp(
         np.concatenate([np.ones(na), qty[aon_lines]]),
         qty[aon_lines],
         qty[aon_lines],
+    )
+
+    # All-or-nothing: no package for an order left unfilled (y <= z).
+    p_aon = np.flatnonzero(aon_pos[cand.pair_order[pi]] >= 0)
+    add(
+        np.concatenate([np.arange(p_aon.size), np.arange(p_aon.size)]),
+        np.concatenate([y0 + p_aon, z0 + aon_pos[cand.pair_order[pi[p_aon]]]]),
+        np.concatenate([np.ones(p_aon.size), -np.ones(p_aon.size)]),
+        np.full(p_aon.size, -np.inf),
+        np.zeros(p_aon.size),
     )
 
     def add_sums(var: np.ndarray, key: np.ndarray, rhs: np.ndarray) -> np.ndarray:
@@ -182,7 +213,10 @@ def build_milp(
     p_order = cand.pair_order[pi]
     n_pairs = np.bincount(p_order, minlength=orders.n_orders)
     limited = orders.order_max_splits[p_order] < n_pairs[p_order]
-    add_sums(y0 + np.flatnonzero(limited), p_order[limited], orders.order_max_splits)
+    first_split_row = n_rows
+    split_orders = add_sums(
+        y0 + np.flatnonzero(limited), p_order[limited], orders.order_max_splits
+    )
     first_stock_row = n_rows
     # Stock: all takes <= free; non-exempt takes <= protected limit; and capacity.
     free_binds = cand.row_free_binds | all_constraints
@@ -191,11 +225,11 @@ def build_milp(
     )
     cap_binds = cand.cap_binds | (all_constraints & (net.node_capacity < NO_LIMIT))
     sel = free_binds[c_row]
-    rows_all = add_sums(x0 + np.flatnonzero(sel), c_row[sel], net.stock_free)
+    rows_all = add_sums(x0 + np.flatnonzero(sel), c_row[sel], free)
     sel = limit_binds[c_row] & ~c_exempt
-    rows_lim = add_sums(x0 + np.flatnonzero(sel), c_row[sel], net.stock_limit)
+    rows_lim = add_sums(x0 + np.flatnonzero(sel), c_row[sel], limit)
     sel = cap_binds[c_node]
-    cap_nodes = add_sums(x0 + np.flatnonzero(sel), c_node[sel], net.node_capacity)
+    cap_nodes = add_sums(x0 + np.flatnonzero(sel), c_node[sel], capacity)
 
     r = np.concatenate(rows_r)
     order = np.argsort(r, kind="stable")
@@ -224,4 +258,6 @@ def build_milp(
         ),
         cap_nodes=cap_nodes,
         first_stock_row=first_stock_row,
+        split_orders=split_orders,
+        first_split_row=first_split_row,
     )

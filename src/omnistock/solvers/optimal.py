@@ -19,10 +19,20 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from omnistock._kernels.cost import plan_cost
+from omnistock._kernels.cost import COST_TOL, plan_cost
 from omnistock.compiled import CompiledScenario
 from omnistock.exceptions import UnknownSolverError
 from omnistock.solvers.base import Capabilities, Solution, SolveStatus
+from omnistock.solvers.colgen import (
+    PRICE_TOL,
+    complete,
+    decode,
+    fix_integral_solve_rest,
+    initial_pairs,
+    lagrangian_values,
+    solve_lp,
+    triples_to_vector,
+)
 from omnistock.solvers.components import Candidates, candidates, components
 from omnistock.solvers.fixed_charge import MilpData, build_milp
 
@@ -38,6 +48,9 @@ _BACKEND_NAME: dict[str, str] = {"scip": "scip", "highs": "highs", "cp_sat": "sa
 # Components are grouped into models of about this many variables: large enough
 # that per-model overhead (~ms) is small, small enough to keep each MILP easy.
 _MODEL_VARS = 20_000
+# Largest MILP (in packages) after reduced-cost fixing; beyond it the fixing
+# threshold is lowered and the proof is only up to that threshold.
+_MIP_PACKAGES = 30_000
 # Fraction of the time limit kept for decoding and pricing after the last model.
 _RESERVE = 0.05
 
@@ -133,51 +146,6 @@ def warm_start_solution(compiled: CompiledScenario) -> Solution | None:
     return greedy.run(compiled, greedy.Options())
 
 
-def hint_vector(
-    compiled: CompiledScenario, cand: Candidates, data: MilpData, warm: Solution
-) -> np.ndarray | None:
-    """The warm start as a variable vector of ``data``; None if it does not fit."""
-    net, orders = compiled.network, compiled.orders
-    n_nodes = max(net.n_nodes, 1)
-    c_line = cand.line[data.cand]
-    c_node = cand.pair_node[cand.pair[data.cand]]
-    key = c_line * n_nodes + c_node
-    order = np.argsort(key)
-    keys = key[order]
-    w_key = warm.line_idx * n_nodes + warm.node_idx
-    in_model = np.isin(orders.line_order[warm.line_idx], orders.line_order[data.lines])
-    w_key, w_qty = w_key[in_model], warm.qty[in_model]
-    pos = np.searchsorted(keys, w_key)
-    if np.any(pos >= keys.size) or np.any(
-        keys[np.minimum(pos, keys.size - 1)] != w_key
-    ):
-        return None
-    nx, ny, nu = data.cand.size, data.pair.size, data.lines.size
-    x = np.zeros(nx)
-    np.add.at(x, order[pos], w_qty)
-    if np.any(x > data.ub[:nx]):
-        return None
-    y = np.zeros(ny)
-    pair_local = np.searchsorted(data.pair, cand.pair[data.cand])
-    np.maximum.at(y, pair_local, (x > 0).astype(np.float64))
-    line_local = np.searchsorted(data.lines, c_line)
-    filled = np.bincount(line_local, weights=x, minlength=nu)
-    u = orders.line_qty[data.lines] - filled
-    short = np.bincount(
-        orders.line_order[data.lines], weights=u > 0, minlength=orders.n_orders
-    )
-    z = (short[data.aon_orders] == 0).astype(np.float64)
-    return np.concatenate([x, y, u, z])
-
-
-def decode(cand: Candidates, data: MilpData, values: np.ndarray) -> np.ndarray:
-    """int64[k, 3]: (line, node, qty) of the candidates with units in ``values``."""
-    qty = np.rint(values[: data.cand.size]).astype(np.int64)
-    keep = qty > 0
-    c = data.cand[keep]
-    return np.stack([cand.line[c], cand.pair_node[cand.pair[c]], qty[keep]], axis=1)
-
-
 def objective_of(compiled: CompiledScenario, triples: np.ndarray) -> float:
     """The plan objective by the one cost kernel."""
     net, orders = compiled.network, compiled.orders
@@ -213,6 +181,126 @@ def _groups(label: np.ndarray, size: np.ndarray) -> list[np.ndarray]:
     return groups
 
 
+@dataclass
+class _ModelResult:
+    """One model's plan, how it ended, and its bound."""
+
+    triples: np.ndarray
+    status: SolveStatus
+    bound: float
+    lp_rounds: int
+    mip_pairs: int
+
+
+def _pair_ids(
+    compiled: CompiledScenario, cand: Candidates, triples: np.ndarray
+) -> np.ndarray:
+    """Package ids of the (order, node) of each triple (-1 when not a package)."""
+    n_nodes = max(compiled.network.n_nodes, 1)
+    key = cand.pair_order * n_nodes + cand.pair_node
+    order = np.argsort(key)
+    keys = key[order]
+    want = compiled.orders.line_order[triples[:, 0]] * n_nodes + triples[:, 1]
+    pos = np.minimum(np.searchsorted(keys, want), max(keys.size - 1, 0))
+    if keys.size == 0:
+        return np.full(want.shape[0], -1, dtype=np.int64)
+    return np.where(keys[pos] == want, order[pos], -1)
+
+
+def solve_model(
+    compiled: CompiledScenario,
+    cand: Candidates,
+    order_mask: np.ndarray,
+    warm: np.ndarray,
+    options: OptimalOptions,
+    budget: float,
+) -> _ModelResult:
+    """Solve the orders of ``order_mask`` (whole components): colgen LP, round, fix, MILP.
+
+    ``warm`` holds warm-start triples of these orders (possibly none).
+    """
+    end = time.perf_counter() + budget
+    in_group = order_mask[cand.pair_order]
+    warm_pairs = _pair_ids(compiled, cand, warm)
+    pmask = initial_pairs(compiled, cand) & in_group
+    pmask[warm_pairs[warm_pairs >= 0]] = True
+    lower = -np.inf
+    values = np.zeros(cand.pair_order.shape[0])
+    lp = None
+    rounds = 0
+    while True:
+        data = build_milp(compiled, cand, order_mask, pair_mask=pmask)
+        lp = solve_lp(data, end - time.perf_counter())
+        rounds += 1
+        if not lp.ok:
+            break
+        values = lagrangian_values(compiled, cand, data, lp.duals)
+        out = in_group & ~pmask
+        lower = lp.objective + float(np.minimum(values[out], 0.0).sum())
+        enter = out & (values < -PRICE_TOL)
+        if not enter.any() or time.perf_counter() > end:
+            break
+        pmask |= enter
+    # Incumbent: the better of the rounded LP, the warm start and allocating nothing.
+    incumbents = [np.empty((0, 3), dtype=np.int64), warm]
+    if lp is not None and lp.ok:
+        sub_budget = 0.25 * (end - time.perf_counter())
+
+        def solve_sub(sub: MilpData) -> np.ndarray | None:
+            return solve_milp(sub, options, sub_budget, None).values
+
+        incumbents.append(
+            fix_integral_solve_rest(
+                compiled, cand, data, lp.values, order_mask, pmask, solve_sub
+            )
+        )
+    incumbents += [complete(compiled, cand, t, order_mask) for t in incumbents[1:]]
+    # Model objective = plan objective - unfilled cost of the lines outside the model.
+    outside = objective_of(compiled, incumbents[0]) - _unfillable_cost(
+        compiled, np.flatnonzero(order_mask)
+    )
+    costs = [objective_of(compiled, trip) - outside for trip in incumbents]
+    best_triples, upper = incumbents[int(np.argmin(costs))], min(costs)
+    tol = COST_TOL * (1.0 + abs(upper))
+    if upper - lower <= max(options.gap * abs(upper), tol):
+        status = SolveStatus.OPTIMAL if upper - lower <= tol else SolveStatus.FEASIBLE
+        return _ModelResult(best_triples, status, lower, rounds, 0)
+    mip_mask, theta = in_group.copy(), np.inf
+    if lp is not None and lp.ok:
+        mip_mask, theta = _fixing(pmask, in_group, values, upper - lower + tol)
+    best_pairs = _pair_ids(compiled, cand, best_triples)
+    mip_mask[best_pairs[best_pairs >= 0]] = True
+    data = build_milp(compiled, cand, order_mask, pair_mask=mip_mask)
+    hint = triples_to_vector(compiled, cand, data, best_triples)
+    answer = solve_milp(data, options, end - time.perf_counter(), hint)
+    triples, status = best_triples, answer.status
+    if answer.values is not None and float(data.cost @ answer.values) < upper:
+        triples = decode(cand, data, answer.values)
+    # Plans outside the MILP's packages cost at least lower + theta (module doc).
+    bound = max(lower, min(answer.bound, upper, lower + theta))
+    if status == SolveStatus.OPTIMAL and (theta < upper - lower or options.gap > 0):
+        status = SolveStatus.FEASIBLE
+    return _ModelResult(triples, status, bound, rounds, int(mip_mask.sum()))
+
+
+def _fixing(
+    pmask: np.ndarray, in_group: np.ndarray, values: np.ndarray, gap: float
+) -> tuple[np.ndarray, float]:
+    """Packages the MILP needs (reduced-cost fixing) and the threshold used.
+
+    Every package with ``value <= gap`` is needed for a proof; when they exceed
+    ``_MIP_PACKAGES`` the threshold is lowered to keep the MILP small, and the
+    bound of the model is then capped at ``lower + threshold``.
+    """
+    out = in_group & ~pmask
+    budget = max(_MIP_PACKAGES - int(pmask.sum()), 0)
+    theta = gap
+    if int(np.count_nonzero(out & (values <= gap))) > budget:
+        theta = float(np.sort(values[out])[budget]) if budget else 0.0
+        theta = np.nextafter(theta, -np.inf)
+    return pmask | (out & (values <= theta)), float(theta)
+
+
 class OptimalSolver:
     """Proven batch optimum of the fixed-charge MILP (docs/solvers.md)."""
 
@@ -225,83 +313,69 @@ class OptimalSolver:
         start = time.perf_counter()
         deadline = start + options.time_limit * (1.0 - _RESERVE)
         orders = compiled.orders
-        warm = warm_start_solution(compiled) if options.warm_start else None
+        warm_sol = warm_start_solution(compiled) if options.warm_start else None
+        warm = (
+            _triples(warm_sol) if warm_sol is not None else np.empty((0, 3), np.int64)
+        )
         cand = candidates(compiled)
         label = components(compiled, cand)
         n_comp = int(label.max()) + 1 if label.size else 0
-        cand_comp = label[orders.line_order[cand.line]]
-        size = np.bincount(cand_comp, minlength=n_comp) + np.bincount(
-            label[cand.pair_order], minlength=n_comp
-        )
+        size = np.bincount(label[orders.line_order[cand.line]], minlength=n_comp)
         groups = _groups(label, size)
-        triples: list[np.ndarray] = [np.empty((0, 3), dtype=np.int64)]
+        parts: list[np.ndarray] = [np.empty((0, 3), dtype=np.int64)]
         status = SolveStatus.OPTIMAL
-        bound = 0.0
+        bound = _unfillable_cost(compiled, np.flatnonzero(label < 0))
         info: dict[str, Any] = {
             "backend": options.backend,
             "components": n_comp,
             "models": len(groups),
-            "warm_start": warm is not None,
+            "warm_start": warm_sol is not None,
+            "lp_rounds": 0,
+            "mip_packages": 0,
+            "packages": int(cand.pair_order.shape[0]),
         }
         remaining = float(size.sum())
+        warm_label = label[orders.line_order[warm[:, 0]]]
         done = 0
-        running = objective_of(compiled, _triples(warm)) if warm is not None else None
         for group in groups:
             mask = np.isin(label, group)
-            data = build_milp(compiled, cand, mask)
-            hint = hint_vector(compiled, cand, data, warm) if warm is not None else None
             share = float(size[group].sum())
             budget = (deadline - time.perf_counter()) * share / max(remaining, 1.0)
             remaining -= share
-            answer = solve_milp(data, options, budget, hint)
-            chosen, model_bound = answer.values, answer.bound
-            if hint is not None and (
-                chosen is None or float(data.cost @ hint) < float(data.cost @ chosen)
+            in_group = (warm_label >= group[0]) & (warm_label <= group[-1])
+            result = solve_model(compiled, cand, mask, warm[in_group], options, budget)
+            parts.append(result.triples)
+            bound += max(result.bound, 0.0)
+            info["lp_rounds"] += result.lp_rounds
+            info["mip_packages"] += result.mip_pairs
+            if (
+                result.status == SolveStatus.TIME_LIMIT
+                or status == SolveStatus.TIME_LIMIT
             ):
-                chosen = hint
-            if answer.status != SolveStatus.OPTIMAL:
                 status = SolveStatus.TIME_LIMIT
-            if chosen is not None:
-                triples.append(decode(cand, data, chosen))
-            bound += max(model_bound, 0.0)
+            elif result.status == SolveStatus.FEASIBLE:
+                status = SolveStatus.FEASIBLE
             done += group.size
             if options.progress is not None:
-                options.progress(
-                    done, n_comp, self._so_far(compiled, triples, warm, label, done)
-                )
-        result = np.concatenate(triples)
-        no_cand = np.flatnonzero(label < 0)
-        bound += _unfillable_cost(compiled, no_cand)
-        objective = objective_of(compiled, result)
-        if warm is not None and running is not None and running < objective:
-            result = _triples(warm)
-            objective = running
-        if status == SolveStatus.OPTIMAL and options.gap > 0:
-            status = SolveStatus.FEASIBLE
+                rest = warm[warm_label > group[-1]]
+                so_far = objective_of(compiled, np.concatenate([*parts, rest]))
+                options.progress(done, n_comp, so_far)
+        result_triples = np.concatenate(parts)
+        objective = objective_of(compiled, result_triples)
+        if warm_sol is not None:
+            warm_objective = objective_of(compiled, warm)
+            if warm_objective < objective:
+                result_triples, objective = warm, warm_objective
         info["objective"] = objective
+        info["seconds"] = time.perf_counter() - start
         return Solution(
-            line_idx=result[:, 0].copy(),
-            node_idx=result[:, 1].copy(),
-            qty=result[:, 2].copy(),
+            line_idx=result_triples[:, 0].copy(),
+            node_idx=result_triples[:, 1].copy(),
+            qty=result_triples[:, 2].copy(),
             status=status,
             bound=min(bound, objective),
             info=info,
         )
-
-    @staticmethod
-    def _so_far(
-        compiled: CompiledScenario,
-        triples: list[np.ndarray],
-        warm: Solution | None,
-        label: np.ndarray,
-        done: int,
-    ) -> float:
-        """Objective of the solved components plus the warm start for the rest."""
-        parts = list(triples)
-        if warm is not None:
-            rest = label[compiled.orders.line_order[warm.line_idx]] >= done
-            parts.append(_triples(warm)[rest])
-        return objective_of(compiled, np.concatenate(parts))
 
 
 def _triples(sol: Solution) -> np.ndarray:

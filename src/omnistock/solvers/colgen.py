@@ -1,0 +1,428 @@
+"""Column generation over packages, LP rounding and reduced-cost fixing.
+
+The fixed-charge model of a large batch has ~100 candidate nodes per line, yet
+its LP relaxation is almost integral. So each model is solved in three steps
+(docs/solvers.md):
+
+1. **Restricted LP.** Start from the few cheapest packages of each line (plus the
+   warm start's), solve the LP with GLOP, price every left-out package with the
+   duals and add those that would lower the LP, until none would. The Lagrangian
+   bound ``z_RMP + sum_out min(0, value_p)`` is valid at every iteration, and at
+   the end it is the LP bound of the whole model.
+2. **Rounding.** Flooring the LP units keeps every stock, protection and capacity
+   row; packages beyond a split limit and all-or-nothing orders left short are
+   dropped. The better of this plan and the warm start is the incumbent ``UB``.
+3. **Fixing.** A left-out package ``p`` with ``value_p > UB - LB`` cannot appear
+   in a plan cheaper than ``UB`` (each package block adds at least ``value_p``
+   to the Lagrangian bound), so the MILP only needs the LP's packages plus those
+   with ``value_p <= UB - LB``. Its bound ``B`` gives the model bound
+   ``max(LB, min(B, UB))``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numba import njit
+
+from omnistock._kernels.protection import take, usable
+from omnistock.compiled import CompiledScenario
+from omnistock.solvers.components import Candidates
+from omnistock.solvers.fixed_charge import MilpData, build_milp
+
+__all__ = [
+    "LpResult",
+    "complete",
+    "decode",
+    "fix_integral_solve_rest",
+    "initial_pairs",
+    "lagrangian_values",
+    "round_lp",
+    "solve_lp",
+    "triples_to_vector",
+]
+
+#: Packages each line starts with in the restricted LP.
+START_PER_LINE = 4
+#: A package enters the restricted LP when its value is below this.
+PRICE_TOL = 1e-7
+
+
+@dataclass
+class LpResult:
+    """An LP solve: optimal or not, objective, primal values and row duals."""
+
+    ok: bool
+    objective: float
+    values: np.ndarray
+    duals: np.ndarray
+
+
+def solve_lp(data: MilpData, time_limit: float, backend: str = "glop") -> LpResult:
+    """Solve the LP relaxation of ``data`` (GLOP by default)."""
+    from ortools.linear_solver.python import model_builder_helper as mbh
+    from scipy.sparse import csr_matrix
+
+    model: Any = mbh.ModelBuilderHelper()
+    matrix = csr_matrix(
+        (data.a_val, data.a_col, data.a_indptr), shape=(data.lo.shape[0], data.n_vars)
+    )
+    model.fill_model_from_sparse_data(
+        data.lb, data.ub, data.cost, data.lo, data.hi, matrix
+    )
+    solver: Any = mbh.ModelSolverHelper(backend)
+    solver.set_time_limit_in_seconds(max(time_limit, 0.01))
+    solver.solve(model)
+    if solver.status() != mbh.SolveStatus.OPTIMAL:
+        empty = np.empty(0)
+        return LpResult(False, float("nan"), empty, empty)
+    return LpResult(
+        True,
+        float(solver.objective_value()),
+        np.asarray(solver.variable_values()),
+        np.asarray(solver.dual_values()),
+    )
+
+
+def initial_pairs(compiled: CompiledScenario, cand: Candidates) -> np.ndarray:
+    """bool[n_pair]: the ``START_PER_LINE`` cheapest packages per line, per unit."""
+    net = compiled.network
+    if cand.line.size == 0:
+        return np.zeros(cand.pair_order.shape[0], dtype=np.bool_)
+    node = cand.pair_node[cand.pair]
+    score = net.node_unit_cost[node] + cand.pair_cost[cand.pair] / cand.ub
+    order = np.lexsort((score, cand.line))
+    line_sorted = cand.line[order]
+    first = np.searchsorted(line_sorted, line_sorted, side="left")
+    rank = np.arange(order.size) - first
+    mask = np.zeros(cand.pair_order.shape[0], dtype=np.bool_)
+    mask[cand.pair[order[rank < START_PER_LINE]]] = True
+    return mask
+
+
+def lagrangian_values(
+    compiled: CompiledScenario, cand: Candidates, data: MilpData, duals: np.ndarray
+) -> np.ndarray:
+    """float64[n_pair]: the least a package adds to the LP, given the row duals.
+
+    ``value_p = pair_cost - split dual + sum over its candidates of
+    ub * min(0, reduced cost of x)``, with ``x``'s reduced cost read from the
+    line, stock, protection and capacity duals (rows absent from ``data`` have
+    dual 0, which is a valid dual of the restricted LP with the row added).
+    """
+    net, orders = compiled.network, compiled.orders
+    nu, nx = data.lines.size, data.cand.size
+    line_dual = np.zeros(orders.n_lines)
+    line_dual[data.lines] = duals[:nu]
+    ns = data.split_orders.size
+    split_dual = np.zeros(orders.n_orders)
+    split_dual[data.split_orders] = duals[
+        data.first_split_row : data.first_split_row + ns
+    ]
+    n_rows = net.stock_node.shape[0]
+    free_dual = np.zeros(n_rows)
+    limit_dual = np.zeros(n_rows)
+    first = data.first_stock_row
+    stock_duals = duals[first : first + data.stock_rows.size]
+    is_free = data.stock_kind == 0
+    free_dual[data.stock_rows[is_free]] = stock_duals[is_free]
+    limit_dual[data.stock_rows[~is_free]] = stock_duals[~is_free]
+    cap_dual = np.zeros(net.n_nodes)
+    cap_dual[data.cap_nodes] = duals[first + data.stock_rows.size :]
+    del nx
+
+    node = cand.pair_node[cand.pair]
+    protected = ~orders.order_exempt[orders.line_order[cand.line]]
+    reduced = (
+        net.node_unit_cost[node]
+        - line_dual[cand.line]
+        - free_dual[cand.row]
+        - np.where(protected, limit_dual[cand.row], 0.0)
+        - cap_dual[node]
+    )
+    gain = np.bincount(
+        cand.pair,
+        weights=cand.ub * np.minimum(reduced, 0.0),
+        minlength=cand.pair_order.shape[0],
+    )
+    return np.asarray(cand.pair_cost - split_dual[cand.pair_order] + gain)
+
+
+def round_lp(
+    compiled: CompiledScenario, cand: Candidates, data: MilpData, values: np.ndarray
+) -> np.ndarray:
+    """int64[k, 3]: a feasible plan (line, node, qty) rounded down from LP values."""
+    orders = compiled.orders
+    nx = data.cand.size
+    qty = np.floor(values[:nx] + 1e-6).astype(np.int64)
+    keep = qty > 0
+    c = data.cand[keep]
+    qty = qty[keep]
+    pair = cand.pair[c]
+    # Split limit: keep the k packages with the most units of each order.
+    uniq, inv = np.unique(pair, return_inverse=True)
+    units = np.bincount(inv, weights=qty)
+    p_order = cand.pair_order[uniq]
+    rank_order = np.lexsort((-units, p_order))
+    sorted_order = p_order[rank_order]
+    rank = np.empty(uniq.size, dtype=np.int64)
+    rank[rank_order] = np.arange(uniq.size) - np.searchsorted(
+        sorted_order, sorted_order
+    )
+    ok_pair = rank < orders.order_max_splits[p_order]
+    keep = ok_pair[inv]
+    c, qty = c[keep], qty[keep]
+    # All-or-nothing: drop an order with a line left short.
+    line = cand.line[c]
+    filled = np.bincount(line, weights=qty, minlength=orders.n_lines)
+    short_line = filled < orders.line_qty
+    short_order = np.bincount(
+        orders.line_order, weights=short_line, minlength=orders.n_orders
+    )
+    drop = orders.order_all_or_nothing & (short_order > 0)
+    keep = ~drop[orders.line_order[line]]
+    c, qty = c[keep], qty[keep]
+    return np.stack([cand.line[c], cand.pair_node[cand.pair[c]], qty], axis=1)
+
+
+@njit(cache=True, nogil=True)
+def _complete(
+    cand_line: np.ndarray,
+    cand_row: np.ndarray,
+    cand_ub: np.ndarray,
+    cand_pair: np.ndarray,
+    pair_order: np.ndarray,
+    pair_node: np.ndarray,
+    pair_cost: np.ndarray,
+    node_unit_cost: np.ndarray,
+    stock_free: np.ndarray,
+    stock_limit: np.ndarray,
+    node_capacity: np.ndarray,
+    order_exempt: np.ndarray,
+    order_weight: np.ndarray,
+    order_max_splits: np.ndarray,
+    order_aon: np.ndarray,
+    line_order: np.ndarray,
+    line_qty: np.ndarray,
+    line_indptr: np.ndarray,
+    unfilled: float,
+    order_mask: np.ndarray,  # bool[n_orders]: the orders to complete
+    x: np.ndarray,  # int64[n_cand], units per candidate; completed in place
+) -> None:
+    n_lines = line_qty.shape[0]
+    free_left = stock_free.copy()
+    limit_left = stock_limit.copy()
+    cap_left = node_capacity.copy()
+    pair_units = np.zeros(pair_order.shape[0], dtype=np.int64)
+    n_open = np.zeros(order_exempt.shape[0], dtype=np.int64)
+    filled = np.zeros(n_lines, dtype=np.int64)
+    first = np.full(n_lines + 1, cand_line.shape[0], dtype=np.int64)
+    for c in range(cand_line.shape[0] - 1, -1, -1):
+        first[cand_line[c]] = c
+    for line in range(n_lines - 1, -1, -1):
+        first[line] = min(first[line], first[line + 1])
+    for c in range(cand_line.shape[0]):
+        if x[c] > 0:
+            o = line_order[cand_line[c]]
+            take(free_left, limit_left, cand_row[c], x[c], order_exempt[o])
+            cap_left[pair_node[cand_pair[c]]] -= x[c]
+            if pair_units[cand_pair[c]] == 0:
+                n_open[o] += 1
+            pair_units[cand_pair[c]] += x[c]
+            filled[cand_line[c]] += x[c]
+    for o in range(order_exempt.shape[0]):
+        if not order_mask[o]:
+            continue
+        exempt = order_exempt[o]
+        short = False
+        for line in range(line_indptr[o], line_indptr[o + 1]):
+            while filled[line] < line_qty[line]:
+                need = line_qty[line] - filled[line]
+                best, best_cost, best_take = -1, unfilled * order_weight[o], 0
+                for c in range(first[line], first[line + 1]):
+                    p = cand_pair[c]
+                    n = pair_node[p]
+                    room = min(
+                        usable(free_left, limit_left, cand_row[c], exempt), cap_left[n]
+                    )
+                    room = min(room, need, cand_ub[c] - x[c])
+                    if room <= 0:
+                        continue
+                    per_unit = node_unit_cost[n]
+                    if pair_units[p] == 0:
+                        if n_open[o] >= order_max_splits[o]:
+                            continue
+                        per_unit += pair_cost[p] / room
+                    if per_unit < best_cost:
+                        best, best_cost, best_take = c, per_unit, room
+                if best < 0:
+                    break
+                p = cand_pair[best]
+                take(free_left, limit_left, cand_row[best], best_take, exempt)
+                cap_left[pair_node[p]] -= best_take
+                if pair_units[p] == 0:
+                    n_open[o] += 1
+                pair_units[p] += best_take
+                x[best] += best_take
+                filled[line] += best_take
+            short = short or filled[line] < line_qty[line]
+        if short and order_aon[o]:
+            for line in range(line_indptr[o], line_indptr[o + 1]):
+                for c in range(first[line], first[line + 1]):
+                    if x[c] > 0:
+                        take(free_left, limit_left, cand_row[c], -x[c], exempt)
+                        cap_left[pair_node[cand_pair[c]]] += x[c]
+                        x[c] = 0
+                filled[line] = 0
+
+
+def complete(
+    compiled: CompiledScenario,
+    cand: Candidates,
+    triples: np.ndarray,
+    order_mask: np.ndarray,
+) -> np.ndarray:
+    """Fill what a feasible plan left unfilled in ``order_mask``, cheapest unit first.
+
+    Each short line takes, while it lowers the cost, the candidate with the least
+    cost per unit (unit cost, plus the package cost spread over the units when the
+    package is new and the split limit allows one); an all-or-nothing order left
+    short gives all its units back.
+    """
+    net, orders = compiled.network, compiled.orders
+    x = np.zeros(cand.line.shape[0], dtype=np.int64)
+    if triples.shape[0]:
+        n_nodes = max(net.n_nodes, 1)
+        key = cand.line * n_nodes + cand.pair_node[cand.pair]
+        order = np.argsort(key)
+        pos = np.searchsorted(key[order], triples[:, 0] * n_nodes + triples[:, 1])
+        np.add.at(x, order[np.minimum(pos, order.size - 1)], triples[:, 2])
+    _complete(
+        cand.line,
+        cand.row,
+        cand.ub,
+        cand.pair,
+        cand.pair_order,
+        cand.pair_node,
+        cand.pair_cost,
+        net.node_unit_cost,
+        net.stock_free,
+        net.stock_limit,
+        net.node_capacity,
+        orders.order_exempt,
+        orders.order_weight,
+        orders.order_max_splits,
+        orders.order_all_or_nothing,
+        orders.line_order,
+        orders.line_qty,
+        orders.line_indptr,
+        net.unfilled,
+        order_mask,
+        x,
+    )
+    keep = np.flatnonzero(x > 0)
+    return np.stack([cand.line[keep], cand.pair_node[cand.pair[keep]], x[keep]], axis=1)
+
+
+def triples_to_vector(
+    compiled: CompiledScenario, cand: Candidates, data: MilpData, triples: np.ndarray
+) -> np.ndarray | None:
+    """The plan ``triples`` (line, node, qty) as a variable vector of ``data``.
+
+    Triples of lines outside the model are ignored; returns None when a triple
+    has no variable in the model or exceeds its bound.
+    """
+    net, orders = compiled.network, compiled.orders
+    n_nodes = max(net.n_nodes, 1)
+    c_line = cand.line[data.cand]
+    key = c_line * n_nodes + cand.pair_node[cand.pair[data.cand]]
+    order = np.argsort(key)
+    keys = key[order]
+    in_model = np.isin(orders.line_order[triples[:, 0]], orders.line_order[data.lines])
+    t = triples[in_model]
+    w_key = t[:, 0] * n_nodes + t[:, 1]
+    pos = np.searchsorted(keys, w_key)
+    if keys.size == 0:
+        if t.shape[0]:
+            return None
+        pos = np.zeros(0, dtype=np.int64)
+    elif np.any(pos >= keys.size) or np.any(
+        keys[np.minimum(pos, keys.size - 1)] != w_key
+    ):
+        return None
+    nx, ny, nu = data.cand.size, data.pair.size, data.lines.size
+    x = np.zeros(nx)
+    np.add.at(x, order[pos], t[:, 2])
+    if np.any(x > data.ub[:nx]):
+        return None
+    y = np.zeros(ny)
+    pair_local = np.searchsorted(data.pair, cand.pair[data.cand])
+    np.maximum.at(y, pair_local, (x > 0).astype(np.float64))
+    line_local = np.searchsorted(data.lines, c_line)
+    filled = np.bincount(line_local, weights=x, minlength=nu)
+    u = orders.line_qty[data.lines] - filled
+    short = np.bincount(
+        orders.line_order[data.lines], weights=u > 0, minlength=orders.n_orders
+    )
+    z = (short[data.aon_orders] == 0).astype(np.float64)
+    return np.concatenate([x, y, u, z])
+
+
+def decode(cand: Candidates, data: MilpData, values: np.ndarray) -> np.ndarray:
+    """int64[k, 3]: (line, node, qty) of the candidates with units in ``values``."""
+    qty = np.rint(values[: data.cand.size]).astype(np.int64)
+    keep = qty > 0
+    c = data.cand[keep]
+    return np.stack([cand.line[c], cand.pair_node[cand.pair[c]], qty[keep]], axis=1)
+
+
+def fix_integral_solve_rest(
+    compiled: CompiledScenario,
+    cand: Candidates,
+    data: MilpData,
+    values: np.ndarray,
+    order_mask: np.ndarray,
+    pair_mask: np.ndarray,
+    solve_sub: Callable[[MilpData], np.ndarray | None],
+) -> np.ndarray:
+    """A plan from an LP solution: keep its whole orders, solve the MILP of the rest.
+
+    Orders whose LP values are all whole keep them; the others are solved as a
+    MILP on the LP's packages with the stock and capacity left. ``solve_sub`` solves a MILP and returns its variable vector, or None.
+    """
+    net, orders = compiled.network, compiled.orders
+    nx, ny, nu = data.cand.size, data.pair.size, data.lines.size
+    frac = np.abs(values - np.rint(values)) > 1e-6
+    c_order = orders.line_order[cand.line[data.cand]]
+    unsettled = np.zeros(orders.n_orders, dtype=np.bool_)
+    unsettled[c_order[frac[:nx]]] = True
+    unsettled[cand.pair_order[data.pair[frac[nx : nx + ny]]]] = True
+    unsettled[orders.line_order[data.lines[frac[nx + ny : nx + ny + nu]]]] = True
+    unsettled[data.aon_orders[frac[nx + ny + nu :]]] = True
+    units = np.rint(values[:nx]).astype(np.int64)
+    fixed = (units > 0) & ~unsettled[c_order]
+    c, qty = data.cand[fixed], units[fixed]
+    node = cand.pair_node[cand.pair[c]]
+    settled = np.stack([cand.line[c], node, qty], axis=1)
+    if not unsettled.any():
+        return settled
+    n_rows = net.stock_node.shape[0]
+    protected = ~orders.order_exempt[c_order[fixed]]
+    free = net.stock_free - np.bincount(cand.row[c], qty, n_rows).astype(np.int64)
+    used = np.bincount(cand.row[c][protected], qty[protected], n_rows)
+    limit = net.stock_limit - used.astype(np.int64)
+    cap = net.node_capacity - np.bincount(node, qty, net.n_nodes).astype(np.int64)
+    sub = build_milp(
+        compiled,
+        cand,
+        unsettled & order_mask,
+        pair_mask=pair_mask,
+        left=(free, limit, cap),
+    )
+    sub_values = solve_sub(sub)
+    if sub_values is None:
+        return settled
+    return np.concatenate([settled, decode(cand, sub, sub_values)])
