@@ -53,6 +53,7 @@ __all__ = [
     "JournalScan",
     "Snapshot",
     "encode_record",
+    "open_empty_journal",
     "read_snapshot",
     "scan_journal",
     "write_snapshot",
@@ -309,6 +310,23 @@ class Journal:
             if self._error is None:
                 self.sync()
             self._file.close()
+
+
+def open_empty_journal(
+    journal: str | os.PathLike[str] | Journal, **sync: Any
+) -> Journal:
+    """``journal`` opened (with the ``sync`` options) for a pool that starts afresh.
+
+    Raises JournalError when it already holds records: those belong to a pool
+    that :meth:`omnistock.StockPool.recover` resumes.
+    """
+    j = journal if isinstance(journal, Journal) else Journal(journal, **sync)
+    if j.recovered:
+        j.close()
+        raise JournalError(
+            j.path, "holds records; resume with StockPool.recover(snapshot, journal)."
+        )
+    return j
 
 
 # -- snapshots ----------------------------------------------------------------------

@@ -37,13 +37,12 @@ from omnistock.exceptions import (
     InsufficientStock,
     InvalidAdjustment,
     InvalidRequest,
-    JournalError,
     KeyConflict,
     ReservationClosed,
     UnknownReservation,
     UnknownStockRow,
 )
-from omnistock.journal import FsyncPolicy, Journal
+from omnistock.journal import FsyncPolicy, Journal, open_empty_journal
 from omnistock.recovery import recover_pool, write_pool_snapshot
 from omnistock.reservation import (
     ACTIVE,
@@ -131,23 +130,13 @@ class StockPool:
         self._status = bytearray(1)  # status code per reservation id; id 0 unused
         self._heap: list[tuple[float, int]] = []
         self._seq = 0
-        self._journal: Journal | None = None
-        if journal is not None:
-            j = (
-                journal
-                if isinstance(journal, Journal)
-                else Journal(
-                    journal, fsync=fsync, batch_records=batch_records, batch_ms=batch_ms
-                )
+        self._journal = (
+            None
+            if journal is None
+            else open_empty_journal(
+                journal, fsync=fsync, batch_records=batch_records, batch_ms=batch_ms
             )
-            if j.recovered:
-                j.close()
-                raise JournalError(
-                    j.path,
-                    "holds records; resume with StockPool.recover(snapshot, journal).",
-                )
-            j.last_seq = self._seq
-            self._journal = j
+        )
 
     @classmethod
     def from_scenario(cls, scenario: Scenario, **options: Any) -> StockPool:
@@ -220,6 +209,13 @@ class StockPool:
 
     def _check_reserve(self, lines: tuple[Line, ...], exempt: bool) -> tuple[int, ...]:
         """The rows of ``lines``; raises InsufficientStock unless all fit together."""
+        if len(lines) == 1:  # the common case, without the per-row sums
+            node_id, sku, qty = lines[0]
+            row = self._row(node_id, sku)
+            have = usable(self._free, self._limit, row, exempt)
+            if qty > have:
+                raise self._shortage(row, node_id, sku, qty, int(have), exempt)
+            return (row,)
         rows = tuple(self._row(node_id, sku) for node_id, sku, _ in lines)
         need: dict[tuple[str, str], int] = {}
         for node_id, sku, qty in lines:
@@ -227,13 +223,20 @@ class StockPool:
         for row, (node_id, sku, _) in zip(rows, lines, strict=True):
             have = int(usable(self._free, self._limit, row, exempt))
             if need[node_id, sku] > have:
-                detail = ""
-                if row < 0:
-                    detail = "The node holds no stock of this sku."
-                elif not exempt and have < int(self._free[row]):
-                    detail = "Protected units are kept from non-exempt reservations."
-                raise InsufficientStock(node_id, sku, need[node_id, sku], have, detail)
+                raise self._shortage(
+                    row, node_id, sku, need[node_id, sku], have, exempt
+                )
         return rows
+
+    def _shortage(
+        self, row: int, node_id: str, sku: str, need: int, have: int, exempt: bool
+    ) -> InsufficientStock:
+        detail = ""
+        if row < 0:
+            detail = "The node holds no stock of this sku."
+        elif not exempt and have < int(self._free[row]):
+            detail = "Protected units are kept from non-exempt reservations."
+        return InsufficientStock(node_id, sku, need, have, detail)
 
     def reserve(
         self,

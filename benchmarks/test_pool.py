@@ -1,0 +1,100 @@
+"""The live pool on "large": reserve+commit pairs per second, and availability views.
+
+Targets (issue 5, 2 cores): >= 50,000 reserve+commit pairs/s with the journal on
+(fsync "batch"); the full availability view of "large" (all 50,000 SKUs) <= 200 ms.
+
+Run: ``/work/venv/bin/pytest benchmarks/test_pool.py --benchmark-only``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from omnistock import Scenario, StockPool
+
+N_PAIRS = 50_000
+# journal setting -> StockPool options; "off" is the same-run baseline.
+JOURNALS: dict[str, dict[str, Any]] = {
+    "off": {},
+    "batch": {"fsync": "batch"},  # default window: 10,000 records or 100 ms
+    "batch-1000-20ms": {"fsync": "batch", "batch_records": 1000, "batch_ms": 20.0},
+    "never": {"fsync": "never"},
+}
+
+
+@pytest.fixture(scope="session")
+def large_lines(large_network: Scenario) -> list[tuple[str, str, int]]:
+    """N_PAIRS one-unit lines over random stock rows, no row used beyond its free units."""
+    net = large_network.compiled().network
+    rng = np.random.default_rng(0)
+    rows = np.repeat(np.arange(net.stock_free.shape[0]), np.minimum(net.stock_free, 20))
+    pick = rng.permutation(rows)[:N_PAIRS]
+    sku_of = np.repeat(np.arange(net.n_skus), np.diff(net.stock_indptr))
+    nodes = net.node_ids[net.stock_node[pick]].tolist()
+    skus = net.sku_ids[sku_of[pick]].tolist()
+    return [(n, s, 1) for n, s in zip(nodes, skus, strict=True)]
+
+
+def _pairs(pool: StockPool, lines: list[tuple[str, str, int]]) -> None:
+    for i, line in enumerate(lines):
+        res = pool.reserve(f"o{i}", [line])
+        pool.commit(res.reservation_id)
+    pool.close()
+
+
+@pytest.mark.parametrize("journal", list(JOURNALS))
+def test_reserve_commit_pairs(
+    benchmark: Any,
+    large_network: Scenario,
+    large_lines: list[tuple[str, str, int]],
+    tmp_path: Path,
+    journal: str,
+) -> None:
+    rounds = iter(range(100))
+
+    def fresh_pool() -> tuple[
+        tuple[StockPool, list[tuple[str, str, int]]], dict[str, Any]
+    ]:
+        path = None if journal == "off" else tmp_path / f"journal-{next(rounds)}"
+        pool = StockPool.from_scenario(large_network, journal=path, **JOURNALS[journal])
+        pool.reserve("warm-up", [large_lines[0]])  # numba loads usable() here
+        return (pool, large_lines[1:]), {}
+
+    benchmark.pedantic(_pairs, setup=fresh_pool, rounds=3, iterations=1)
+    pairs_per_s = (len(large_lines) - 1) / benchmark.stats.stats.median
+    benchmark.extra_info["pairs_per_s"] = round(pairs_per_s)
+
+
+@pytest.mark.parametrize(
+    ("view", "kwargs"),
+    [
+        ("sku-all", {}),
+        ("sku-web-standard", {"channel": "web", "tier": "standard"}),
+        ("node-all", {"by": "node"}),
+        ("sku-100", {"skus": [f"SKU-{i:05d}" for i in range(0, 50_000, 500)]}),
+    ],
+)
+def test_availability_large(
+    benchmark: Any, large_network: Scenario, view: str, kwargs: dict[str, Any]
+) -> None:
+    pool = StockPool.from_scenario(large_network)
+    pool.reserve("o1", [(pool.network.node_ids[0], pool.network.sku_ids[0], 1)])
+    pool.availability(skus=["x"])  # numba loads the kernels here
+    frame = benchmark.pedantic(
+        pool.availability, kwargs=kwargs, rounds=10, iterations=1
+    )
+    benchmark.extra_info["rows"] = frame.height
+    if view == "sku-all":
+        assert frame.height == 50_000
+        assert benchmark.stats.stats.median <= 0.2, "target: <= 200 ms"
+
+
+def test_availability_medium_baseline(benchmark: Any, medium_network: Scenario) -> None:
+    pool = StockPool.from_scenario(medium_network)
+    pool.availability(skus=["x"])
+    frame = benchmark.pedantic(pool.availability, rounds=10, iterations=1)
+    benchmark.extra_info["rows"] = frame.height
