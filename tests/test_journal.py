@@ -9,8 +9,13 @@ from typing import Any
 
 import pytest
 
-from omnistock import Scenario, StockPool
-from omnistock.exceptions import InvalidRequest, JournalError, UnknownReservation
+from omnistock import (
+    InvalidRequest,
+    JournalError,
+    Scenario,
+    StockPool,
+    UnknownReservation,
+)
 from omnistock.journal import MAGIC, Journal, encode_record, scan_journal
 
 SCENARIO = Scenario.model_validate(

@@ -10,13 +10,15 @@ import numpy as np
 import polars as pl
 import pytest
 
-from omnistock import InsufficientStock, Scenario, StockPool
-from omnistock.exceptions import (
+from omnistock import (
+    InsufficientStock,
     InvalidAdjustment,
     InvalidRequest,
     KeyConflict,
     OmnistockError,
     ReservationClosed,
+    Scenario,
+    StockPool,
     UnknownReservation,
     UnknownStockRow,
 )

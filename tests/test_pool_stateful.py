@@ -16,11 +16,13 @@ from hypothesis.stateful import (
     rule,
 )
 
-from omnistock import InsufficientStock, Scenario, StockPool
-from omnistock.exceptions import (
+from omnistock import (
+    InsufficientStock,
     InvalidAdjustment,
     KeyConflict,
     ReservationClosed,
+    Scenario,
+    StockPool,
     UnknownReservation,
     UnknownStockRow,
 )
