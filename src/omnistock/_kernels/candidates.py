@@ -19,6 +19,8 @@ from omnistock._kernels.eligibility import (
     NO_STOCK,
     PROTECTION,
     node_reason,
+    offers_method,
+    serves_channel,
 )
 from omnistock._kernels.protection import usable
 
@@ -89,10 +91,12 @@ def collect_candidates(
             pos[li] = stock_indptr[s]
             end[li] = stock_indptr[s + 1]
         total += end[li] - pos[li]
-    cand_node = np.empty(total, dtype=np.int64)
-    cand_km = np.empty(total, dtype=np.float64)
-    cand_use = np.empty((total, n_lines), dtype=np.int64)
-    cand_row = np.empty((total, n_lines), dtype=np.int64)
+    # At most one candidate per node: keeps the buffers small on large networks.
+    size = min(total, node_xyz.shape[0])
+    cand_node = np.empty(size, dtype=np.int64)
+    cand_km = np.empty(size, dtype=np.float64)
+    cand_use = np.empty((size, n_lines), dtype=np.int64)
+    cand_row = np.empty((size, n_lines), dtype=np.int64)
     big = np.iinfo(np.int64).max
     m = 0
     while True:
@@ -116,6 +120,11 @@ def collect_candidates(
                 cand_row[m, li] = -1
                 cand_use[m, li] = 0
         if not any_use or cap_left[node] <= 0:
+            continue
+        # The cheap rules first: most rejected nodes then need no distance.
+        if not serves_channel(node_all_channels, node_channel_ok, node, channel):
+            continue
+        if not offers_method(node_methods, node, method, pickup):
             continue
         reason, km = node_reason(
             node_methods,

@@ -29,194 +29,17 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from omnistock._kernels.subsets import (
+    INF,
+    TIE_TOL,
+    better,
+    branch_and_bound,
+    prunable,
+    relaxed,
+)
 from omnistock._kernels.transport import allocate
 
-#: Relative tolerance under which two decision costs count as tied.
-TIE_TOL = 1e-9
-_INF = np.inf
-
-
-@njit(cache=True, nogil=True, inline="always")
-def _tol(cost: float) -> float:
-    return TIE_TOL * (1.0 + abs(cost))
-
-
-@njit(cache=True, nogil=True)
-def _better(
-    cost: float,
-    pk: int,
-    prio: int,
-    nodes: np.ndarray,
-    inc_cost: float,
-    inc_pk: int,
-    inc_prio: int,
-    inc_nodes: np.ndarray,
-) -> bool:
-    """Whether (cost, packages, priority sum, sorted nodes) beats the incumbent."""
-    eps = _tol(inc_cost)
-    if cost < inc_cost - eps:
-        return True
-    if cost > inc_cost + eps:
-        return False
-    if pk != inc_pk:
-        return pk < inc_pk
-    if prio != inc_prio:
-        return prio < inc_prio
-    for i in range(pk):
-        if nodes[i] != inc_nodes[i]:
-            return nodes[i] < inc_nodes[i]
-    return False
-
-
-@njit(cache=True, nogil=True, inline="always")
-def _prunable(lb: float, min_pk: int, inc_cost: float, inc_pk: int) -> bool:
-    """No solution with cost >= lb and >= min_pk packages beats the incumbent."""
-    eps = _tol(inc_cost)
-    return lb > inc_cost + eps or (lb >= inc_cost - eps and inc_pk < min_pk)
-
-
-@njit(cache=True, nogil=True)
-def _evaluate(
-    subset: np.ndarray,  # int64[s] candidate positions
-    cand_node: np.ndarray,
-    prio: np.ndarray,
-    fixed: np.ndarray,
-    unit: np.ndarray,
-    use: np.ndarray,
-    capc: np.ndarray,
-    qty: np.ndarray,
-    penalty: float,
-    aon: bool,
-) -> tuple[float, int, int, np.ndarray, np.ndarray, np.ndarray, bool]:
-    """Best units over ``subset``.
-
-    Returns cost, packages, priority sum, sorted shipping nodes, the selection in
-    fill order, its units and whether it is feasible.
-    """
-    s = subset.shape[0]
-    sel = np.empty(s, dtype=np.int64)
-    n_sel = 0
-    for a in range(s):
-        j = subset[a]
-        if not aon and unit[j] >= penalty:
-            continue  # a unit from here costs no less than leaving it unfilled
-        # Insertion by (unit cost, priority, node): the fill preference.
-        p = n_sel
-        while p > 0:
-            q = sel[p - 1]
-            if unit[q] < unit[j] or (
-                unit[q] == unit[j]
-                and (
-                    prio[q] < prio[j]
-                    or (prio[q] == prio[j] and cand_node[q] < cand_node[j])
-                )
-            ):
-                break
-            sel[p] = q
-            p -= 1
-        sel[p] = j
-        n_sel += 1
-    sel = sel[:n_sel]
-    x = allocate(sel, use, capc, qty)
-    total_q = 0
-    for li in range(qty.shape[0]):
-        total_q += qty[li]
-    cost = 0.0
-    pk = 0
-    prio_sum = 0
-    filled = 0
-    nodes = np.empty(n_sel, dtype=np.int64)
-    for a in range(n_sel):
-        y = 0
-        for li in range(qty.shape[0]):
-            y += x[a, li]
-        if y > 0:
-            j = sel[a]
-            cost += fixed[j] + unit[j] * y
-            nodes[pk] = cand_node[j]
-            pk += 1
-            prio_sum += prio[j]
-            filled += y
-    cost += penalty * (total_q - filled)
-    nodes = np.sort(nodes[:pk])
-    return cost, pk, prio_sum, nodes, sel, x, (not aon) or filled == total_q
-
-
-@njit(cache=True, nogil=True)
-def _bound(
-    subset: np.ndarray,  # int64[s], sorted by unit cost
-    state: np.ndarray,
-    order_rho: np.ndarray,
-    rho: np.ndarray,
-    unit: np.ndarray,
-    use: np.ndarray,
-    capc: np.ndarray,
-    qty: np.ndarray,
-    penalty: float,
-    aon: bool,
-    fixed_sum: float,
-) -> float:
-    """Lower bound on any solution that contains ``subset`` and only allowed nodes."""
-    total = fixed_sum
-    s = subset.shape[0]
-    m = order_rho.shape[0]
-    for li in range(qty.shape[0]):
-        need = qty[li]
-        a = 0
-        b = 0
-        while need > 0:
-            while a < s and use[subset[a], li] == 0:
-                a += 1
-            while b < m and (state[order_rho[b]] != 0 or use[order_rho[b], li] == 0):
-                b += 1
-            pa = unit[subset[a]] if a < s else _INF
-            pb = rho[order_rho[b]] if b < m else _INF
-            if pa <= pb:
-                price = pa
-                j = subset[a] if a < s else -1
-                a += 1
-            else:
-                price = pb
-                j = order_rho[b]
-                b += 1
-            if price == _INF or (not aon and price >= penalty):
-                if aon:
-                    return _INF
-                total += need * penalty
-                break
-            t = min(need, use[j, li], capc[j])
-            total += t * price
-            need -= t
-    return total
-
-
-@njit(cache=True, nogil=True)
-def _sorted_by_unit(subset: np.ndarray, unit: np.ndarray) -> np.ndarray:
-    out = subset.copy()
-    for a in range(1, out.shape[0]):
-        j = out[a]
-        p = a
-        while p > 0 and unit[out[p - 1]] > unit[j]:
-            out[p] = out[p - 1]
-            p -= 1
-        out[p] = j
-    return out
-
-
-@njit(cache=True, nogil=True)
-def _choose_line(state: np.ndarray, use: np.ndarray, deficit: np.ndarray) -> int:
-    """A line to branch on: the first short one with allowed nodes, else any with them."""
-    m, n_lines = use.shape
-    first = -1
-    for li in range(n_lines):
-        for j in range(m):
-            if state[j] == 0 and use[j, li] > 0:
-                if deficit[li] > 0:
-                    return li
-                if first < 0:
-                    first = li
-                break
-    return first
+__all__ = ["TIE_TOL", "best_decision"]
 
 
 @njit(cache=True, nogil=True)
@@ -294,172 +117,60 @@ def best_decision(
                 continue
             cost = fixed[j] + unit[j] * most[j] + penalty * (total_q - most[j])
         one[0] = cand_node[j]
-        if _better(cost, 1, prio[j], one, inc_cost, inc_pk, inc_prio, inc_nodes):
+        if better(cost, 1, prio[j], one, inc_cost, inc_pk, inc_prio, inc_nodes):
             inc_cost, inc_pk, inc_prio = cost, 1, prio[j]
             inc_nodes = one.copy()
             inc_sel = np.full(1, j, dtype=np.int64)
 
     evaluated = 0
     kmax = min(k, m, total_q)
-    vstar = 0.0
+    vstar = f1 = f2 = 0.0
     if kmax >= 2:
-        # Relaxed variable cost over all candidates: a bound for every subset.
-        cmin = _INF
-        f1 = _INF
-        f2 = _INF
-        for j in range(m):
-            cmin = min(cmin, unit[j])
-            if fixed[j] < f1:
-                f2 = f1
-                f1 = fixed[j]
-            elif fixed[j] < f2:
-                f2 = fixed[j]
-        for li in range(n_lines):
-            avail = 0
-            for j in range(m):
-                avail += min(use[j, li], capc[j])
-            f = min(avail, qty[li])
-            if aon and f < qty[li]:
-                kmax = 0  # no subset fills this line: "nothing" is the answer
-            vstar += f * (cmin if aon else min(cmin, penalty)) + (qty[li] - f) * penalty
-        if _prunable(f1 + f2 + vstar, 2, inc_cost, inc_pk):
+        vstar, f1, f2 = relaxed(unit, fixed, use, capc, qty, penalty, aon)
+        if vstar == INF or prunable(f1 + f2 + vstar, 2, inc_cost, inc_pk):
             kmax = 0
     if kmax >= 2:
-        by_prio = np.argsort(prio, kind="mergesort")
-        order_f = by_prio[np.argsort(fixed[by_prio], kind="mergesort")]
-        rho = unit + fixed / np.maximum(most, 1)
-        order_rho = np.argsort(rho, kind="mergesort")
-        state = np.zeros(m, dtype=np.int64)  # 0 allowed, 1 chosen, 2 forbidden
-        subset = np.empty(kmax, dtype=np.int64)
-        s = 0
-        fsum = 0.0
-        depth_max = kmax + n_lines + 2
-        fr_line = np.empty(depth_max, dtype=np.int64)
-        fr_ptr = np.empty(depth_max, dtype=np.int64)
-        fr_phase = np.empty(depth_max, dtype=np.int64)
-        fr_added = np.empty(depth_max, dtype=np.int64)
-        fr_mark = np.empty(depth_max, dtype=np.int64)
-        fr_def = np.empty((depth_max, n_lines), dtype=np.int64)
-        marked = np.empty(m, dtype=np.int64)
-        n_marked = 0
-        depth = 0
-        pending = True
-        pend_added = -1
-        pend_def = qty.copy()
-        while True:
-            if pending:
-                pending = False
-                pushed = False
-                if s < kmax:
-                    ssorted = _sorted_by_unit(subset[:s], unit)
-                    lb = _bound(
-                        ssorted,
-                        state,
-                        order_rho,
-                        rho,
-                        unit,
-                        use,
-                        capc,
-                        qty,
-                        penalty,
-                        aon,
-                        fsum,
-                    )
-                    if not _prunable(lb, s + 1, inc_cost, inc_pk):
-                        line = _choose_line(state, use, pend_def)
-                        if line >= 0:
-                            fr_line[depth] = line
-                            fr_ptr[depth] = 0
-                            fr_phase[depth] = 0
-                            fr_added[depth] = pend_added
-                            fr_mark[depth] = n_marked
-                            fr_def[depth] = pend_def
-                            depth += 1
-                            pushed = True
-                if not pushed and pend_added >= 0:
-                    # The child leads nowhere: drop it, later siblings do without it.
-                    s -= 1
-                    fsum -= fixed[pend_added]
-                    state[pend_added] = 2
-                    marked[n_marked] = pend_added
-                    n_marked += 1
-                if depth == 0:
-                    break
-                continue
-            f = depth - 1
-            line = fr_line[f]
-            descended = False
-            while fr_ptr[f] < m:
-                j = order_f[fr_ptr[f]]
-                fr_ptr[f] += 1
-                if state[j] != 0 or use[j, line] == 0:
-                    continue
-                if _prunable(fsum + fixed[j] + vstar, s + 1, inc_cost, inc_pk):
-                    fr_ptr[f] = m  # later siblings cost no less
-                    break
-                state[j] = 1
-                subset[s] = j
-                s += 1
-                fsum += fixed[j]
-                cost, pk, psum, nodes, sel, x, feasible = _evaluate(
-                    subset[:s],
-                    cand_node,
-                    prio,
-                    fixed,
-                    unit,
-                    use,
-                    capc,
-                    qty,
-                    penalty,
-                    aon,
-                )
-                evaluated += 1
-                if feasible and _better(
-                    cost, pk, psum, nodes, inc_cost, inc_pk, inc_prio, inc_nodes
-                ):
-                    inc_cost, inc_pk, inc_prio = cost, pk, psum
-                    inc_nodes = nodes
-                    inc_sel = sel.copy()
-                pend_def = qty.copy()
-                for a in range(sel.shape[0]):
-                    for li in range(n_lines):
-                        pend_def[li] -= x[a, li]
-                pending = True
-                pend_added = j
-                descended = True
-                break
-            if descended:
-                continue
-            if fr_phase[f] == 0:
-                # Last child: none of the line's remaining nodes joins.
-                fr_phase[f] = 1
-                for j in range(m):
-                    if state[j] == 0 and use[j, line] > 0:
-                        state[j] = 2
-                        marked[n_marked] = j
-                        n_marked += 1
-                pending = True
-                pend_added = -1
-                pend_def = fr_def[f].copy()
-                continue
-            while n_marked > fr_mark[f]:
-                n_marked -= 1
-                state[marked[n_marked]] = 0
-            added = fr_added[f]
-            depth -= 1
-            if added >= 0:
-                s -= 1
-                fsum -= fixed[added]
-                state[added] = 2
-                marked[n_marked] = added
-                n_marked += 1
-            if depth == 0:
-                break
+        # Only a node whose package fits under the incumbent with one more can
+        # join a better subset: most of a large network drops out here.
+        keep = np.empty(m, dtype=np.int64)
+        n_keep = 0
+        for j in range(m):
+            if not prunable(fixed[j] + f1 + vstar, 2, inc_cost, inc_pk):
+                keep[n_keep] = j
+                n_keep += 1
+        keep = keep[:n_keep]
+        sub_use = use[keep]
+        sub_cap = capc[keep]
+        if n_keep >= 2:
+            vstar, _, _ = relaxed(
+                unit[keep], fixed[keep], sub_use, sub_cap, qty, penalty, aon
+            )
+        if n_keep >= 2 and vstar < INF:
+            found, sel, evaluated = branch_and_bound(
+                cand_node[keep],
+                prio[keep],
+                fixed[keep],
+                unit[keep],
+                sub_use,
+                sub_cap,
+                most[keep],
+                qty,
+                penalty,
+                aon,
+                min(kmax, n_keep),
+                vstar,
+                inc_cost,
+                inc_pk,
+                inc_prio,
+                inc_nodes,
+            )
+            if found:
+                inc_sel = keep[sel]
 
     x = allocate(inc_sel, use, capc, qty)
-    keep = np.zeros(inc_sel.shape[0], dtype=np.bool_)
+    ships = np.zeros(inc_sel.shape[0], dtype=np.bool_)
     for a in range(inc_sel.shape[0]):
         for li in range(n_lines):
             if x[a, li] > 0:
-                keep[a] = True
-    return inc_sel[keep], x[keep], evaluated
+                ships[a] = True
+    return inc_sel[ships], x[ships], evaluated
