@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import polars as pl
 import pytest
 
 from omnistock import (
@@ -360,3 +361,24 @@ def test_a_failed_journal_write_changes_nothing(tmp_path: Path) -> None:
         pool.adjust("W1", "A", 1, "receipt")
     assert pool.free("W1", "A") == 10
     real.close()
+
+
+def test_a_snapshot_with_rows_out_of_order_is_an_error(tmp_path: Path) -> None:
+    pool = StockPool.from_scenario(SCENARIO)
+    snap = pool.snapshot(tmp_path / "snap")
+    stock = pl.read_parquet(snap / "stock.parquet")
+    stock.reverse().write_parquet(snap / "stock.parquet")
+    with pytest.raises(JournalError, match="stock rows are out of order"):
+        StockPool.recover(snap, tmp_path / "j")
+
+
+def test_recovered_rows_are_the_compiled_rows(tmp_path: Path) -> None:
+    pool = StockPool.from_scenario(SCENARIO)
+    pool.reserve("o1", [("S1", "A", 1)])
+    back = StockPool.recover(pool.snapshot(tmp_path / "snap"), tmp_path / "j")
+    for name in ("stock_indptr", "stock_node", "stock_on_hand", "sku_ids"):
+        assert (getattr(back.network, name) == getattr(pool.network, name)).all()
+    assert (back.network.stock_reserved == pool.stock()["reserved"].to_numpy()).all()
+    assert (back.free_left == pool.free_left).all()
+    assert (back.limit_left == pool.limit_left).all()
+    back.close()

@@ -33,6 +33,7 @@ import polars as pl
 
 from omnistock._kernels.protection import usable
 from omnistock.availability import View, pool_availability, stock_frame
+from omnistock.compiled import CompiledNetwork
 from omnistock.exceptions import (
     InsufficientStock,
     InvalidAdjustment,
@@ -103,8 +104,9 @@ class StockPool:
         fsync: FsyncPolicy = "batch",
         batch_records: int = 10_000,
         batch_ms: float = 100.0,
+        _network: CompiledNetwork | None = None,  # recovery's, built from a snapshot
     ) -> None:
-        net = scenario.compiled().network
+        net = scenario.compiled().network if _network is None else _network
         self.network = net
         self.clock = clock
         #: Held by every operation; hold it to read ``free_left``/``limit_left``.
@@ -118,9 +120,8 @@ class StockPool:
         self._protect = net.node_protect[net.stock_node]
         self._free = np.maximum(0, self._on_hand - self._reserved - self._safety)
         self._limit = np.maximum(0, self._free - self._protect)
-        #: The live counters the sourcing kernels read, int64[nnz] by stock row.
-        #: Writable arrays (kernels compiled for writable arrays take them as
-        #: they are), but only the pool writes them; read under :attr:`lock`.
+        #: The live counters the sourcing kernels read, int64[nnz] by stock row
+        #: (writable, for compiled kernels; only the pool writes them, under lock).
         self.free_left = self._free
         self.limit_left = self._limit
         self._indptr = array("q", net.stock_indptr.astype(np.int64).tobytes())
@@ -142,8 +143,6 @@ class StockPool:
     def from_scenario(cls, scenario: Scenario, **options: Any) -> StockPool:
         """The pool of ``scenario``'s network and stock (options as in the class)."""
         return cls(scenario, **options)
-
-    # -- lookups ---------------------------------------------------------------------
 
     def _row(self, node_id: str, sku: str) -> int:
         """Stock row of (node_id, sku); -1 when the node has no row for the SKU."""
