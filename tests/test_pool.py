@@ -450,3 +450,9 @@ def test_many_threads_never_oversell_nor_lose_a_unit() -> None:
     assert (end["on_hand"] + end["shipped"] - end["received"]).equals(start["on_hand"])
     assert (end["reserved"] == start["reserved"]).all()
     assert (end["on_hand"] >= end["reserved"]).all()
+
+
+def test_ids_and_keys_are_kept_as_strings(pool: StockPool) -> None:
+    res = pool.reserve(17, [("W1", "A", 1)], key=5)  # type: ignore[arg-type]
+    assert (res.order_id, res.key) == ("17", "5")
+    assert pool.reserve("17", [("W1", "A", 1)], key="5") is res

@@ -269,6 +269,7 @@ class StockPool:
             A line asks for more than is free for it; nothing is reserved.
         """
         norm = normalise_lines(lines)
+        order_id, key = str(order_id), None if key is None else str(key)
         if ttl is not None and not ttl > 0:
             msg = (
                 f"order {order_id!r}: ttl must be > 0 seconds or None. Got ttl={ttl!r}."
