@@ -7,7 +7,7 @@ A reservation is later committed (shipped), released (cart abandoned) or left
 to expire (its ttl runs out). Every operation goes to a journal; at the end the
 state is recovered from a snapshot and the journal and compared with the live one.
 
-Run: python examples/order_service.py [--orders N] [--threads T]
+Run: python examples/order_service.py [--orders N] [--threads T] [--small]
 """
 
 from __future__ import annotations
@@ -139,7 +139,10 @@ def main() -> None:
         "--ttl", type=float, default=0.2, help="reservation ttl, seconds"
     )
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--small", action="store_true", help="300 orders (for tests)")
     args = parser.parse_args()
+    if args.small:
+        args.orders = min(args.orders, 300)
     with tempfile.TemporaryDirectory() as tmp:
         serve(args, Path(tmp))
 
