@@ -27,39 +27,33 @@ GREEDY, PRIORITY, NEAREST, MOST_STOCK = 0, 1, 2, 3
 
 
 @njit(cache=True, nogil=True)
-def _walk_order(
+def _before(
     policy: int,
     li: int,
+    a: int,
+    b: int,
     cand_node: np.ndarray,
     cand_km: np.ndarray,
     cand_row: np.ndarray,
     free_left: np.ndarray,
-    node_priority: np.ndarray,
+    prio: np.ndarray,
     pickup: int,
-) -> np.ndarray:
-    """int64[m]: candidate positions in walk order for line ``li``."""
-    m = cand_node.shape[0]
-    prio = node_priority[cand_node]
-    # Candidates are in node order, so stable sorts keep node order for ties.
-    order = np.argsort(prio, kind="mergesort")
-    if policy == NEAREST:
-        order = order[np.argsort(cand_km[order], kind="mergesort")]
-    elif policy == MOST_STOCK:
-        stock = np.zeros(m, dtype=np.int64)
-        for j in range(m):
-            row = cand_row[j, li]
-            if row >= 0:
-                stock[j] = -free_left[row]
-        order = order[np.argsort(stock[order], kind="mergesort")]
-    if pickup >= 0:
-        for p in range(m):
-            if cand_node[order[p]] == pickup:
-                first = order[p]
-                for q in range(p, 0, -1):
-                    order[q] = order[q - 1]
-                order[0] = first
-                break
-    return order
+) -> bool:
+    """Whether candidate ``a`` comes before ``b`` in the walk of line ``li``."""
+    if cand_node[a] == pickup or cand_node[b] == pickup:
+        return cand_node[a] == pickup
+    if policy == NEAREST and cand_km[a] != cand_km[b]:
+        return cand_km[a] < cand_km[b]
+    if policy == MOST_STOCK:
+        ra = cand_row[a, li]
+        rb = cand_row[b, li]
+        fa = free_left[ra] if ra >= 0 else 0
+        fb = free_left[rb] if rb >= 0 else 0
+        if fa != fb:
+            return fa > fb
+    if prio[a] != prio[b]:
+        return prio[a] < prio[b]
+    return a < b  # candidates are in scenario node order
 
 
 @njit(cache=True, nogil=True)
@@ -80,10 +74,12 @@ def walk(
     """The policy's decision: candidate positions that ship (first use order) and units.
 
     Returns ``sel : int64[b]`` and ``x : int64[b, n_lines]`` like
-    ``search.best_decision``.
+    ``search.best_decision``. The next node of a walk is picked when needed (a
+    line is usually filled by its first node), never by sorting every candidate.
     """
     m = cand_node.shape[0]
     n_lines = qty.shape[0]
+    prio = node_priority[cand_node]
     x = np.zeros((m, n_lines), dtype=np.int64)
     first_use = np.full(m, -1, dtype=np.int64)
     n_used = 0
@@ -91,10 +87,8 @@ def walk(
     for li in range(n_lines):
         total_q += qty[li]
     if aon and k == 1:
-        order = _walk_order(
-            policy, 0, cand_node, cand_km, cand_row, free_left, node_priority, pickup
-        )
-        for j in order:
+        best = -1
+        for j in range(m):
             if cap_left[cand_node[j]] < total_q:
                 continue
             whole = True
@@ -102,45 +96,64 @@ def walk(
                 if cand_use[j, li] < qty[li]:
                     whole = False
                     break
-            if whole:
-                x[j] = qty
-                first_use[j] = 0
-                n_used = 1
-                break
-    else:
-        cap = np.empty(m, dtype=np.int64)
-        for j in range(m):
-            cap[j] = cap_left[cand_node[j]]
-        short = False
-        order = _walk_order(
-            policy, 0, cand_node, cand_km, cand_row, free_left, node_priority, pickup
-        )
-        for li in range(n_lines):
-            need = qty[li]
-            if li > 0 and policy == MOST_STOCK:
-                order = _walk_order(
+            if whole and (
+                best < 0
+                or _before(
                     policy,
-                    li,
+                    0,
+                    j,
+                    best,
                     cand_node,
                     cand_km,
                     cand_row,
                     free_left,
-                    node_priority,
+                    prio,
                     pickup,
                 )
-            for j in order:
-                if need == 0:
-                    break
-                t = min(need, cand_use[j, li], cap[j])
-                if t <= 0:
-                    continue
-                if first_use[j] < 0:
-                    if n_used >= k:
+            ):
+                best = j
+        if best >= 0:
+            x[best] = qty
+            first_use[best] = 0
+            n_used = 1
+    else:
+        cap = np.empty(m, dtype=np.int64)
+        for j in range(m):
+            cap[j] = cap_left[cand_node[j]]
+        visited = np.zeros(m, dtype=np.bool_)
+        short = False
+        for li in range(n_lines):
+            need = qty[li]
+            visited[:] = False
+            while need > 0:
+                best = -1
+                for j in range(m):
+                    if visited[j] or cand_use[j, li] <= 0 or cap[j] <= 0:
+                        continue
+                    if first_use[j] < 0 and n_used >= k:
                         continue  # would exceed the split limit
-                    first_use[j] = n_used
+                    if best < 0 or _before(
+                        policy,
+                        li,
+                        j,
+                        best,
+                        cand_node,
+                        cand_km,
+                        cand_row,
+                        free_left,
+                        prio,
+                        pickup,
+                    ):
+                        best = j
+                if best < 0:
+                    break
+                visited[best] = True
+                t = min(need, cand_use[best, li], cap[best])
+                if first_use[best] < 0:
+                    first_use[best] = n_used
                     n_used += 1
-                x[j, li] = t
-                cap[j] -= t
+                x[best, li] = t
+                cap[best] -= t
                 need -= t
             if need > 0:
                 short = True
