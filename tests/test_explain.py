@@ -136,3 +136,26 @@ def test_plan_explain_unknown_order_and_file_plans():
         plan.explain("nope")
     with pytest.raises(OmnistockError, match="carries no scenario"):
         Plan.from_json(plan.to_json()).explain("o1")
+
+
+def test_plan_explain_of_a_batch_solver_nets_out_every_other_order():
+    """Tests that for a batch solver the state is the stock less every other order's takes."""
+    from omnistock import available_solvers
+
+    if "optimal" not in available_solvers():
+        pytest.skip("no batch solver registered")
+    orders = [
+        {"id": f"o{i}", "destination": LYON, "lines": [{"sku": "A", "qty": 3}]}
+        for i in range(2)
+    ]
+    scenario = make_scenario(
+        orders=orders, stock=[{"node": "S", "sku": "A", "on_hand": 4}]
+    )
+    plan = solve(scenario, solver="optimal")
+    for oid in ("o0", "o1"):
+        frame = plan.explain(oid)
+        given = int(frame["qty"].sum())
+        others = int(plan.allocations["qty"].sum()) - given
+        s_row = frame.filter(pl.col("node_id") == "S").row(0, named=True)
+        assert s_row["usable"] == [4 - others]
+        assert s_row["usable"][0] >= s_row["qty"]
