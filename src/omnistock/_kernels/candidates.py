@@ -18,11 +18,32 @@ from omnistock._kernels.eligibility import (
     ELIGIBLE,
     NO_STOCK,
     PROTECTION,
+    SAME_DAY,
     node_reason,
     offers_method,
     serves_channel,
 )
+from omnistock._kernels.geo import EARTH_RADIUS_KM
 from omnistock._kernels.protection import usable
+
+
+@njit(cache=True, nogil=True, inline="always")
+def half_chord(a: np.ndarray, b: np.ndarray) -> float:
+    """Half the chord between two unit vectors: ``km = km_from_half(h)``.
+
+    ``geo.km_between`` split in two, so that a search can rank and bound nodes by
+    the cheap chord (``km >= 2 R h``) and take the ``asin`` only where it matters.
+    """
+    dx = a[0] - b[0]
+    dy = a[1] - b[1]
+    dz = a[2] - b[2]
+    return 0.5 * np.sqrt(dx * dx + dy * dy + dz * dz)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def km_from_half(h: float) -> float:
+    """Great-circle km from a half chord (the same float as ``geo.km_between``)."""
+    return 2.0 * EARTH_RADIUS_KM * np.arcsin(min(h, 1.0))
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -70,8 +91,9 @@ def collect_candidates(
     -------
     cand_node : int64[m]
         ``node_idx`` of each candidate.
-    cand_km : float64[m]
-        Km from the candidate to the destination.
+    cand_half : float64[m]
+        Half chord from the candidate to the destination (``km_from_half``):
+        ranks nodes by distance; the km itself is taken only where needed.
     cand_use : int64[m, n_lines]
         Units of each line the order may take there (protection applied,
         capacity not).
@@ -94,7 +116,10 @@ def collect_candidates(
     # At most one candidate per node: keeps the buffers small on large networks.
     size = min(total, node_xyz.shape[0])
     cand_node = np.empty(size, dtype=np.int64)
-    cand_km = np.empty(size, dtype=np.float64)
+    cand_half = np.empty(size, dtype=np.float64)
+    # Only the distance rules need the km of every node; otherwise the cheap
+    # channel and method rules decide eligibility and the km waits.
+    need_km = max_distance_km < np.inf or method == SAME_DAY
     cand_use = np.empty((size, n_lines), dtype=np.int64)
     cand_row = np.empty((size, n_lines), dtype=np.int64)
     big = np.iinfo(np.int64).max
@@ -126,25 +151,26 @@ def collect_candidates(
             continue
         if not offers_method(node_methods, node, method, pickup):
             continue
-        reason, km = node_reason(
-            node_methods,
-            node_all_channels,
-            node_channel_ok,
-            node_xyz,
-            node,
-            channel,
-            method,
-            pickup,
-            dest_xyz,
-            max_distance_km,
-            radius_km,
-        )
-        if reason != ELIGIBLE:
-            continue
+        if need_km:
+            reason, _ = node_reason(
+                node_methods,
+                node_all_channels,
+                node_channel_ok,
+                node_xyz,
+                node,
+                channel,
+                method,
+                pickup,
+                dest_xyz,
+                max_distance_km,
+                radius_km,
+            )
+            if reason != ELIGIBLE:
+                continue
         cand_node[m] = node
-        cand_km[m] = km
+        cand_half[m] = half_chord(node_xyz[node], dest_xyz)
         m += 1
-    return cand_node[:m], cand_km[:m], cand_use[:m], cand_row[:m]
+    return cand_node[:m], cand_half[:m], cand_use[:m], cand_row[:m]
 
 
 @njit(cache=True, nogil=True)
@@ -237,4 +263,10 @@ def node_report(
     return reason, km, use, pkg
 
 
-__all__ = ["collect_candidates", "destination_xyz", "node_report"]
+__all__ = [
+    "collect_candidates",
+    "destination_xyz",
+    "half_chord",
+    "km_from_half",
+    "node_report",
+]

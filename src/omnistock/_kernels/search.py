@@ -29,6 +29,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from omnistock._kernels.candidates import km_from_half
+from omnistock._kernels.geo import EARTH_RADIUS_KM
 from omnistock._kernels.subsets import (
     INF,
     TIE_TOL,
@@ -42,10 +44,33 @@ from omnistock._kernels.transport import allocate
 __all__ = ["TIE_TOL", "best_decision"]
 
 
+_TWO_R = 2.0 * EARTH_RADIUS_KM
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _exact_package(
+    j: int,
+    fixed: np.ndarray,
+    exact: np.ndarray,
+    cand_node: np.ndarray,
+    cand_half: np.ndarray,
+    node_handling: np.ndarray,
+    package: float,
+    per_km: float,
+) -> float:
+    """Replace candidate ``j``'s bound by its exact package cost; return the raise."""
+    old = fixed[j]
+    fixed[j] = (
+        package + node_handling[cand_node[j]] + per_km * km_from_half(cand_half[j])
+    )
+    exact[j] = True
+    return fixed[j] - old
+
+
 @njit(cache=True, nogil=True)
 def best_decision(
     cand_node: np.ndarray,  # int64[m]
-    cand_km: np.ndarray,  # float64[m]
+    cand_half: np.ndarray,  # float64[m]: half chords (candidates.km_from_half)
     cand_use: np.ndarray,  # int64[m, n_lines]
     cap_left: np.ndarray,  # int64[n_nodes]
     node_handling: np.ndarray,  # float64[n_nodes]
@@ -75,47 +100,58 @@ def best_decision(
     for li in range(n_lines):
         total_q += qty[li]
     capc = np.empty(m, dtype=np.int64)
-    fixed = np.empty(m, dtype=np.float64)
+    fixed = np.empty(m, dtype=np.float64)  # package cost; exact only where known
+    exact = np.zeros(m, dtype=np.bool_)
     unit = np.empty(m, dtype=np.float64)
     prio = np.empty(m, dtype=np.int64)
     use = np.empty((m, n_lines), dtype=np.int64)
     most = np.empty(m, dtype=np.int64)
+    lone = np.empty(m, dtype=np.float64)  # lower bound on the node's single cover
+    best_lone = -1
     for j in range(m):
         n = cand_node[j]
         capc[j] = min(cap_left[n], total_q)
-        fixed[j] = package + node_handling[n] + per_km * cand_km[j]
+        # asin(h) >= h: a lower bound on the package cost until the km is taken.
+        fixed[j] = package + node_handling[n] + per_km * _TWO_R * cand_half[j]
         unit[j] = node_unit_cost[n]
         prio[j] = node_priority[n]
         tot = 0
+        full = capc[j] >= total_q
         for li in range(n_lines):
             u = min(cand_use[j, li], qty[li])
             use[j, li] = u
             tot += u
+            if u < qty[li]:
+                full = False
         most[j] = min(capc[j], tot)
+        if aon:
+            lone[j] = fixed[j] + unit[j] * total_q if full else INF
+        elif unit[j] >= penalty or most[j] == 0:
+            lone[j] = INF
+        else:
+            lone[j] = fixed[j] + unit[j] * most[j] + penalty * (total_q - most[j])
+        if lone[j] < INF and (best_lone < 0 or lone[j] < lone[best_lone]):
+            best_lone = j
 
-    # Incumbent: nothing, then every single-node cover.
+    # Incumbent: nothing, then every single-node cover whose bound can compete
+    # (the most promising first, so that few need their exact km).
     inc_cost = penalty * total_q
     inc_pk = 0
     inc_prio = 0
     inc_nodes = np.empty(0, dtype=np.int64)
     inc_sel = np.empty(0, dtype=np.int64)
     one = np.empty(1, dtype=np.int64)
-    for j in range(m):
-        if aon:
-            if capc[j] < total_q:
-                continue
-            full = True
-            for li in range(n_lines):
-                if use[j, li] < qty[li]:
-                    full = False
-                    break
-            if not full:
-                continue
-            cost = fixed[j] + unit[j] * total_q
-        else:
-            if unit[j] >= penalty or most[j] == 0:
-                continue
-            cost = fixed[j] + unit[j] * most[j] + penalty * (total_q - most[j])
+    for step in range(m + 1):
+        j = best_lone if step == 0 else step - 1
+        if j < 0 or (step > 0 and j == best_lone) or lone[j] == INF:
+            continue
+        if prunable(lone[j], 1, inc_cost, inc_pk):
+            continue
+        if not exact[j]:
+            lone[j] += _exact_package(
+                j, fixed, exact, cand_node, cand_half, node_handling, package, per_km
+            )
+        cost = lone[j]
         one[0] = cand_node[j]
         if better(cost, 1, prio[j], one, inc_cost, inc_pk, inc_prio, inc_nodes):
             inc_cost, inc_pk, inc_prio = cost, 1, prio[j]
@@ -139,6 +175,18 @@ def best_decision(
                 keep[n_keep] = j
                 n_keep += 1
         keep = keep[:n_keep]
+        for j in keep:
+            if not exact[j]:
+                _exact_package(
+                    j,
+                    fixed,
+                    exact,
+                    cand_node,
+                    cand_half,
+                    node_handling,
+                    package,
+                    per_km,
+                )
         sub_use = use[keep]
         sub_cap = capc[keep]
         if n_keep >= 2:

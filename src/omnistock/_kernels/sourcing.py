@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from omnistock._kernels.candidates import collect_candidates
+from omnistock._kernels.candidates import collect_candidates, km_from_half
 from omnistock._kernels.protection import take, usable
 from omnistock._kernels.search import best_decision
 from omnistock._kernels.walks import GREEDY, walk
@@ -63,7 +63,7 @@ def decide_order(
     components : float64[5]
         package, distance, handling, unit and unfilled cost of the decision.
     """
-    cand_node, cand_km, cand_use, cand_row = collect_candidates(
+    cand_node, cand_half, cand_use, cand_row = collect_candidates(
         node_methods,
         node_all_channels,
         node_channel_ok,
@@ -85,7 +85,7 @@ def decide_order(
     if policy == GREEDY:
         sel, x, _ = best_decision(
             cand_node,
-            cand_km,
+            cand_half,
             cand_use,
             cap_left,
             node_handling,
@@ -102,7 +102,7 @@ def decide_order(
         sel, x = walk(
             policy,
             cand_node,
-            cand_km,
+            cand_half,
             cand_use,
             cand_row,
             free_left,
@@ -131,7 +131,7 @@ def decide_order(
         n = cand_node[j]
         comp[PACKAGE] += package
         comp[HANDLING] += node_handling[n]
-        comp[DISTANCE] += per_km * cand_km[j]
+        comp[DISTANCE] += per_km * km_from_half(cand_half[j])
         for li in range(n_lines):
             q = x[a, li]
             if q > 0:

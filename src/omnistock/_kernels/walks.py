@@ -33,7 +33,7 @@ def _before(
     a: int,
     b: int,
     cand_node: np.ndarray,
-    cand_km: np.ndarray,
+    cand_half: np.ndarray,
     cand_row: np.ndarray,
     free_left: np.ndarray,
     prio: np.ndarray,
@@ -42,8 +42,8 @@ def _before(
     """Whether candidate ``a`` comes before ``b`` in the walk of line ``li``."""
     if cand_node[a] == pickup or cand_node[b] == pickup:
         return cand_node[a] == pickup
-    if policy == NEAREST and cand_km[a] != cand_km[b]:
-        return cand_km[a] < cand_km[b]
+    if policy == NEAREST and cand_half[a] != cand_half[b]:
+        return cand_half[a] < cand_half[b]
     if policy == MOST_STOCK:
         ra = cand_row[a, li]
         rb = cand_row[b, li]
@@ -60,7 +60,7 @@ def _before(
 def walk(
     policy: int,
     cand_node: np.ndarray,  # int64[m]
-    cand_km: np.ndarray,  # float64[m]
+    cand_half: np.ndarray,  # float64[m]: half chords, ordered like km
     cand_use: np.ndarray,  # int64[m, n_lines]
     cand_row: np.ndarray,  # int64[m, n_lines]
     free_left: np.ndarray,  # int64[nnz]
@@ -104,7 +104,7 @@ def walk(
                     j,
                     best,
                     cand_node,
-                    cand_km,
+                    cand_half,
                     cand_row,
                     free_left,
                     prio,
@@ -138,7 +138,7 @@ def walk(
                         j,
                         best,
                         cand_node,
-                        cand_km,
+                        cand_half,
                         cand_row,
                         free_left,
                         prio,
