@@ -175,10 +175,10 @@ def best_decision(
                 keep[n_keep] = j
                 n_keep += 1
         keep = keep[:n_keep]
-        for j in keep:
-            if not exact[j]:
+        for a in range(n_keep):
+            if not exact[keep[a]]:
                 _exact_package(
-                    j,
+                    keep[a],
                     fixed,
                     exact,
                     cand_node,
