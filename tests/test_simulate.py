@@ -155,3 +155,22 @@ def test_arrivals_must_cover_every_order() -> None:
             "null",
             arrivals=pl.DataFrame({"order_id": ["x"], "arrival": [1.0]}),
         )
+
+
+@pytest.mark.skipif(
+    "optimal" not in available_solvers(), reason="needs the optimal solver"
+)
+def test_hindsight_bounds_every_policy(
+    stream: tuple[Scenario, list, pl.DataFrame],
+) -> None:
+    from omnistock.simulate import hindsight
+
+    net, orders, arrivals = stream
+    bound = hindsight(net, orders, arrivals=arrivals, time_limit=20.0)
+    assert bound.info["status"] in {"optimal", "feasible", "time_limit"}
+    for policy in sorted(
+        set(available_solvers()) & {"greedy", "priority", "nearest", "most_stock"}
+    ):
+        sim = simulate(net, orders, policy, arrivals=arrivals)
+        assert bound.info["bound"] <= sim.kpis["objective"] + 1e-6
+    assert bound.kpis["orders"] == len(orders)

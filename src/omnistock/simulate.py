@@ -47,7 +47,7 @@ from omnistock.replenishment import (
 from omnistock.scenario import Scenario
 from omnistock.simulation_kpis import HOURS_PER_DAY, report
 
-__all__ = ["OrderUpTo", "Simulation", "arrival_hours", "simulate"]
+__all__ = ["OrderUpTo", "Simulation", "arrival_hours", "hindsight", "simulate"]
 
 Triples = tuple[np.ndarray, np.ndarray, np.ndarray]
 
@@ -180,16 +180,7 @@ def simulate(
     Simulation
         Decisions, per-order rows, daily and overall KPIs.
     """
-    order_list = list(orders)
-    ids = [o.id for o in order_list]
-    hours = (
-        np.linspace(0.0, HOURS_PER_DAY, len(order_list), endpoint=False)
-        if arrivals is None
-        else arrival_hours(arrivals, ids)
-    )
-    extra = sorted({ln.sku for o in order_list for ln in o.lines})
-    net = compile_network(network, extra_skus=extra)
-    compiled = CompiledScenario(net, compile_orders(net, order_list))
+    order_list, hours, compiled = _prepare(network, orders, arrivals)
     co = compiled.orders
     impl = solvers.get(policy)
     popts: dict[str, Any] = dict(policy_options or {})
@@ -203,7 +194,7 @@ def simulate(
         receipts,
         replenish,
     )
-    receipt_rows, receipt_hours, receipt_qty = receipts_rows(net, receipts)
+    receipt_rows, receipt_hours, receipt_qty = receipts_rows(compiled.network, receipts)
     scheduled: list[tuple[float, np.ndarray, np.ndarray]] = []
 
     order_sorted = np.argsort(hours, kind="stable")
@@ -290,6 +281,23 @@ def simulate(
         decide_seconds,
         policy,
     )
+
+
+def _prepare(
+    network: Scenario,
+    orders: Sequence[Order],
+    arrivals: pl.DataFrame | Sequence[float] | np.ndarray | None,
+) -> tuple[list[Order], np.ndarray, CompiledScenario]:
+    """The stream as a list, its arrival hours, and the compiled network + stream."""
+    order_list = list(orders)
+    hours = (
+        np.linspace(0.0, HOURS_PER_DAY, len(order_list), endpoint=False)
+        if arrivals is None
+        else arrival_hours(arrivals, [o.id for o in order_list])
+    )
+    extra = sorted({ln.sku for o in order_list for ln in o.lines})
+    net = compile_network(network, extra_skus=extra)
+    return order_list, hours, CompiledScenario(net, compile_orders(net, order_list))
 
 
 def _event_times(
@@ -398,3 +406,55 @@ def _progress(total: int, policy: str) -> Any:
     from tqdm import tqdm
 
     return tqdm(total=total, desc=f"simulate {policy}", unit="segment", leave=False)
+
+
+def hindsight(
+    network: Scenario,
+    orders: Sequence[Order],
+    *,
+    arrivals: pl.DataFrame | Sequence[float] | np.ndarray | None = None,
+    solver: str = "optimal",
+    **options: Any,
+) -> Simulation:
+    """The whole stream solved offline, every order known: the hindsight bound.
+
+    With the same stock and no receipts the stream is one scenario, so the optimum
+    of ``network.with_orders(orders)`` is a lower bound on the cost of every policy
+    (with ``daily_capacity=False``). Its KPIs are computed as a simulation's are, so
+    policies compare on the same footing; ``info`` holds the solve's status, bound
+    and gap.
+    """
+    _, hours, compiled = _prepare(network, orders, arrivals)
+    impl = solvers.get(solver)
+    began = time.perf_counter()
+    sol = impl.run(compiled, impl.Options.model_validate(options))
+    seconds = time.perf_counter() - began
+    triples = (
+        np.asarray(sol.line_idx, dtype=np.int64),
+        np.asarray(sol.node_idx, dtype=np.int64),
+        np.asarray(sol.qty, dtype=np.int64),
+    )
+    result = report(
+        compiled,
+        triples,
+        hours,
+        np.zeros(compiled.orders.n_orders, dtype=np.bool_),
+        np.zeros(compiled.orders.n_lines, dtype=np.bool_),
+        seconds,
+        f"hindsight[{solver}]",
+    )
+    objective = result.kpis["objective"]
+    gap = (
+        None
+        if sol.bound is None
+        else max(0.0, (objective - sol.bound) / max(abs(objective), 1e-9))
+    )
+    info = {
+        "status": str(sol.status),
+        "bound": sol.bound,
+        "gap": gap,
+        "seconds": seconds,
+    }
+    return Simulation(
+        result.decisions, result.orders, result.daily, result.kpis, result.policy, info
+    )
