@@ -19,37 +19,35 @@ from omnistock.solvers.greedy import run_batch
 __all__ = ["MostStockSolver", "NearestSolver", "PrioritySolver"]
 
 
-class PrioritySolver:
+class _WalkSolver:
+    """A peer policy: every order in scenario order walked by ``policy``."""
+
+    name: ClassVar[str]
+    policy: ClassVar[int]
+    capabilities: ClassVar[Capabilities] = Capabilities(per_order=True)
+    Options: ClassVar[type[NoOptions]] = NoOptions
+
+    def run(self, compiled: CompiledScenario, options: NoOptions) -> Solution:
+        """Walk every order in scenario order."""
+        return run_batch(compiled, self.policy)
+
+
+class PrioritySolver(_WalkSolver):
     """Nodes by ascending priority, ties by scenario node order."""
 
     name: ClassVar[str] = "priority"
-    capabilities: ClassVar[Capabilities] = Capabilities(per_order=True)
-    Options: ClassVar[type[NoOptions]] = NoOptions
-
-    def run(self, compiled: CompiledScenario, options: NoOptions) -> Solution:
-        """Walk every order in scenario order."""
-        return run_batch(compiled, PRIORITY)
+    policy: ClassVar[int] = PRIORITY
 
 
-class NearestSolver:
+class NearestSolver(_WalkSolver):
     """Nodes by ascending distance to the destination, ties by priority, node order."""
 
     name: ClassVar[str] = "nearest"
-    capabilities: ClassVar[Capabilities] = Capabilities(per_order=True)
-    Options: ClassVar[type[NoOptions]] = NoOptions
-
-    def run(self, compiled: CompiledScenario, options: NoOptions) -> Solution:
-        """Walk every order in scenario order."""
-        return run_batch(compiled, NEAREST)
+    policy: ClassVar[int] = NEAREST
 
 
-class MostStockSolver:
+class MostStockSolver(_WalkSolver):
     """Per line, nodes by descending free units of its SKU, ties by priority, node order."""
 
     name: ClassVar[str] = "most_stock"
-    capabilities: ClassVar[Capabilities] = Capabilities(per_order=True)
-    Options: ClassVar[type[NoOptions]] = NoOptions
-
-    def run(self, compiled: CompiledScenario, options: NoOptions) -> Solution:
-        """Walk every order in scenario order."""
-        return run_batch(compiled, MOST_STOCK)
+    policy: ClassVar[int] = MOST_STOCK
