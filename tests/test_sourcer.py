@@ -211,3 +211,17 @@ def test_threads_never_oversell():
     assert np.array_equal(sourcer.state.free_left, net.stock_free - taken)
     assert (sourcer.state.free_left >= 0).all()
     assert (sourcer.state.cap_left >= 0).all()
+
+
+def test_source_accepts_the_json_form_of_an_order():
+    """Tests that a plain dict order is validated and sourced like an Order."""
+    sourcer = Sourcer(make_scenario())
+    as_dict = {"id": "d", "destination": LYON, "lines": [{"sku": "A", "qty": 2}]}
+    assert (
+        sourcer.source(as_dict).allocations.rows()
+        == sourcer.source(_order("d")).allocations.rows()
+    )
+    with pytest.raises(ValueError, match="qty must be > 0"):
+        sourcer.source(
+            {"id": "bad", "destination": LYON, "lines": [{"sku": "A", "qty": 0}]}
+        )

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -276,14 +277,18 @@ class Sourcer:
             GREEDY,
         )
 
-    def source(self, order: Order) -> Decision:
+    def source(self, order: Order | Mapping[str, Any]) -> Decision:
         """The cheapest decision for ``order`` against the stock now; stock is unchanged.
+
+        ``order`` is an :class:`~omnistock.Order` or its JSON form (validated).
 
         Raises
         ------
         ScenarioError
             When the order's pickup node is not a node of the network.
         """
+        if not isinstance(order, Order):
+            order = Order.model_validate(order)
         net = self.network
         line_sku = np.array(
             [net.sku_index.get(line.sku, -1) for line in order.lines], dtype=np.int64
