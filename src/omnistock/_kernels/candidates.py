@@ -4,7 +4,10 @@ The stock rows of each order line are a sorted run of the SKU-major CSR layout, 
 the candidates come from a merge of the order's runs: only nodes that hold one of
 the order's SKUs are ever looked at, each once, in scenario node order. A node is a
 candidate when it has capacity left, at least one line with usable units
-(``protection.usable``) and passes every eligibility rule (``eligibility.node_reason``).
+(``protection.usable``) and passes every eligibility rule (``eligibility``: the
+channel and method rules first; ``node_reason`` with its km only when the order is
+under a distance rule). :func:`node_report` gives every node's verdict for
+``explain()`` from the same kernels.
 """
 
 from __future__ import annotations

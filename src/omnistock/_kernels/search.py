@@ -11,9 +11,12 @@ one unit (costs.unfilled x tier weight). For a fixed node subset the best units 
 an exact transportation flow (``transport.allocate``). The search:
 
 1. "nothing" and every single-node cover (vectorised) give the first incumbent;
+   a node's km (an ``asin``) is taken only when its single cover, bounded below
+   with the half chord (``asin(h) >= h``), can compete;
 2. a global bound (two cheapest packages plus the relaxed variable cost) usually
    proves a single node optimal at once;
-3. otherwise a depth-first branch-and-bound: branch on one line, each child adds one
+3. otherwise, over the nodes whose package fits under the incumbent with one more
+   (their km now exact), a depth-first branch-and-bound: branch on one line, each child adds one
    node holding that line (siblings in ascending package cost, earlier siblings
    forbidden in later ones, so every subset is met at most once), and a last child
    forbids the line's remaining nodes. A subtree is pruned by a per-line relaxation
