@@ -225,3 +225,35 @@ def test_source_accepts_the_json_form_of_an_order():
         sourcer.source(
             {"id": "bad", "destination": LYON, "lines": [{"sku": "A", "qty": 0}]}
         )
+
+
+@pytest.mark.threads
+def test_racing_threads_exactly_one_commit_wins():
+    """Tests that when threads race for the same last units, exactly one commit succeeds."""
+    for _round in range(20):
+        sourcer = Sourcer(
+            make_scenario(stock=[{"node": "S", "sku": "A", "on_hand": 3}])
+        )
+        barrier = threading.Barrier(4)
+        wins: list[str] = []
+        losses: list[str] = []
+
+        def race(
+            name: str, sourcer=sourcer, barrier=barrier, wins=wins, losses=losses
+        ) -> None:
+            decision = sourcer.source(_order(name, 3))
+            barrier.wait()
+            try:
+                sourcer.commit(decision)
+                wins.append(name)
+            except InsufficientStock:
+                losses.append(name)
+
+        threads = [threading.Thread(target=race, args=(f"t{i}",)) for i in range(4)]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
+        assert len(wins) == 1
+        assert len(losses) == 3
+        assert sourcer.state.free_left.tolist() == [0]
