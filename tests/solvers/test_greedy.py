@@ -192,3 +192,11 @@ def test_greedy_split_limit_one_takes_single_node():
     plan = solve(make_scenario(orders=orders), solver="greedy")
     assert plan.allocations.rows() == [("o", "A", "W", 10)]
     assert plan.unfilled["qty"].to_list() == [2]
+
+
+@given(scenarios(max_nodes=5, max_skus=3, max_orders=1, min_orders=1, max_lines=3))
+def test_greedy_equals_batch_milp_reference_on_one_order(scenario):
+    """Tests greedy against the second, independent oracle (the batch MILP) on one order."""
+    milp = pytest.importorskip("tests.milp_reference")
+    optimum = milp.reference_optimum(scenario).objective
+    assert _close(solve(scenario, solver="greedy").objective, optimum)
