@@ -2,8 +2,7 @@
 
 A node-SKU's free units are its initial free units plus its receipts, less what the
 stream took; non-exempt tiers together take at most that total less the protected
-units (docs/semantics.md, S4, read over the whole stream). Capacity holds for the
-whole run unless the simulator resets it daily.
+units (docs/semantics.md, S4, read over the whole stream or one plan period).
 """
 
 from __future__ import annotations
@@ -77,9 +76,11 @@ class SimStock:
         after = np.maximum(0, self.total[rows] - self.protect[rows])
         np.add.at(self.limit, rows, after - before)
 
-    def new_day(self) -> None:
-        """Reset capacity (a simulation with daily capacity)."""
+    def new_plan(self) -> None:
+        """Open a new plan period: capacity and protection start from the stock at hand."""
         self.cap = self.net.node_capacity.copy()
+        self.total = self.free.copy()
+        self.limit = np.maximum(0, self.free - self.protect)
 
 
 def receipts_rows(

@@ -12,8 +12,8 @@ each of them takes the stock left by the previous order.
 Stock follows the plan semantics over the whole stream (docs/semantics.md): a
 node-SKU's free units are its initial free units plus its receipts, less what the
 stream took; non-exempt tiers together take at most that total less the protected
-units. Node capacity holds for the whole run (``daily_capacity=True`` resets it
-every 24 h instead).
+units. Capacity and protection hold for the whole run, or for each plan period
+(``plan_hours``), after which they start again from the stock at hand.
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ from omnistock.replenishment import (
 from omnistock.scenario import Scenario
 from omnistock.simulation_kpis import HOURS_PER_DAY, report
 
-__all__ = ["OrderUpTo", "Simulation", "arrival_hours", "hindsight", "simulate"]
+__all__ = ["OrderUpTo", "Simulation", "arrival_hours", "prepare_stream", "simulate"]
 
 Triples = tuple[np.ndarray, np.ndarray, np.ndarray]
 
@@ -129,8 +129,8 @@ def simulate(
     replan_options: dict[str, Any] | None = None,
     policy_options: dict[str, Any] | None = None,
     refresh_every: float = HOURS_PER_DAY,
-    forecast: Sequence[Order] | None = None,
-    daily_capacity: bool = False,
+    forecast: Sequence[Order] | tuple[Sequence[Order], Sequence[float]] | None = None,
+    plan_hours: float | None = None,
     seed: int = 0,
     progress: bool = False,
 ) -> Simulation:
@@ -162,14 +162,16 @@ def simulate(
     refresh_every
         Hours between refreshes of the look-ahead policy's prices.
     forecast
-        Expected demand over the whole horizon for the look-ahead policy (orders
-        drawn from the same distribution, never the stream itself); its share for
-        the time left is used at each refresh. Default: the orders seen so far,
-        scaled to the time left.
-    daily_capacity
-        Reset node capacities every 24 h. Default False: the stream is one plan and
-        a node gives at most its capacity over the whole run, as in the semantics,
-        so that the hindsight optimum of the stream is a bound on every policy.
+        Expected demand of one plan period (or of the whole run) for the look-ahead
+        policy: orders drawn from the same distribution, never the stream itself,
+        with their arrival hours within the period (``(orders, hours)``) or spread
+        evenly. At each refresh the orders still to come in the period are the
+        expected demand. Default: the orders seen so far, scaled to the time left.
+    plan_hours
+        Length of a plan period in hours. None (default): the whole run is one plan,
+        as in the semantics, so the hindsight optimum of the stream bounds every
+        policy. With e.g. 24, each day is a plan: capacities and protection limits
+        start again from the stock at hand every 24 h.
     seed
         Seed of the re-planning solver (the simulation itself draws nothing).
     progress
@@ -180,7 +182,7 @@ def simulate(
     Simulation
         Decisions, per-order rows, daily and overall KPIs.
     """
-    order_list, hours, compiled = _prepare(network, orders, arrivals)
+    order_list, hours, compiled = prepare_stream(network, orders, arrivals)
     co = compiled.orders
     impl = solvers.get(policy)
     popts: dict[str, Any] = dict(policy_options or {})
@@ -207,12 +209,9 @@ def simulate(
     bounds = [0.0, *[t for t in events if 0.0 < t <= horizon], np.inf]
     bar = _progress(len(bounds) - 1, policy) if progress else None
     for start, stop in itertools.pairwise(bounds):
-        # Events at the start of the segment: day, receipts, re-plan, prices.
-        if daily_capacity and start > 0 and start % HOURS_PER_DAY == 0:
-            stock.new_day()
-        arrive(stock, receipt_rows, receipt_hours, receipt_qty, scheduled, start)
-        if replenish is not None and start > 0 and start % replenish.period_hours == 0:
-            scheduled.append(review(stock, replenish, start))
+        # Events at the start of the segment, in this order: re-plan what the last
+        # period decided, review and receive stock, open a new plan period, refresh
+        # the look-ahead prices.
         if (
             replan_every is not None
             and start > 0
@@ -230,9 +229,15 @@ def simulate(
                 seed,
             )
             pending = []
+        if replenish is not None and start > 0 and start % replenish.period_hours == 0:
+            scheduled.append(review(stock, replenish, start))
+        arrive(stock, receipt_rows, receipt_hours, receipt_qty, scheduled, start)
+        if plan_hours is not None and start > 0 and start % plan_hours == 0:
+            stock.new_plan()
         if policy == "lookahead" and start % refresh_every == 0:
+            period = plan_hours if plan_hours is not None else _horizon_end(horizon)
             popts["row_cost"] = _prices(
-                stock, compiled, forecast, order_list, hours, start, horizon
+                stock, forecast, order_list, hours, start, period
             )
         lo, hi = np.searchsorted(sorted_hours, [start, stop], side="left")
         idx = order_sorted[lo:hi]
@@ -283,7 +288,7 @@ def simulate(
     )
 
 
-def _prepare(
+def prepare_stream(
     network: Scenario,
     orders: Sequence[Order],
     arrivals: pl.DataFrame | Sequence[float] | np.ndarray | None,
@@ -375,28 +380,41 @@ def _order_costs(compiled: CompiledScenario, triples: Triples) -> np.ndarray:
     return np.asarray(price_orders(compiled, triples)[0].sum(axis=1))
 
 
+def _horizon_end(horizon: float) -> float:
+    """The end of the run: the last arrival, rounded up to whole days."""
+    return float(
+        max(HOURS_PER_DAY, np.ceil((horizon + 1e-9) / HOURS_PER_DAY) * HOURS_PER_DAY)
+    )
+
+
 def _prices(
     stock: SimStock,
-    compiled: CompiledScenario,
-    forecast: Sequence[Order] | None,
+    forecast: Sequence[Order] | tuple[Sequence[Order], Sequence[float]] | None,
     stream: Sequence[Order],
     hours: np.ndarray,
     now: float,
-    horizon: float,
+    period: float,
 ) -> np.ndarray:
-    """Shadow prices of the stock rows for the demand expected in the time left."""
+    """Shadow prices of the stock rows for the demand expected in the rest of the period."""
     from omnistock.solvers.lookahead import stock_prices
 
-    end = max(HOURS_PER_DAY, np.ceil((horizon + 1e-9) / HOURS_PER_DAY) * HOURS_PER_DAY)
-    share = max(0.0, (end - now) / end)
+    into = now % period
     if forecast is not None:
-        expected = list(forecast)[: round(len(forecast) * share)]
+        if isinstance(forecast, tuple):
+            f_orders, f_hours = (
+                list(forecast[0]),
+                np.asarray(forecast[1], dtype=np.float64) % period,
+            )
+        else:
+            f_orders = list(forecast)
+            f_hours = np.linspace(0.0, period, len(f_orders), endpoint=False)
+        expected = [o for o, h in zip(f_orders, f_hours, strict=True) if h >= into]
     else:
         seen = [o for o, h in zip(stream, hours, strict=True) if h < now]
-        n = round(len(seen) * (end - now) / now) if now > 0 else 0
+        n = round(len(seen) * (period - into) / now) if now > 0 else 0
         expected = [seen[i % len(seen)] for i in range(n)] if seen else []
     if not expected:
-        return np.zeros_like(stock.free, dtype=np.float64)
+        return np.zeros(stock.free.shape[0], dtype=np.float64)
     demand = compile_orders(stock.net, expected)
     prices: np.ndarray = stock_prices(stock.scenario(demand))
     return prices
@@ -406,55 +424,3 @@ def _progress(total: int, policy: str) -> Any:
     from tqdm import tqdm
 
     return tqdm(total=total, desc=f"simulate {policy}", unit="segment", leave=False)
-
-
-def hindsight(
-    network: Scenario,
-    orders: Sequence[Order],
-    *,
-    arrivals: pl.DataFrame | Sequence[float] | np.ndarray | None = None,
-    solver: str = "optimal",
-    **options: Any,
-) -> Simulation:
-    """The whole stream solved offline, every order known: the hindsight bound.
-
-    With the same stock and no receipts the stream is one scenario, so the optimum
-    of ``network.with_orders(orders)`` is a lower bound on the cost of every policy
-    (with ``daily_capacity=False``). Its KPIs are computed as a simulation's are, so
-    policies compare on the same footing; ``info`` holds the solve's status, bound
-    and gap.
-    """
-    _, hours, compiled = _prepare(network, orders, arrivals)
-    impl = solvers.get(solver)
-    began = time.perf_counter()
-    sol = impl.run(compiled, impl.Options.model_validate(options))
-    seconds = time.perf_counter() - began
-    triples = (
-        np.asarray(sol.line_idx, dtype=np.int64),
-        np.asarray(sol.node_idx, dtype=np.int64),
-        np.asarray(sol.qty, dtype=np.int64),
-    )
-    result = report(
-        compiled,
-        triples,
-        hours,
-        np.zeros(compiled.orders.n_orders, dtype=np.bool_),
-        np.zeros(compiled.orders.n_lines, dtype=np.bool_),
-        seconds,
-        f"hindsight[{solver}]",
-    )
-    objective = result.kpis["objective"]
-    gap = (
-        None
-        if sol.bound is None
-        else max(0.0, (objective - sol.bound) / max(abs(objective), 1e-9))
-    )
-    info = {
-        "status": str(sol.status),
-        "bound": sol.bound,
-        "gap": gap,
-        "seconds": seconds,
-    }
-    return Simulation(
-        result.decisions, result.orders, result.daily, result.kpis, result.policy, info
-    )

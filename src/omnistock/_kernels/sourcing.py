@@ -181,24 +181,47 @@ def decide_batch(
     per_km: float,
     unfilled: float,
     policy: int,
+    row_cost: np.ndarray,  # float64[nnz] opportunity cost per unit, or float64[0]
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Decide every order in turn by ``policy``; returns triples (line, node, qty)."""
+    """Decide every order in turn by ``policy``; returns triples (line, node, qty).
+
+    With a non-empty ``row_cost`` each unit also costs the opportunity cost of its
+    stock row (the look-ahead policy). The kernels price a unit per node, so an
+    order's nodes get the qty-weighted mean of their rows' costs over its lines:
+    exact for one-line orders, an average for the others. A unit left unfilled
+    keeps its stock for later orders too, so it is not charged a price; to serve
+    an order whenever greedy would (as Acimovic & Graves do), the order's unfilled
+    cost is raised by the highest price among its rows: prices choose between
+    nodes, they do not turn orders away.
+    """
     cap_out = line_qty.shape[0] + 16
     out_line = np.empty(cap_out, dtype=np.int64)
     out_node = np.empty(cap_out, dtype=np.int64)
     out_qty = np.empty(cap_out, dtype=np.int64)
+    priced = row_cost.shape[0] > 0
+    unit_cost = node_unit_cost.copy()
     p = 0
     for o in range(order_channel.shape[0]):
         lo = line_indptr[o]
         hi = line_indptr[o + 1]
         exempt = order_exempt[o]
+        surcharge = 0.0
+        if priced:
+            surcharge = _price_order(
+                unit_cost,
+                stock_indptr,
+                stock_node,
+                row_cost,
+                line_sku[lo:hi],
+                line_qty[lo:hi],
+            )
         a_line, a_node, a_row, a_qty, _ = decide_order(
             node_methods,
             node_all_channels,
             node_channel_ok,
             node_xyz,
             node_handling,
-            node_unit_cost,
+            unit_cost,
             node_priority,
             stock_indptr,
             stock_node,
@@ -212,7 +235,7 @@ def decide_batch(
             order_pickup[o],
             order_xyz[o],
             exempt,
-            unfilled * order_weight[o],
+            unfilled * order_weight[o] + surcharge,
             order_max_splits[o],
             order_all_or_nothing[o],
             max_distance_km,
@@ -221,6 +244,10 @@ def decide_batch(
             per_km,
             policy,
         )
+        if priced:  # back to the plain unit costs for the next order
+            _unprice_order(
+                unit_cost, node_unit_cost, stock_indptr, stock_node, line_sku[lo:hi]
+            )
         if p + a_qty.shape[0] > cap_out:
             cap_out = 2 * (p + a_qty.shape[0])
             out_line = _grow(out_line, cap_out)
@@ -234,6 +261,49 @@ def decide_batch(
             out_qty[p] = a_qty[i]
             p += 1
     return out_line[:p], out_node[:p], out_qty[:p]
+
+
+@njit(cache=True, nogil=True)
+def _price_order(
+    unit_cost: np.ndarray,
+    stock_indptr: np.ndarray,
+    stock_node: np.ndarray,
+    row_cost: np.ndarray,
+    line_sku: np.ndarray,
+    line_qty: np.ndarray,
+) -> float:
+    """Add the order's qty-weighted row costs to each node's unit cost; the top price."""
+    top = 0.0
+    total = 0
+    for li in range(line_sku.shape[0]):
+        total += line_qty[li]
+    for li in range(line_sku.shape[0]):
+        s = line_sku[li]
+        if s < 0:
+            continue
+        share = line_qty[li] / total
+        for r in range(stock_indptr[s], stock_indptr[s + 1]):
+            unit_cost[stock_node[r]] += share * row_cost[r]
+            top = max(top, row_cost[r])
+    return top
+
+
+@njit(cache=True, nogil=True)
+def _unprice_order(
+    unit_cost: np.ndarray,
+    node_unit_cost: np.ndarray,
+    stock_indptr: np.ndarray,
+    stock_node: np.ndarray,
+    line_sku: np.ndarray,
+) -> None:
+    """Restore the plain unit cost of every node :func:`_price_order` touched."""
+    for li in range(line_sku.shape[0]):
+        s = line_sku[li]
+        if s < 0:
+            continue
+        for r in range(stock_indptr[s], stock_indptr[s + 1]):
+            n = stock_node[r]
+            unit_cost[n] = node_unit_cost[n]
 
 
 @njit(cache=True, nogil=True)

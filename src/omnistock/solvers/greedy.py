@@ -62,8 +62,14 @@ class GreedySolver:
         return run_batch(compiled, GREEDY)
 
 
-def run_batch(compiled: CompiledScenario, policy: int) -> Solution:
-    """Decide every order of the batch in scenario order by ``policy`` (one numba call)."""
+def run_batch(
+    compiled: CompiledScenario, policy: int, row_cost: np.ndarray | None = None
+) -> Solution:
+    """Decide every order of the batch in scenario order by ``policy`` (one numba call).
+
+    ``row_cost`` (float64[nnz]) adds an opportunity cost per unit of each stock row
+    (the look-ahead policy); None: plain costs.
+    """
     net, orders = compiled.network, compiled.orders
     free_left, limit_left, cap_left = initial_state(net)
     line, node, qty = _decide_batch(
@@ -78,6 +84,9 @@ def run_batch(compiled: CompiledScenario, policy: int) -> Solution:
         net.per_km,
         net.unfilled,
         policy,
+        np.zeros(0, dtype=np.float64)
+        if row_cost is None
+        else np.ascontiguousarray(row_cost, dtype=np.float64),
     )
     info: dict[str, Any] = {"orders": orders.n_orders}
     return Solution(

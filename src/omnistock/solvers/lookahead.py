@@ -1,0 +1,101 @@
+"""The ``lookahead`` policy: greedy, with each unit priced at its future value.
+
+After Acimovic & Graves (2015), "Making better fulfillment decisions on the fly in
+an online retail environment": solve the LP relaxation of the expected demand of
+the rest of the horizon against the stock left; the dual value of a node-SKU's
+stock constraint is what one more unit there would save that future demand. Each
+order is then decided as greedy decides it (exactly, under every rule) with every
+unit it takes costing its unit cost plus ``weight`` times that shadow price. Units
+of SKUs that are plentiful everywhere price at 0, so the policy only departs from
+greedy where taking a unit starves a later order.
+
+Parameters (``Options``): ``row_cost``, the shadow price per stock row (the
+simulator refreshes it on a schedule from a forecast); when absent, the batch's
+own orders are the expected demand. ``weight`` scales the prices (1 is the dual
+value itself). ``time_limit`` bounds the LP.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from omnistock._kernels.walks import GREEDY
+from omnistock.compiled import CompiledScenario
+from omnistock.solvers.base import Capabilities, Solution
+from omnistock.solvers.greedy import run_batch
+
+__all__ = ["LookaheadOptions", "LookaheadSolver", "stock_prices"]
+
+
+class LookaheadOptions(BaseModel):
+    """Options of the ``lookahead`` policy (docs/solvers.md)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
+
+    row_cost: Any = Field(
+        default=None,
+        description="Shadow price per stock row (float64[nnz]); None: from the batch's LP.",
+    )
+    weight: float = Field(
+        default=1.0, ge=0.0, description="Scale of the shadow prices."
+    )
+    time_limit: float = Field(default=60.0, gt=0.0, description="Seconds for the LP.")
+
+
+def stock_prices(compiled: CompiledScenario, *, time_limit: float = 60.0) -> np.ndarray:
+    """float64[nnz]: the LP shadow price of each stock row for the compiled orders.
+
+    The LP is the relaxation of the fixed-charge model (``solvers.fixed_charge``)
+    with every stock row as a constraint; a row's price is minus the dual of its
+    "all takes" constraint (>= 0: the cost one more unit would save). Rows the
+    orders cannot use price at 0; so does every row when the LP fails.
+    """
+    from omnistock.solvers.colgen import solve_lp
+    from omnistock.solvers.components import candidates
+    from omnistock.solvers.fixed_charge import build_milp
+
+    net, orders = compiled.network, compiled.orders
+    prices = np.zeros(net.stock_node.shape[0], dtype=np.float64)
+    if orders.n_orders == 0:
+        return prices
+    cand = candidates(compiled)
+    if cand.line.size == 0:
+        return prices
+    data = build_milp(
+        compiled, cand, np.ones(orders.n_orders, dtype=np.bool_), all_constraints=True
+    )
+    lp = solve_lp(data, time_limit, engine="highs")
+    if not lp.ok:
+        return prices
+    k = data.stock_rows.shape[0]
+    duals = lp.duals[data.first_stock_row : data.first_stock_row + k]
+    all_takes = data.stock_kind == 0
+    np.maximum.at(prices, data.stock_rows[all_takes], -duals[all_takes])
+    return np.maximum(prices, 0.0)
+
+
+class LookaheadSolver:
+    """Greedy with units priced by LP shadow prices (docs/solvers.md, "lookahead")."""
+
+    name: ClassVar[str] = "lookahead"
+    capabilities: ClassVar[Capabilities] = Capabilities(per_order=True)
+    Options: ClassVar[type[LookaheadOptions]] = LookaheadOptions
+
+    def run(self, compiled: CompiledScenario, options: LookaheadOptions) -> Solution:
+        """Decide every order in turn, each unit costing its shadow price too."""
+        if options.row_cost is None:
+            prices = stock_prices(compiled, time_limit=options.time_limit)
+        else:
+            prices = np.asarray(options.row_cost, dtype=np.float64)
+            if prices.shape != compiled.network.stock_node.shape:
+                msg = (
+                    "lookahead: row_cost needs one price per stock row "
+                    f"({compiled.network.stock_node.shape[0]}). Got shape {prices.shape}."
+                )
+                raise ValueError(msg)
+        sol = run_batch(compiled, GREEDY, prices * options.weight)
+        sol.info["priced_rows"] = int((prices > 0).sum())
+        return sol

@@ -1,0 +1,105 @@
+"""The look-ahead policy: shadow prices keep a unit for the later order that needs it."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+
+from omnistock import Scenario, simulate, solve
+from omnistock.hindsight import hindsight
+from omnistock.simulate import OrderUpTo
+from omnistock.solvers.lookahead import stock_prices
+from omnistock.testing import scenarios
+from tests.helpers import make_scenario
+
+NEAR_STORE = {"lat": 45.76, "lon": 4.84}
+
+
+def starving() -> Scenario:
+    """Greedy ships o1 from the store next door and starves o2, a same-day order only
+    that store can serve; the warehouse 390 km away could have shipped o1."""
+    return make_scenario(
+        stock=[
+            {"node": "W", "sku": "A", "on_hand": 1},
+            {"node": "S", "sku": "A", "on_hand": 1},
+        ],
+        orders=[
+            {"id": "o1", "destination": NEAR_STORE, "lines": [{"sku": "A", "qty": 1}]},
+            {
+                "id": "o2",
+                "method": "same_day",
+                "destination": NEAR_STORE,
+                "lines": [{"sku": "A", "qty": 1}],
+            },
+        ],
+    )
+
+
+def test_greedy_starves_the_later_order_and_lookahead_does_not() -> None:
+    scenario = starving()
+    greedy = solve(scenario, solver="greedy")
+    lookahead = solve(scenario, solver="lookahead")
+    optimal = solve(scenario, solver="optimal")
+    lookahead.check(scenario)
+    assert greedy.unfilled.rows() == [("o2", "A", 1)]
+    assert lookahead.unfilled.is_empty()
+    assert lookahead.objective < greedy.objective
+    assert lookahead.objective == pytest.approx(optimal.objective)
+
+
+def test_the_scarce_store_unit_is_priced_and_the_plentiful_one_is_not() -> None:
+    scenario = starving()
+    compiled = scenario.compiled()
+    prices = stock_prices(compiled)
+    store_row = compiled.network.stock_row(
+        compiled.network.node_index["S"], compiled.network.sku_index["A"]
+    )
+    assert prices[store_row] > 0
+    assert np.all(prices >= 0)
+
+
+def test_simulated_lookahead_with_a_forecast_keeps_the_unit() -> None:
+    scenario = starving()
+    orders = list(scenario.orders)
+    kwargs = {"arrivals": [1.0, 5.0], "forecast": (orders, [1.0, 5.0])}
+    greedy = simulate(scenario, orders, "greedy", **kwargs)
+    lookahead = simulate(scenario, orders, "lookahead", **kwargs)
+    assert greedy.kpis["lost_units"] == 1 and lookahead.kpis["lost_units"] == 0
+    assert lookahead.kpis["objective"] < greedy.kpis["objective"]
+
+
+@settings(max_examples=20)
+@given(scenarios(max_nodes=4, max_orders=4, min_orders=1))
+def test_lookahead_plans_pass_the_checker_and_zero_prices_give_greedy(
+    scenario: Scenario,
+) -> None:
+    plan = solve(scenario, solver="lookahead")
+    plan.check(scenario)
+    zero = np.zeros(scenario.compiled().network.stock_node.shape[0])
+    same = solve(scenario, solver="lookahead", row_cost=zero)
+    assert same.allocations.equals(solve(scenario, solver="greedy").allocations)
+
+
+def test_row_cost_of_the_wrong_shape_is_an_error() -> None:
+    with pytest.raises(ValueError, match="one price per stock row"):
+        solve(make_scenario(), solver="lookahead", row_cost=np.zeros(7))
+
+
+def test_nightly_refill_makes_days_independent_for_the_hindsight_bound() -> None:
+    scenario = starving()
+    orders = [
+        o.model_copy(update={"id": f"{o.id}-d{d}"})
+        for d in range(2)
+        for o in scenario.orders
+    ]
+    hours = [1.0, 5.0, 25.0, 29.0]
+    rule = OrderUpTo(24.0, 0.0)
+    bound = hindsight(scenario, orders, arrivals=hours, plan_hours=24.0, replenish=rule)
+    greedy = simulate(
+        scenario, orders, "greedy", arrivals=hours, plan_hours=24.0, replenish=rule
+    )
+    assert bound.info["periods"] == 2
+    assert greedy.kpis["lost_units"] == 2  # o2 starves on both days
+    assert bound.kpis["lost_units"] == 0  # each day starts again with 1 + 1 units
+    assert bound.kpis["objective"] < greedy.kpis["objective"]
