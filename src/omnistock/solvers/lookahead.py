@@ -50,8 +50,9 @@ def stock_prices(compiled: CompiledScenario, *, time_limit: float = 60.0) -> np.
 
     The LP is the relaxation of the fixed-charge model (``solvers.fixed_charge``)
     with every stock row as a constraint; a row's price is minus the dual of its
-    "all takes" constraint (>= 0: the cost one more unit would save). Rows the
-    orders cannot use price at 0; so does every row when the LP fails.
+    "all takes" constraint plus minus the dual of its "non-exempt takes" constraint
+    (>= 0: the cost one more unit would save a non-exempt order, the usual tier).
+    Rows the orders cannot use price at 0; so does every row when the LP fails.
     """
     from omnistock.solvers.colgen import solve_lp
     from omnistock.solvers.components import candidates
@@ -72,9 +73,10 @@ def stock_prices(compiled: CompiledScenario, *, time_limit: float = 60.0) -> np.
         return prices
     k = data.stock_rows.shape[0]
     duals = lp.duals[data.first_stock_row : data.first_stock_row + k]
-    all_takes = data.stock_kind == 0
-    np.maximum.at(prices, data.stock_rows[all_takes], -duals[all_takes])
-    return np.maximum(prices, 0.0)
+    # Most orders are of non-exempt tiers, which pay both the row's dual and its
+    # protected-units dual (the units they may not take are priced by the latter).
+    np.add.at(prices, data.stock_rows, np.maximum(-duals, 0.0))
+    return prices
 
 
 class LookaheadSolver:
