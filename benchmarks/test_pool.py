@@ -98,3 +98,30 @@ def test_availability_medium_baseline(benchmark: Any, medium_network: Scenario) 
     pool.availability(skus=["x"])
     frame = benchmark.pedantic(pool.availability, rounds=10, iterations=1)
     benchmark.extra_info["rows"] = frame.height
+
+
+def test_snapshot_and_recover_large(
+    benchmark: Any, large_network: Scenario, tmp_path: Path
+) -> None:
+    pool = StockPool.from_scenario(large_network, journal=tmp_path / "journal")
+    net = pool.network
+    sku_of = np.repeat(np.arange(net.n_skus), np.diff(net.stock_indptr))
+    rows = np.flatnonzero(net.stock_free > 0)[::800][:1000]
+    lines = [
+        (str(net.node_ids[net.stock_node[r]]), str(net.sku_ids[sku_of[r]]), 1)
+        for r in rows
+    ]
+    for i, line in enumerate(lines):
+        pool.reserve(f"o{i}", [line], key=f"k{i}", ttl=60)
+    snap = pool.snapshot(tmp_path / "snap")
+    pool.adjust(lines[0][0], lines[0][1], 5, "receipt")
+    pool.close()
+
+    def recover() -> StockPool:
+        back = StockPool.recover(snap, tmp_path / "journal")
+        back.close()
+        return back
+
+    back = benchmark.pedantic(recover, rounds=3, iterations=1)
+    assert back.stock().equals(pool.stock())
+    benchmark.extra_info["active_reservations"] = len(back.reservations())
