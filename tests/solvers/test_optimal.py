@@ -46,13 +46,18 @@ def test_optimal_reaches_golden_objective(file, n_orders, expected):
     assert plan.gap <= REL
 
 
-@pytest.mark.parametrize("backend", ["highs", "cp_sat"])
-def test_other_backends_reach_golden_objective(backend):
-    """Tests that every selectable back-end proves the same optima."""
-    for file, _, expected in GOLDEN[:8]:
+@pytest.mark.parametrize(
+    "options",
+    [{"backend": "highs"}, {"backend": "cp_sat"}, {"lp_engine": "glop"}],
+    ids=["highs", "cp_sat", "glop_lp"],
+)
+def test_other_backends_reach_golden_objective(options):
+    """Tests that every selectable MILP back-end and LP engine proves the same optima."""
+    for file, _, expected in GOLDEN:
         scenario = load(file.removesuffix(".json"))
-        plan = solve(scenario, solver="optimal", backend=backend, time_limit=20)
+        plan = solve(scenario, solver="optimal", time_limit=20, **options)
         assert close(plan.objective, expected), file
+        assert plan.status == SolveStatus.OPTIMAL, file
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])

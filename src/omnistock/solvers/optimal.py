@@ -25,6 +25,7 @@ from omnistock.exceptions import UnknownSolverError
 from omnistock.solvers.base import Capabilities, Solution, SolveStatus
 from omnistock.solvers.colgen import (
     PRICE_TOL,
+    LpResult,
     complete,
     decode,
     fix_integral_solve_rest,
@@ -51,6 +52,13 @@ _MODEL_VARS = 20_000
 # Largest MILP (in packages) after reduced-cost fixing; beyond it the fixing
 # threshold is lowered and the proof is only up to that threshold.
 _MIP_PACKAGES = 30_000
+# Share of a model's budget for column generation, and of what is left then for
+# the LP-guided incumbent; the MILP gets the rest.
+_LP_SHARE = 0.5
+_SUB_SHARE = 0.3
+# Packages entering the LP per round: at least this many, at most this share of it.
+_ENTER_MIN = 2_000
+_ENTER_SHARE = 0.25
 # Fraction of the time limit kept for decoding and pricing after the last model.
 _RESERVE = 0.05
 
@@ -72,6 +80,9 @@ class OptimalOptions(BaseModel):
     warm_start: bool = Field(default=True, description="Start from the greedy plan.")
     seed: int = Field(default=0, ge=0, description="Random seed of the back-end.")
     backend: Backend = Field(default="scip", description="OR-Tools MILP back-end.")
+    lp_engine: Literal["highs", "glop"] = Field(
+        default="highs", description="LP of column generation: HiGHS (scipy) or GLOP."
+    )
     progress: ProgressCallback | None = Field(
         default=None, description="Callback per model."
     )
@@ -217,41 +228,51 @@ def solve_model(
 ) -> _ModelResult:
     """Solve the orders of ``order_mask`` (whole components): colgen LP, round, fix, MILP.
 
-    ``warm`` holds warm-start triples of these orders (possibly none).
+    ``warm`` holds warm-start triples of these orders (possibly none). Column
+    generation may use half the budget, the LP-guided incumbent a further share,
+    the MILP the rest.
     """
-    end = time.perf_counter() + budget
+    start = time.perf_counter()
+    end = start + budget
     in_group = order_mask[cand.pair_order]
     warm_pairs = _pair_ids(compiled, cand, warm)
     pmask = initial_pairs(compiled, cand) & in_group
     pmask[warm_pairs[warm_pairs >= 0]] = True
     lower = -np.inf
     values = np.zeros(cand.pair_order.shape[0])
-    lp = None
+    last: tuple[MilpData, LpResult] | None = None
     rounds = 0
     while True:
         data = build_milp(compiled, cand, order_mask, pair_mask=pmask)
-        lp = solve_lp(data, end - time.perf_counter())
+        lp = solve_lp(
+            data, start + _LP_SHARE * budget - time.perf_counter(), options.lp_engine
+        )
         rounds += 1
         if not lp.ok:
             break
+        last = (data, lp)
         values = lagrangian_values(compiled, cand, data, lp.duals)
         out = in_group & ~pmask
         lower = lp.objective + float(np.minimum(values[out], 0.0).sum())
-        enter = out & (values < -PRICE_TOL)
-        if not enter.any() or time.perf_counter() > end:
+        enter = np.flatnonzero(out & (values < -PRICE_TOL))
+        if enter.size == 0 or time.perf_counter() > start + _LP_SHARE * budget * 0.5:
             break
-        pmask |= enter
-    # Incumbent: the better of the rounded LP, the warm start and allocating nothing.
+        # Add the most attractive packages only, so the LP stays small.
+        most = max(_ENTER_MIN, int(_ENTER_SHARE * pmask.sum()))
+        if enter.size > most:
+            enter = enter[np.argpartition(values[enter], most)[:most]]
+        pmask[enter] = True
+    # Incumbent: the best of the LP-guided plan, the warm start and nothing, repaired.
     incumbents = [np.empty((0, 3), dtype=np.int64), warm]
-    if lp is not None and lp.ok:
-        sub_budget = 0.25 * (end - time.perf_counter())
+    if last is not None:
+        sub_budget = _SUB_SHARE * (end - time.perf_counter())
 
         def solve_sub(sub: MilpData) -> np.ndarray | None:
             return solve_milp(sub, options, sub_budget, None).values
 
         incumbents.append(
             fix_integral_solve_rest(
-                compiled, cand, data, lp.values, order_mask, pmask, solve_sub
+                compiled, cand, last[0], last[1].values, order_mask, pmask, solve_sub
             )
         )
     incumbents += [complete(compiled, cand, t, order_mask) for t in incumbents[1:]]
@@ -266,8 +287,8 @@ def solve_model(
         status = SolveStatus.OPTIMAL if upper - lower <= tol else SolveStatus.FEASIBLE
         return _ModelResult(best_triples, status, lower, rounds, 0)
     mip_mask, theta = in_group.copy(), np.inf
-    if lp is not None and lp.ok:
-        mip_mask, theta = _fixing(pmask, in_group, values, upper - lower + tol)
+    if last is not None:
+        mip_mask, theta = _fixing(in_group, values, upper - lower + tol)
     best_pairs = _pair_ids(compiled, cand, best_triples)
     mip_mask[best_pairs[best_pairs >= 0]] = True
     data = build_milp(compiled, cand, order_mask, pair_mask=mip_mask)
@@ -284,21 +305,21 @@ def solve_model(
 
 
 def _fixing(
-    pmask: np.ndarray, in_group: np.ndarray, values: np.ndarray, gap: float
+    in_group: np.ndarray, values: np.ndarray, gap: float
 ) -> tuple[np.ndarray, float]:
     """Packages the MILP needs (reduced-cost fixing) and the threshold used.
 
-    Every package with ``value <= gap`` is needed for a proof; when they exceed
-    ``_MIP_PACKAGES`` the threshold is lowered to keep the MILP small, and the
-    bound of the model is then capped at ``lower + threshold``.
+    A package with ``value > gap`` is in no plan cheaper than the incumbent
+    (colgen's module doc). When more than ``_MIP_PACKAGES`` remain, the threshold
+    is lowered to keep the MILP small and the model's bound is then capped at
+    ``lower + threshold``.
     """
-    out = in_group & ~pmask
-    budget = max(_MIP_PACKAGES - int(pmask.sum()), 0)
+    idx = np.flatnonzero(in_group)
     theta = gap
-    if int(np.count_nonzero(out & (values <= gap))) > budget:
-        theta = float(np.sort(values[out])[budget]) if budget else 0.0
-        theta = np.nextafter(theta, -np.inf)
-    return pmask | (out & (values <= theta)), float(theta)
+    if int(np.count_nonzero(values[idx] <= gap)) > _MIP_PACKAGES:
+        theta = float(np.partition(values[idx], _MIP_PACKAGES)[_MIP_PACKAGES])
+        theta = float(np.nextafter(theta, -np.inf))
+    return in_group & (values <= theta), float(theta)
 
 
 class OptimalSolver:
