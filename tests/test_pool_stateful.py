@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import event
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
@@ -46,8 +47,8 @@ SCENARIO = Scenario.model_validate(
     }
 )
 PROTECT = {"W1": 1, "S1": 1, "S2": 1}
-NODE_IDS = ["W1", "S1", "S2", "X9"]  # X9 is not a node
-SKUS = ["A", "B", "C", "D"]  # D is stocked nowhere
+NODE_IDS = ["W1", "S1", "S2"] * 4 + ["X9"]  # X9 is not a node (drawn 1 in 13)
+SKUS = ["A", "B", "C"] * 4 + ["D"]  # D is stocked nowhere
 
 
 @dataclass
@@ -129,7 +130,7 @@ class PoolMachine(RuleBasedStateMachine):
         super().__init__()
         self.dir = Path(tempfile.mkdtemp(prefix="pool-stateful-"))
         self.journal = self.dir / "journal"
-        self.snapshot: Path | Scenario = SCENARIO
+        self.snap: Path | Scenario = SCENARIO
         self.now = 100.0
         self.pool = StockPool.from_scenario(
             SCENARIO, clock=self.clock, journal=self.journal, fsync="never"
@@ -175,6 +176,7 @@ class PoolMachine(RuleBasedStateMachine):
     ) -> None:
         deadline = None if ttl is None else self.now + ttl
         expected = self.model.reserve(order, lines, key, deadline, exempt)
+        event(f"reserve: {'ok' if isinstance(expected, int) else expected[0].__name__}")
         if isinstance(expected, int):
             res = self.pool.reserve(order, lines, key=key, ttl=ttl, exempt=exempt)
             assert res.reservation_id == expected
@@ -191,6 +193,17 @@ class PoolMachine(RuleBasedStateMachine):
         if kind is InsufficientStock:
             e = err.value
             assert [e.node_id, e.sku, e.requested, e.free] == fields
+
+    @rule(
+        row=st.sampled_from([(r.node, r.sku) for r in SCENARIO.stock]),
+        qty=st.integers(1, 2),
+        ttl=st.none() | st.just(5.0),
+        exempt=st.booleans(),
+    )
+    def reserve_a_stocked_row(
+        self, row: tuple[str, str], qty: int, ttl: float | None, exempt: bool
+    ) -> None:
+        self.reserve([(*row, qty)], None, ttl, exempt, "o3")
 
     def _pick(self, data: st.DataObject) -> int:
         return data.draw(st.integers(0, len(self.model.status) + 1))
@@ -246,11 +259,16 @@ class PoolMachine(RuleBasedStateMachine):
 
     @rule()
     def snapshot(self) -> None:
-        self.snapshot = self.pool.snapshot(self.dir / "snapshot")
+        self.snap = self.pool.snapshot(self.dir / "snapshot")
 
     def _recover(self) -> None:
+        event(
+            "recover from a snapshot"
+            if isinstance(self.snap, Path)
+            else "recover from the scenario"
+        )
         self.pool = StockPool.recover(
-            self.snapshot, self.journal, clock=self.clock, fsync="never"
+            self.snap, self.journal, clock=self.clock, fsync="never"
         )
 
     @rule()
