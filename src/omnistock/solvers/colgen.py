@@ -24,21 +24,21 @@ its LP relaxation is almost integral. So each model is solved in three steps
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from numba import njit
 
-from omnistock._kernels.protection import take, usable
 from omnistock.compiled import CompiledScenario
 from omnistock.solvers.components import Candidates
 from omnistock.solvers.fixed_charge import MilpData, build_milp
 
 __all__ = [
+    "ColumnGeneration",
     "LpResult",
-    "complete",
+    "column_generation",
     "decode",
     "fix_integral_solve_rest",
     "initial_pairs",
@@ -51,6 +51,9 @@ __all__ = [
 START_PER_LINE = 4
 #: A package enters the restricted LP when its value is below this.
 PRICE_TOL = 1e-7
+#: Packages entering the LP per round: at least this many, at most this share of it.
+ENTER_MIN = 2_000
+ENTER_SHARE = 0.25
 
 
 @dataclass
@@ -118,6 +121,82 @@ def solve_lp(data: MilpData, time_limit: float, engine: str = "highs") -> LpResu
     )
 
 
+@dataclass
+class ColumnGeneration:
+    """The outcome of :func:`column_generation`.
+
+    Attributes
+    ----------
+    data, lp
+        The last restricted LP solved to optimality and its solution (None if none).
+    lower
+        The Lagrangian bound on the model (``-inf`` without an LP).
+    values : float64[n_pair]
+        :func:`lagrangian_values` under the last duals.
+    pair_mask : bool[n_pair]
+        The packages of the restricted LP.
+    converged
+        No package would lower the LP: ``lower`` is the LP bound of the model.
+    rounds
+        LPs solved.
+    """
+
+    data: MilpData | None
+    lp: LpResult | None
+    lower: float
+    values: np.ndarray
+    pair_mask: np.ndarray
+    converged: bool
+    rounds: int
+
+
+def column_generation(
+    compiled: CompiledScenario,
+    cand: Candidates,
+    order_mask: np.ndarray,
+    pair_mask: np.ndarray,
+    deadline: float,
+    last_round: float,
+    engine: str = "highs",
+    *,
+    all_constraints: bool = False,
+) -> ColumnGeneration:
+    """Solve the LP of the orders in ``order_mask`` by pricing packages in.
+
+    Starts from ``pair_mask`` (changed in place); LPs stop at ``deadline``
+    (``time.perf_counter()`` seconds) and no round starts after ``last_round``.
+    """
+    in_group = order_mask[cand.pair_order]
+    out = ColumnGeneration(
+        None, None, -np.inf, np.zeros(cand.pair_order.shape[0]), pair_mask, False, 0
+    )
+    while True:
+        data = build_milp(
+            compiled,
+            cand,
+            order_mask,
+            pair_mask=pair_mask,
+            all_constraints=all_constraints,
+        )
+        lp = solve_lp(data, deadline - time.perf_counter(), engine)
+        out.rounds += 1
+        if not lp.ok:
+            return out
+        out.data, out.lp = data, lp
+        out.values = lagrangian_values(compiled, cand, data, lp.duals)
+        left_out = in_group & ~pair_mask
+        out.lower = lp.objective + float(np.minimum(out.values[left_out], 0.0).sum())
+        enter = np.flatnonzero(left_out & (out.values < -PRICE_TOL))
+        out.converged = enter.size == 0
+        if out.converged or time.perf_counter() > last_round:
+            return out
+        # Add the most attractive packages only, so the LP stays small.
+        most = max(ENTER_MIN, int(ENTER_SHARE * pair_mask.sum()))
+        if enter.size > most:
+            enter = enter[np.argpartition(out.values[enter], most)[:most]]
+        pair_mask[enter] = True
+
+
 def initial_pairs(compiled: CompiledScenario, cand: Candidates) -> np.ndarray:
     """bool[n_pair]: the ``START_PER_LINE`` cheapest packages per line, per unit."""
     net = compiled.network
@@ -180,145 +259,6 @@ def lagrangian_values(
         minlength=cand.pair_order.shape[0],
     )
     return np.asarray(cand.pair_cost - split_dual[cand.pair_order] + gain)
-
-
-@njit(cache=True, nogil=True)
-def _complete(
-    cand_line: np.ndarray,
-    cand_row: np.ndarray,
-    cand_ub: np.ndarray,
-    cand_pair: np.ndarray,
-    pair_order: np.ndarray,
-    pair_node: np.ndarray,
-    pair_cost: np.ndarray,
-    node_unit_cost: np.ndarray,
-    stock_free: np.ndarray,
-    stock_limit: np.ndarray,
-    node_capacity: np.ndarray,
-    order_exempt: np.ndarray,
-    order_weight: np.ndarray,
-    order_max_splits: np.ndarray,
-    order_aon: np.ndarray,
-    line_order: np.ndarray,
-    line_qty: np.ndarray,
-    line_indptr: np.ndarray,
-    unfilled: float,
-    order_mask: np.ndarray,  # bool[n_orders]: the orders to complete
-    x: np.ndarray,  # int64[n_cand], units per candidate; completed in place
-) -> None:
-    n_lines = line_qty.shape[0]
-    free_left = stock_free.copy()
-    limit_left = stock_limit.copy()
-    cap_left = node_capacity.copy()
-    pair_units = np.zeros(pair_order.shape[0], dtype=np.int64)
-    n_open = np.zeros(order_exempt.shape[0], dtype=np.int64)
-    filled = np.zeros(n_lines, dtype=np.int64)
-    first = np.full(n_lines + 1, cand_line.shape[0], dtype=np.int64)
-    for c in range(cand_line.shape[0] - 1, -1, -1):
-        first[cand_line[c]] = c
-    for line in range(n_lines - 1, -1, -1):
-        first[line] = min(first[line], first[line + 1])
-    for c in range(cand_line.shape[0]):
-        if x[c] > 0:
-            o = line_order[cand_line[c]]
-            take(free_left, limit_left, cand_row[c], x[c], order_exempt[o])
-            cap_left[pair_node[cand_pair[c]]] -= x[c]
-            if pair_units[cand_pair[c]] == 0:
-                n_open[o] += 1
-            pair_units[cand_pair[c]] += x[c]
-            filled[cand_line[c]] += x[c]
-    for o in range(order_exempt.shape[0]):
-        if not order_mask[o]:
-            continue
-        exempt = order_exempt[o]
-        short = False
-        for line in range(line_indptr[o], line_indptr[o + 1]):
-            while filled[line] < line_qty[line]:
-                need = line_qty[line] - filled[line]
-                best, best_cost, best_take = -1, unfilled * order_weight[o], 0
-                for c in range(first[line], first[line + 1]):
-                    p = cand_pair[c]
-                    n = pair_node[p]
-                    room = min(
-                        usable(free_left, limit_left, cand_row[c], exempt), cap_left[n]
-                    )
-                    room = min(room, need, cand_ub[c] - x[c])
-                    if room <= 0:
-                        continue
-                    per_unit = node_unit_cost[n]
-                    if pair_units[p] == 0:
-                        if n_open[o] >= order_max_splits[o]:
-                            continue
-                        per_unit += pair_cost[p] / room
-                    if per_unit < best_cost:
-                        best, best_cost, best_take = c, per_unit, room
-                if best < 0:
-                    break
-                p = cand_pair[best]
-                take(free_left, limit_left, cand_row[best], best_take, exempt)
-                cap_left[pair_node[p]] -= best_take
-                if pair_units[p] == 0:
-                    n_open[o] += 1
-                pair_units[p] += best_take
-                x[best] += best_take
-                filled[line] += best_take
-            short = short or filled[line] < line_qty[line]
-        if short and order_aon[o]:
-            for line in range(line_indptr[o], line_indptr[o + 1]):
-                for c in range(first[line], first[line + 1]):
-                    if x[c] > 0:
-                        take(free_left, limit_left, cand_row[c], -x[c], exempt)
-                        cap_left[pair_node[cand_pair[c]]] += x[c]
-                        x[c] = 0
-                filled[line] = 0
-
-
-def complete(
-    compiled: CompiledScenario,
-    cand: Candidates,
-    triples: np.ndarray,
-    order_mask: np.ndarray,
-) -> np.ndarray:
-    """Fill what a feasible plan left unfilled in ``order_mask``, cheapest unit first.
-
-    Each short line takes, while it lowers the cost, the candidate with the least
-    cost per unit (unit cost, plus the package cost spread over the units when the
-    package is new and the split limit allows one); an all-or-nothing order left
-    short gives all its units back.
-    """
-    net, orders = compiled.network, compiled.orders
-    x = np.zeros(cand.line.shape[0], dtype=np.int64)
-    if triples.shape[0]:
-        n_nodes = max(net.n_nodes, 1)
-        key = cand.line * n_nodes + cand.pair_node[cand.pair]
-        order = np.argsort(key)
-        pos = np.searchsorted(key[order], triples[:, 0] * n_nodes + triples[:, 1])
-        np.add.at(x, order[np.minimum(pos, order.size - 1)], triples[:, 2])
-    _complete(
-        cand.line,
-        cand.row,
-        cand.ub,
-        cand.pair,
-        cand.pair_order,
-        cand.pair_node,
-        cand.pair_cost,
-        net.node_unit_cost,
-        net.stock_free,
-        net.stock_limit,
-        net.node_capacity,
-        orders.order_exempt,
-        orders.order_weight,
-        orders.order_max_splits,
-        orders.order_all_or_nothing,
-        orders.line_order,
-        orders.line_qty,
-        orders.line_indptr,
-        net.unfilled,
-        order_mask,
-        x,
-    )
-    keep = np.flatnonzero(x > 0)
-    return np.stack([cand.line[keep], cand.pair_node[cand.pair[keep]], x[keep]], axis=1)
 
 
 def triples_to_vector(

@@ -24,18 +24,15 @@ from omnistock.compiled import CompiledScenario
 from omnistock.exceptions import UnknownSolverError
 from omnistock.solvers.base import Capabilities, Solution, SolveStatus
 from omnistock.solvers.colgen import (
-    PRICE_TOL,
-    LpResult,
-    complete,
+    column_generation,
     decode,
     fix_integral_solve_rest,
     initial_pairs,
-    lagrangian_values,
-    solve_lp,
     triples_to_vector,
 )
 from omnistock.solvers.components import Candidates, candidates, components
 from omnistock.solvers.fixed_charge import MilpData, build_milp
+from omnistock.solvers.repair import complete
 
 __all__ = ["OptimalOptions", "OptimalSolver", "ProgressCallback"]
 
@@ -56,9 +53,6 @@ _MIP_PACKAGES = 30_000
 # the LP-guided incumbent; the MILP gets the rest.
 _LP_SHARE = 0.5
 _SUB_SHARE = 0.3
-# Packages entering the LP per round: at least this many, at most this share of it.
-_ENTER_MIN = 2_000
-_ENTER_SHARE = 0.25
 # Fraction of the time limit kept for decoding and pricing after the last model.
 _RESERVE = 0.05
 
@@ -238,30 +232,17 @@ def solve_model(
     warm_pairs = _pair_ids(compiled, cand, warm)
     pmask = initial_pairs(compiled, cand) & in_group
     pmask[warm_pairs[warm_pairs >= 0]] = True
-    lower = -np.inf
-    values = np.zeros(cand.pair_order.shape[0])
-    last: tuple[MilpData, LpResult] | None = None
-    rounds = 0
-    while True:
-        data = build_milp(compiled, cand, order_mask, pair_mask=pmask)
-        lp = solve_lp(
-            data, start + _LP_SHARE * budget - time.perf_counter(), options.lp_engine
-        )
-        rounds += 1
-        if not lp.ok:
-            break
-        last = (data, lp)
-        values = lagrangian_values(compiled, cand, data, lp.duals)
-        out = in_group & ~pmask
-        lower = lp.objective + float(np.minimum(values[out], 0.0).sum())
-        enter = np.flatnonzero(out & (values < -PRICE_TOL))
-        if enter.size == 0 or time.perf_counter() > start + _LP_SHARE * budget * 0.5:
-            break
-        # Add the most attractive packages only, so the LP stays small.
-        most = max(_ENTER_MIN, int(_ENTER_SHARE * pmask.sum()))
-        if enter.size > most:
-            enter = enter[np.argpartition(values[enter], most)[:most]]
-        pmask[enter] = True
+    cg = column_generation(
+        compiled,
+        cand,
+        order_mask,
+        pmask,
+        start + _LP_SHARE * budget,
+        start + _LP_SHARE * budget * 0.5,
+        options.lp_engine,
+    )
+    last = None if cg.data is None or cg.lp is None else (cg.data, cg.lp)
+    lower, values, rounds = cg.lower, cg.values, cg.rounds
     # Incumbent: the best of the LP-guided plan, the warm start and nothing, repaired.
     incumbents = [np.empty((0, 3), dtype=np.int64), warm]
     if last is not None:
@@ -289,6 +270,9 @@ def solve_model(
     mip_mask, theta = in_group.copy(), np.inf
     if last is not None:
         mip_mask, theta = _fixing(in_group, values, upper - lower + tol)
+    elif int(in_group.sum()) > _MIP_PACKAGES or time.perf_counter() >= end:
+        # No LP in time and too large for a MILP without one: keep the incumbent.
+        return _ModelResult(best_triples, SolveStatus.TIME_LIMIT, lower, rounds, 0)
     best_pairs = _pair_ids(compiled, cand, best_triples)
     mip_mask[best_pairs[best_pairs >= 0]] = True
     data = build_milp(compiled, cand, order_mask, pair_mask=mip_mask)
