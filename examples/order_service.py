@@ -22,7 +22,6 @@ from pathlib import Path
 import numpy as np
 
 from omnistock import InsufficientStock, Sourcer, StockPool, samples
-from omnistock.sourcer import SourcingState
 
 
 def serve(args: argparse.Namespace, workdir: Path) -> None:
@@ -30,13 +29,10 @@ def serve(args: argparse.Namespace, workdir: Path) -> None:
     orders = samples.orders(network, args.orders, seed=args.seed)
 
     pool = StockPool.from_scenario(network, journal=workdir / "journal", fsync="batch")
-    sourcer = Sourcer(network)
-    # The Sourcer decides against the pool's live counters (same compiled stock
-    # rows); the pool re-checks every reservation under its lock, so a decision
-    # made on counters that changed meanwhile fails cleanly and is retried.
-    sourcer.state = SourcingState(
-        pool.free_left, pool.limit_left, sourcer.network.node_capacity.copy()
-    )
+    # The Sourcer decides on the pool's live counters and commits by reserving
+    # through the pool, which re-checks every line under its lock: a decision made
+    # on counters that changed meanwhile fails cleanly and is sourced again.
+    sourcer = Sourcer(network, pool=pool)
 
     start_stock = pool.stock()
     todo: queue.Queue[int] = queue.Queue()
@@ -55,22 +51,16 @@ def serve(args: argparse.Namespace, workdir: Path) -> None:
                 return
             for _attempt in range(4):
                 decision = sourcer.source(order)  # stock unchanged
-                lines = decision.allocations.select("node_id", "sku", "qty")
-                if lines.is_empty():
+                if decision.allocations.is_empty():
                     outcome = "unfillable"
                     break
                 try:
-                    res = pool.reserve(
-                        order.id,
-                        lines,
-                        key=order.id,
-                        ttl=args.ttl,
-                        exempt=decision.exempt,
-                    )
+                    res = sourcer.commit(decision, key=order.id, ttl=args.ttl)
                 except InsufficientStock:
                     with tally:
                         retries[0] += 1
                     continue  # another checkout took the units first: source again
+                assert res is not None  # a Sourcer on a pool returns the reservation
                 draw = rng.random()
                 if draw < 0.7:
                     pool.commit(res.reservation_id)  # paid and shipped

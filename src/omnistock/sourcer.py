@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import threading
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import polars as pl
@@ -24,6 +24,10 @@ from omnistock.exceptions import DecisionError, InsufficientStock, ScenarioError
 from omnistock.orders import Order
 from omnistock.plan import ALLOCATION_SCHEMA, UNFILLED_SCHEMA
 from omnistock.scenario import Scenario
+
+if TYPE_CHECKING:
+    from omnistock.pool import StockPool
+    from omnistock.reservation import Reservation
 from omnistock.solvers.greedy import node_arrays
 
 __all__ = ["Decision", "Sourcer", "SourcingState"]
@@ -191,6 +195,10 @@ class Sourcer:
     ----------
     scenario
         Nodes, stock, rules and costs; compiled once. Its orders are ignored.
+    pool
+        A live :class:`~omnistock.StockPool` of the same network: decisions read its
+        counters and :meth:`commit` reserves through it. None: the Sourcer keeps
+        its own counters, starting at the scenario's stock.
 
     Examples
     --------
@@ -215,9 +223,27 @@ class Sourcer:
     longer fits.
     """
 
-    def __init__(self, scenario: Scenario) -> None:
+    def __init__(self, scenario: Scenario, *, pool: StockPool | None = None) -> None:
         self.network = compile_network(scenario)
-        self.state = SourcingState.from_network(self.network)
+        self.pool = pool
+        if pool is None:
+            self.state = SourcingState.from_network(self.network)
+        else:
+            # Decide on the pool's live counters, under the pool's lock; the pool
+            # keeps stock (and its live protection), the Sourcer keeps capacity.
+            if pool.free_left.shape != self.network.stock_free.shape:
+                msg = (
+                    f"Sourcer: the pool has {pool.free_left.shape[0]} stock rows, the "
+                    f"scenario {self.network.stock_free.shape[0]}: build both from the "
+                    "same network."
+                )
+                raise ScenarioError(msg)
+            self.state = SourcingState(
+                pool.free_left, pool.limit_left, self.network.node_capacity.copy()
+            )
+            self.state.free_left = pool.free_left  # the live arrays, not copies
+            self.state.limit_left = pool.limit_left
+            self.state.lock = pool.lock  # type: ignore[assignment]
         self._nodes = node_arrays(self.network)
         net = self.network
         self._rules = (
@@ -325,8 +351,16 @@ class Sourcer:
             self, order, line_sku, arrays, exempt, (*snap, st.cap_left.copy())
         )
 
-    def commit(self, decision: Decision) -> None:
+    def commit(
+        self, decision: Decision, *, key: str | None = None, ttl: float | None = None
+    ) -> Reservation | None:
         """Take the decision's units from the stock, or raise and change nothing.
+
+        With a pool (``Sourcer(scenario, pool=pool)``) the units are reserved
+        through :meth:`StockPool.reserve` (``key`` and ``ttl`` pass on to it) and
+        the reservation is returned (None when the decision allocates nothing), to
+        be committed (shipped), released or left to expire in the pool; without a
+        pool, the Sourcer's own counters fall and None is returned.
 
         Raises
         ------
@@ -338,6 +372,8 @@ class Sourcer:
         """
         if decision._sourcer is not self:
             raise DecisionError(decision.order.id, "it was made by another Sourcer")
+        if self.pool is not None:
+            return self._reserve(decision, key, ttl)
         with self.state.lock:
             if decision.committed:
                 raise DecisionError(decision.order.id, "it was already committed")
@@ -346,7 +382,7 @@ class Sourcer:
             )
             if bad < 0:
                 decision.committed = True
-                return
+                return None
         line = decision.order.lines[int(decision.line_idx[bad])]
         node_id = str(self.network.node_ids[decision.node_idx[bad]])
         detail = (
@@ -355,6 +391,41 @@ class Sourcer:
         raise InsufficientStock(
             node_id, line.sku, int(decision.qty[bad]), avail, detail
         )
+
+    def _reserve(
+        self, decision: Decision, key: str | None, ttl: float | None
+    ) -> Reservation | None:
+        """Commit through the pool: capacity checked here, stock by the pool, atomically."""
+        assert self.pool is not None
+        with self.pool.lock:  # re-entrant: pool.reserve takes it again
+            if decision.committed:
+                raise DecisionError(decision.order.id, "it was already committed")
+            if decision.qty.size == 0:  # nothing to hold: every unit is unfilled
+                decision.committed = True
+                return None
+            cap = self.state.cap_left
+            need = np.bincount(
+                decision.node_idx, weights=decision.qty, minlength=cap.shape[0]
+            )
+            short = np.flatnonzero(need > cap)
+            if short.size:
+                n = int(short[0])
+                j = int(np.flatnonzero(decision.node_idx == n)[0])
+                line = decision.order.lines[int(decision.line_idx[j])]
+                raise InsufficientStock(
+                    str(self.network.node_ids[n]), line.sku, int(need[n]), int(cap[n]),
+                    "(node capacity left)",
+                )  # fmt: skip
+            reservation = self.pool.reserve(
+                decision.order.id,
+                decision.allocations.select("node_id", "sku", "qty"),
+                key=key,
+                ttl=ttl,
+                exempt=decision.exempt,
+            )
+            cap -= need.astype(np.int64)
+            decision.committed = True
+            return reservation
 
     def source_and_commit(self, order: Order, *, retries: int = 3) -> Decision:
         """Source and commit, re-sourcing when a concurrent commit took the units first.

@@ -1,0 +1,110 @@
+"""The Sourcer on a live StockPool: decides on the pool's counters, reserves through it."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from omnistock import (
+    DecisionError,
+    InsufficientStock,
+    ScenarioError,
+    Sourcer,
+    StockPool,
+)
+from tests.helpers import make_scenario
+
+NEAR_S = {"lat": 45.75, "lon": 4.85}
+
+
+def order(oid: str, qty: int = 1, tier: str = "standard") -> dict:
+    return {
+        "id": oid,
+        "tier": tier,
+        "destination": NEAR_S,
+        "lines": [{"sku": "A", "qty": qty}],
+    }
+
+
+def test_commit_reserves_through_the_pool_and_returns_the_reservation() -> None:
+    network = make_scenario(orders=[])
+    pool = StockPool.from_scenario(network)
+    sourcer = Sourcer(network, pool=pool)
+    decision = sourcer.source(order("o1", 2))
+    assert decision.allocations["node_id"].to_list() == ["S"]  # the store next door
+    before = pool.free("S", "A")
+    reservation = sourcer.commit(decision, ttl=30.0)
+    assert reservation is not None and pool.status(reservation.reservation_id) == "active"
+    assert pool.free("S", "A") == before - 2
+    with pytest.raises(DecisionError, match="already committed"):
+        sourcer.commit(decision)
+
+
+def test_decisions_read_the_pools_live_counters() -> None:
+    network = make_scenario(orders=[])
+    pool = StockPool.from_scenario(network)
+    sourcer = Sourcer(network, pool=pool)
+    pool.reserve("elsewhere", [("S", "A", 3)])  # a checkout outside the Sourcer
+    decision = sourcer.source(order("o1", 1))
+    assert decision.allocations["node_id"].to_list() == ["W"]
+
+
+def test_a_stale_decision_fails_and_changes_nothing() -> None:
+    network = make_scenario(orders=[])
+    pool = StockPool.from_scenario(network)
+    sourcer = Sourcer(network, pool=pool)
+    decision = sourcer.source(order("o1", 3))
+    pool.reserve("elsewhere", [("S", "A", 1)])
+    stock = pool.stock()
+    with pytest.raises(InsufficientStock):
+        sourcer.commit(decision)
+    assert pool.stock().equals(stock)
+    assert not decision.committed
+
+
+def test_the_live_protection_rule_applies_to_standard_tiers() -> None:
+    network = make_scenario(orders=[], rules={"last_unit_protection": {"store": 3}})
+    pool = StockPool.from_scenario(network)
+    sourcer = Sourcer(network, pool=pool)
+    standard = sourcer.source(order("o1", 1))
+    vip = sourcer.source(order("o2", 1, tier="vip"))
+    assert standard.allocations["node_id"].to_list() == ["W"]  # S keeps its 3 units
+    assert vip.allocations["node_id"].to_list() == ["S"]
+
+
+def test_a_pool_of_another_network_is_refused() -> None:
+    pool = StockPool.from_scenario(
+        make_scenario(stock=[{"node": "W", "sku": "A", "on_hand": 1}])
+    )
+    with pytest.raises(ScenarioError, match="build both from the same network"):
+        Sourcer(make_scenario(), pool=pool)
+
+
+@pytest.mark.threads
+def test_threads_never_oversell_the_pool() -> None:
+    network = make_scenario(orders=[])  # 10 units at W, 3 at S
+    pool = StockPool.from_scenario(network)
+    sourcer = Sourcer(network, pool=pool)
+    won: list[int] = []
+    lock = threading.Lock()
+
+    def buy(worker: int) -> None:
+        for k in range(20):
+            try:
+                decision = sourcer.source_and_commit(order(f"w{worker}-{k}", 1))
+            except InsufficientStock:
+                continue
+            if decision.committed and decision.allocations.height:
+                with lock:
+                    won.append(int(decision.qty.sum()))
+
+    threads = [threading.Thread(target=buy, args=(w,)) for w in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    stock = pool.stock()
+    assert sum(won) == 13 == int(stock["reserved"].sum())
+    assert (stock["on_hand"] >= stock["reserved"]).all()
+    assert pool.free("W", "A") == 0 and pool.free("S", "A") == 0
