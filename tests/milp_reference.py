@@ -92,9 +92,13 @@ def _eligible_km(scenario: Scenario) -> dict[tuple[int, int], float]:
 
 
 def reference_optimum(
-    scenario: Scenario, *, time_limit: float = 60.0
+    scenario: Scenario, *, time_limit: float = 60.0, relaxed: bool = False
 ) -> ReferenceResult:
-    """Solve exactly with scipy's ``milp``; raise if HiGHS cannot prove it."""
+    """Solve exactly with scipy's ``milp``; raise if HiGHS cannot prove it.
+
+    With ``relaxed`` solve the LP relaxation of this (weaker) formulation instead:
+    ``objective`` is then its LP value and ``allocations`` is empty.
+    """
     rules, costs = scenario.rules, scenario.costs
     nodes = scenario.nodes
     free: dict[tuple[int, str], int] = {}
@@ -193,7 +197,7 @@ def reference_optimum(
         )
     res = milp(
         np.asarray(cost),
-        integrality=np.ones(n_vars),
+        integrality=np.zeros(n_vars) if relaxed else np.ones(n_vars),
         bounds=Bounds(np.zeros(n_vars), np.asarray(upper, dtype=float)),
         constraints=constraints,
         options={"mip_rel_gap": 0.0, "time_limit": time_limit, "presolve": True},
@@ -201,6 +205,8 @@ def reference_optimum(
     if res.status != 0 or res.x is None:
         msg = f"reference MILP proved no optimum: status {res.status}, {res.message}"
         raise RuntimeError(msg)
+    if relaxed:
+        return ReferenceResult(objective=float(res.fun) + constant, allocations=[])
     values = np.round(res.x).astype(np.int64)
     allocations = []
     for var, (oi, sku, ni, _) in zip(x_pos, x_vars, strict=True):

@@ -163,8 +163,15 @@ class Candidates:
     cap_binds: np.ndarray
 
 
-def candidates(compiled: CompiledScenario) -> Candidates:
-    """The candidates of every order of the batch, and the constraints that can bind."""
+def candidates(
+    compiled: CompiledScenario, *, stock_in_bound: bool = True
+) -> Candidates:
+    """The candidates of every order of the batch, and the constraints that can bind.
+
+    With ``stock_in_bound=False`` a candidate's bound is ``min(qty, capacity)``:
+    the stock and protection limits then act only through their rows, so the
+    rows' duals carry their whole value (``omnistock.relax``).
+    """
     net, orders = compiled.network, compiled.orders
     line, row, ub, pair, pair_order, pair_node, pair_cost = _candidate_arrays(
         net.stock_indptr,
@@ -212,6 +219,8 @@ def candidates(compiled: CompiledScenario) -> Candidates:
         pair_cost = pair_cost[pair_ok]
     n_rows = net.stock_node.shape[0]
     node = pair_node[pair]
+    if not stock_in_bound:
+        ub = np.minimum(orders.line_qty[line], net.node_capacity[node])
     protected = ~orders.order_exempt[orders.line_order[line]]
     demand_all = np.bincount(row, weights=ub, minlength=n_rows)
     demand_protected = np.bincount(

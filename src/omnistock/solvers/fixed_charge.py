@@ -220,9 +220,9 @@ def build_milp(
     first_stock_row = n_rows
     # Stock: all takes <= free; non-exempt takes <= protected limit; and capacity.
     free_binds = cand.row_free_binds | all_constraints
-    limit_binds = cand.row_limit_binds | (
-        all_constraints & (net.stock_limit < net.stock_free)
-    )
+    # A protected limit at or above the free units repeats the free row: left out
+    # (it would only split the row's dual between two identical constraints).
+    limit_binds = (cand.row_limit_binds | all_constraints) & (limit < free)
     cap_binds = cand.cap_binds | (all_constraints & (net.node_capacity < NO_LIMIT))
     sel = free_binds[c_row]
     rows_all = add_sums(x0 + np.flatnonzero(sel), c_row[sel], free)

@@ -1,0 +1,204 @@
+"""The LP relaxation of a batch: its bound and the shadow price of stock and capacity.
+
+``relax(scenario)`` solves the linear relaxation of the ``optimal`` solver's
+fixed-charge model (docs/solvers.md) by column generation over packages, with a
+row for every stock row, protected limit and finite capacity the batch touches,
+and candidate bounds of ``min(qty, capacity)`` only, so that every stock limit
+acts through its row and its dual holds its whole value.
+The duals say what one more unit is worth: the look-ahead policy reads them.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+import types
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+
+from omnistock.compiled import NO_LIMIT, CompiledScenario
+from omnistock.scenario import Scenario
+from omnistock.solvers.colgen import column_generation, initial_pairs
+from omnistock.solvers.components import candidates
+
+__all__ = ["DUAL_SCHEMA", "Relaxation", "relax"]
+
+#: Columns and dtypes of ``Relaxation.duals``.
+DUAL_SCHEMA: dict[str, pl.DataType] = {
+    "node_id": pl.String(),
+    "sku": pl.String(),
+    "kind": pl.String(),
+    "dual": pl.Float64(),
+}
+
+
+@dataclass(frozen=True, eq=False)
+class Relaxation:
+    """The LP relaxation of a batch.
+
+    Attributes
+    ----------
+    bound
+        A lower bound on the objective of every plan of the batch; the LP bound
+        when ``converged``.
+    duals
+        One row per constraint (``DUAL_SCHEMA``): ``kind`` is ``"stock"`` (all
+        takes of a node-SKU row <= its free units), ``"protected"`` (non-exempt
+        takes <= free minus last-unit protection; only rows with protection) or
+        ``"capacity"`` (all takes of a node, ``sku`` null; only nodes with a
+        capacity). ``dual >= 0`` is the cost saved per extra unit of that
+        right-hand side (one more free unit, one less protected unit, one more
+        unit of capacity), at the margin. Rows no order can use have dual 0.
+    converged
+        Column generation proved the LP optimum within the time limit.
+    seconds
+        Wall time.
+    """
+
+    bound: float
+    duals: pl.DataFrame
+    converged: bool
+    seconds: float
+
+
+def relax(
+    scenario: Scenario, *, time_limit: float = 60.0, engine: str = "glop"
+) -> Relaxation:
+    """Solve the LP relaxation of the scenario's batch.
+
+    Parameters
+    ----------
+    scenario
+        The batch; compiled once and cached on it.
+    time_limit
+        Wall seconds for the LPs. When reached, ``bound`` is still valid (a
+        Lagrangian bound) and ``converged`` is False.
+    engine
+        ``"glop"`` (OR-Tools) or ``"highs"`` (HiGHS dual simplex through scipy;
+        faster on large batches, docs/solvers.md).
+
+    Examples
+    --------
+    >>> from omnistock import Scenario, relax
+    >>> s = Scenario.model_validate(
+    ...     {
+    ...         "nodes": [{"id": "W", "kind": "warehouse", "lat": 48.85, "lon": 2.35}],
+    ...         "stock": [{"node": "W", "sku": "A", "on_hand": 1}],
+    ...         "orders": [
+    ...             {"id": f"o{i}", "destination": {"lat": 48.9, "lon": 2.4},
+    ...              "lines": [{"sku": "A", "qty": 1}]}
+    ...             for i in range(2)
+    ...         ],
+    ...     }
+    ... )
+    >>> r = relax(s)
+    >>> r.duals.filter(kind="stock")["dual"].round(2).to_list()  # one unfilled unit
+    [994.93]
+    """
+    if engine not in ("glop", "highs"):
+        msg = f"relax: engine must be one of glop, highs. Got engine={engine!r}."
+        raise ValueError(msg)
+    start = time.perf_counter()
+    compiled = scenario.compiled()
+    net, orders = compiled.network, compiled.orders
+    cand = candidates(compiled, stock_in_bound=False)
+    has_cand = np.zeros(orders.n_orders, dtype=np.bool_)
+    has_cand[orders.line_order[cand.line]] = True
+    deadline = start + time_limit
+    cg = column_generation(
+        compiled,
+        cand,
+        has_cand,
+        initial_pairs(compiled, cand),
+        deadline,
+        deadline,
+        engine,
+        all_constraints=True,
+    )
+    unfillable = ~has_cand[orders.line_order]
+    constant = float(
+        net.unfilled
+        * np.sum(
+            orders.order_weight[orders.line_order[unfillable]]
+            * orders.line_qty[unfillable]
+        )
+    )
+    if not has_cand.any():
+        lower, converged = 0.0, True
+    else:
+        lower, converged = max(cg.lower, 0.0), cg.converged
+    free_dual = np.zeros(net.stock_node.shape[0])
+    limit_dual = np.zeros(net.stock_node.shape[0])
+    cap_dual = np.zeros(net.n_nodes)
+    if cg.data is not None and cg.lp is not None:
+        data, duals = cg.data, cg.lp.duals
+        first = data.first_stock_row
+        stock = -duals[first : first + data.stock_rows.size]
+        free = data.stock_kind == 0
+        free_dual[data.stock_rows[free]] = stock[free]
+        limit_dual[data.stock_rows[~free]] = stock[~free]
+        cap_dual[data.cap_nodes] = -duals[first + data.stock_rows.size :]
+    return Relaxation(
+        bound=lower + constant,
+        duals=_dual_frame(compiled, free_dual, limit_dual, cap_dual),
+        converged=converged,
+        seconds=time.perf_counter() - start,
+    )
+
+
+def _dual_frame(
+    compiled: CompiledScenario,
+    free_dual: np.ndarray,
+    limit_dual: np.ndarray,
+    cap_dual: np.ndarray,
+) -> pl.DataFrame:
+    net = compiled.network
+    sku_of_row = np.repeat(np.arange(net.n_skus), np.diff(net.stock_indptr))
+    protected = np.flatnonzero(net.stock_limit < net.stock_free)
+    capped = np.flatnonzero(net.node_capacity < NO_LIMIT)
+    rows = np.arange(net.stock_node.shape[0])
+    frames = [
+        pl.DataFrame(
+            {
+                "node_id": net.node_ids[net.stock_node[idx]],
+                "sku": net.sku_ids[sku_of_row[idx]],
+                "kind": np.full(idx.size, kind),
+                "dual": np.maximum(dual[idx], 0.0),  # clip solver noise below 0
+            },
+            schema=DUAL_SCHEMA,
+        )
+        for idx, kind, dual in (
+            (rows, "stock", free_dual),
+            (protected, "protected", limit_dual),
+        )
+    ]
+    frames.append(
+        pl.DataFrame(
+            {
+                "node_id": net.node_ids[capped],
+                "sku": [None] * capped.size,
+                "kind": ["capacity"] * capped.size,
+                "dual": np.maximum(cap_dual[capped], 0.0),
+            },
+            schema=DUAL_SCHEMA,
+        )
+    )
+    return pl.concat(frames)
+
+
+class _CallableModule(types.ModuleType):
+    """The ``omnistock.relax`` module, callable as :func:`relax`.
+
+    Importing ``omnistock.relax`` (the module) makes ``omnistock.relax`` name the
+    module; being callable keeps ``omnistock.relax(scenario)`` working then.
+    """
+
+    def __call__(
+        self, scenario: Scenario, *, time_limit: float = 60.0, engine: str = "glop"
+    ) -> Relaxation:
+        return relax(scenario, time_limit=time_limit, engine=engine)
+
+
+sys.modules[__name__].__class__ = _CallableModule
