@@ -125,3 +125,39 @@ def test_unknown_option_is_rejected():
     """Tests that a misspelt option names the valid ones."""
     with pytest.raises(InvalidOptionError, match="time_limit"):
         solve(load("scenario_01"), solver="optimal", timelimit=3)
+
+
+@pytest.fixture(scope="module")
+def medium_batch():
+    from omnistock import samples
+
+    net = samples.network("medium", seed=3)
+    return net.with_orders(samples.orders(net, 3000, seed=3))
+
+
+@pytest.mark.slow
+def test_time_limited_large_batch_returns_checked_plan_with_bound(medium_batch):
+    """Tests that a short time limit on 3,000 orders gives a valid plan, bound and gap."""
+    plan = solve(medium_batch, solver="optimal", time_limit=4.0)
+    plan.check(medium_batch)
+    assert plan.status in (
+        SolveStatus.TIME_LIMIT,
+        SolveStatus.FEASIBLE,
+        SolveStatus.OPTIMAL,
+    )
+    assert plan.bound is not None
+    assert plan.gap is not None
+    assert 0.0 < plan.bound <= plan.objective
+    assert plan.solve_time < 4.0 + 3.0  # the limit, plus the warm start and set-up
+    if "greedy" in available_solvers():
+        assert plan.objective <= solve(medium_batch, solver="greedy").objective + 1e-6
+
+
+@pytest.mark.slow
+def test_large_batch_reaches_one_percent(medium_batch):
+    """Tests that 3,000 medium orders get within 1 % of the bound in well under a minute."""
+    plan = solve(medium_batch, solver="optimal", gap=0.01, time_limit=60.0)
+    plan.check(medium_batch)
+    assert plan.gap is not None
+    assert plan.gap <= 0.01
+    assert plan.status in (SolveStatus.FEASIBLE, SolveStatus.OPTIMAL)
