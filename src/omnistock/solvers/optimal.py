@@ -49,10 +49,15 @@ _MODEL_VARS = 20_000
 # Largest MILP (in packages) after reduced-cost fixing; beyond it the fixing
 # threshold is lowered and the proof is only up to that threshold.
 _MIP_PACKAGES = 30_000
+# The MILP is widened (2x packages) only when the time left is this many times
+# what the last one took.
+_WIDEN_ROOM = 6.0
 # Share of a model's budget for column generation, and of what is left then for
 # the LP-guided incumbent; the MILP gets the rest.
 _LP_SHARE = 0.5
 _SUB_SHARE = 0.3
+# Every model may use at least this much of the time left (small ones are quick).
+_MIN_MODEL_SECONDS = 1.0
 # Fraction of the time limit kept for decoding and pricing after the last model.
 _RESERVE = 0.05
 
@@ -267,41 +272,59 @@ def solve_model(
     if upper - lower <= max(options.gap * abs(upper), tol):
         status = SolveStatus.OPTIMAL if upper - lower <= tol else SolveStatus.FEASIBLE
         return _ModelResult(best_triples, status, lower, rounds, 0)
-    mip_mask, theta = in_group.copy(), np.inf
-    if last is not None:
-        mip_mask, theta = _fixing(in_group, values, upper - lower + tol)
-    elif int(in_group.sum()) > _MIP_PACKAGES or time.perf_counter() >= end:
+    if last is None and (
+        int(in_group.sum()) > _MIP_PACKAGES or time.perf_counter() >= end
+    ):
         # No LP in time and too large for a MILP without one: keep the incumbent.
         return _ModelResult(best_triples, SolveStatus.TIME_LIMIT, lower, rounds, 0)
-    best_pairs = _pair_ids(compiled, cand, best_triples)
-    mip_mask[best_pairs[best_pairs >= 0]] = True
-    data = build_milp(compiled, cand, order_mask, pair_mask=mip_mask)
-    hint = triples_to_vector(compiled, cand, data, best_triples)
-    answer = solve_milp(data, options, end - time.perf_counter(), hint)
-    triples, status = best_triples, answer.status
-    if answer.values is not None and float(data.cost @ answer.values) < upper:
-        triples = decode(cand, data, answer.values)
-    # Plans outside the MILP's packages cost at least lower + theta (module doc).
-    bound = max(lower, min(answer.bound, upper, lower + theta))
-    if status == SolveStatus.OPTIMAL and (theta < upper - lower or options.gap > 0):
+    triples, bound, limit, n_mip = best_triples, lower, _MIP_PACKAGES, 0
+    while True:
+        mip_mask, theta = in_group.copy(), np.inf
+        if last is not None:
+            mip_mask, theta = _fixing(in_group, values, upper - lower + tol, limit)
+        best_pairs = _pair_ids(compiled, cand, triples)
+        mip_mask[best_pairs[best_pairs >= 0]] = True
+        data = build_milp(compiled, cand, order_mask, pair_mask=mip_mask)
+        hint = triples_to_vector(compiled, cand, data, triples)
+        mip_start = time.perf_counter()
+        answer = solve_milp(data, options, end - mip_start, hint)
+        mip_seconds = time.perf_counter() - mip_start
+        n_mip = int(mip_mask.sum())
+        if answer.values is not None and float(data.cost @ answer.values) < upper:
+            triples = decode(cand, data, answer.values)
+            upper = float(data.cost @ answer.values)
+        # Plans outside the MILP's packages cost at least lower + theta (module doc).
+        bound = max(bound, min(answer.bound, upper, lower + theta))
+        status = answer.status
+        proven = status == SolveStatus.OPTIMAL and theta >= upper - lower
+        if (
+            proven
+            or status != SolveStatus.OPTIMAL
+            or upper - bound <= max(options.gap * abs(upper), tol)
+            or end - time.perf_counter() < _WIDEN_ROOM * mip_seconds
+            or n_mip >= int(in_group.sum())
+        ):
+            break
+        limit *= 2  # the MILP was solved with time to spare: widen it towards a proof
+    if status == SolveStatus.OPTIMAL and (not proven or options.gap > 0):
         status = SolveStatus.FEASIBLE
-    return _ModelResult(triples, status, bound, rounds, int(mip_mask.sum()))
+    return _ModelResult(triples, status, bound, rounds, n_mip)
 
 
 def _fixing(
-    in_group: np.ndarray, values: np.ndarray, gap: float
+    in_group: np.ndarray, values: np.ndarray, gap: float, limit: int
 ) -> tuple[np.ndarray, float]:
     """Packages the MILP needs (reduced-cost fixing) and the threshold used.
 
     A package with ``value > gap`` is in no plan cheaper than the incumbent
-    (colgen's module doc). When more than ``_MIP_PACKAGES`` remain, the threshold
+    (colgen's module doc). When more than ``limit`` remain, the threshold
     is lowered to keep the MILP small and the model's bound is then capped at
     ``lower + threshold``.
     """
     idx = np.flatnonzero(in_group)
     theta = gap
-    if int(np.count_nonzero(values[idx] <= gap)) > _MIP_PACKAGES:
-        theta = float(np.partition(values[idx], _MIP_PACKAGES)[_MIP_PACKAGES])
+    if int(np.count_nonzero(values[idx] <= gap)) > limit:
+        theta = float(np.partition(values[idx], limit)[limit])
         theta = float(np.nextafter(theta, -np.inf))
     return in_group & (values <= theta), float(theta)
 
@@ -342,12 +365,17 @@ class OptimalSolver:
         remaining = float(size.sum())
         warm_label = label[orders.line_order[warm[:, 0]]]
         done = 0
-        for group in groups:
+        solved = np.zeros(n_comp + 1, dtype=np.bool_)  # last entry: no candidate
+        # Small models first: a large one that runs to its limit cannot starve them.
+        for group in sorted(groups, key=lambda g: int(size[g].sum())):
             mask = np.isin(label, group)
             share = float(size[group].sum())
-            budget = (deadline - time.perf_counter()) * share / max(remaining, 1.0)
+            left = deadline - time.perf_counter()
+            budget = max(
+                left * share / max(remaining, 1.0), min(left, _MIN_MODEL_SECONDS)
+            )
             remaining -= share
-            in_group = (warm_label >= group[0]) & (warm_label <= group[-1])
+            in_group = np.isin(warm_label, group)
             result = solve_model(compiled, cand, mask, warm[in_group], options, budget)
             parts.append(result.triples)
             bound += max(result.bound, 0.0)
@@ -361,8 +389,9 @@ class OptimalSolver:
             elif result.status == SolveStatus.FEASIBLE:
                 status = SolveStatus.FEASIBLE
             done += group.size
+            solved[group] = True
             if options.progress is not None:
-                rest = warm[warm_label > group[-1]]
+                rest = warm[~solved[warm_label]]
                 so_far = objective_of(compiled, np.concatenate([*parts, rest]))
                 options.progress(done, n_comp, so_far)
         result_triples = np.concatenate(parts)
