@@ -45,38 +45,50 @@ class LookaheadOptions(BaseModel):
     time_limit: float = Field(default=60.0, gt=0.0, description="Seconds for the LP.")
 
 
-def stock_prices(compiled: CompiledScenario, *, time_limit: float = 60.0) -> np.ndarray:
+def stock_prices(
+    compiled: CompiledScenario, *, time_limit: float = 60.0, engine: str = "highs"
+) -> np.ndarray:
     """float64[nnz]: the LP shadow price of each stock row for the compiled orders.
 
-    The LP is the relaxation of the fixed-charge model (``solvers.fixed_charge``)
-    with every stock row as a constraint; a row's price is minus the dual of its
-    "all takes" constraint plus minus the dual of its "non-exempt takes" constraint
-    (>= 0: the cost one more unit would save a non-exempt order, the usual tier).
-    Rows the orders cannot use price at 0; so does every row when the LP fails.
+    The LP is the relaxation of the fixed-charge model, solved by column generation
+    over packages as :func:`omnistock.relax` solves it: every stock row, protected
+    limit and capacity is a row of its own (candidates are bounded by quantity, not
+    stock), so each stock limit's dual holds its whole value. A row's price is the
+    cost one more unit there would save a non-exempt order (the usual tier): minus
+    the duals of its all-takes and protected-limit rows, plus minus the dual of its
+    node's capacity. Rows the orders cannot use price at 0; so does every row when
+    no LP was solved in time.
     """
-    from omnistock.solvers.colgen import solve_lp
+    import time
+
+    from omnistock.solvers.colgen import column_generation, initial_pairs
     from omnistock.solvers.components import candidates
-    from omnistock.solvers.fixed_charge import build_milp
 
     net, orders = compiled.network, compiled.orders
     prices = np.zeros(net.stock_node.shape[0], dtype=np.float64)
     if orders.n_orders == 0:
         return prices
-    cand = candidates(compiled)
+    cand = candidates(compiled, stock_in_bound=False)
     if cand.line.size == 0:
         return prices
-    data = build_milp(
-        compiled, cand, np.ones(orders.n_orders, dtype=np.bool_), all_constraints=True
-    )
-    lp = solve_lp(data, time_limit, engine="highs")
-    if not lp.ok:
+    has_cand = np.zeros(orders.n_orders, dtype=np.bool_)
+    has_cand[orders.line_order[cand.line]] = True
+    deadline = time.perf_counter() + time_limit
+    cg = column_generation(
+        compiled, cand, has_cand, initial_pairs(compiled, cand), deadline, deadline,
+        engine, all_constraints=True,
+    )  # fmt: skip
+    if cg.data is None or cg.lp is None:
         return prices
+    data, duals = cg.data, cg.lp.duals
     k = data.stock_rows.shape[0]
-    duals = lp.duals[data.first_stock_row : data.first_stock_row + k]
-    # Most orders are of non-exempt tiers, which pay both the row's dual and its
-    # protected-units dual (the units they may not take are priced by the latter).
-    np.add.at(prices, data.stock_rows, np.maximum(-duals, 0.0))
-    return prices
+    first = data.first_stock_row
+    np.add.at(prices, data.stock_rows, np.maximum(-duals[first : first + k], 0.0))
+    # A node's capacity is spent by every unit it gives, of any SKU.
+    node_price = np.zeros(net.n_nodes, dtype=np.float64)
+    np.add.at(node_price, data.cap_nodes, np.maximum(-duals[first + k :], 0.0))
+    out: np.ndarray = prices + node_price[net.stock_node]
+    return out
 
 
 class LookaheadSolver:
