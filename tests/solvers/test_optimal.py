@@ -161,3 +161,66 @@ def test_large_batch_reaches_one_percent(medium_batch):
     assert plan.gap is not None
     assert plan.gap <= 0.01
     assert plan.status in (SolveStatus.FEASIBLE, SolveStatus.OPTIMAL)
+
+
+def _one_unit_orders(scenario):
+    """The scenario with each order cut to its first line and one unit."""
+    data = scenario.model_dump()
+    for order in data["orders"]:
+        order["lines"] = [{"sku": order["lines"][0]["sku"], "qty": 1}]
+    return type(scenario).model_validate(data)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(scenario=scenarios(max_nodes=5, max_skus=2, max_orders=8, max_lines=1))
+def test_one_unit_orders_go_through_min_cost_flow_exactly(scenario):
+    """Tests that one-unit, one-line batches are solved by the flow at the oracle's optimum."""
+    scenario = _one_unit_orders(scenario)
+    plan = solve(scenario, solver="optimal", time_limit=20)
+    plan.check(scenario)
+    assert close(plan.objective, reference_optimum(scenario).objective)
+    assert plan.status == SolveStatus.OPTIMAL
+    assert plan.info["models"] == 0
+    assert plan.gap is not None
+    assert plan.gap <= REL
+
+
+def test_flow_obeys_protection_capacity_and_tiers():
+    """Tests the flow network on protected rows, a capacity and an exempt tier."""
+    near = {"lat": 45.76, "lon": 4.84}
+    orders = [
+        {
+            "id": f"o{i}",
+            "tier": tier,
+            "destination": near,
+            "lines": [{"sku": sku, "qty": 1}],
+        }
+        for i, (tier, sku) in enumerate(
+            [
+                ("standard", "A"),
+                ("standard", "A"),
+                ("vip", "A"),
+                ("standard", "B"),
+                ("vip", "B"),
+            ]
+        )
+    ]
+    scenario = make_scenario(
+        nodes=[
+            {"id": "W", "kind": "warehouse", "lat": 48.85, "lon": 2.35, "capacity": 2},
+            {"id": "S", "kind": "store", "lat": 45.76, "lon": 4.84},
+        ],
+        stock=[
+            {"node": "W", "sku": "A", "on_hand": 5},
+            {"node": "W", "sku": "B", "on_hand": 5},
+            {"node": "S", "sku": "A", "on_hand": 2},
+            {"node": "S", "sku": "B", "on_hand": 1},
+        ],
+        rules={"last_unit_protection": {"store": 1}, "tier_weights": {"vip": 3.0}},
+        orders=orders,
+    )
+    plan = solve(scenario, solver="optimal")
+    plan.check(scenario)
+    assert plan.info["flow_orders"] == 5
+    assert close(plan.objective, reference_optimum(scenario).objective)
+    assert plan.status == SolveStatus.OPTIMAL

@@ -32,6 +32,7 @@ from omnistock.solvers.colgen import (
 )
 from omnistock.solvers.components import Candidates, candidates, components
 from omnistock.solvers.fixed_charge import MilpData, build_milp
+from omnistock.solvers.flow import solve_unit_orders, unit_components
 from omnistock.solvers.repair import complete
 
 __all__ = ["OptimalOptions", "OptimalSolver", "ProgressCallback"]
@@ -177,17 +178,19 @@ def objective_of(compiled: CompiledScenario, triples: np.ndarray) -> float:
     return float(comp.sum())
 
 
-def _groups(label: np.ndarray, size: np.ndarray) -> list[np.ndarray]:
-    """Component labels grouped so that each group has about ``_MODEL_VARS`` variables."""
+def _groups(comps: np.ndarray, size: np.ndarray) -> list[np.ndarray]:
+    """The components ``comps`` grouped into models of about ``_MODEL_VARS`` candidates."""
     groups: list[np.ndarray] = []
-    start, acc = 0, 0
-    for comp in range(size.shape[0]):
+    current: list[int] = []
+    acc = 0
+    for comp in comps.tolist():
+        current.append(comp)
         acc += int(size[comp])
         if acc >= _MODEL_VARS:
-            groups.append(np.arange(start, comp + 1))
-            start, acc = comp + 1, 0
-    if start < size.shape[0]:
-        groups.append(np.arange(start, size.shape[0]))
+            groups.append(np.asarray(current, dtype=np.int64))
+            current, acc = [], 0
+    if current:
+        groups.append(np.asarray(current, dtype=np.int64))
     return groups
 
 
@@ -349,10 +352,17 @@ class OptimalSolver:
         label = components(compiled, cand)
         n_comp = int(label.max()) + 1 if label.size else 0
         size = np.bincount(label[orders.line_order[cand.line]], minlength=n_comp)
-        groups = _groups(label, size)
+        # One-unit, one-line components: an exact min-cost flow (solvers/flow.py).
+        by_flow = unit_components(compiled, label)
+        flow_orders = (label >= 0) & np.append(by_flow, False)[label]
+        groups = _groups(np.flatnonzero(~by_flow), size)
         parts: list[np.ndarray] = [np.empty((0, 3), dtype=np.int64)]
         status = SolveStatus.OPTIMAL
         bound = _unfillable_cost(compiled, np.flatnonzero(label < 0))
+        if flow_orders.any():
+            flow = solve_unit_orders(compiled, cand, flow_orders)
+            parts.append(flow.triples)
+            bound += max(flow.bound, 0.0)
         info: dict[str, Any] = {
             "backend": options.backend,
             "components": n_comp,
@@ -361,11 +371,13 @@ class OptimalSolver:
             "lp_rounds": 0,
             "mip_packages": 0,
             "packages": int(cand.pair_order.shape[0]),
+            "flow_orders": int(flow_orders.sum()),
         }
-        remaining = float(size.sum())
+        remaining = float(size[~by_flow].sum())
         warm_label = label[orders.line_order[warm[:, 0]]]
-        done = 0
         solved = np.zeros(n_comp + 1, dtype=np.bool_)  # last entry: no candidate
+        solved[:n_comp] = by_flow
+        done = int(by_flow.sum())
         # Small models first: a large one that runs to its limit cannot starve them.
         for group in sorted(groups, key=lambda g: int(size[g].sum())):
             mask = np.isin(label, group)
