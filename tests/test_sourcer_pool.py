@@ -35,7 +35,9 @@ def test_commit_reserves_through_the_pool_and_returns_the_reservation() -> None:
     assert decision.allocations["node_id"].to_list() == ["S"]  # the store next door
     before = pool.free("S", "A")
     reservation = sourcer.commit(decision, ttl=30.0)
-    assert reservation is not None and pool.status(reservation.reservation_id) == "active"
+    assert (
+        reservation is not None and pool.status(reservation.reservation_id) == "active"
+    )
     assert pool.free("S", "A") == before - 2
     with pytest.raises(DecisionError, match="already committed"):
         sourcer.commit(decision)
