@@ -1,12 +1,15 @@
 """The ``optimal`` solver: the proven batch optimum of the fixed-charge MILP.
 
-The batch is cut into independent components (``solvers.components``), grouped into
-models of bounded size and solved one by one by an OR-Tools MILP back-end, each
-with its share of the time left. The back-end (SCIP by default) was chosen by
-measurement (docs/solvers.md). Every component keeps the better of the back-end's
-answer and the warm start (the greedy plan); a component the back-end cannot
-solve in time keeps the warm start, or allocates nothing when there is none. So a
-time limit always returns a feasible plan, never worse than the warm start.
+The batch is cut into independent components (``solvers.components``). Components
+of one-unit, one-line orders are solved exactly by a min-cost flow
+(``solvers.flow``); the others are grouped into models of bounded size, solved
+one by one (small first), each with its share of the time left: column
+generation for the LP bound, an LP-guided incumbent, reduced-cost fixing, then a
+small MILP on an OR-Tools back-end (SCIP by default, chosen by measurement,
+docs/solvers.md). Every model keeps the best of the back-end's answer, its
+incumbent and the warm start (the greedy plan), and the driver returns the warm
+start if it is cheaper overall: a time limit always returns a feasible plan,
+never worse than the warm start, with a valid bound.
 """
 
 from __future__ import annotations
