@@ -23,7 +23,7 @@ from omnistock.scenario import Scenario
 from omnistock.solvers.colgen import column_generation, initial_pairs
 from omnistock.solvers.components import candidates
 
-__all__ = ["DUAL_SCHEMA", "Relaxation", "relax"]
+__all__ = ["DUAL_SCHEMA", "Duals", "Relaxation", "relax", "relax_compiled"]
 
 #: Columns and dtypes of ``Relaxation.duals``.
 DUAL_SCHEMA: dict[str, pl.DataType] = {
@@ -97,16 +97,68 @@ def relax(
     >>> r.duals.filter(kind="stock")["dual"].round(2).to_list()  # one unfilled unit
     [994.93]
     """
+    start = time.perf_counter()
+    compiled = scenario.compiled()
+    duals = relax_compiled(compiled, time_limit=time_limit, engine=engine)
+    return Relaxation(
+        bound=duals.bound,
+        duals=_dual_frame(compiled, duals.free, duals.limit, duals.capacity),
+        converged=duals.converged,
+        seconds=time.perf_counter() - start,
+    )
+
+
+@dataclass(frozen=True, eq=False)
+class Duals:
+    """The LP bound of a compiled batch and its duals as arrays (``dual >= 0``).
+
+    Attributes
+    ----------
+    bound
+        Lower bound on every plan (the LP bound when ``converged``).
+    converged
+        Column generation proved the LP optimum in time.
+    free, limit : float64[nnz]
+        Per stock row: the all-takes and the protected-limit (non-exempt) duals.
+    capacity : float64[n_nodes]
+        Per node: the capacity dual (0 without a capacity).
+    """
+
+    bound: float
+    converged: bool
+    free: np.ndarray
+    limit: np.ndarray
+    capacity: np.ndarray
+
+
+def relax_compiled(
+    compiled: CompiledScenario, *, time_limit: float = 60.0, engine: str = "glop"
+) -> Duals:
+    """The LP relaxation of a compiled batch (the work of :func:`relax`).
+
+    The look-ahead policy calls it on the stock a simulation has left.
+    """
     if engine not in ("glop", "highs"):
         msg = f"relax: engine must be one of glop, highs. Got engine={engine!r}."
         raise ValueError(msg)
-    start = time.perf_counter()
-    compiled = scenario.compiled()
     net, orders = compiled.network, compiled.orders
     cand = candidates(compiled, stock_in_bound=False)
     has_cand = np.zeros(orders.n_orders, dtype=np.bool_)
     has_cand[orders.line_order[cand.line]] = True
-    deadline = start + time_limit
+    free_dual = np.zeros(net.stock_node.shape[0])
+    limit_dual = np.zeros(net.stock_node.shape[0])
+    cap_dual = np.zeros(net.n_nodes)
+    unfillable = ~has_cand[orders.line_order]
+    constant = float(
+        net.unfilled
+        * np.sum(
+            orders.order_weight[orders.line_order[unfillable]]
+            * orders.line_qty[unfillable]
+        )
+    )
+    if not has_cand.any():  # no LP to solve: every unit is unfilled
+        return Duals(constant, True, free_dual, limit_dual, cap_dual)
+    deadline = time.perf_counter() + time_limit
     cg = column_generation(
         compiled,
         cand,
@@ -117,21 +169,7 @@ def relax(
         engine,
         all_constraints=True,
     )
-    unfillable = ~has_cand[orders.line_order]
-    constant = float(
-        net.unfilled
-        * np.sum(
-            orders.order_weight[orders.line_order[unfillable]]
-            * orders.line_qty[unfillable]
-        )
-    )
-    if not has_cand.any():
-        lower, converged = 0.0, True
-    else:
-        lower, converged = max(cg.lower, 0.0), cg.converged
-    free_dual = np.zeros(net.stock_node.shape[0])
-    limit_dual = np.zeros(net.stock_node.shape[0])
-    cap_dual = np.zeros(net.n_nodes)
+    lower, converged = max(cg.lower, 0.0), cg.converged
     if cg.data is not None and cg.lp is not None:
         data, duals = cg.data, cg.lp.duals
         first = data.first_stock_row
@@ -140,11 +178,12 @@ def relax(
         free_dual[data.stock_rows[free]] = stock[free]
         limit_dual[data.stock_rows[~free]] = stock[~free]
         cap_dual[data.cap_nodes] = -duals[first + data.stock_rows.size :]
-    return Relaxation(
+    return Duals(
         bound=lower + constant,
-        duals=_dual_frame(compiled, free_dual, limit_dual, cap_dual),
         converged=converged,
-        seconds=time.perf_counter() - start,
+        free=np.maximum(free_dual, 0.0),
+        limit=np.maximum(limit_dual, 0.0),
+        capacity=np.maximum(cap_dual, 0.0),
     )
 
 

@@ -50,44 +50,20 @@ def stock_prices(
 ) -> np.ndarray:
     """float64[nnz]: the LP shadow price of each stock row for the compiled orders.
 
-    The LP is the relaxation of the fixed-charge model, solved by column generation
-    over packages as :func:`omnistock.relax` solves it: every stock row, protected
-    limit and capacity is a row of its own (candidates are bounded by quantity, not
-    stock), so each stock limit's dual holds its whole value. A row's price is the
-    cost one more unit there would save a non-exempt order (the usual tier): minus
-    the duals of its all-takes and protected-limit rows, plus minus the dual of its
-    node's capacity. Rows the orders cannot use price at 0; so does every row when
-    no LP was solved in time.
+    The LP is :func:`omnistock.relax.relax_compiled`: every stock row, protected
+    limit and capacity is a row of its own, so each limit's dual holds its whole
+    value. A row's price is the cost one more unit there would save a non-exempt
+    order (the usual tier): its all-takes dual plus its protected-limit dual plus
+    its node's capacity dual. Rows the orders cannot use price at 0; so does every
+    row when no LP was solved in time.
     """
-    import time
+    from omnistock.relax import relax_compiled
 
-    from omnistock.solvers.colgen import column_generation, initial_pairs
-    from omnistock.solvers.components import candidates
-
-    net, orders = compiled.network, compiled.orders
-    prices = np.zeros(net.stock_node.shape[0], dtype=np.float64)
-    if orders.n_orders == 0:
-        return prices
-    cand = candidates(compiled, stock_in_bound=False)
-    if cand.line.size == 0:
-        return prices
-    has_cand = np.zeros(orders.n_orders, dtype=np.bool_)
-    has_cand[orders.line_order[cand.line]] = True
-    deadline = time.perf_counter() + time_limit
-    cg = column_generation(
-        compiled, cand, has_cand, initial_pairs(compiled, cand), deadline, deadline,
-        engine, all_constraints=True,
-    )  # fmt: skip
-    if cg.data is None or cg.lp is None:
-        return prices
-    data, duals = cg.data, cg.lp.duals
-    k = data.stock_rows.shape[0]
-    first = data.first_stock_row
-    np.add.at(prices, data.stock_rows, np.maximum(-duals[first : first + k], 0.0))
-    # A node's capacity is spent by every unit it gives, of any SKU.
-    node_price = np.zeros(net.n_nodes, dtype=np.float64)
-    np.add.at(node_price, data.cap_nodes, np.maximum(-duals[first + k :], 0.0))
-    out: np.ndarray = prices + node_price[net.stock_node]
+    net = compiled.network
+    if compiled.orders.n_orders == 0:
+        return np.zeros(net.stock_node.shape[0], dtype=np.float64)
+    duals = relax_compiled(compiled, time_limit=time_limit, engine=engine)
+    out: np.ndarray = duals.free + duals.limit + duals.capacity[net.stock_node]
     return out
 
 
