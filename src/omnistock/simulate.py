@@ -208,6 +208,13 @@ def simulate(
     decide_seconds = 0.0
     bounds = [0.0, *[t for t in events if 0.0 < t <= horizon], np.inf]
     bar = _progress(len(bounds) - 1, policy) if progress else None
+
+    def release(held: list[tuple[np.ndarray, Triples]]) -> None:
+        """Re-plan the orders decided since the last re-plan, then release them."""
+        _replan(
+            stock, compiled, held, parts, replanned, replan_solver, replan_options, seed
+        )
+
     for start, stop in itertools.pairwise(bounds):
         # Events at the start of the segment, in this order: re-plan what the last
         # period decided, review and receive stock, open a new plan period, refresh
@@ -218,16 +225,7 @@ def simulate(
             and start % replan_every == 0
             and pending
         ):
-            _replan(
-                stock,
-                compiled,
-                pending,
-                parts,
-                replanned,
-                replan_solver,
-                replan_options,
-                seed,
-            )
+            release(pending)
             pending = []
         if replenish is not None and start > 0 and start % replenish.period_hours == 0:
             scheduled.append(review(stock, replenish, start))
@@ -262,16 +260,7 @@ def simulate(
         else:
             pending.append((idx, triples))
     if pending:
-        _replan(
-            stock,
-            compiled,
-            pending,
-            parts,
-            replanned,
-            replan_solver,
-            replan_options,
-            seed,
-        )
+        release(pending)
     if bar is not None:
         bar.close()
     line = np.concatenate([p[0] for p in parts]) if parts else np.empty(0, np.int64)
