@@ -123,20 +123,44 @@ def _timed(run):  # type: ignore[no-untyped-def]
 
 
 def markdown(table: pl.DataFrame, name: str, days: int, per_day: int) -> str:
-    """The table of docs/policies.md."""
+    """The table of docs/policies.md, with the setting and the figures the issue asks for."""
     head = (
         "| policy | cost/order | packages/order | fill rate | VIP fill rate | km/package "
-        "| decision µs/order | greedy→hindsight gap closed |\n|---|---|---|---|---|---|---|---|\n"
+        "| decision µs/order | run s | greedy→hindsight gap closed |\n"
+        "|---|---|---|---|---|---|---|---|---|\n"
     )
     body = "".join(
         f"| {r['policy']} | {r['cost_per_order']:.2f} | {r['packages_per_order']:.3f} | "
         f"{r['fill_rate']:.2%} | {r['vip_fill_rate']:.2%} | {r['mean_km']:.0f} | "
-        f"{r['decision_us_per_order']:.0f} | {r['gap_closed']:.0%} |\n"
+        f"{r['decision_us_per_order']:.0f} | {r['wall_s']:.0f} | {r['gap_closed']:.0%} |\n"
         for r in table.iter_rows(named=True)
     )
+    cost = dict(zip(table["policy"], table["cost_per_order"], strict=True))
+    closed = dict(zip(table["policy"], table["gap_closed"], strict=True))
+    cheaper = 1.0 - cost["greedy"] / cost["priority"]
     return (
-        f'Network "{name}", {days} days x {per_day:,} orders, nightly refill to the initial '
-        "stock (each day one plan).\n\n" + head + body
+        f'Network "{name}" (omnistock.samples), {days} days x {per_day:,} orders '
+        "(samples.orders_frame arrivals), every store and warehouse refilled each night to its "
+        "initial stock, so each day is one plan (`plan_hours=24`, `OrderUpTo(24, 0)`).\n\n"
+        + head
+        + body
+        + "\n"
+        f"- greedy is {cheaper:.1%} cheaper per order than priority.\n"
+        f"- lookahead closes {closed.get('lookahead', float('nan')):.0%} of the "
+        "greedy-to-hindsight gap; greedy + daily re-plan closes "
+        f"{closed['greedy + daily re-plan']:.0%}.\n\n"
+        "How to read it: *decision µs/order* is the time to decide an order on arrival (the "
+        "hindsight row: its solve time per order); *run s* is the whole week's wall time, "
+        "re-plans and price refreshes included. lookahead refreshes its prices every 4 h from "
+        "a forecast that is an independent draw of one day of orders (seed + 1000), never the "
+        "stream itself. The daily re-plan solves the day's orders with `optimal` (60 s limit) "
+        "before release; with a nightly refill the days are independent, so a re-plan of the "
+        "whole day before release can reach the day's hindsight optimum: here it does, within "
+        "the solver's gap. Hindsight solves each day with every order known (60 s limit per "
+        "day). The gap itself is small in this setting (about half a unit of cost per order, "
+        "mostly same-day orders starved of a store's last units), so the look-ahead share "
+        "moves with the forecast draw. Costs are the defaults (unfilled unit 1,000, VIP "
+        "weight 2), which is why fill rate dominates cost per order.\n"
     )
 
 
