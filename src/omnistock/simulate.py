@@ -30,6 +30,7 @@ import polars as pl
 from omnistock import solvers
 from omnistock._allocation import price_orders
 from omnistock.compiled import (
+    NO_LIMIT,
     CompiledScenario,
     compile_network,
     compile_orders,
@@ -129,6 +130,7 @@ def simulate(
     replan_options: dict[str, Any] | None = None,
     policy_options: dict[str, Any] | None = None,
     refresh_every: float = HOURS_PER_DAY,
+    forecast_periods: int = 1,
     forecast: Sequence[Order] | tuple[Sequence[Order], Sequence[float]] | None = None,
     plan_hours: float | None = None,
     seed: int = 0,
@@ -167,6 +169,10 @@ def simulate(
         with their arrival hours within the period (``(orders, hours)``) or spread
         evenly. At each refresh the orders still to come in the period are the
         expected demand. Default: the orders seen so far, scaled to the time left.
+    forecast_periods
+        How many periods of draws ``forecast`` holds (their hours taken modulo the
+        period): the prices then come from an LP of that many times the stock, i.e.
+        from the average demand of one period, which smooths the prices.
     plan_hours
         Length of a plan period in hours. None (default): the whole run is one plan,
         as in the semantics, so the hindsight optimum of the stream bounds every
@@ -235,7 +241,7 @@ def simulate(
         if policy == "lookahead" and start % refresh_every == 0:
             period = plan_hours if plan_hours is not None else _horizon_end(horizon)
             popts["row_cost"] = _prices(
-                stock, forecast, order_list, hours, start, period
+                stock, forecast, order_list, hours, start, period, forecast_periods
             )
         lo, hi = np.searchsorted(sorted_hours, [start, stop], side="left")
         idx = order_sorted[lo:hi]
@@ -383,6 +389,7 @@ def _prices(
     hours: np.ndarray,
     now: float,
     period: float,
+    forecast_periods: int = 1,
 ) -> np.ndarray:
     """Shadow prices of the stock rows for the demand expected in the rest of the period."""
     from omnistock.solvers.lookahead import stock_prices
@@ -405,7 +412,18 @@ def _prices(
     if not expected:
         return np.zeros(stock.free.shape[0], dtype=np.float64)
     demand = compile_orders(stock.net, expected)
-    prices: np.ndarray = stock_prices(stock.scenario(demand))
+    # A forecast of several periods' draws is the expected demand of one period
+    # at that multiple: the LP sees the stock at the same multiple.
+    k = max(1, forecast_periods)
+    scaled = CompiledScenario(
+        stock.net.with_stock(
+            free=stock.free * k,
+            limit=stock.limit * k,
+            capacity=np.minimum(stock.cap, NO_LIMIT // k) * k,
+        ),
+        demand,
+    )
+    prices: np.ndarray = stock_prices(scaled)
     return prices
 
 
