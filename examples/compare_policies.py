@@ -36,6 +36,8 @@ from omnistock.hindsight import hindsight
 from omnistock.simulate import OrderUpTo
 
 COMMAND = "python examples/compare_policies.py --write docs/policies.md --figures out/"
+#: Days of forecast draws behind the look-ahead prices (smoother prices than one).
+FORECAST_DAYS = 5
 
 
 def compare(
@@ -51,10 +53,12 @@ def compare(
     n = days * per_day
     stream = samples.orders(network, n, seed=seed + 1)
     arrivals = samples.orders_frame(network, n, seed=seed + 1, days=float(days))
-    # The forecast is an independent draw of one day from the same distribution.
-    forecast_orders = samples.orders(network, per_day, seed=seed + 1000)
+    # The forecast: independent draws of FORECAST_DAYS days from the same
+    # distribution (never the stream), read as the average demand of one day.
+    k = FORECAST_DAYS
+    forecast_orders = samples.orders(network, per_day * k, seed=seed + 1000)
     forecast_hours = arrivals_hours(
-        samples.orders_frame(network, per_day, seed=seed + 1000)
+        samples.orders_frame(network, per_day * k, seed=seed + 1000, days=float(k))
     )
     common = {
         "arrivals": arrivals,
@@ -69,6 +73,7 @@ def compare(
         if policy == "lookahead":
             extra = {
                 "forecast": (forecast_orders, forecast_hours),
+                "forecast_periods": k,
                 "refresh_every": refresh_hours,
             }
         runs[policy] = _timed(
@@ -152,8 +157,8 @@ def markdown(table: pl.DataFrame, name: str, days: int, per_day: int) -> str:
         "How to read it: *decision µs/order* is the time to decide an order on arrival (the "
         "hindsight row: its solve time per order); *run s* is the whole week's wall time, "
         "re-plans and price refreshes included. lookahead refreshes its prices every 4 h from "
-        "a forecast that is an independent draw of one day of orders (seed + 1000), never the "
-        "stream itself. The daily re-plan solves the day's orders with `optimal` (60 s limit) "
+        f"a forecast of {FORECAST_DAYS} days of independent draws (seed + 1000, never the "
+        "stream itself) priced by an LP against as many times the stock. The daily re-plan solves the day's orders with `optimal` (60 s limit) "
         "before release; with a nightly refill the days are independent, so a re-plan of the "
         "whole day before release can reach the day's hindsight optimum: here it does, within "
         "the solver's gap. Hindsight solves each day with every order known (60 s limit per "
