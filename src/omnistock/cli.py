@@ -125,8 +125,6 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     )
     rows = []
     for name in available_solvers():
-        if name == "lookahead":
-            continue  # a policy for simulations over time (omnistock.simulate)
         options: dict[str, Any] = (
             {"time_limit": args.time_limit} if name == "optimal" else {}
         )
