@@ -275,7 +275,9 @@ class DecisionError(OmnistockError, ValueError):
     def __init__(self, order_id: str, reason: str) -> None:
         self.order_id = order_id
         self.reason = reason
-        super().__init__(f"decision for order {order_id!r} cannot be committed: {reason}.")
+        super().__init__(
+            f"decision for order {order_id!r} cannot be committed: {reason}."
+        )
 
 
 class UnknownOrder(OmnistockError, KeyError):
