@@ -14,7 +14,18 @@ from omnistock._kernels.cost import order_cost_components
 from omnistock.compiled import CompiledNetwork, CompiledScenario
 from omnistock.exceptions import OmnistockError
 
-__all__ = ["allocation_triples", "price_orders", "stock_rows", "usage"]
+__all__ = [
+    "Triples",
+    "allocation_triples",
+    "concat_triples",
+    "order_costs",
+    "price_orders",
+    "stock_rows",
+    "usage",
+]
+
+#: Allocation triples ``(line_idx, node_idx, qty)``, int64 arrays of one length.
+Triples = tuple[np.ndarray, np.ndarray, np.ndarray]
 
 
 def allocation_triples(
@@ -129,4 +140,21 @@ def price_orders(
         net.package,
         net.per_km,
         net.unfilled,
+    )
+
+
+def order_costs(compiled: CompiledScenario, triples: Triples) -> np.ndarray:
+    """float64[n_orders]: each order's part of the objective under these triples."""
+    return np.asarray(price_orders(compiled, triples)[0].sum(axis=1))
+
+
+def concat_triples(parts: list[Triples]) -> Triples:
+    """The triples of several parts, one after the other (empty for no parts)."""
+    if not parts:
+        empty = np.empty(0, dtype=np.int64)
+        return empty, empty.copy(), empty.copy()
+    return (
+        np.concatenate([p[0] for p in parts]),
+        np.concatenate([p[1] for p in parts]),
+        np.concatenate([p[2] for p in parts]),
     )

@@ -16,6 +16,7 @@ import numpy as np
 import polars as pl
 
 from omnistock import solvers
+from omnistock._allocation import Triples, concat_triples
 from omnistock.compiled import CompiledScenario
 from omnistock.exceptions import OmnistockError
 from omnistock.orders import Order
@@ -25,8 +26,6 @@ from omnistock.simulate import Simulation, prepare_stream
 from omnistock.simulation_kpis import report
 
 __all__ = ["hindsight"]
-
-Triples = tuple[np.ndarray, np.ndarray, np.ndarray]
 
 
 def hindsight(
@@ -83,11 +82,7 @@ def hindsight(
         statuses.add(str(sol.status))
         bound = None if bound is None or sol.bound is None else bound + sol.bound
     seconds = time.perf_counter() - began
-    triples: Triples = (
-        np.concatenate([t[0] for t in parts]) if parts else np.empty(0, np.int64),
-        np.concatenate([t[1] for t in parts]) if parts else np.empty(0, np.int64),
-        np.concatenate([t[2] for t in parts]) if parts else np.empty(0, np.int64),
-    )
+    triples = concat_triples(parts)
     result = report(
         compiled,
         triples,

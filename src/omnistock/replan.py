@@ -17,7 +17,13 @@ import numpy as np
 import polars as pl
 
 from omnistock import solvers
-from omnistock._allocation import allocation_triples, price_orders, stock_rows, usage
+from omnistock._allocation import (
+    Triples,
+    allocation_triples,
+    order_costs,
+    stock_rows,
+    usage,
+)
 from omnistock.compiled import CompiledScenario
 from omnistock.exceptions import InvalidOptionError, OmnistockError
 from omnistock.plan import Plan
@@ -67,13 +73,6 @@ def _frozen_mask(compiled: CompiledScenario, frozen: Any) -> np.ndarray:
         msg = f"frozen names order(s) not in the scenario: {sorted(unknown)[:5]}."
         raise OmnistockError(msg)
     return np.isin(ids, np.array(sorted(wanted), dtype=ids.dtype))
-
-
-def _order_costs(
-    compiled: CompiledScenario, line: np.ndarray, node: np.ndarray, qty: np.ndarray
-) -> np.ndarray:
-    """float64[n_orders]: each order's part of the objective under these triples."""
-    return np.asarray(price_orders(compiled, (line, node, qty))[0].sum(axis=1))
 
 
 def _moves(old: pl.DataFrame, new: pl.DataFrame) -> pl.DataFrame:
@@ -237,15 +236,12 @@ def replan(
     )
 
 
-Triples = tuple[np.ndarray, np.ndarray, np.ndarray]
-
-
 def _limit_moves(
     compiled: CompiledScenario, old: Triples, new: Triples, max_moves: int
 ) -> Triples:
     """Switch orders from old to new by saving per move, within ``max_moves`` and stock."""
     net, orders = compiled.network, compiled.orders
-    old_cost, new_cost = _order_costs(compiled, *old), _order_costs(compiled, *new)
+    old_cost, new_cost = order_costs(compiled, old), order_costs(compiled, new)
     old_of, new_of = orders.line_order[old[0]], orders.line_order[new[0]]
     moves = _moves(_frame(compiled, old), _frame(compiled, new))
     index = {str(o): i for i, o in enumerate(orders.order_ids)}

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from omnistock._allocation import stock_rows, usage
+from omnistock._allocation import Triples, stock_rows, usage
 from omnistock.compiled import CompiledNetwork, CompiledOrders, CompiledScenario
 from omnistock.exceptions import OmnistockError
 
@@ -24,8 +24,6 @@ __all__ = [
     "receipts_rows",
     "review",
 ]
-
-Triples = tuple[np.ndarray, np.ndarray, np.ndarray]
 
 
 @dataclass(frozen=True)

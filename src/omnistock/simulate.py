@@ -28,7 +28,7 @@ import numpy as np
 import polars as pl
 
 from omnistock import solvers
-from omnistock._allocation import price_orders
+from omnistock._allocation import Triples, concat_triples, order_costs
 from omnistock.compiled import (
     NO_LIMIT,
     CompiledScenario,
@@ -49,8 +49,6 @@ from omnistock.scenario import Scenario
 from omnistock.simulation_kpis import HOURS_PER_DAY, report
 
 __all__ = ["OrderUpTo", "Simulation", "arrival_hours", "prepare_stream", "simulate"]
-
-Triples = tuple[np.ndarray, np.ndarray, np.ndarray]
 
 
 @dataclass(frozen=True)
@@ -269,9 +267,7 @@ def simulate(
         release(pending)
     if bar is not None:
         bar.close()
-    line = np.concatenate([p[0] for p in parts]) if parts else np.empty(0, np.int64)
-    node = np.concatenate([p[1] for p in parts]) if parts else np.empty(0, np.int64)
-    qty = np.concatenate([p[2] for p in parts]) if parts else np.empty(0, np.int64)
+    line, node, qty = concat_triples(parts)
     return report(
         compiled,
         (line, node, qty),
@@ -339,11 +335,7 @@ def _replan(
 ) -> None:
     """Re-optimise the pending orders against the stock they and the rest leave; release them."""
     idx = np.concatenate([p[0] for p in pending])
-    old: Triples = (
-        np.concatenate([p[1][0] for p in pending]),
-        np.concatenate([p[1][1] for p in pending]),
-        np.concatenate([p[1][2] for p in pending]),
-    )
+    old = concat_triples([p[1] for p in pending])
     stock.apply(compiled, old, -1)
     sub_orders, line_map = compiled.orders.take(idx)
     inverse = np.full(compiled.orders.n_lines, -1, dtype=np.int64)
@@ -360,8 +352,8 @@ def _replan(
         np.asarray(sol.node_idx, np.int64),
         np.asarray(sol.qty, np.int64),
     )
-    old_cost = _order_costs(sub, old_sub)
-    new_cost = _order_costs(sub, new_sub)
+    old_cost = order_costs(sub, old_sub)
+    new_cost = order_costs(sub, new_sub)
     if new_cost.sum() < old_cost.sum() - 1e-9:
         chosen: Triples = (line_map[new_sub[0]], new_sub[1], new_sub[2])
         replanned[idx[np.abs(new_cost - old_cost) > 1e-9]] = True
@@ -369,10 +361,6 @@ def _replan(
         chosen = old
     stock.apply(compiled, chosen, +1)
     parts.append(chosen)
-
-
-def _order_costs(compiled: CompiledScenario, triples: Triples) -> np.ndarray:
-    return np.asarray(price_orders(compiled, triples)[0].sum(axis=1))
 
 
 def _horizon_end(horizon: float) -> float:

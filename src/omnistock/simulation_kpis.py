@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import polars as pl
 
-from omnistock._allocation import price_orders
+from omnistock._allocation import Triples, price_orders
 from omnistock._kernels.cost import DISTANCE
 from omnistock._kernels.geo import km_pairs
 from omnistock.compiled import KIND_CODES, CompiledScenario
@@ -18,7 +18,6 @@ if TYPE_CHECKING:
 __all__ = ["HOURS_PER_DAY", "report"]
 
 HOURS_PER_DAY = 24.0
-Triples = tuple[np.ndarray, np.ndarray, np.ndarray]
 
 
 def report(
