@@ -59,12 +59,18 @@ class SourcingState:
     """
 
     def __init__(
-        self, free_left: np.ndarray, limit_left: np.ndarray, cap_left: np.ndarray
+        self,
+        free_left: np.ndarray,
+        limit_left: np.ndarray,
+        cap_left: np.ndarray,
+        lock: threading.Lock | threading.RLock | None = None,
     ) -> None:
+        # int64 contiguous arrays are kept as given (not copied), so a pool's live
+        # counters can back the state.
         self.free_left = np.ascontiguousarray(free_left, dtype=np.int64)
         self.limit_left = np.ascontiguousarray(limit_left, dtype=np.int64)
         self.cap_left = np.ascontiguousarray(cap_left, dtype=np.int64)
-        self.lock = threading.Lock()
+        self.lock = threading.Lock() if lock is None else lock
 
     @classmethod
     def from_network(cls, net: CompiledNetwork) -> SourcingState:
@@ -239,11 +245,11 @@ class Sourcer:
                 )
                 raise ScenarioError(msg)
             self.state = SourcingState(
-                pool.free_left, pool.limit_left, self.network.node_capacity.copy()
+                pool.free_left,
+                pool.limit_left,
+                self.network.node_capacity.copy(),
+                lock=pool.lock,
             )
-            self.state.free_left = pool.free_left  # the live arrays, not copies
-            self.state.limit_left = pool.limit_left
-            self.state.lock = pool.lock  # type: ignore[assignment]
         self._nodes = node_arrays(self.network)
         net = self.network
         self._rules = (
