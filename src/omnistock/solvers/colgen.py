@@ -20,6 +20,12 @@ its LP relaxation is almost integral. So each model is solved in three steps
    the packages with ``value_p <= theta``, ``theta = UB - LB``. When those are too
    many, ``theta`` is lowered; the model's bound is then
    ``max(LB, min(B, UB, LB + theta))`` with ``B`` the MILP's bound.
+
+Before the restricted LP has converged the Lagrangian bound ``LB`` can be far
+below the optimum (it charges every left-out package its full gain, as if each
+could fill its lines again). :func:`line_split_bound` is a second bound from the
+same duals that keeps each line's quantity: on a large batch stopped by the
+time limit it is the tighter one (docs/solvers.md, "Bounds").
 """
 
 from __future__ import annotations
@@ -43,12 +49,17 @@ __all__ = [
     "fix_integral_solve_rest",
     "initial_pairs",
     "lagrangian_values",
+    "line_split_bound",
     "solve_lp",
     "triples_to_vector",
 ]
 
-#: Packages each line starts with in the restricted LP.
+#: Packages each line starts with in the restricted LP (at most) ...
 START_PER_LINE = 4
+#: ... and about how many packages the first restricted LP may hold in all: on a
+#: large batch fewer per line, so that the first LP ends inside its share of the
+#: time (100,000 "medium" orders: one per line, first LP ~40 s instead of none).
+START_PACKAGES = 200_000
 #: A package enters the restricted LP when its value is below this.
 PRICE_TOL = 1e-7
 #: Packages entering the LP per round: at least this many, at most this share of it.
@@ -139,6 +150,9 @@ class ColumnGeneration:
         No package would lower the LP: ``lower`` is the LP bound of the model.
     rounds
         LPs solved.
+    line_lower
+        :func:`line_split_bound` under the last duals when the LP did not
+        converge (``-inf`` otherwise: ``lower`` is then the LP bound, never below it).
     """
 
     data: MilpData | None
@@ -148,6 +162,7 @@ class ColumnGeneration:
     pair_mask: np.ndarray
     converged: bool
     rounds: int
+    line_lower: float = -np.inf
 
 
 def column_generation(
@@ -181,6 +196,10 @@ def column_generation(
         lp = solve_lp(data, deadline - time.perf_counter(), engine)
         out.rounds += 1
         if not lp.ok:
+            if out.data is not None and out.lp is not None:
+                out.line_lower = line_split_bound(
+                    compiled, cand, out.data, out.lp.duals, order_mask
+                )
             return out
         out.data, out.lp = data, lp
         out.values = lagrangian_values(compiled, cand, data, lp.duals)
@@ -188,7 +207,12 @@ def column_generation(
         out.lower = lp.objective + float(np.minimum(out.values[left_out], 0.0).sum())
         enter = np.flatnonzero(left_out & (out.values < -PRICE_TOL))
         out.converged = enter.size == 0
-        if out.converged or time.perf_counter() > last_round:
+        if out.converged:
+            return out
+        if time.perf_counter() > last_round:
+            out.line_lower = line_split_bound(
+                compiled, cand, data, lp.duals, order_mask
+            )
             return out
         # Add the most attractive packages only, so the LP stays small.
         most = max(ENTER_MIN, int(ENTER_SHARE * pair_mask.sum()))
@@ -197,11 +221,23 @@ def column_generation(
         pair_mask[enter] = True
 
 
-def initial_pairs(compiled: CompiledScenario, cand: Candidates) -> np.ndarray:
-    """bool[n_pair]: the ``START_PER_LINE`` cheapest packages per line, per unit."""
-    net = compiled.network
+def initial_pairs(
+    compiled: CompiledScenario, cand: Candidates, order_mask: np.ndarray | None = None
+) -> np.ndarray:
+    """bool[n_pair]: the cheapest packages per line, per unit.
+
+    ``START_PER_LINE`` per line, or fewer (at least one) when the lines of
+    ``order_mask`` (default: all) would bring more than ``START_PACKAGES``.
+    """
+    net, orders = compiled.network, compiled.orders
     if cand.line.size == 0:
         return np.zeros(cand.pair_order.shape[0], dtype=np.bool_)
+    n_lines = (
+        orders.n_lines
+        if order_mask is None
+        else int(np.count_nonzero(order_mask[orders.line_order]))
+    )
+    per_line = max(1, min(START_PER_LINE, START_PACKAGES // max(n_lines, 1)))
     node = cand.pair_node[cand.pair]
     score = net.node_unit_cost[node] + cand.pair_cost[cand.pair] / cand.ub
     order = np.lexsort((score, cand.line))
@@ -209,7 +245,7 @@ def initial_pairs(compiled: CompiledScenario, cand: Candidates) -> np.ndarray:
     first = np.searchsorted(line_sorted, line_sorted, side="left")
     rank = np.arange(order.size) - first
     mask = np.zeros(cand.pair_order.shape[0], dtype=np.bool_)
-    mask[cand.pair[order[rank < START_PER_LINE]]] = True
+    mask[cand.pair[order[rank < per_line]]] = True
     return mask
 
 
@@ -224,25 +260,9 @@ def lagrangian_values(
     dual 0, which is a valid dual of the restricted LP with the row added).
     """
     net, orders = compiled.network, compiled.orders
-    nu, nx = data.lines.size, data.cand.size
     line_dual = np.zeros(orders.n_lines)
-    line_dual[data.lines] = duals[:nu]
-    ns = data.split_orders.size
-    split_dual = np.zeros(orders.n_orders)
-    split_dual[data.split_orders] = duals[
-        data.first_split_row : data.first_split_row + ns
-    ]
-    n_rows = net.stock_node.shape[0]
-    free_dual = np.zeros(n_rows)
-    limit_dual = np.zeros(n_rows)
-    first = data.first_stock_row
-    stock_duals = duals[first : first + data.stock_rows.size]
-    is_free = data.stock_kind == 0
-    free_dual[data.stock_rows[is_free]] = stock_duals[is_free]
-    limit_dual[data.stock_rows[~is_free]] = stock_duals[~is_free]
-    cap_dual = np.zeros(net.n_nodes)
-    cap_dual[data.cap_nodes] = duals[first + data.stock_rows.size :]
-    del nx
+    line_dual[data.lines] = duals[: data.lines.size]
+    split_dual, free_dual, limit_dual, cap_dual = _relaxed_duals(compiled, data, duals)
 
     node = cand.pair_node[cand.pair]
     protected = ~orders.order_exempt[orders.line_order[cand.line]]
@@ -259,6 +279,94 @@ def lagrangian_values(
         minlength=cand.pair_order.shape[0],
     )
     return np.asarray(cand.pair_cost - split_dual[cand.pair_order] + gain)
+
+
+def _relaxed_duals(
+    compiled: CompiledScenario, data: MilpData, duals: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The duals of ``data``'s split, stock and capacity rows, spread to full arrays.
+
+    Returns float64 arrays per order (split limit), per stock row (all takes, then
+    non-exempt takes) and per node (capacity); rows absent from ``data`` get 0.
+    """
+    net, orders = compiled.network, compiled.orders
+    split_dual = np.zeros(orders.n_orders)
+    first = data.first_split_row
+    split_dual[data.split_orders] = duals[first : first + data.split_orders.size]
+    n_rows = net.stock_node.shape[0]
+    free_dual, limit_dual = np.zeros(n_rows), np.zeros(n_rows)
+    first = data.first_stock_row
+    stock_duals = duals[first : first + data.stock_rows.size]
+    is_free = data.stock_kind == 0
+    free_dual[data.stock_rows[is_free]] = stock_duals[is_free]
+    limit_dual[data.stock_rows[~is_free]] = stock_duals[~is_free]
+    cap_dual = np.zeros(net.n_nodes)
+    cap_dual[data.cap_nodes] = duals[first + data.stock_rows.size :]
+    return split_dual, free_dual, limit_dual, cap_dual
+
+
+def line_split_bound(
+    compiled: CompiledScenario,
+    cand: Candidates,
+    data: MilpData,
+    duals: np.ndarray,
+    order_mask: np.ndarray,
+) -> float:
+    """A lower bound on the model of ``order_mask`` from any row duals of ``data``.
+
+    Lagrangian relaxation of the stock, protection, capacity and split-limit rows
+    with the (non-positive) duals as prices, keeping every line's quantity. What is
+    left per order is still a fixed-charge problem; it is relaxed further, so that
+    it splits by line and each line is a fractional knapsack over all of its
+    candidates (not only the restricted LP's):
+
+    - a package's fixed cost ``F`` (plus its split price) is shared by the lines it
+      can serve in proportion to their quantities, each line's share charged per
+      unit as ``w F / ub`` (``F y >= sum_l w_l F x_l / ub_l`` for any ``y >= x_l / ub_l``
+      and weights summing to 1: exact when a package ships its lines in full);
+    - all-or-nothing and ship-complete links are dropped.
+
+    A line then takes, cheapest first, the units priced below its unfilled cost.
+    The result is the sum over lines plus the duals times the relaxed rows'
+    right-hand sides; it is valid for any duals, converged or not.
+    """
+    net, orders = compiled.network, compiled.orders
+    split_dual, free_dual, limit_dual, cap_dual = _relaxed_duals(compiled, data, duals)
+    # Split, stock and capacity rows are the last ones: their dual x rhs.
+    tail = slice(data.first_split_row, None)
+    constant = float(duals[tail] @ data.hi[tail])
+
+    c = np.flatnonzero(order_mask[orders.line_order[cand.line]] & (cand.ub > 0))
+    line, pair, row = cand.line[c], cand.pair[c], cand.row[c]
+    ub = cand.ub[c].astype(np.float64)
+    qty = orders.line_qty.astype(np.float64)
+    share = (
+        qty[line]
+        / np.bincount(pair, weights=qty[line], minlength=cand.pair_order.shape[0])[pair]
+    )
+    node = cand.pair_node[pair]
+    order = orders.line_order[line]
+    protected = ~orders.order_exempt[order]
+    price = (
+        net.node_unit_cost[node]
+        - free_dual[row]
+        - np.where(protected, limit_dual[row], 0.0)
+        - cap_dual[node]
+        + share * (cand.pair_cost[pair] - split_dual[order]) / ub
+    )
+    penalty = net.unfilled * orders.order_weight[order]
+    keep = price < penalty
+    line, ub, gain = line[keep], ub[keep], (price - penalty)[keep]
+    by = np.lexsort((gain, line))
+    line, ub, gain = line[by], ub[by], gain[by]
+    # Units each candidate takes: what its line still lacks after the cheaper ones.
+    cum = np.cumsum(ub)
+    first_of_line = np.searchsorted(line, line, side="left")
+    before = cum - ub - np.where(first_of_line > 0, cum[first_of_line - 1], 0.0)
+    take = np.clip(qty[line] - before, 0.0, ub)
+    lines = data.lines
+    unfilled = net.unfilled * orders.order_weight[orders.line_order[lines]]
+    return float((unfilled * qty[lines]).sum() + (gain * take).sum() + constant)
 
 
 def triples_to_vector(

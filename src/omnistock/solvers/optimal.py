@@ -241,7 +241,7 @@ def solve_model(
     end = start + budget
     in_group = order_mask[cand.pair_order]
     warm_pairs = _pair_ids(compiled, cand, warm)
-    pmask = initial_pairs(compiled, cand) & in_group
+    pmask = initial_pairs(compiled, cand, order_mask) & in_group
     pmask[warm_pairs[warm_pairs >= 0]] = True
     cg = column_generation(
         compiled,
@@ -253,7 +253,10 @@ def solve_model(
         options.lp_engine,
     )
     last = None if cg.data is None or cg.lp is None else (cg.data, cg.lp)
+    # ``lower`` (the Lagrangian bound) is what reduced-cost fixing rests on; the
+    # model's bound may be the line-split bound when that is tighter.
     lower, values, rounds = cg.lower, cg.values, cg.rounds
+    proven_lower = max(lower, cg.line_lower)
     # Incumbent: the best of the LP-guided plan, the warm start and nothing, repaired.
     incumbents = [np.empty((0, 3), dtype=np.int64), warm]
     if last is not None:
@@ -275,15 +278,19 @@ def solve_model(
     costs = [objective_of(compiled, trip) - outside for trip in incumbents]
     best_triples, upper = incumbents[int(np.argmin(costs))], min(costs)
     tol = COST_TOL * (1.0 + abs(upper))
-    if upper - lower <= max(options.gap * abs(upper), tol):
-        status = SolveStatus.OPTIMAL if upper - lower <= tol else SolveStatus.FEASIBLE
-        return _ModelResult(best_triples, status, lower, rounds, 0)
+    if upper - proven_lower <= max(options.gap * abs(upper), tol):
+        status = (
+            SolveStatus.OPTIMAL if upper - proven_lower <= tol else SolveStatus.FEASIBLE
+        )
+        return _ModelResult(best_triples, status, proven_lower, rounds, 0)
     if last is None and (
         int(in_group.sum()) > _MIP_PACKAGES or time.perf_counter() >= end
     ):
         # No LP in time and too large for a MILP without one: keep the incumbent.
-        return _ModelResult(best_triples, SolveStatus.TIME_LIMIT, lower, rounds, 0)
-    triples, bound, limit, n_mip = best_triples, lower, _MIP_PACKAGES, 0
+        return _ModelResult(
+            best_triples, SolveStatus.TIME_LIMIT, proven_lower, rounds, 0
+        )
+    triples, bound, limit, n_mip = best_triples, proven_lower, _MIP_PACKAGES, 0
     while True:
         mip_mask, theta = in_group.copy(), np.inf
         if last is not None:
