@@ -129,6 +129,7 @@ def simulate(
     policy_options: dict[str, Any] | None = None,
     refresh_every: float = HOURS_PER_DAY,
     forecast_periods: int = 1,
+    forecast_prices: str = "pooled",
     forecast: Sequence[Order] | tuple[Sequence[Order], Sequence[float]] | None = None,
     plan_hours: float | None = None,
     seed: int = 0,
@@ -171,6 +172,15 @@ def simulate(
         How many periods of draws ``forecast`` holds (their hours taken modulo the
         period): the prices then come from an LP of that many times the stock, i.e.
         from the average demand of one period, which smooths the prices.
+    forecast_prices
+        How a forecast of several periods is priced: ``"pooled"`` (default), one
+        LP of all the draws against ``forecast_periods`` times the stock (the
+        deterministic LP of the mean demand); ``"average"``, one LP per period of
+        draws against the stock itself, the prices averaged over them (a
+        randomized LP, Talluri & van Ryzin 1999). The mean demand of a store's
+        SKU for same-day or pickup orders is often well under one unit, so the
+        pooled LP prices its last units at 0; ``"average"`` keeps the share of
+        their value the draws that need them give.
     plan_hours
         Length of a plan period in hours. None (default): the whole run is one plan,
         as in the semantics, so the hindsight optimum of the stream bounds every
@@ -186,6 +196,12 @@ def simulate(
     Simulation
         Decisions, per-order rows, daily and overall KPIs.
     """
+    if forecast_prices not in ("pooled", "average"):
+        msg = (
+            "simulate: forecast_prices must be one of pooled, average. "
+            f"Got {forecast_prices!r}."
+        )
+        raise OmnistockError(msg)
     order_list, hours, compiled = prepare_stream(network, orders, arrivals)
     co = compiled.orders
     impl = solvers.get(policy)
@@ -238,8 +254,15 @@ def simulate(
             stock.new_plan()
         if policy == "lookahead" and start % refresh_every == 0:
             period = plan_hours if plan_hours is not None else _horizon_end(horizon)
-            popts["row_cost"] = _prices(
-                stock, forecast, order_list, hours, start, period, forecast_periods
+            popts["row_cost"], popts["exempt_row_cost"] = _prices(
+                stock,
+                forecast,
+                order_list,
+                hours,
+                start,
+                period,
+                forecast_periods,
+                forecast_prices,
             )
         lo, hi = np.searchsorted(sorted_hours, [start, stop], side="left")
         idx = order_sorted[lo:hi]
@@ -378,41 +401,59 @@ def _prices(
     now: float,
     period: float,
     forecast_periods: int = 1,
-) -> np.ndarray:
-    """Shadow prices of the stock rows for the demand expected in the rest of the period."""
-    from omnistock.solvers.lookahead import stock_prices
+    forecast_prices: str = "pooled",
+) -> tuple[np.ndarray, np.ndarray]:
+    """Shadow prices of the stock rows for the demand expected in the rest of the period.
+
+    Returns the prices of non-exempt and of exempt orders (``tier_prices``).
+    """
+    from omnistock.solvers.lookahead import tier_prices
 
     into = now % period
+    k = max(1, forecast_periods)
     if forecast is not None:
+        f_orders = list(forecast[0] if isinstance(forecast, tuple) else forecast)
         if isinstance(forecast, tuple):
-            f_orders, f_hours = (
-                list(forecast[0]),
-                np.asarray(forecast[1], dtype=np.float64) % period,
-            )
+            raw = np.asarray(forecast[1], dtype=np.float64)
+            f_hours = raw % period
+            draw = np.clip(np.floor(raw / period), 0, k - 1).astype(np.int64)
         else:
-            f_orders = list(forecast)
             f_hours = np.linspace(0.0, period, len(f_orders), endpoint=False)
-        expected = [o for o, h in zip(f_orders, f_hours, strict=True) if h >= into]
+            draw = np.arange(len(f_orders), dtype=np.int64) * k // max(len(f_orders), 1)
+        keep = f_hours >= into
+        expected = [o for o, kept in zip(f_orders, keep, strict=True) if kept]
+        expected_draw = draw[keep]
     else:
         seen = [o for o, h in zip(stream, hours, strict=True) if h < now]
         n = round(len(seen) * (period - into) / now) if now > 0 else 0
         expected = [seen[i % len(seen)] for i in range(n)] if seen else []
+        expected_draw = np.zeros(len(expected), dtype=np.int64)
+    zero = np.zeros(stock.free.shape[0], dtype=np.float64)
     if not expected:
-        return np.zeros(stock.free.shape[0], dtype=np.float64)
-    demand = compile_orders(stock.net, expected)
+        return zero, zero.copy()
+    if forecast_prices == "average" and forecast is not None:
+        # One LP per period of draws against the stock itself; the prices are the
+        # mean of their duals (a randomized LP, Talluri & van Ryzin 1999): a unit
+        # that some draws need and others do not keeps part of its value.
+        standard, exempt = zero.copy(), zero.copy()
+        for d in range(k):
+            orders = [o for o, e in zip(expected, expected_draw, strict=True) if e == d]
+            if orders:
+                s, e = tier_prices(stock.scenario(compile_orders(stock.net, orders)))
+                standard += s / k
+                exempt += e / k
+        return standard, exempt
     # A forecast of several periods' draws is the expected demand of one period
     # at that multiple: the LP sees the stock at the same multiple.
-    k = max(1, forecast_periods)
     scaled = CompiledScenario(
         stock.net.with_stock(
             free=stock.free * k,
             limit=stock.limit * k,
             capacity=np.minimum(stock.cap, NO_LIMIT // k) * k,
         ),
-        demand,
+        compile_orders(stock.net, expected),
     )
-    prices: np.ndarray = stock_prices(scaled)
-    return prices
+    return tier_prices(scaled)
 
 
 def _progress(total: int, policy: str) -> Any:

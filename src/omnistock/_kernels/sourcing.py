@@ -186,20 +186,28 @@ def decide_batch(
     """Decide every order in turn by ``policy``; returns triples (line, node, qty).
 
     With a non-empty ``row_cost`` each unit also costs the opportunity cost of its
-    stock row (the look-ahead policy). The kernels price a unit per node, so an
-    order's nodes get the qty-weighted mean of their rows' costs over its lines:
-    exact for one-line orders, an average for the others. A unit left unfilled
-    keeps its stock for later orders too, so it is not charged a price; to serve
-    an order whenever greedy would (as Acimovic & Graves do), the order's unfilled
-    cost is raised by the highest price among its rows: prices choose between
-    nodes, they do not turn orders away.
+    stock row (the look-ahead policy): ``float64[nnz]`` prices every tier alike,
+    ``float64[2 * nnz]`` holds the non-exempt orders' prices then the exempt
+    orders' (an exempt take does not use a row's protected limit, so it does not
+    pay for it). The kernels price a unit per node, so each node gets the
+    qty-weighted mean of its rows' costs over the order's lines it can give units
+    of: exact for one-line orders and for nodes that can give one line, an
+    average for the others. A unit left unfilled keeps its stock for later
+    orders too, so it is not charged a price; to serve an order whenever greedy
+    would (as Acimovic & Graves do), the order's unfilled cost is raised by the
+    highest price among its rows: prices choose between nodes, they do not turn
+    orders away.
     """
     cap_out = line_qty.shape[0] + 16
     out_line = np.empty(cap_out, dtype=np.int64)
     out_node = np.empty(cap_out, dtype=np.int64)
     out_qty = np.empty(cap_out, dtype=np.int64)
+    nnz = stock_node.shape[0]
     priced = row_cost.shape[0] > 0
+    tiered = row_cost.shape[0] == 2 * nnz
     unit_cost = node_unit_cost.copy()
+    # _price_order's scratch: units per node of the lines it can give
+    units = np.zeros(node_unit_cost.shape[0] if priced else 0, dtype=np.int64)
     p = 0
     for o in range(order_channel.shape[0]):
         lo = line_indptr[o]
@@ -209,11 +217,15 @@ def decide_batch(
         if priced:
             surcharge = _price_order(
                 unit_cost,
+                units,
                 stock_indptr,
                 stock_node,
-                row_cost,
+                free_left,
+                limit_left,
+                row_cost[nnz:] if tiered and exempt else row_cost[:nnz],
                 line_sku[lo:hi],
                 line_qty[lo:hi],
+                exempt,
             )
         a_line, a_node, a_row, a_qty, _ = decide_order(
             node_methods,
@@ -265,27 +277,56 @@ def decide_batch(
 
 @njit(cache=True, nogil=True)
 def _price_order(
-    unit_cost: np.ndarray,
+    unit_cost: np.ndarray,  # float64[n_nodes], raised in place
+    units: np.ndarray,  # int64[n_nodes] scratch, all 0 on entry and on return
     stock_indptr: np.ndarray,
     stock_node: np.ndarray,
-    row_cost: np.ndarray,
+    free_left: np.ndarray,
+    limit_left: np.ndarray,
+    row_cost: np.ndarray,  # float64[nnz]
     line_sku: np.ndarray,
     line_qty: np.ndarray,
+    exempt: bool,
 ) -> float:
-    """Add the order's qty-weighted row costs to each node's unit cost; the top price."""
+    """Raise each node's unit cost by its qty-weighted mean row cost; the top price.
+
+    A node's mean runs over the lines it can give units of (``usable > 0``), so
+    a node that can give one line is priced exactly for it.
+    """
+    rows, lines = _order_rows(stock_indptr, line_sku)
     top = 0.0
+    for i in range(rows.shape[0]):
+        top = max(top, row_cost[rows[i]])
+        if usable(free_left, limit_left, rows[i], exempt) > 0:
+            units[stock_node[rows[i]]] += line_qty[lines[i]]
+    for i in range(rows.shape[0]):
+        n = stock_node[rows[i]]
+        if units[n] > 0 and usable(free_left, limit_left, rows[i], exempt) > 0:
+            unit_cost[n] += line_qty[lines[i]] / units[n] * row_cost[rows[i]]
+    for i in range(rows.shape[0]):
+        units[stock_node[rows[i]]] = 0
+    return top
+
+
+@njit(cache=True, nogil=True)
+def _order_rows(
+    stock_indptr: np.ndarray, line_sku: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The stock rows of the order's SKUs and the line (position) of each."""
     total = 0
     for li in range(line_sku.shape[0]):
-        total += line_qty[li]
+        if line_sku[li] >= 0:
+            total += stock_indptr[line_sku[li] + 1] - stock_indptr[line_sku[li]]
+    rows = np.empty(total, dtype=np.int64)
+    lines = np.empty(total, dtype=np.int64)
+    p = 0
     for li in range(line_sku.shape[0]):
-        s = line_sku[li]
-        if s < 0:
-            continue
-        share = line_qty[li] / total
-        for r in range(stock_indptr[s], stock_indptr[s + 1]):
-            unit_cost[stock_node[r]] += share * row_cost[r]
-            top = max(top, row_cost[r])
-    return top
+        if line_sku[li] >= 0:
+            for r in range(stock_indptr[line_sku[li]], stock_indptr[line_sku[li] + 1]):
+                rows[p] = r
+                lines[p] = li
+                p += 1
+    return rows, lines
 
 
 @njit(cache=True, nogil=True)

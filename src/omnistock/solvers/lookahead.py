@@ -11,8 +11,9 @@ greedy where taking a unit starves a later order.
 
 Parameters (``Options``): ``row_cost``, the shadow price per stock row (the
 simulator refreshes it on a schedule from a forecast); when absent, the batch's
-own orders are the expected demand. ``weight`` scales the prices (1 is the dual
-value itself). ``time_limit`` bounds the LP.
+own orders are the expected demand. ``exempt_row_cost``, the prices for orders
+of tiers exempt from last-unit protection (default: ``row_cost``). ``weight``
+scales the prices (1 is the dual value itself). ``time_limit`` bounds the LP.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from omnistock.compiled import CompiledScenario
 from omnistock.solvers.base import Capabilities, Solution
 from omnistock.solvers.greedy import run_batch
 
-__all__ = ["LookaheadOptions", "LookaheadSolver", "stock_prices"]
+__all__ = ["LookaheadOptions", "LookaheadSolver", "stock_prices", "tier_prices"]
 
 
 class LookaheadOptions(BaseModel):
@@ -38,6 +39,10 @@ class LookaheadOptions(BaseModel):
     row_cost: Any = Field(
         default=None,
         description="Shadow price per stock row (float64[nnz]); None: from the batch's LP.",
+    )
+    exempt_row_cost: Any = Field(
+        default=None,
+        description="Shadow price per stock row for exempt tiers; None: row_cost.",
     )
     weight: float = Field(
         default=1.0, ge=0.0, description="Scale of the shadow prices."
@@ -50,21 +55,33 @@ def stock_prices(
 ) -> np.ndarray:
     """float64[nnz]: the LP shadow price of each stock row for the compiled orders.
 
+    The price a non-exempt order (the usual tier) pays; see :func:`tier_prices`.
+    """
+    return tier_prices(compiled, time_limit=time_limit, engine=engine)[0]
+
+
+def tier_prices(
+    compiled: CompiledScenario, *, time_limit: float = 60.0, engine: str = "highs"
+) -> tuple[np.ndarray, np.ndarray]:
+    """float64[nnz] twice: each stock row's LP shadow price for non-exempt and exempt orders.
+
     The LP is :func:`omnistock.relax.relax_compiled`: every stock row, protected
     limit and capacity is a row of its own, so each limit's dual holds its whole
-    value. A row's price is the cost one more unit there would save a non-exempt
-    order (the usual tier): its all-takes dual plus its protected-limit dual plus
-    its node's capacity dual. Rows the orders cannot use price at 0; so does every
-    row when no LP was solved in time.
+    value. A row's price is the cost one more unit there would save: for a
+    non-exempt order its all-takes dual plus its protected-limit dual plus its
+    node's capacity dual; an exempt order's take does not use the protected
+    limit, so its price leaves that dual out. Rows the orders cannot use price
+    at 0; so does every row when no LP was solved in time.
     """
     from omnistock.relax import relax_compiled
 
     net = compiled.network
     if compiled.orders.n_orders == 0:
-        return np.zeros(net.stock_node.shape[0], dtype=np.float64)
+        zero = np.zeros(net.stock_node.shape[0], dtype=np.float64)
+        return zero, zero.copy()
     duals = relax_compiled(compiled, time_limit=time_limit, engine=engine)
-    out: np.ndarray = duals.free + duals.limit + duals.capacity[net.stock_node]
-    return out
+    exempt: np.ndarray = duals.free + duals.capacity[net.stock_node]
+    return exempt + duals.limit, exempt
 
 
 class LookaheadSolver:
@@ -77,15 +94,27 @@ class LookaheadSolver:
     def run(self, compiled: CompiledScenario, options: LookaheadOptions) -> Solution:
         """Decide every order in turn, each unit costing its shadow price too."""
         if options.row_cost is None:
-            prices = stock_prices(compiled, time_limit=options.time_limit)
+            prices, exempt = tier_prices(compiled, time_limit=options.time_limit)
         else:
-            prices = np.asarray(options.row_cost, dtype=np.float64)
-            if prices.shape != compiled.network.stock_node.shape:
-                msg = (
-                    "lookahead: row_cost needs one price per stock row "
-                    f"({compiled.network.stock_node.shape[0]}). Got shape {prices.shape}."
-                )
-                raise ValueError(msg)
-        sol = run_batch(compiled, GREEDY, prices * options.weight)
+            prices = _row_prices(compiled, options.row_cost, "row_cost")
+            exempt = (
+                prices
+                if options.exempt_row_cost is None
+                else _row_prices(compiled, options.exempt_row_cost, "exempt_row_cost")
+            )
+        both = np.concatenate([prices, exempt]) * options.weight
+        sol = run_batch(compiled, GREEDY, both)
         sol.info["priced_rows"] = int((prices > 0).sum())
         return sol
+
+
+def _row_prices(compiled: CompiledScenario, value: Any, name: str) -> np.ndarray:
+    """``value`` as float64[nnz], one price per stock row, or a ValueError."""
+    prices = np.asarray(value, dtype=np.float64)
+    if prices.shape != compiled.network.stock_node.shape:
+        msg = (
+            f"lookahead: {name} needs one price per stock row "
+            f"({compiled.network.stock_node.shape[0]}). Got shape {prices.shape}."
+        )
+        raise ValueError(msg)
+    return prices
