@@ -23,9 +23,9 @@ its LP relaxation is almost integral. So each model is solved in three steps
 
 Before the restricted LP has converged the Lagrangian bound ``LB`` can be far
 below the optimum (it charges every left-out package its full gain, as if each
-could fill its lines again). :func:`line_split_bound` is a second bound from the
-same duals that keeps each line's quantity: on a large batch stopped by the
-time limit it is the tighter one (docs/solvers.md, "Bounds").
+could fill its lines again). ``solvers.bounds`` gives a second bound that keeps
+each line's quantity: on a large batch stopped by the time limit it is the
+tighter one (docs/solvers.md, "Bounds").
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 
 from omnistock.compiled import CompiledScenario
+from omnistock.solvers.bounds import fallback_bound, relaxed_duals
 from omnistock.solvers.components import Candidates
 from omnistock.solvers.fixed_charge import MilpData, build_milp
 
@@ -49,7 +50,6 @@ __all__ = [
     "fix_integral_solve_rest",
     "initial_pairs",
     "lagrangian_values",
-    "line_split_bound",
     "solve_lp",
     "triples_to_vector",
 ]
@@ -151,7 +151,7 @@ class ColumnGeneration:
     rounds
         LPs solved.
     line_lower
-        :func:`line_split_bound` under the last duals when the LP did not
+        :func:`omnistock.solvers.bounds.fallback_bound` when the LP did not
         converge (``-inf`` otherwise: ``lower`` is then the LP bound, never below it).
     """
 
@@ -196,10 +196,8 @@ def column_generation(
         lp = solve_lp(data, deadline - time.perf_counter(), engine)
         out.rounds += 1
         if not lp.ok:
-            if out.data is not None and out.lp is not None:
-                out.line_lower = line_split_bound(
-                    compiled, cand, out.data, out.lp.duals, order_mask
-                )
+            duals = None if out.lp is None else out.lp.duals
+            out.line_lower = fallback_bound(compiled, cand, order_mask, out.data, duals)
             return out
         out.data, out.lp = data, lp
         out.values = lagrangian_values(compiled, cand, data, lp.duals)
@@ -210,9 +208,7 @@ def column_generation(
         if out.converged:
             return out
         if time.perf_counter() > last_round:
-            out.line_lower = line_split_bound(
-                compiled, cand, data, lp.duals, order_mask
-            )
+            out.line_lower = fallback_bound(compiled, cand, order_mask, data, lp.duals)
             return out
         # Add the most attractive packages only, so the LP stays small.
         most = max(ENTER_MIN, int(ENTER_SHARE * pair_mask.sum()))
@@ -262,7 +258,7 @@ def lagrangian_values(
     net, orders = compiled.network, compiled.orders
     line_dual = np.zeros(orders.n_lines)
     line_dual[data.lines] = duals[: data.lines.size]
-    split_dual, free_dual, limit_dual, cap_dual = _relaxed_duals(compiled, data, duals)
+    split_dual, free_dual, limit_dual, cap_dual = relaxed_duals(compiled, data, duals)
 
     node = cand.pair_node[cand.pair]
     protected = ~orders.order_exempt[orders.line_order[cand.line]]
@@ -279,94 +275,6 @@ def lagrangian_values(
         minlength=cand.pair_order.shape[0],
     )
     return np.asarray(cand.pair_cost - split_dual[cand.pair_order] + gain)
-
-
-def _relaxed_duals(
-    compiled: CompiledScenario, data: MilpData, duals: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """The duals of ``data``'s split, stock and capacity rows, spread to full arrays.
-
-    Returns float64 arrays per order (split limit), per stock row (all takes, then
-    non-exempt takes) and per node (capacity); rows absent from ``data`` get 0.
-    """
-    net, orders = compiled.network, compiled.orders
-    split_dual = np.zeros(orders.n_orders)
-    first = data.first_split_row
-    split_dual[data.split_orders] = duals[first : first + data.split_orders.size]
-    n_rows = net.stock_node.shape[0]
-    free_dual, limit_dual = np.zeros(n_rows), np.zeros(n_rows)
-    first = data.first_stock_row
-    stock_duals = duals[first : first + data.stock_rows.size]
-    is_free = data.stock_kind == 0
-    free_dual[data.stock_rows[is_free]] = stock_duals[is_free]
-    limit_dual[data.stock_rows[~is_free]] = stock_duals[~is_free]
-    cap_dual = np.zeros(net.n_nodes)
-    cap_dual[data.cap_nodes] = duals[first + data.stock_rows.size :]
-    return split_dual, free_dual, limit_dual, cap_dual
-
-
-def line_split_bound(
-    compiled: CompiledScenario,
-    cand: Candidates,
-    data: MilpData,
-    duals: np.ndarray,
-    order_mask: np.ndarray,
-) -> float:
-    """A lower bound on the model of ``order_mask`` from any row duals of ``data``.
-
-    Lagrangian relaxation of the stock, protection, capacity and split-limit rows
-    with the (non-positive) duals as prices, keeping every line's quantity. What is
-    left per order is still a fixed-charge problem; it is relaxed further, so that
-    it splits by line and each line is a fractional knapsack over all of its
-    candidates (not only the restricted LP's):
-
-    - a package's fixed cost ``F`` (plus its split price) is shared by the lines it
-      can serve in proportion to their quantities, each line's share charged per
-      unit as ``w F / ub`` (``F y >= sum_l w_l F x_l / ub_l`` for any ``y >= x_l / ub_l``
-      and weights summing to 1: exact when a package ships its lines in full);
-    - all-or-nothing and ship-complete links are dropped.
-
-    A line then takes, cheapest first, the units priced below its unfilled cost.
-    The result is the sum over lines plus the duals times the relaxed rows'
-    right-hand sides; it is valid for any duals, converged or not.
-    """
-    net, orders = compiled.network, compiled.orders
-    split_dual, free_dual, limit_dual, cap_dual = _relaxed_duals(compiled, data, duals)
-    # Split, stock and capacity rows are the last ones: their dual x rhs.
-    tail = slice(data.first_split_row, None)
-    constant = float(duals[tail] @ data.hi[tail])
-
-    c = np.flatnonzero(order_mask[orders.line_order[cand.line]] & (cand.ub > 0))
-    line, pair, row = cand.line[c], cand.pair[c], cand.row[c]
-    ub = cand.ub[c].astype(np.float64)
-    qty = orders.line_qty.astype(np.float64)
-    share = (
-        qty[line]
-        / np.bincount(pair, weights=qty[line], minlength=cand.pair_order.shape[0])[pair]
-    )
-    node = cand.pair_node[pair]
-    order = orders.line_order[line]
-    protected = ~orders.order_exempt[order]
-    price = (
-        net.node_unit_cost[node]
-        - free_dual[row]
-        - np.where(protected, limit_dual[row], 0.0)
-        - cap_dual[node]
-        + share * (cand.pair_cost[pair] - split_dual[order]) / ub
-    )
-    penalty = net.unfilled * orders.order_weight[order]
-    keep = price < penalty
-    line, ub, gain = line[keep], ub[keep], (price - penalty)[keep]
-    by = np.lexsort((gain, line))
-    line, ub, gain = line[by], ub[by], gain[by]
-    # Units each candidate takes: what its line still lacks after the cheaper ones.
-    cum = np.cumsum(ub)
-    first_of_line = np.searchsorted(line, line, side="left")
-    before = cum - ub - np.where(first_of_line > 0, cum[first_of_line - 1], 0.0)
-    take = np.clip(qty[line] - before, 0.0, ub)
-    lines = data.lines
-    unfilled = net.unfilled * orders.order_weight[orders.line_order[lines]]
-    return float((unfilled * qty[lines]).sum() + (gain * take).sum() + constant)
 
 
 def triples_to_vector(

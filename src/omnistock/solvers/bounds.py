@@ -1,0 +1,206 @@
+"""Lower bounds for a model whose LP did not converge: the line-split bound.
+
+Column generation's Lagrangian bound is the LP bound once the restricted LP has
+converged, but before that it can be far below the optimum (it credits every
+left-out package with its full gain, as if each could fill its lines again). This
+module gives a bound that is valid for *any* non-negative prices on the stock,
+protection, capacity and split-limit rows and keeps each line's quantity
+(docs/solvers.md, "Bounds"):
+
+Relax those rows with the prices as Lagrange multipliers. What is left per order
+is still a fixed-charge problem; relax it further so that it splits by line:
+
+- a package's fixed cost ``F`` (plus its split price) is shared by the lines it
+  can serve in proportion to their quantities, each line's share charged per unit
+  as ``w F / ub`` (``F y >= sum_l w_l F x_l / ub_l`` for any ``y >= x_l / ub_l``
+  and weights summing to 1: exact when a package ships its lines in full);
+- all-or-nothing and ship-complete links are dropped.
+
+Each line is then a fractional knapsack over all of its candidates: it takes,
+cheapest first, the units priced below its unfilled cost. The bound is the sum
+over lines minus the prices times the relaxed rows' right-hand sides.
+
+Which prices: the duals of the last restricted LP, and two *shortage* price
+vectors (every row of a SKU whose demand exceeds its supply, all takes or the
+non-exempt ones, priced at the unfilled cost of one unit), which need no LP at
+all. :func:`fallback_bound` returns the best of them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from omnistock.compiled import NO_LIMIT, CompiledScenario
+from omnistock.solvers.components import Candidates
+from omnistock.solvers.fixed_charge import MilpData
+
+__all__ = [
+    "RowPrices",
+    "dual_prices",
+    "fallback_bound",
+    "line_split_bound",
+    "relaxed_duals",
+    "shortage_prices",
+]
+
+
+@dataclass(frozen=True, eq=False)
+class RowPrices:
+    """Non-negative prices of the relaxed rows (0 where a row is not relaxed).
+
+    Attributes
+    ----------
+    split : float64[n_orders]
+        Per package of the order (its split limit).
+    free, limit : float64[n_rows]
+        Per unit of a stock row (all takes), and per non-exempt unit (protected limit).
+    capacity : float64[n_nodes]
+        Per unit shipped by a node (nodes without a capacity must have 0).
+    """
+
+    split: np.ndarray
+    free: np.ndarray
+    limit: np.ndarray
+    capacity: np.ndarray
+
+
+def relaxed_duals(
+    compiled: CompiledScenario, data: MilpData, duals: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The duals of ``data``'s split, stock and capacity rows, spread to full arrays.
+
+    Returns float64 arrays per order (split limit), per stock row (all takes, then
+    non-exempt takes) and per node (capacity); rows absent from ``data`` get 0.
+    Duals of these ``<=`` rows are non-positive.
+    """
+    net, orders = compiled.network, compiled.orders
+    split_dual = np.zeros(orders.n_orders)
+    first = data.first_split_row
+    split_dual[data.split_orders] = duals[first : first + data.split_orders.size]
+    n_rows = net.stock_node.shape[0]
+    free_dual, limit_dual = np.zeros(n_rows), np.zeros(n_rows)
+    first = data.first_stock_row
+    stock_duals = duals[first : first + data.stock_rows.size]
+    is_free = data.stock_kind == 0
+    free_dual[data.stock_rows[is_free]] = stock_duals[is_free]
+    limit_dual[data.stock_rows[~is_free]] = stock_duals[~is_free]
+    cap_dual = np.zeros(net.n_nodes)
+    cap_dual[data.cap_nodes] = duals[first + data.stock_rows.size :]
+    return split_dual, free_dual, limit_dual, cap_dual
+
+
+def dual_prices(
+    compiled: CompiledScenario, data: MilpData, duals: np.ndarray
+) -> RowPrices:
+    """The row duals of an LP of ``data`` as prices (their negatives, at least 0)."""
+    split, free, limit, capacity = relaxed_duals(compiled, data, duals)
+    return RowPrices(
+        split=np.maximum(-split, 0.0),
+        free=np.maximum(-free, 0.0),
+        limit=np.maximum(-limit, 0.0),
+        capacity=np.maximum(-capacity, 0.0),
+    )
+
+
+def shortage_prices(
+    compiled: CompiledScenario, order_mask: np.ndarray
+) -> list[RowPrices]:
+    """Prices at the unfilled cost of one unit on the rows of short SKUs.
+
+    Two vectors: the free rows of every SKU whose units ordered (by the orders of
+    ``order_mask``) exceed its free units, and the protected-limit rows of every
+    SKU whose non-exempt units ordered exceed its protected units. A line of such
+    a SKU then gains nothing from any node, so the bound counts at least the
+    shortfall as unfilled.
+    """
+    net, orders = compiled.network, compiled.orders
+    n_skus = net.stock_indptr.shape[0] - 1
+    sku_of_row = np.repeat(np.arange(n_skus), np.diff(net.stock_indptr))
+    lines = order_mask[orders.line_order] & (orders.line_sku >= 0)
+    protected = lines & ~orders.order_exempt[orders.line_order]
+    qty = orders.line_qty.astype(np.float64)
+
+    def short(supply: np.ndarray, demand_lines: np.ndarray) -> np.ndarray:
+        have = np.bincount(sku_of_row, weights=supply, minlength=n_skus)
+        want = np.bincount(
+            orders.line_sku[demand_lines],
+            weights=qty[demand_lines],
+            minlength=n_skus,
+        )
+        return np.where(want[sku_of_row] > have[sku_of_row], net.unfilled, 0.0)
+
+    zero_rows = np.zeros(sku_of_row.shape[0])
+    split, capacity = np.zeros(orders.n_orders), np.zeros(net.n_nodes)
+    return [
+        RowPrices(split, short(net.stock_free, lines), zero_rows, capacity),
+        RowPrices(split, zero_rows, short(net.stock_limit, protected), capacity),
+    ]
+
+
+def line_split_bound(
+    compiled: CompiledScenario,
+    cand: Candidates,
+    order_mask: np.ndarray,
+    prices: RowPrices,
+) -> float:
+    """The line-split bound (module docstring) of the orders of ``order_mask``.
+
+    Valid for any non-negative ``prices``; the model's stock, protection and
+    capacity are the compiled network's.
+    """
+    net, orders = compiled.network, compiled.orders
+    has_cap = net.node_capacity < NO_LIMIT
+    cap_price = np.where(has_cap, prices.capacity, 0.0)
+    in_model = np.flatnonzero(order_mask)
+    constant = -float(
+        prices.free @ net.stock_free
+        + prices.limit @ net.stock_limit
+        + cap_price @ np.where(has_cap, net.node_capacity, 0)
+        + prices.split[in_model] @ orders.order_max_splits[in_model]
+    )
+
+    c = np.flatnonzero(order_mask[orders.line_order[cand.line]] & (cand.ub > 0))
+    line, pair, row = cand.line[c], cand.pair[c], cand.row[c]
+    ub = cand.ub[c].astype(np.float64)
+    qty = orders.line_qty.astype(np.float64)
+    served = np.bincount(pair, weights=qty[line], minlength=cand.pair_order.shape[0])
+    share = qty[line] / served[pair]
+    node = cand.pair_node[pair]
+    order = orders.line_order[line]
+    protected = ~orders.order_exempt[order]
+    price = (
+        net.node_unit_cost[node]
+        + prices.free[row]
+        + np.where(protected, prices.limit[row], 0.0)
+        + cap_price[node]
+        + share * (cand.pair_cost[pair] + prices.split[order]) / ub
+    )
+    penalty = net.unfilled * orders.order_weight[order]
+    keep = price < penalty
+    line, ub, gain = line[keep], ub[keep], (price - penalty)[keep]
+    by = np.lexsort((gain, line))
+    line, ub, gain = line[by], ub[by], gain[by]
+    # Units each candidate takes: what its line still lacks after the cheaper ones.
+    cum = np.cumsum(ub)
+    first_of_line = np.searchsorted(line, line, side="left")
+    before = cum - ub - np.where(first_of_line > 0, cum[first_of_line - 1], 0.0)
+    take = np.clip(qty[line] - before, 0.0, ub)
+    lines = np.flatnonzero(order_mask[orders.line_order])
+    unfilled = net.unfilled * orders.order_weight[orders.line_order[lines]]
+    return float((unfilled * qty[lines]).sum() + (gain * take).sum() + constant)
+
+
+def fallback_bound(
+    compiled: CompiledScenario,
+    cand: Candidates,
+    order_mask: np.ndarray,
+    data: MilpData | None,
+    duals: np.ndarray | None,
+) -> float:
+    """The best line-split bound over the LP's duals (if any) and the shortage prices."""
+    candidates = shortage_prices(compiled, order_mask)
+    if data is not None and duals is not None:
+        candidates.append(dual_prices(compiled, data, duals))
+    return max(line_split_bound(compiled, cand, order_mask, p) for p in candidates)
