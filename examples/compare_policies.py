@@ -38,6 +38,8 @@ from omnistock.simulate import OrderUpTo
 COMMAND = "python examples/compare_policies.py --write docs/policies.md --figures out/"
 #: Days of forecast draws behind the look-ahead prices (smoother prices than one).
 FORECAST_DAYS = 5
+#: One LP per day of draws, prices averaged (simulate's ``forecast_prices``).
+FORECAST_PRICES = "average"
 
 
 def compare(
@@ -74,6 +76,7 @@ def compare(
             extra = {
                 "forecast": (forecast_orders, forecast_hours),
                 "forecast_periods": k,
+                "forecast_prices": FORECAST_PRICES,
                 "refresh_every": refresh_hours,
             }
         runs[policy] = _timed(
@@ -170,13 +173,16 @@ def markdown(table: pl.DataFrame, name: str, days: int, per_day: int) -> str:
         "hindsight row: its solve time per order); *run s* is the whole week's wall time, "
         "re-plans and price refreshes included. lookahead refreshes its prices every 4 h from "
         f"a forecast of {FORECAST_DAYS} days of independent draws (seed + 1000, never the "
-        "stream itself) priced by an LP against as many times the stock. The daily re-plan solves the day's orders with `optimal` (60 s limit) "
+        "stream itself): the rest of each day of draws is priced by its own LP against the "
+        'stock left and the prices are averaged over the days (`forecast_prices="average"`, '
+        "a randomized LP). The daily re-plan solves the day's orders with `optimal` (60 s limit) "
         "before release; with a nightly refill the days are independent, so a re-plan of the "
         "whole day before release can reach the day's hindsight optimum: here it does, within "
         "the solver's gap. Hindsight solves each day with every order known (60 s limit per "
-        "day). The gap itself is small in this setting (about half a unit of cost per order, "
-        "mostly same-day orders starved of a store's last units), so the look-ahead share "
-        "moves with the forecast draw. Costs are the defaults (unfilled unit 1,000, VIP "
+        "day). The gap itself is small in this setting (about half a unit of cost per order: "
+        "a few same-day orders a week starved of a store's last units), so the look-ahead "
+        "share hangs on one or two units and moves with the forecast draw (docs/decisions.md: "
+        "other draws and the pooled LP). Costs are the defaults (unfilled unit 1,000, VIP "
         "weight 2), which is why fill rate dominates cost per order.\n"
     )
 
