@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 
 from omnistock import available_solvers, solve
 from omnistock.exceptions import InvalidOptionError
@@ -224,3 +224,50 @@ def test_flow_obeys_protection_capacity_and_tiers():
     assert plan.info["flow_orders"] == 5
     assert close(plan.objective, reference_optimum(scenario).objective)
     assert plan.status == SolveStatus.OPTIMAL
+
+
+def _fewest_first_plan(scenario):
+    """The second warm start of ``optimal`` as a checked-able Plan."""
+    from omnistock.plan import Plan
+    from omnistock.solvers.base import Solution
+    from omnistock.solvers.components import candidates
+    from omnistock.solvers.optimal import fewest_options_first
+
+    compiled = scenario.compiled()
+    triples = fewest_options_first(compiled, candidates(compiled))
+    solution = Solution(
+        line_idx=triples[:, 0],
+        node_idx=triples[:, 1],
+        qty=triples[:, 2],
+        status=SolveStatus.FEASIBLE,
+    )
+    return Plan.from_solution(compiled, solution, solver="greedy", solve_time=0.0)
+
+
+def test_least_flexible_orders_first_keeps_the_unit_the_same_day_order_needs():
+    """Tests the second warm start on a batch where greedy starves a later order.
+
+    o2 (same day) can only be served by the store next door; in scenario order
+    greedy ships o1 from it. Deciding o2 first (one candidate package against
+    two) keeps the unit: the plan fills both orders, like the optimum.
+    """
+    from tests.solvers.test_lookahead import starving
+
+    scenario = starving()
+    plan = _fewest_first_plan(scenario)
+    plan.check(scenario)
+    assert plan.unfilled.is_empty()
+    assert plan.objective < solve(scenario, solver="greedy").objective
+    assert close(plan.objective, solve(scenario, solver="optimal").objective)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(scenario=scenarios(max_nodes=5, max_skus=3, max_orders=6, max_lines=3))
+def test_least_flexible_orders_first_plans_pass_the_checker(scenario):
+    """Tests that the reordered greedy plan is feasible under every rule."""
+    assume(len(scenario.orders) > 0)  # the oracle needs at least one order
+    plan = _fewest_first_plan(scenario)
+    plan.check(scenario)
+    assert plan.objective >= reference_optimum(scenario).objective - 1e-6 * max(
+        1.0, abs(plan.objective)
+    )

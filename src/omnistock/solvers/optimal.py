@@ -7,7 +7,8 @@ one by one (small first), each with its share of the time left: column
 generation for the LP bound, an LP-guided incumbent, reduced-cost fixing, then a
 small MILP on an OR-Tools back-end (SCIP by default, chosen by measurement,
 docs/solvers.md). Every model keeps the best of the back-end's answer, its
-incumbent and the warm start (the greedy plan), and the driver returns the warm
+incumbent and the warm start (the cheaper of the greedy plan and greedy deciding
+the least flexible orders first), and the driver returns the warm
 start if it is cheaper overall: a time limit always returns a feasible plan,
 never worse than the warm start, with a valid bound.
 """
@@ -16,7 +17,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, ClassVar, Literal
 
 import numpy as np
@@ -158,6 +159,29 @@ def warm_start_solution(compiled: CompiledScenario) -> Solution | None:
     except UnknownSolverError:
         return None
     return greedy.run(compiled, greedy.Options())
+
+
+def fewest_options_first(compiled: CompiledScenario, cand: Candidates) -> np.ndarray:
+    """Triples of greedy deciding the orders with the fewest candidate packages first.
+
+    Greedy in scenario order lets an order with many nodes take the unit an order
+    with one possible node (a same-day or pickup order) needed. Deciding the
+    least flexible orders first (ties in scenario order) is a second warm start
+    at the cost of one more greedy pass: on 10,000 "medium" orders it costs
+    1,040,592 against greedy's 1,108,013 (optimum ~1,032,700).
+    """
+    from omnistock._kernels.walks import GREEDY
+    from omnistock.solvers.greedy import run_batch
+
+    orders = compiled.orders
+    n_packages = np.bincount(cand.pair_order, minlength=orders.n_orders)
+    order_idx = np.argsort(n_packages, kind="stable")
+    subset, line_map = orders.take(order_idx)
+    sol = run_batch(replace(compiled, orders=subset), GREEDY)
+    return np.stack(
+        [line_map[sol.line_idx], np.asarray(sol.node_idx), np.asarray(sol.qty)],
+        axis=1,
+    ).astype(np.int64)
 
 
 def objective_of(compiled: CompiledScenario, triples: np.ndarray) -> float:
@@ -359,6 +383,11 @@ class OptimalSolver:
             _triples(warm_sol) if warm_sol is not None else np.empty((0, 3), np.int64)
         )
         cand = candidates(compiled)
+        if warm_sol is not None:
+            warm = min(
+                (warm, fewest_options_first(compiled, cand)),
+                key=lambda t: objective_of(compiled, t),
+            )
         label = components(compiled, cand)
         n_comp = int(label.max()) + 1 if label.size else 0
         size = np.bincount(label[orders.line_order[cand.line]], minlength=n_comp)
