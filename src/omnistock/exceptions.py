@@ -78,6 +78,23 @@ class InvalidOptionError(OmnistockError, ValueError):
         )
 
 
+class InvalidOptionValue(OmnistockError, ValueError):
+    """A solver option with a value the solver cannot use (wrong shape, out of range).
+
+    Attributes
+    ----------
+    solver
+        The solver's name.
+    option
+        The option at fault.
+    """
+
+    def __init__(self, solver: str, option: str, detail: str) -> None:
+        self.solver = solver
+        self.option = option
+        super().__init__(f"solver {solver!r}, option {option!r}: {detail}")
+
+
 class InsufficientStock(OmnistockError):
     """A reservation or commit asks for more units than are free.
 

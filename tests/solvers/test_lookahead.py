@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 
 from omnistock import Scenario, simulate, solve
-from omnistock.exceptions import OmnistockError
+from omnistock.exceptions import InvalidOptionValue, OmnistockError
 from omnistock.hindsight import hindsight
 from omnistock.simulate import OrderUpTo
 from omnistock.solvers.lookahead import stock_prices, tier_prices
@@ -156,8 +156,18 @@ def test_exempt_prices_leave_out_the_protected_limit() -> None:
 
 
 def test_row_cost_of_the_wrong_shape_is_an_error() -> None:
-    with pytest.raises(ValueError, match="one price per stock row"):
+    """Tests that a price vector of the wrong length is refused by name and shape."""
+    with pytest.raises(
+        InvalidOptionValue, match=r"'row_cost'.*one price per stock row"
+    ):
         solve(make_scenario(), solver="lookahead", row_cost=np.zeros(7))
+    with pytest.raises(InvalidOptionValue, match=r"'exempt_row_cost'.*shape \(3,\)"):
+        solve(
+            make_scenario(),
+            solver="lookahead",
+            row_cost=np.zeros(2),
+            exempt_row_cost=np.zeros(3),
+        )
 
 
 def test_nightly_refill_makes_days_independent_for_the_hindsight_bound() -> None:

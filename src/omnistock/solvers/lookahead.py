@@ -25,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from omnistock._kernels.walks import GREEDY
 from omnistock.compiled import CompiledScenario
+from omnistock.exceptions import InvalidOptionValue
 from omnistock.solvers.base import Capabilities, Solution
 from omnistock.solvers.greedy import run_batch
 
@@ -109,12 +110,12 @@ class LookaheadSolver:
 
 
 def _row_prices(compiled: CompiledScenario, value: Any, name: str) -> np.ndarray:
-    """``value`` as float64[nnz], one price per stock row, or a ValueError."""
+    """``value`` as float64[nnz], one price per stock row, or InvalidOptionValue."""
     prices = np.asarray(value, dtype=np.float64)
     if prices.shape != compiled.network.stock_node.shape:
-        msg = (
-            f"lookahead: {name} needs one price per stock row "
-            f"({compiled.network.stock_node.shape[0]}). Got shape {prices.shape}."
+        detail = (
+            f"needs one price per stock row ({compiled.network.stock_node.shape[0]}). "
+            f"Got shape {prices.shape}."
         )
-        raise ValueError(msg)
+        raise InvalidOptionValue(LookaheadSolver.name, name, detail)
     return prices
