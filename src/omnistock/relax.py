@@ -20,6 +20,7 @@ import polars as pl
 
 from omnistock.compiled import NO_LIMIT, CompiledScenario
 from omnistock.scenario import Scenario
+from omnistock.solvers.bounds import RowPrices, dual_prices
 from omnistock.solvers.colgen import column_generation, initial_pairs
 from omnistock.solvers.components import candidates
 
@@ -145,9 +146,12 @@ def relax_compiled(
     cand = candidates(compiled, stock_in_bound=False)
     has_cand = np.zeros(orders.n_orders, dtype=np.bool_)
     has_cand[orders.line_order[cand.line]] = True
-    free_dual = np.zeros(net.stock_node.shape[0])
-    limit_dual = np.zeros(net.stock_node.shape[0])
-    cap_dual = np.zeros(net.n_nodes)
+    prices = RowPrices(
+        split=np.zeros(orders.n_orders),
+        free=np.zeros(net.stock_node.shape[0]),
+        limit=np.zeros(net.stock_node.shape[0]),
+        capacity=np.zeros(net.n_nodes),
+    )
     unfillable = ~has_cand[orders.line_order]
     constant = float(
         net.unfilled
@@ -156,34 +160,30 @@ def relax_compiled(
             * orders.line_qty[unfillable]
         )
     )
-    if not has_cand.any():  # no LP to solve: every unit is unfilled
-        return Duals(constant, True, free_dual, limit_dual, cap_dual)
-    deadline = time.perf_counter() + time_limit
-    cg = column_generation(
-        compiled,
-        cand,
-        has_cand,
-        initial_pairs(compiled, cand),
-        deadline,
-        deadline,
-        engine,
-        all_constraints=True,
-    )
-    lower, converged = max(cg.lower, 0.0), cg.converged
-    if cg.data is not None and cg.lp is not None:
-        data, duals = cg.data, cg.lp.duals
-        first = data.first_stock_row
-        stock = -duals[first : first + data.stock_rows.size]
-        free = data.stock_kind == 0
-        free_dual[data.stock_rows[free]] = stock[free]
-        limit_dual[data.stock_rows[~free]] = stock[~free]
-        cap_dual[data.cap_nodes] = -duals[first + data.stock_rows.size :]
+    if has_cand.any():
+        deadline = time.perf_counter() + time_limit
+        cg = column_generation(
+            compiled,
+            cand,
+            has_cand,
+            initial_pairs(compiled, cand),
+            deadline,
+            deadline,
+            engine,
+            all_constraints=True,
+        )
+        # Stopped short, the line-split bound may be the tighter (solvers.bounds).
+        lower, converged = max(cg.lower, cg.line_lower, 0.0), cg.converged
+        if cg.data is not None and cg.lp is not None:
+            prices = dual_prices(compiled, cg.data, cg.lp.duals)
+    else:  # no LP to solve: every unit is unfilled
+        lower, converged = 0.0, True
     return Duals(
         bound=lower + constant,
         converged=converged,
-        free=np.maximum(free_dual, 0.0),
-        limit=np.maximum(limit_dual, 0.0),
-        capacity=np.maximum(cap_dual, 0.0),
+        free=prices.free,
+        limit=prices.limit,
+        capacity=prices.capacity,
     )
 
 
