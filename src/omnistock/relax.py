@@ -43,7 +43,8 @@ class Relaxation:
     ----------
     bound
         A lower bound on the objective of every plan of the batch; the LP bound
-        when ``converged``.
+        when ``converged``, else the better of the Lagrangian and line-split
+        bounds (``solvers.bounds``).
     duals
         One row per constraint (``DUAL_SCHEMA``): ``kind`` is ``"stock"`` (all
         takes of a node-SKU row <= its free units), ``"protected"`` (non-exempt
