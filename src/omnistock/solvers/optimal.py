@@ -177,11 +177,9 @@ def fewest_options_first(compiled: CompiledScenario, cand: Candidates) -> np.nda
     n_packages = np.bincount(cand.pair_order, minlength=orders.n_orders)
     order_idx = np.argsort(n_packages, kind="stable")
     subset, line_map = orders.take(order_idx)
-    sol = run_batch(replace(compiled, orders=subset), GREEDY)
-    return np.stack(
-        [line_map[sol.line_idx], np.asarray(sol.node_idx), np.asarray(sol.qty)],
-        axis=1,
-    ).astype(np.int64)
+    triples = _triples(run_batch(replace(compiled, orders=subset), GREEDY))
+    triples[:, 0] = line_map[triples[:, 0]]  # back to the batch's own lines
+    return triples
 
 
 def objective_of(compiled: CompiledScenario, triples: np.ndarray) -> float:
