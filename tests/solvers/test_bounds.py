@@ -113,6 +113,56 @@ def test_line_split_bound_charges_a_shared_package_once():
     )
 
 
+def test_line_split_bound_keeps_an_all_or_nothing_order_whole():
+    """Tests that an all-or-nothing order that cannot be served in full counts whole.
+
+    W holds A, nobody holds B: any plan leaves both lines unfilled; a bound that
+    split the order would count only B unfilled.
+    """
+    scenario = make_scenario(
+        stock=[{"node": "W", "sku": "A", "on_hand": 5}],
+        orders=[
+            {
+                "id": "o1",
+                "destination": {"lat": 45.75, "lon": 4.85},
+                "allow_partial": False,
+                "lines": [{"sku": "A", "qty": 1}, {"sku": "B", "qty": 1}],
+            }
+        ],
+        costs={"package": 7.0, "per_km": 0.01, "unfilled": 1_000.0},
+    )
+    optimum = reference_optimum(scenario).objective
+    assert abs(optimum - 2 * 1_000.0) <= 1e-6
+    assert abs(_zero_price_bound(scenario) - optimum) <= 1e-6
+
+
+def test_line_split_bound_prices_a_ship_complete_order_by_its_whole_package():
+    """Tests the ship-complete branch: a servable order costs its cheapest whole package.
+
+    W and S hold both lines; the bound with zero prices is the order's optimum
+    (one package from the cheaper node), not the unfilled cost.
+    """
+    scenario = make_scenario(
+        stock=[
+            {"node": node, "sku": sku, "on_hand": 5}
+            for node in ("W", "S")
+            for sku in ("A", "B")
+        ],
+        orders=[
+            {
+                "id": "o1",
+                "destination": {"lat": 45.75, "lon": 4.85},
+                "ship_complete": True,
+                "lines": [{"sku": "A", "qty": 1}, {"sku": "B", "qty": 2}],
+            }
+        ],
+        costs={"package": 7.0, "per_km": 0.01, "unfilled": 1_000.0},
+    )
+    optimum = reference_optimum(scenario).objective
+    assert optimum < 1_000.0
+    assert abs(_zero_price_bound(scenario) - optimum) <= 1e-6
+
+
 def test_shortage_prices_count_the_shortfall_as_unfilled():
     """Tests that when a SKU is short the bound counts its shortfall as unfilled.
 

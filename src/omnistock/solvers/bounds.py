@@ -14,11 +14,17 @@ is still a fixed-charge problem; relax it further so that it splits by line:
   can serve in proportion to their quantities, each line's share charged per unit
   as ``w F / ub`` (``F y >= sum_l w_l F x_l / ub_l`` for any ``y >= x_l / ub_l``
   and weights summing to 1: exact when a package ships its lines in full);
-- all-or-nothing and ship-complete links are dropped.
+- the split limit's link between lines is dropped.
 
 Each line is then a fractional knapsack over all of its candidates: it takes,
-cheapest first, the units priced below its unfilled cost. The bound is the sum
-over lines minus the prices times the relaxed rows' right-hand sides.
+cheapest first, the units priced below its unfilled cost. An all-or-nothing
+order keeps its link: it costs the least of its unfilled cost and of filling
+every line in full, cheapest units first (for a ship-complete order, the
+cheapest package that holds every line, which the shares price exactly). Without
+that link, at prices near the unfilled cost the bound lets such an order fill
+the lines it likes and leave the rest at no loss (on 10,000 "medium" orders the
+link lifts the bound by 1.4 %). The bound is the sum over orders minus the
+prices times the relaxed rows' right-hand sides.
 
 Which prices: the duals of the last restricted LP, and two *shortage* price
 vectors (every row of a SKU whose demand exceeds its supply, all takes or the
@@ -177,19 +183,51 @@ def line_split_bound(
         + cap_price[node]
         + share * (cand.pair_cost[pair] + prices.split[order]) / ub
     )
-    penalty = net.unfilled * orders.order_weight[order]
-    keep = price < penalty
-    line, ub, gain = line[keep], ub[keep], (price - penalty)[keep]
-    by = np.lexsort((gain, line))
-    line, ub, gain = line[by], ub[by], gain[by]
-    # Units each candidate takes: what its line still lacks after the cheaper ones.
+    n_orders, n_lines = orders.n_orders, orders.n_lines
+    # A ship-complete order's candidates come in whole packages (one per line).
+    exact_order = np.zeros(n_orders, dtype=np.bool_)
+    exact_order[order[cand.exact[c]]] = True
+    package = np.bincount(pair, weights=ub * price, minlength=cand.pair_order.shape[0])
+    holds = np.bincount(pair, minlength=cand.pair_order.shape[0])
+    whole = (holds > 0) & (holds == np.diff(orders.line_indptr)[cand.pair_order])
+    whole &= exact_order[cand.pair_order]
+    best_package = np.full(n_orders, np.inf)
+    np.minimum.at(best_package, cand.pair_order[whole], package[whole])
+
+    # Units each candidate takes to fill its line, cheapest first.
+    by = np.lexsort((price, line))
+    line, ub, price = line[by], ub[by], price[by]
     cum = np.cumsum(ub)
     first_of_line = np.searchsorted(line, line, side="left")
     before = cum - ub - np.where(first_of_line > 0, cum[first_of_line - 1], 0.0)
     take = np.clip(qty[line] - before, 0.0, ub)
-    lines = np.flatnonzero(order_mask[orders.line_order])
-    unfilled = net.unfilled * orders.order_weight[orders.line_order[lines]]
-    return float((unfilled * qty[lines]).sum() + (gain * take).sum() + constant)
+    penalty = net.unfilled * orders.order_weight[orders.line_order[line]]
+    # A line that may stay short takes the units priced below its unfilled cost
+    # (a prefix, prices being sorted); a line of an all-or-nothing order all it needs.
+    gain = np.bincount(
+        line, weights=np.minimum(price - penalty, 0.0) * take, minlength=n_lines
+    )
+    full = np.bincount(line, weights=price * take, minlength=n_lines)
+    filled = np.bincount(line, weights=take, minlength=n_lines) >= qty
+
+    lines = order_mask[orders.line_order]
+    unfilled = np.where(
+        lines, net.unfilled * orders.order_weight[orders.line_order] * qty, 0.0
+    )
+    by_order = orders.line_order
+    partial = np.bincount(by_order, weights=unfilled + gain, minlength=n_orders)
+    nothing = np.bincount(by_order, weights=unfilled, minlength=n_orders)
+    cannot = np.bincount(by_order, weights=lines & ~filled, minlength=n_orders) > 0
+    in_full = np.where(
+        exact_order,
+        best_package,
+        np.where(
+            cannot, np.inf, np.bincount(by_order, weights=full, minlength=n_orders)
+        ),
+    )
+    aon = orders.order_all_or_nothing & order_mask
+    value = np.where(aon, np.minimum(nothing, in_full), partial)
+    return float(value[order_mask].sum() + constant)
 
 
 def fallback_bound(
