@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from omnistock import Scenario
+from omnistock.plan import Plan
 
 DATA = Path(__file__).parent / "data"
 GOLDEN = DATA / "golden"
@@ -56,3 +57,18 @@ def make_scenario(**overrides: Any) -> Scenario:
     }
     data.update(overrides)
     return Scenario.model_validate(data)
+
+
+def plan_of(scenario: Scenario, triples: Any, solver: str = "optimal") -> Plan:
+    """A Plan of ``scenario`` from (line, node, qty) triples of a solver's internals."""
+    from omnistock.solvers.base import Solution, SolveStatus
+
+    solution = Solution(
+        line_idx=triples[:, 0],
+        node_idx=triples[:, 1],
+        qty=triples[:, 2],
+        status=SolveStatus.FEASIBLE,
+    )
+    return Plan.from_solution(
+        scenario.compiled(), solution, solver=solver, solve_time=0.0
+    )

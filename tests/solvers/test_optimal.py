@@ -9,7 +9,7 @@ from omnistock import available_solvers, solve
 from omnistock.exceptions import InvalidOptionError
 from omnistock.solvers.base import SolveStatus
 from omnistock.testing import scenarios
-from tests.helpers import golden_cases, load, make_scenario
+from tests.helpers import golden_cases, load, make_scenario, plan_of
 from tests.milp_reference import reference_optimum
 
 REL = 1e-6
@@ -228,20 +228,13 @@ def test_flow_obeys_protection_capacity_and_tiers():
 
 def _fewest_first_plan(scenario):
     """The second warm start of ``optimal`` as a checked-able Plan."""
-    from omnistock.plan import Plan
-    from omnistock.solvers.base import Solution
     from omnistock.solvers.components import candidates
     from omnistock.solvers.optimal import fewest_options_first
 
     compiled = scenario.compiled()
-    triples = fewest_options_first(compiled, candidates(compiled))
-    solution = Solution(
-        line_idx=triples[:, 0],
-        node_idx=triples[:, 1],
-        qty=triples[:, 2],
-        status=SolveStatus.FEASIBLE,
+    return plan_of(
+        scenario, fewest_options_first(compiled, candidates(compiled)), "greedy"
     )
-    return Plan.from_solution(compiled, solution, solver="greedy", solve_time=0.0)
 
 
 def test_least_flexible_orders_first_keeps_the_unit_the_same_day_order_needs():

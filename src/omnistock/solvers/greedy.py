@@ -9,6 +9,7 @@ The whole batch runs inside one numba call (``_kernels.sourcing.greedy_batch``).
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any, ClassVar
 
 import numpy as np
@@ -18,7 +19,14 @@ from omnistock._kernels.walks import GREEDY
 from omnistock.compiled import CompiledNetwork, CompiledScenario
 from omnistock.solvers.base import Capabilities, NoOptions, Solution, SolveStatus
 
-__all__ = ["GreedySolver", "initial_state", "node_arrays", "order_arrays", "run_batch"]
+__all__ = [
+    "GreedySolver",
+    "initial_state",
+    "node_arrays",
+    "order_arrays",
+    "run_batch",
+    "run_orders",
+]
 
 # numba dispatchers take any arguments; name the result type for mypy.
 _decide_batch: Callable[..., tuple[np.ndarray, np.ndarray, np.ndarray]] = (
@@ -92,6 +100,34 @@ def run_batch(
     return Solution(
         line_idx=line, node_idx=node, qty=qty, status=SolveStatus.FEASIBLE, info=info
     )
+
+
+def run_orders(
+    compiled: CompiledScenario,
+    order_idx: np.ndarray,
+    left: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+) -> np.ndarray:
+    """int64[k, 3] (line, node, qty): greedy deciding the orders ``order_idx`` in that order.
+
+    The orders start from the stock ``left`` = (free units, protected limits,
+    capacity) per row, row and node (default: the network's); lines are the
+    batch's own. The optimal solver's warm starts and flow plan use it.
+    """
+    subset, line_map = compiled.orders.take(order_idx)
+    net = compiled.network
+    if left is not None:
+        free, limit, capacity = left
+        net = replace(net, stock_free=free, stock_limit=limit, node_capacity=capacity)
+    sol = run_batch(replace(compiled, network=net, orders=subset), GREEDY)
+    triples = np.stack(
+        [
+            line_map[np.asarray(sol.line_idx, dtype=np.int64)],
+            np.asarray(sol.node_idx, dtype=np.int64),
+            np.asarray(sol.qty, dtype=np.int64),
+        ],
+        axis=1,
+    )
+    return triples.reshape(-1, 3)
 
 
 def order_arrays(compiled: CompiledScenario) -> tuple[np.ndarray, ...]:

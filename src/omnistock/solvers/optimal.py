@@ -6,7 +6,10 @@ of one-unit, one-line orders are solved exactly by a min-cost flow
 one by one (small first), each with its share of the time left: column
 generation for the LP bound, an LP-guided incumbent, reduced-cost fixing, then a
 small MILP on an OR-Tools back-end (SCIP by default, chosen by measurement,
-docs/solvers.md). Every model keeps the best of the back-end's answer, its
+docs/solvers.md). A model too large for its first restricted LP to hold
+``START_PER_LINE`` packages a line (where column generation was not seen to
+converge) first gets a plan and a bound from the line-split min-cost flow
+(``solvers.line_flow``) and ends there when they are within the gap asked. Every model keeps the best of the back-end's answer, its
 incumbent and the warm start (the cheaper of the greedy plan and greedy deciding
 the least flexible orders first), and the driver returns the warm
 start if it is cheaper overall: a time limit always returns a feasible plan,
@@ -17,7 +20,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
 import numpy as np
@@ -28,6 +31,8 @@ from omnistock.compiled import CompiledScenario
 from omnistock.exceptions import UnknownSolverError
 from omnistock.solvers.base import Capabilities, Solution, SolveStatus
 from omnistock.solvers.colgen import (
+    START_PACKAGES,
+    START_PER_LINE,
     column_generation,
     decode,
     fix_integral_solve_rest,
@@ -37,6 +42,8 @@ from omnistock.solvers.colgen import (
 from omnistock.solvers.components import Candidates, candidates, components
 from omnistock.solvers.fixed_charge import MilpData, build_milp
 from omnistock.solvers.flow import solve_unit_orders, unit_components
+from omnistock.solvers.greedy import run_orders
+from omnistock.solvers.line_flow import flow_plan
 from omnistock.solvers.repair import complete
 
 __all__ = ["OptimalOptions", "OptimalSolver", "ProgressCallback"]
@@ -65,6 +72,9 @@ _SUB_SHARE = 0.3
 _MIN_MODEL_SECONDS = 1.0
 # Fraction of the time limit kept for decoding and pricing after the last model.
 _RESERVE = 0.05
+# Pace of solvers.line_flow.flow_plan: 73 s for the 15.6 M candidates of 100,000
+# "medium" orders on 2 cores (docs/benchmarks.md).
+_FLOW_SECONDS_PER_CANDIDATE = 5e-6
 
 
 class OptimalOptions(BaseModel):
@@ -170,16 +180,8 @@ def fewest_options_first(compiled: CompiledScenario, cand: Candidates) -> np.nda
     at the cost of one more greedy pass: on 10,000 "medium" orders it costs
     1,040,592 against greedy's 1,108,013 (optimum ~1,032,700).
     """
-    from omnistock._kernels.walks import GREEDY
-    from omnistock.solvers.greedy import run_batch
-
-    orders = compiled.orders
-    n_packages = np.bincount(cand.pair_order, minlength=orders.n_orders)
-    order_idx = np.argsort(n_packages, kind="stable")
-    subset, line_map = orders.take(order_idx)
-    triples = _triples(run_batch(replace(compiled, orders=subset), GREEDY))
-    triples[:, 0] = line_map[triples[:, 0]]  # back to the batch's own lines
-    return triples
+    n_packages = np.bincount(cand.pair_order, minlength=compiled.orders.n_orders)
+    return run_orders(compiled, np.argsort(n_packages, kind="stable"))
 
 
 def objective_of(compiled: CompiledScenario, triples: np.ndarray) -> float:
@@ -262,6 +264,28 @@ def solve_model(
     start = time.perf_counter()
     end = start + budget
     in_group = order_mask[cand.pair_order]
+    # Model objective = plan objective - unfilled cost of the lines outside the model.
+    outside = objective_of(compiled, np.empty((0, 3), dtype=np.int64)) - (
+        _unfillable_cost(compiled, np.flatnonzero(order_mask))
+    )
+    flow_lower = -np.inf
+    if _flow_first(compiled, cand, order_mask, budget):
+        flow = flow_plan(compiled, cand, order_mask)
+        if flow is not None:
+            flow_lower = flow.bound
+            if objective_of(compiled, flow.triples) < objective_of(compiled, warm):
+                warm = flow.triples
+            upper = objective_of(compiled, warm) - outside
+            tol = COST_TOL * (1.0 + abs(upper))
+            if upper - flow_lower <= max(options.gap * abs(upper), tol):
+                status = (
+                    SolveStatus.OPTIMAL
+                    if upper - flow_lower <= tol
+                    else SolveStatus.FEASIBLE
+                )
+                return _ModelResult(warm, status, flow_lower, 0, 0)
+        start = time.perf_counter()  # column generation shares what is left
+        budget = max(end - start, 0.0)
     warm_pairs = _pair_ids(compiled, cand, warm)
     pmask = initial_pairs(compiled, cand, order_mask) & in_group
     pmask[warm_pairs[warm_pairs >= 0]] = True
@@ -278,7 +302,7 @@ def solve_model(
     # ``lower`` (the Lagrangian bound) is what reduced-cost fixing rests on; the
     # model's bound may be the line-split bound when that is tighter.
     lower, values, rounds = cg.lower, cg.values, cg.rounds
-    proven_lower = max(lower, cg.line_lower)
+    proven_lower = max(lower, cg.line_lower, flow_lower)
     # Incumbent: the best of the LP-guided plan, the warm start and nothing, repaired.
     incumbents = [np.empty((0, 3), dtype=np.int64), warm]
     if last is not None:
@@ -293,10 +317,6 @@ def solve_model(
             )
         )
     incumbents += [complete(compiled, cand, t, order_mask) for t in incumbents[1:]]
-    # Model objective = plan objective - unfilled cost of the lines outside the model.
-    outside = objective_of(compiled, incumbents[0]) - _unfillable_cost(
-        compiled, np.flatnonzero(order_mask)
-    )
     costs = [objective_of(compiled, trip) - outside for trip in incumbents]
     best_triples, upper = incumbents[int(np.argmin(costs))], min(costs)
     tol = COST_TOL * (1.0 + abs(upper))
@@ -344,6 +364,22 @@ def solve_model(
     if status == SolveStatus.OPTIMAL and (not proven or options.gap > 0):
         status = SolveStatus.FEASIBLE
     return _ModelResult(triples, status, bound, rounds, n_mip)
+
+
+def _flow_first(
+    compiled: CompiledScenario, cand: Candidates, order_mask: np.ndarray, budget: float
+) -> bool:
+    """Whether a model starts from the flow path (solvers/line_flow.py).
+
+    Yes when its first restricted LP could not hold ``START_PER_LINE`` packages a
+    line (beyond that column generation was not seen to converge) and the budget
+    covers the flow path's measured pace twice over (it cannot be interrupted).
+    """
+    lines = int(np.count_nonzero(order_mask[compiled.orders.line_order]))
+    if lines * START_PER_LINE <= START_PACKAGES:
+        return False
+    n_cand = int(np.count_nonzero(order_mask[compiled.orders.line_order[cand.line]]))
+    return budget >= 2.0 * _FLOW_SECONDS_PER_CANDIDATE * n_cand
 
 
 def _fixing(
@@ -449,6 +485,16 @@ class OptimalSolver:
             warm_objective = objective_of(compiled, warm)
             if warm_objective < objective:
                 result_triples, objective = warm, warm_objective
+        bound = min(bound, objective)
+        tol = COST_TOL * (1.0 + abs(objective))
+        if status == SolveStatus.TIME_LIMIT and objective - bound <= max(
+            options.gap * abs(objective), tol
+        ):
+            # A model ran out of time, yet the batch is within the gap asked (a
+            # small model's share of the time is small; the large one's bound
+            # makes up for it).
+            proven = objective - bound <= tol and options.gap == 0
+            status = SolveStatus.OPTIMAL if proven else SolveStatus.FEASIBLE
         info["objective"] = objective
         info["seconds"] = time.perf_counter() - start
         return Solution(
@@ -456,7 +502,7 @@ class OptimalSolver:
             node_idx=result_triples[:, 1].copy(),
             qty=result_triples[:, 2].copy(),
             status=status,
-            bound=min(bound, objective),
+            bound=bound,
             info=info,
         )
 

@@ -1,0 +1,261 @@
+"""The line-split relaxation as a min-cost flow: prices, a bound and a plan for large models.
+
+Column generation needs its LP to converge, and on 100,000 "medium" orders (12 M
+packages) it does not within minutes. This module gets the optimal solver a bound
+and a plan at that size from OR-Tools' min-cost flow instead (docs/solvers.md,
+"Flow path").
+
+**The flow.** Drop what ties lines together: a package's fixed cost is shared by
+the lines it can serve in proportion to their quantities (``solvers.bounds``),
+all-or-nothing and split limits are dropped. What is left is a transportation
+problem with nested supplies: each line sends its units either to a candidate
+stock row (a non-exempt line through the row's protected limit) and on through
+the row's free units and its node's capacity to the sink, or straight to the
+sink at its unfilled cost. Its optimum, solved exactly in integers, is the best
+line-split bound over all prices; the arcs' duals (node potentials, read off the
+residual graph) are those prices. The bound reported is
+``bounds.line_split_bound`` at them, which also keeps each all-or-nothing order
+whole.
+
+**The plan** (:func:`flow_plan`). The flow's units are a plan except for the
+orders it treats wrongly: an all-or-nothing order it fills in part, an order it
+ships from more nodes than its split limit allows. So:
+
+1. orders with such a rule that the flow serves correctly keep its units;
+2. the others are decided by greedy against the stock left (they need whole
+   orders, which greedy's exact per-order search gives);
+3. the orders without such rules are solved by a second flow on the stock left
+   (optimal for them but for package sharing);
+4. ``repair.complete`` fills what is still short.
+
+On 100,000 "medium" orders this plan costs 104.5 M against 105.7 M for column
+generation's best in 300 s and 110.6 M for greedy, within 0.9 % of the bound.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numba import njit
+
+from omnistock._allocation import usage
+from omnistock.compiled import NO_LIMIT, CompiledScenario
+from omnistock.solvers.bounds import RowPrices, line_split_bound
+from omnistock.solvers.components import Candidates
+from omnistock.solvers.greedy import run_orders
+from omnistock.solvers.repair import complete
+
+__all__ = ["FlowPlan", "LineFlow", "flow_plan", "line_flow", "potentials"]
+
+#: Costs enter the flow as integers: rounded down after multiplying by this, so
+#: the flow's optimum (divided back) never exceeds the relaxation's.
+COST_SCALE = 1_000.0
+
+Left = tuple[np.ndarray, np.ndarray, np.ndarray]
+
+
+@dataclass(frozen=True, eq=False)
+class LineFlow:
+    """An optimal flow of the line-split relaxation.
+
+    Attributes
+    ----------
+    triples : int64[k, 3]
+        (line, node, qty) of the units the flow ships.
+    prices : RowPrices
+        The duals of the stock, protected-limit and capacity arcs (split prices 0).
+    cost : float
+        The flow's optimum in cost units (costs rounded down to ``1 / COST_SCALE``).
+    """
+
+    triples: np.ndarray
+    prices: RowPrices
+    cost: float
+
+
+@njit(cache=True, nogil=True)
+def potentials(
+    tails: np.ndarray,
+    heads: np.ndarray,
+    capacity: np.ndarray,
+    cost: np.ndarray,
+    flow: np.ndarray,
+    n_vertices: int,
+) -> tuple[np.ndarray, bool]:
+    """Shortest distances in the residual graph of an optimal flow (Bellman-Ford).
+
+    Every vertex starts at 0 (a virtual root joined to all), so the distances are
+    <= 0 and ``cost + d[tail] - d[head] >= 0`` on every residual arc: ``-d`` are
+    node potentials proving the flow optimal, and an arc whose reduced cost is
+    negative is saturated, its dual ``d[head] - d[tail] - cost``. Returns the
+    distances and whether they settled (an optimal flow has no negative cycle,
+    so they settle within ``n_vertices`` passes).
+    """
+    d = np.zeros(n_vertices, dtype=np.int64)
+    for _ in range(n_vertices):
+        changed = False
+        for a in range(tails.shape[0]):
+            u, v, c = tails[a], heads[a], cost[a]
+            if flow[a] < capacity[a] and d[u] + c < d[v]:
+                d[v] = d[u] + c
+                changed = True
+            if flow[a] > 0 and d[v] - c < d[u]:
+                d[u] = d[v] - c
+                changed = True
+        if not changed:
+            return d, True
+    return d, False
+
+
+def line_flow(
+    compiled: CompiledScenario,
+    cand: Candidates,
+    line_mask: np.ndarray,
+    left: Left | None = None,
+) -> LineFlow | None:
+    """Solve the line-split relaxation of the lines in ``line_mask`` as a min-cost flow.
+
+    ``left`` = (free units, protected limits, capacity) the lines may use (default:
+    the network's). Returns None when OR-Tools reports no optimum (costs out of
+    its range).
+    """
+    from ortools.graph.python import min_cost_flow
+
+    net, orders = compiled.network, compiled.orders
+    free, limit, node_cap = (
+        (net.stock_free, net.stock_limit, net.node_capacity) if left is None else left
+    )
+    n_lines, n_rows, n_nodes = orders.n_lines, net.stock_node.shape[0], net.n_nodes
+    qty = orders.line_qty
+    c = np.flatnonzero(line_mask[cand.line] & (cand.ub > 0))
+    line, pair, row = cand.line[c], cand.pair[c], cand.row[c]
+    node = cand.pair_node[pair]
+    protected = ~orders.order_exempt[orders.line_order[line]]
+    served = np.bincount(
+        pair, weights=qty[line].astype(np.float64), minlength=cand.pair_order.shape[0]
+    )
+    unit = net.node_unit_cost[node] + qty[line] / served[pair] * cand.pair_cost[
+        pair
+    ] / cand.ub[c].astype(np.float64)
+    room = np.minimum(free[row], np.where(protected, limit[row], free[row]))
+    demand = np.where(line_mask, qty, 0)
+    # Vertices: lines, protected limits, stock rows, nodes, the sink.
+    lim0, row0, node0 = n_lines, n_lines + n_rows, n_lines + 2 * n_rows
+    sink = node0 + n_nodes
+    rows, nodes = np.arange(n_rows), np.arange(n_nodes)
+    tails = np.concatenate(
+        [line, np.arange(n_lines), lim0 + rows, row0 + rows, node0 + nodes]
+    )
+    heads = np.concatenate(
+        [
+            np.where(protected, lim0 + row, row0 + row),
+            np.full(n_lines, sink),
+            row0 + rows,
+            node0 + net.stock_node,
+            np.full(n_nodes, sink),
+        ]
+    )
+    capacity = np.concatenate(
+        [
+            np.minimum(cand.ub[c], np.maximum(room, 0)),
+            demand,
+            np.maximum(limit, 0),
+            np.maximum(free, 0),
+            np.where(node_cap < NO_LIMIT, np.maximum(node_cap, 0), demand.sum()),
+        ]
+    ).astype(np.int64)
+    unfilled = net.unfilled * orders.order_weight[orders.line_order]
+    cost = np.concatenate(
+        [
+            np.floor(unit * COST_SCALE),
+            np.floor(unfilled * COST_SCALE),
+            np.zeros(2 * n_rows + n_nodes),
+        ]
+    ).astype(np.int64)
+    supply = np.zeros(sink + 1, dtype=np.int64)
+    supply[:n_lines] = demand
+    supply[sink] = -demand.sum()
+
+    solver = min_cost_flow.SimpleMinCostFlow()
+    solver.add_arcs_with_capacity_and_unit_cost(
+        tails.astype(np.int32), heads.astype(np.int32), capacity, cost
+    )
+    solver.set_nodes_supplies(np.arange(sink + 1, dtype=np.int32), supply)
+    if solver.solve() != solver.OPTIMAL:
+        return None
+    flow = np.asarray(solver.flows(np.arange(tails.shape[0], dtype=np.int64)))
+    dist, settled = potentials(tails, heads, capacity, cost, flow, sink + 1)
+    dual = np.maximum(dist[heads] - dist[tails] - cost, 0) / COST_SCALE
+    if not settled:  # cannot happen for an optimal flow; zero prices stay valid
+        dual[:] = 0.0
+    first = c.shape[0] + n_lines
+    has_cap = node_cap < NO_LIMIT
+    prices = RowPrices(
+        split=np.zeros(orders.n_orders),
+        free=dual[first + n_rows : first + 2 * n_rows],
+        limit=dual[first : first + n_rows],
+        capacity=np.where(has_cap, dual[first + 2 * n_rows :], 0.0),
+    )
+    ships = flow[: c.shape[0]] > 0
+    triples = np.stack([line[ships], node[ships], flow[: c.shape[0]][ships]], axis=1)
+    return LineFlow(
+        triples.astype(np.int64), prices, solver.optimal_cost() / COST_SCALE
+    )
+
+
+@dataclass(frozen=True, eq=False)
+class FlowPlan:
+    """:func:`flow_plan`'s outcome: a feasible plan of the model and a lower bound."""
+
+    triples: np.ndarray
+    bound: float
+
+
+def _minus(compiled: CompiledScenario, left: Left, triples: np.ndarray) -> Left:
+    """The stock ``left`` less what ``triples`` take."""
+    row_all, row_protected, node_units = usage(
+        compiled, triples[:, 0], triples[:, 1], triples[:, 2]
+    )
+    free, limit, capacity = left
+    return free - row_all, limit - row_protected, capacity - node_units
+
+
+def flow_plan(
+    compiled: CompiledScenario, cand: Candidates, order_mask: np.ndarray
+) -> FlowPlan | None:
+    """A plan of the orders in ``order_mask`` built from the line-split flow (module doc).
+
+    Returns None when the flow has no optimum.
+    """
+    net, orders = compiled.network, compiled.orders
+    in_model = order_mask[orders.line_order]
+    first = line_flow(compiled, cand, in_model)
+    if first is None:
+        return None
+    bound = line_split_bound(compiled, cand, order_mask, first.prices)
+
+    line, node, units = first.triples[:, 0], first.triples[:, 1], first.triples[:, 2]
+    owner = orders.line_order[line]
+    filled = np.bincount(line, weights=units, minlength=orders.n_lines)
+    short = np.bincount(
+        orders.line_order, weights=filled < orders.line_qty, minlength=orders.n_orders
+    )
+    served = np.bincount(owner, minlength=orders.n_orders) > 0
+    packages = np.unique(owner * max(net.n_nodes, 1) + node) // max(net.n_nodes, 1)
+    opened = np.bincount(packages, minlength=orders.n_orders)
+    ruled = orders.order_all_or_nothing | (orders.order_max_splits < NO_LIMIT)
+    wrong = (orders.order_all_or_nothing & served & (short > 0)) | (
+        opened > orders.order_max_splits
+    )
+    kept = first.triples[ruled[owner] & ~wrong[owner]]
+    left: Left = (net.stock_free, net.stock_limit, net.node_capacity)
+    left = _minus(compiled, left, kept)
+    redo = run_orders(compiled, np.flatnonzero(order_mask & ruled & wrong), left)
+    left = _minus(compiled, left, redo)
+    parts = [kept, redo]
+    rest = line_flow(compiled, cand, in_model & ~ruled[orders.line_order], left)
+    if rest is not None:
+        parts.append(rest.triples)
+    triples = complete(compiled, cand, np.concatenate(parts), order_mask)
+    return FlowPlan(triples, bound)
