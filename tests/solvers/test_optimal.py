@@ -264,3 +264,31 @@ def test_least_flexible_orders_first_plans_pass_the_checker(scenario):
     assert plan.objective >= reference_optimum(scenario).objective - 1e-6 * max(
         1.0, abs(plan.objective)
     )
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(scenario=scenarios(max_nodes=5, max_skus=3, max_orders=6, max_lines=3))
+def test_packages_are_found_from_the_orders_of_a_plan(scenario):
+    """Tests the look-up the solver's models rely on: packages listed order by order.
+
+    ``_pair_ids`` searches only the packages of the plan's orders, which needs
+    ``pair_order`` (and ``line``) ascending; each triple of the greedy plan must
+    map to the package of its own order and node.
+    """
+    import numpy as np
+
+    from omnistock.solvers.components import candidates
+    from omnistock.solvers.optimal import _pair_ids, _triples, warm_start_solution
+
+    compiled = scenario.compiled()
+    cand = candidates(compiled)
+    assert np.all(np.diff(cand.pair_order) >= 0)
+    assert np.all(np.diff(cand.line) >= 0)
+    greedy = warm_start_solution(compiled)
+    assume(greedy is not None)
+    triples = _triples(greedy)
+    ids = _pair_ids(compiled, cand, triples)
+    assert np.all(ids >= 0)
+    owner = compiled.orders.line_order[triples[:, 0]]
+    assert np.array_equal(cand.pair_order[ids], owner)
+    assert np.array_equal(cand.pair_node[ids], triples[:, 1])

@@ -200,7 +200,7 @@ def column_generation(
             out.line_lower = fallback_bound(compiled, cand, order_mask, out.data, duals)
             return out
         out.data, out.lp = data, lp
-        out.values = lagrangian_values(compiled, cand, data, lp.duals)
+        out.values = lagrangian_values(compiled, cand, data, lp.duals, order_mask)
         left_out = in_group & ~pair_mask
         out.lower = lp.objective + float(np.minimum(out.values[left_out], 0.0).sum())
         enter = np.flatnonzero(left_out & (out.values < -PRICE_TOL))
@@ -220,7 +220,7 @@ def column_generation(
 def initial_pairs(
     compiled: CompiledScenario, cand: Candidates, order_mask: np.ndarray | None = None
 ) -> np.ndarray:
-    """bool[n_pair]: the cheapest packages per line, per unit.
+    """bool[n_pair]: the cheapest packages per line, per unit, of the orders in ``order_mask``.
 
     ``START_PER_LINE`` per line, or fewer (at least one) when the lines of
     ``order_mask`` (default: all) would bring more than ``START_PACKAGES``.
@@ -234,19 +234,29 @@ def initial_pairs(
         else int(np.count_nonzero(order_mask[orders.line_order]))
     )
     per_line = max(1, min(START_PER_LINE, START_PACKAGES // max(n_lines, 1)))
-    node = cand.pair_node[cand.pair]
-    score = net.node_unit_cost[node] + cand.pair_cost[cand.pair] / cand.ub
-    order = np.lexsort((score, cand.line))
-    line_sorted = cand.line[order]
+    # Only the model's candidates: a small model of a huge batch must not sort them all.
+    c = (
+        np.arange(cand.line.shape[0])
+        if order_mask is None
+        else np.flatnonzero(order_mask[orders.line_order[cand.line]])
+    )
+    pair, line = cand.pair[c], cand.line[c]
+    score = net.node_unit_cost[cand.pair_node[pair]] + cand.pair_cost[pair] / cand.ub[c]
+    order = np.lexsort((score, line))
+    line_sorted = line[order]
     first = np.searchsorted(line_sorted, line_sorted, side="left")
     rank = np.arange(order.size) - first
     mask = np.zeros(cand.pair_order.shape[0], dtype=np.bool_)
-    mask[cand.pair[order[rank < per_line]]] = True
+    mask[pair[order[rank < per_line]]] = True
     return mask
 
 
 def lagrangian_values(
-    compiled: CompiledScenario, cand: Candidates, data: MilpData, duals: np.ndarray
+    compiled: CompiledScenario,
+    cand: Candidates,
+    data: MilpData,
+    duals: np.ndarray,
+    order_mask: np.ndarray | None = None,
 ) -> np.ndarray:
     """float64[n_pair]: the least a package adds to the LP, given the row duals.
 
@@ -254,24 +264,32 @@ def lagrangian_values(
     ub * min(0, reduced cost of x)``, with ``x``'s reduced cost read from the
     line, stock, protection and capacity duals (rows absent from ``data`` have
     dual 0, which is a valid dual of the restricted LP with the row added).
+    Only the packages of ``order_mask`` (default: all) are priced; the others
+    get their fixed cost.
     """
     net, orders = compiled.network, compiled.orders
     line_dual = np.zeros(orders.n_lines)
     line_dual[data.lines] = duals[: data.lines.size]
     split_dual, free_dual, limit_dual, cap_dual = relaxed_duals(compiled, data, duals)
 
-    node = cand.pair_node[cand.pair]
-    protected = ~orders.order_exempt[orders.line_order[cand.line]]
+    c = (
+        slice(None)
+        if order_mask is None
+        else np.flatnonzero(order_mask[orders.line_order[cand.line]])
+    )
+    line, row, pair = cand.line[c], cand.row[c], cand.pair[c]
+    node = cand.pair_node[pair]
+    protected = ~orders.order_exempt[orders.line_order[line]]
     reduced = (
         net.node_unit_cost[node]
-        - line_dual[cand.line]
-        - free_dual[cand.row]
-        - np.where(protected, limit_dual[cand.row], 0.0)
+        - line_dual[line]
+        - free_dual[row]
+        - np.where(protected, limit_dual[row], 0.0)
         - cap_dual[node]
     )
     gain = np.bincount(
-        cand.pair,
-        weights=cand.ub * np.minimum(reduced, 0.0),
+        pair,
+        weights=cand.ub[c] * np.minimum(reduced, 0.0),
         minlength=cand.pair_order.shape[0],
     )
     return np.asarray(cand.pair_cost - split_dual[cand.pair_order] + gain)

@@ -137,7 +137,8 @@ class Candidates:
     line, row, ub, pair : int64[n_cand]
         Line, stock row, upper bound on units and package of each candidate.
     pair_order, pair_node : int64[n_pair]
-        The (order, node) packages.
+        The (order, node) packages, listed order by order (``pair_order`` is
+        ascending, as ``line`` is: the optimal solver's look-ups rely on it).
     pair_cost : float64[n_pair]
         Fixed cost of each package (package + handling + per_km x km).
     exact : bool[n_cand]

@@ -237,14 +237,23 @@ def _pair_ids(
 ) -> np.ndarray:
     """Package ids of the (order, node) of each triple (-1 when not a package)."""
     n_nodes = max(compiled.network.n_nodes, 1)
-    key = cand.pair_order * n_nodes + cand.pair_node
+    owner = compiled.orders.line_order[triples[:, 0]]
+    # Packages are listed order by order (components._candidate_arrays): look up
+    # only the triples' orders, not all packages of the batch.
+    orders = np.unique(owner)
+    starts = np.searchsorted(cand.pair_order, orders, side="left")
+    counts = np.searchsorted(cand.pair_order, orders, side="right") - starts
+    ids = np.repeat(starts - np.cumsum(counts) + counts, counts) + np.arange(
+        int(counts.sum())
+    )
+    if ids.size == 0:
+        return np.full(triples.shape[0], -1, dtype=np.int64)
+    key = cand.pair_order[ids] * n_nodes + cand.pair_node[ids]
     order = np.argsort(key)
     keys = key[order]
-    want = compiled.orders.line_order[triples[:, 0]] * n_nodes + triples[:, 1]
-    pos = np.minimum(np.searchsorted(keys, want), max(keys.size - 1, 0))
-    if keys.size == 0:
-        return np.full(want.shape[0], -1, dtype=np.int64)
-    return np.where(keys[pos] == want, order[pos], -1)
+    want = owner * n_nodes + triples[:, 1]
+    pos = np.minimum(np.searchsorted(keys, want), keys.size - 1)
+    return np.where(keys[pos] == want, ids[order[pos]], -1)
 
 
 def solve_model(

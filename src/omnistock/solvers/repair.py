@@ -121,18 +121,22 @@ def complete(
     short gives all its units back.
     """
     net, orders = compiled.network, compiled.orders
-    x = np.zeros(cand.line.shape[0], dtype=np.int64)
-    if triples.shape[0]:
+    # Only the candidates of ``order_mask`` (still grouped by line): a small model
+    # of a huge batch must not sort them all.
+    c = np.flatnonzero(order_mask[orders.line_order[cand.line]])
+    line = cand.line[c]
+    x = np.zeros(c.shape[0], dtype=np.int64)
+    if triples.shape[0] and c.shape[0]:
         n_nodes = max(net.n_nodes, 1)
-        key = cand.line * n_nodes + cand.pair_node[cand.pair]
+        key = line * n_nodes + cand.pair_node[cand.pair[c]]
         order = np.argsort(key)
         pos = np.searchsorted(key[order], triples[:, 0] * n_nodes + triples[:, 1])
         np.add.at(x, order[np.minimum(pos, order.size - 1)], triples[:, 2])
     _complete(
-        cand.line,
-        cand.row,
-        cand.ub,
-        cand.pair,
+        line,
+        cand.row[c],
+        cand.ub[c],
+        cand.pair[c],
         cand.pair_order,
         cand.pair_node,
         cand.pair_cost,
@@ -152,4 +156,4 @@ def complete(
         x,
     )
     keep = np.flatnonzero(x > 0)
-    return np.stack([cand.line[keep], cand.pair_node[cand.pair[keep]], x[keep]], axis=1)
+    return np.stack([line[keep], cand.pair_node[cand.pair[c[keep]]], x[keep]], axis=1)
