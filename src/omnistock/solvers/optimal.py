@@ -9,11 +9,12 @@ small MILP on an OR-Tools back-end (SCIP by default, chosen by measurement,
 docs/solvers.md). A model too large for its first restricted LP to hold
 ``START_PER_LINE`` packages a line (where column generation was not seen to
 converge) first gets a plan and a bound from the line-split min-cost flow
-(``solvers.line_flow``) and ends there when they are within the gap asked. Every model keeps the best of the back-end's answer, its
-incumbent and the warm start (the cheaper of the greedy plan and greedy deciding
-the least flexible orders first), and the driver returns the warm
-start if it is cheaper overall: a time limit always returns a feasible plan,
-never worse than the warm start, with a valid bound.
+(``solvers.line_flow``) and ends there when they are within the gap asked.
+Every model keeps the best of the back-end's answer, its incumbent and the warm
+start (the cheaper of the greedy plan and greedy deciding the least flexible
+orders first), and the driver returns the warm start if it is cheaper overall:
+a time limit always returns a feasible plan, never worse than the warm start,
+with a valid bound.
 """
 
 from __future__ import annotations
@@ -282,8 +283,7 @@ def solve_model(
         flow = flow_plan(compiled, cand, order_mask)
         if flow is not None:
             flow_lower = flow.bound
-            if objective_of(compiled, flow.triples) < objective_of(compiled, warm):
-                warm = flow.triples
+            warm = min((warm, flow.triples), key=lambda t: objective_of(compiled, t))
             upper = objective_of(compiled, warm) - outside
             tol = COST_TOL * (1.0 + abs(upper))
             if upper - flow_lower <= max(options.gap * abs(upper), tol):

@@ -115,6 +115,7 @@ def complete(
 ) -> np.ndarray:
     """Fill what a feasible plan left unfilled in ``order_mask``, cheapest unit first.
 
+    ``triples`` is a plan of these orders (triples of other orders are ignored).
     Each short line takes, while it lowers the cost, the candidate with the least
     cost per unit (unit cost, plus the package cost spread over the units when the
     package is new and the split limit allows one); an all-or-nothing order left
@@ -126,6 +127,7 @@ def complete(
     c = np.flatnonzero(order_mask[orders.line_order[cand.line]])
     line = cand.line[c]
     x = np.zeros(c.shape[0], dtype=np.int64)
+    triples = triples[order_mask[orders.line_order[triples[:, 0]]]]
     if triples.shape[0] and c.shape[0]:
         n_nodes = max(net.n_nodes, 1)
         key = line * n_nodes + cand.pair_node[cand.pair[c]]
