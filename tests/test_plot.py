@@ -8,7 +8,7 @@ from typing import Any
 import polars as pl
 import pytest
 
-from omnistock import plot, solve
+from omnistock import InvalidArgument, plot, solve
 from tests.helpers import make_scenario
 
 
@@ -27,8 +27,9 @@ def test_kpi_comparison_draws_one_axis_per_kpi_and_one_bar_per_policy() -> None:
 
 
 def test_kpi_comparison_names_missing_columns() -> None:
-    with pytest.raises(ValueError, match="none of the KPIs"):
+    with pytest.raises(InvalidArgument, match="none of the KPIs") as info:
         plot.kpi_comparison(pl.DataFrame({"policy": ["a"], "x": [1]}))
+    assert (info.value.function, info.value.argument) == ("plot.kpi_comparison", "kpis")
 
 
 def test_network_map_draws_nodes_and_flows() -> None:

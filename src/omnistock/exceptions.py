@@ -13,7 +13,9 @@ __all__ = [
     "DecisionError",
     "InsufficientStock",
     "InvalidAdjustment",
+    "InvalidArgument",
     "InvalidOptionError",
+    "InvalidOptionValue",
     "InvalidRequest",
     "JournalError",
     "KeyConflict",
@@ -93,6 +95,23 @@ class InvalidOptionValue(OmnistockError, ValueError):
         self.solver = solver
         self.option = option
         super().__init__(f"solver {solver!r}, option {option!r}: {detail}")
+
+
+class InvalidArgument(OmnistockError, ValueError):
+    """A function was given an argument outside what it accepts (a name it does not know, a count < 0).
+
+    Attributes
+    ----------
+    function
+        The public function, as a user calls it (``"relax"``, ``"samples.network"``).
+    argument
+        The argument at fault.
+    """
+
+    def __init__(self, function: str, argument: str, detail: str) -> None:
+        self.function = function
+        self.argument = argument
+        super().__init__(f"{function}: {detail}")
 
 
 class InsufficientStock(OmnistockError):

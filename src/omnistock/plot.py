@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import polars as pl
 
+from omnistock.exceptions import InvalidArgument
+
 if TYPE_CHECKING:
     from omnistock.plan import Plan
     from omnistock.scenario import Scenario
@@ -61,8 +63,10 @@ def kpi_comparison(
     plt = _pyplot()
     names = [k for k in (kpis or DEFAULT_KPIS) if k in table.columns]
     if not names:
-        msg = f"kpi_comparison: none of the KPIs {list(kpis or DEFAULT_KPIS)} is a column. Got {table.columns}."
-        raise ValueError(msg)
+        detail = f"none of the KPIs {list(kpis or DEFAULT_KPIS)} is a column. Got {table.columns}."
+        raise InvalidArgument(
+            function="plot.kpi_comparison", argument="kpis", detail=detail
+        )
     fig, axes = plt.subplots(
         1, len(names), figsize=(3.2 * len(names), 3.6), squeeze=False
     )

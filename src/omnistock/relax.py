@@ -19,6 +19,7 @@ import numpy as np
 import polars as pl
 
 from omnistock.compiled import NO_LIMIT, CompiledScenario
+from omnistock.exceptions import InvalidArgument
 from omnistock.scenario import Scenario
 from omnistock.solvers.bounds import RowPrices, dual_prices
 from omnistock.solvers.colgen import column_generation, initial_pairs
@@ -141,8 +142,8 @@ def relax_compiled(
     The look-ahead policy calls it on the stock a simulation has left.
     """
     if engine not in ("glop", "highs"):
-        msg = f"relax: engine must be one of glop, highs. Got engine={engine!r}."
-        raise ValueError(msg)
+        detail = f"engine must be one of glop, highs. Got engine={engine!r}."
+        raise InvalidArgument(function="relax", argument="engine", detail=detail)
     net, orders = compiled.network, compiled.orders
     cand = candidates(compiled, stock_in_bound=False)
     has_cand = np.zeros(orders.n_orders, dtype=np.bool_)

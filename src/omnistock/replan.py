@@ -25,7 +25,7 @@ from omnistock._allocation import (
     usage,
 )
 from omnistock.compiled import CompiledScenario
-from omnistock.exceptions import InvalidOptionError, OmnistockError
+from omnistock.exceptions import InvalidArgument, InvalidOptionError, OmnistockError
 from omnistock.plan import Plan
 from omnistock.scenario import Scenario
 from omnistock.solvers.base import Solution
@@ -176,8 +176,8 @@ def replan(
         Never worse than ``plan``: ``saving >= 0``.
     """
     if max_moves is not None and max_moves < 0:
-        msg = f"max_moves must be >= 0. Got {max_moves}."
-        raise ValueError(msg)
+        detail = f"max_moves must be >= 0. Got max_moves={max_moves}."
+        raise InvalidArgument(function="replan", argument="max_moves", detail=detail)
     impl = solvers.get(solver)
     for key in options:
         if key not in impl.Options.model_fields:

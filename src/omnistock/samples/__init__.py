@@ -27,6 +27,7 @@ import datetime as dt
 import numpy as np
 import polars as pl
 
+from omnistock.exceptions import InvalidArgument
 from omnistock.orders import Order
 from omnistock.samples._generate import (
     CHANNELS,
@@ -99,8 +100,10 @@ def network(name: str, seed: int = 0) -> Scenario:
     True
     """
     if name not in SPECS:
-        msg = f"samples.network: name must be one of {', '.join(NAMES)}. Got {name!r}."
-        raise ValueError(msg)
+        detail = f"name must be one of {', '.join(NAMES)}. Got {name!r}."
+        raise InvalidArgument(
+            function="samples.network", argument="name", detail=detail
+        )
     return build_network(name, seed)
 
 
@@ -201,8 +204,10 @@ def orders_frame(
     True
     """
     if not days > 0:
-        msg = f"samples.orders_frame: days must be > 0. Got days={days!r}."
-        raise ValueError(msg)
+        detail = f"days must be > 0. Got days={days!r}."
+        raise InvalidArgument(
+            function="samples.orders_frame", argument="days", detail=detail
+        )
     draw = draw_orders(network, n, seed)
     rng = np.random.default_rng(
         (seed, 1)

@@ -20,6 +20,7 @@ from typing import TypeVar
 import numpy as np
 from pydantic import BaseModel
 
+from omnistock.exceptions import InvalidArgument
 from omnistock.network import Location, Node, StockRecord
 from omnistock.orders import Order, OrderLine
 from omnistock.rules import Costs, Rules
@@ -348,12 +349,14 @@ def _distinct_skus(
 def draw_orders(network: Scenario, n: int, seed: int) -> OrderDraw:
     """Draw ``n`` orders for ``network`` as arrays (see :func:`omnistock.samples.orders`)."""
     if n < 0:
-        msg = f"orders: n must be >= 0. Got n={n!r}."
-        raise ValueError(msg)
+        detail = f"n must be >= 0. Got n={n!r}."
+        raise InvalidArgument(function="samples.orders", argument="n", detail=detail)
     sku_ids = sorted({r.sku for r in network.stock})
     if not sku_ids:
-        msg = "orders: the network stocks no SKU, so there is nothing to order."
-        raise ValueError(msg)
+        detail = "the network stocks no SKU, so there is nothing to order."
+        raise InvalidArgument(
+            function="samples.orders", argument="network", detail=detail
+        )
     node_ids = [node.id for node in network.nodes]
     pickup_nodes = np.array(
         [i for i, nd in enumerate(network.nodes) if "pickup" in nd.methods]
