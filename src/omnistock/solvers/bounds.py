@@ -47,6 +47,7 @@ __all__ = [
     "dual_prices",
     "fallback_bound",
     "line_split_bound",
+    "package_share",
     "relaxed_duals",
     "shortage_prices",
 ]
@@ -145,6 +146,23 @@ def shortage_prices(
     ]
 
 
+def package_share(
+    compiled: CompiledScenario, cand: Candidates, c: np.ndarray
+) -> np.ndarray:
+    """float64[len(c)]: the part of its package's fixed cost each candidate pays per unit.
+
+    A package's cost is shared by the lines it can serve (among the candidates
+    ``c``, which hold whole orders) in proportion to their quantities, and a
+    line's share is spread over its ``ub`` units (module docstring). The
+    line-split bound and its flow (``solvers.line_flow``) both price by it.
+    """
+    orders = compiled.orders
+    line, pair = cand.line[c], cand.pair[c]
+    qty = orders.line_qty.astype(np.float64)
+    served = np.bincount(pair, weights=qty[line], minlength=cand.pair_order.shape[0])
+    return np.asarray(qty[line] / served[pair] / cand.ub[c].astype(np.float64))
+
+
 def line_split_bound(
     compiled: CompiledScenario,
     cand: Candidates,
@@ -171,8 +189,6 @@ def line_split_bound(
     line, pair, row = cand.line[c], cand.pair[c], cand.row[c]
     ub = cand.ub[c].astype(np.float64)
     qty = orders.line_qty.astype(np.float64)
-    served = np.bincount(pair, weights=qty[line], minlength=cand.pair_order.shape[0])
-    share = qty[line] / served[pair]
     node = cand.pair_node[pair]
     order = orders.line_order[line]
     protected = ~orders.order_exempt[order]
@@ -181,7 +197,8 @@ def line_split_bound(
         + prices.free[row]
         + np.where(protected, prices.limit[row], 0.0)
         + cap_price[node]
-        + share * (cand.pair_cost[pair] + prices.split[order]) / ub
+        + package_share(compiled, cand, c)
+        * (cand.pair_cost[pair] + prices.split[order])
     )
     n_orders, n_lines = orders.n_orders, orders.n_lines
     # A ship-complete order's candidates come in whole packages (one per line).

@@ -41,7 +41,7 @@ from numba import njit
 
 from omnistock._allocation import usage
 from omnistock.compiled import NO_LIMIT, CompiledScenario
-from omnistock.solvers.bounds import RowPrices, line_split_bound
+from omnistock.solvers.bounds import RowPrices, line_split_bound, package_share
 from omnistock.solvers.components import Candidates
 from omnistock.solvers.greedy import run_orders
 from omnistock.solvers.repair import complete
@@ -132,12 +132,10 @@ def line_flow(
     line, pair, row = cand.line[c], cand.pair[c], cand.row[c]
     node = cand.pair_node[pair]
     protected = ~orders.order_exempt[orders.line_order[line]]
-    served = np.bincount(
-        pair, weights=qty[line].astype(np.float64), minlength=cand.pair_order.shape[0]
+    unit = (
+        net.node_unit_cost[node]
+        + package_share(compiled, cand, c) * (cand.pair_cost[pair])
     )
-    unit = net.node_unit_cost[node] + qty[line] / served[pair] * cand.pair_cost[
-        pair
-    ] / cand.ub[c].astype(np.float64)
     room = np.minimum(free[row], np.where(protected, limit[row], free[row]))
     demand = np.where(line_mask, qty, 0)
     # Vertices: lines, protected limits, stock rows, nodes, the sink.
