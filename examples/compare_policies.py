@@ -32,8 +32,8 @@ from pathlib import Path
 import polars as pl
 
 from omnistock import available_solvers, samples, simulate
-from omnistock.hindsight import hindsight
-from omnistock.simulate import OrderUpTo
+from omnistock.simulation.hindsight import hindsight
+from omnistock.simulation.run import OrderUpTo
 
 COMMAND = "python examples/compare_policies.py --write docs/policies.md --figures out/"
 #: Days of forecast draws behind the look-ahead prices (smoother prices than one).

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 
 from omnistock import Scenario, ScenarioError
-from omnistock.io import read_scenario, scenario_to_frames, write_scenario_frames
+from omnistock.model.io import read_scenario, scenario_to_frames, write_scenario_frames
 from omnistock.testing import scenarios
 from tests.helpers import GOLDEN, golden_cases, make_scenario
 

@@ -17,7 +17,7 @@ from omnistock import (
     StockPool,
     UnknownReservation,
 )
-from omnistock.journal import MAGIC, Journal, encode_record, scan_journal
+from omnistock.pool.journal import MAGIC, Journal, encode_record, scan_journal
 
 SCENARIO = Scenario.model_validate(
     {

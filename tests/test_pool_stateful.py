@@ -27,7 +27,7 @@ from omnistock import (
     UnknownReservation,
     UnknownStockRow,
 )
-from omnistock.journal import encode_record, scan_journal
+from omnistock.pool.journal import encode_record, scan_journal
 
 SCENARIO = Scenario.model_validate(
     {

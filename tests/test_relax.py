@@ -7,7 +7,7 @@ from hypothesis import HealthCheck, given, settings
 
 import omnistock
 from omnistock import relax, solve
-from omnistock.relax import DUAL_SCHEMA
+from omnistock.relaxation import DUAL_SCHEMA
 from omnistock.testing import scenarios
 from tests.helpers import golden_cases, load, make_scenario
 from tests.milp_reference import reference_optimum
@@ -109,7 +109,7 @@ def test_engines_agree():
 
 def test_callable_after_module_import():
     """Tests that omnistock.relax stays callable once the module is imported."""
-    import omnistock.relax as module  # noqa: F401
+    import omnistock.relaxation as module  # noqa: F401
 
     assert omnistock.relax(two_orders_one_unit()).bound > 0
 

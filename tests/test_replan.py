@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 
 from omnistock import OmnistockError, Scenario, available_solvers, replan, solve
-from omnistock.replan import apply_moves
+from omnistock.replanning import apply_moves
 from omnistock.testing import scenarios
 from tests.helpers import make_scenario
 

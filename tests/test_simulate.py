@@ -14,8 +14,8 @@ from omnistock import (
     samples,
     simulate,
 )
-from omnistock._allocation import allocation_triples
-from omnistock.simulate import OrderUpTo
+from omnistock.compiled.allocations import allocation_triples
+from omnistock.simulation.run import OrderUpTo
 from omnistock.solvers.base import Solution
 from tests.helpers import make_scenario
 
@@ -163,7 +163,7 @@ def test_arrivals_must_cover_every_order() -> None:
 def test_hindsight_bounds_every_policy(
     stream: tuple[Scenario, list, pl.DataFrame],
 ) -> None:
-    from omnistock.hindsight import hindsight
+    from omnistock.simulation.hindsight import hindsight
 
     net, orders, arrivals = stream
     bound = hindsight(net, orders, arrivals=arrivals, time_limit=20.0)

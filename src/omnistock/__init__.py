@@ -31,20 +31,20 @@ from omnistock.exceptions import (
     UnknownSolverError,
     UnknownStockRow,
 )
-from omnistock.network import Location, Node, StockRecord
-from omnistock.orders import Order, OrderLine
+from omnistock.model.network import Location, Node, StockRecord
+from omnistock.model.orders import Order, OrderLine
+from omnistock.model.rules import Costs, Reason, Rules
+from omnistock.model.scenario import Scenario
 from omnistock.plan import Plan
-from omnistock.replan import Replan, replan
-from omnistock.rules import Costs, Reason, Rules
-from omnistock.scenario import Scenario
-from omnistock.simulate import Simulation, simulate
-from omnistock.solve import available_solvers, solve
+from omnistock.replanning import Replan, replan
+from omnistock.simulation.run import Simulation, simulate
 from omnistock.solvers.base import SolveStatus
+from omnistock.solving import available_solvers, solve
 
 if TYPE_CHECKING:
     from omnistock import samples
-    from omnistock.pool import Reservation, StockPool
-    from omnistock.relax import relax
+    from omnistock.pool.pool import Reservation, StockPool
+    from omnistock.relaxation import relax
     from omnistock.sourcer import Decision, Sourcer
 
 __version__ = "0.1.0"
@@ -57,7 +57,7 @@ _LAZY = {
     "Decision": "omnistock.sourcer",
     "StockPool": "omnistock.pool",
     "Reservation": "omnistock.pool",
-    "relax": "omnistock.relax",
+    "relax": "omnistock.relaxation",
 }
 
 

@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING
 from omnistock.exceptions import PlanCheckError
 
 if TYPE_CHECKING:
-    from omnistock.network import Node
-    from omnistock.orders import Order
+    from omnistock.model.network import Node
+    from omnistock.model.orders import Order
+    from omnistock.model.scenario import Scenario
     from omnistock.plan import Plan
-    from omnistock.scenario import Scenario
 
 __all__ = ["check_plan", "haversine_km", "plan_violations"]
 

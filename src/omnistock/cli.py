@@ -39,7 +39,7 @@ def _validation_paragraph(source: str, err: ValidationError) -> str:
 
 
 def _load_scenario(path: str) -> Any:
-    from omnistock.io import read_scenario
+    from omnistock.model.io import read_scenario
 
     try:
         return read_scenario(path)
@@ -71,7 +71,7 @@ def _optimal_progress(
 
 
 def _cmd_solve(args: argparse.Namespace) -> int:
-    from omnistock.solve import solve
+    from omnistock.solving import solve
 
     scenario = _load_scenario(args.scenario)
     options: dict[str, Any] = {}
@@ -115,7 +115,7 @@ def _cmd_sample(args: argparse.Namespace) -> int:
 
 def _cmd_demo(args: argparse.Namespace) -> int:
     from omnistock import samples
-    from omnistock.solve import available_solvers, solve
+    from omnistock.solving import available_solvers, solve
 
     network = samples.network("small", seed=args.seed)
     scenario = network.with_orders(samples.orders(network, args.orders, seed=args.seed))

@@ -36,7 +36,7 @@ import polars as pl
 
 from omnistock._kernels import candidates, sourcing
 from omnistock.exceptions import OmnistockError, UnknownOrder
-from omnistock.rules import Reason
+from omnistock.model.rules import Reason
 
 if TYPE_CHECKING:
     from omnistock.compiled import CompiledNetwork, CompiledScenario

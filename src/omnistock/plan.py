@@ -15,7 +15,7 @@ from omnistock.compiled import CompiledScenario
 from omnistock.solvers.base import Solution, SolveStatus
 
 if TYPE_CHECKING:
-    from omnistock.scenario import Scenario
+    from omnistock.model.scenario import Scenario
 
 __all__ = ["ALLOCATION_SCHEMA", "UNFILLED_SCHEMA", "Plan"]
 

@@ -14,8 +14,8 @@ import polars as pl
 from omnistock.exceptions import InvalidArgument
 
 if TYPE_CHECKING:
+    from omnistock.model.scenario import Scenario
     from omnistock.plan import Plan
-    from omnistock.scenario import Scenario
 
 __all__ = ["DEFAULT_KPIS", "kpi_comparison", "network_map"]
 

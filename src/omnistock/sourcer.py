@@ -21,13 +21,13 @@ from omnistock._kernels.cost import COMPONENTS
 from omnistock._kernels.walks import GREEDY
 from omnistock.compiled import METHOD_CODES, NO_LIMIT, CompiledNetwork, compile_network
 from omnistock.exceptions import DecisionError, InsufficientStock, ScenarioError
-from omnistock.orders import Order
+from omnistock.model.orders import Order
+from omnistock.model.scenario import Scenario
 from omnistock.plan import ALLOCATION_SCHEMA, UNFILLED_SCHEMA
-from omnistock.scenario import Scenario
 
 if TYPE_CHECKING:
-    from omnistock.pool import StockPool
-    from omnistock.reservation import Reservation
+    from omnistock.pool.pool import StockPool
+    from omnistock.pool.reservation import Reservation
 from omnistock.solvers.greedy import node_arrays
 
 __all__ = ["Decision", "Sourcer", "SourcingState"]

@@ -22,8 +22,8 @@ except ImportError as err:  # pragma: no cover - exercised only without the dev 
     msg = "omnistock.testing needs hypothesis: pip install 'omnistock[dev]'."
     raise ImportError(msg) from err
 
+from omnistock.model.scenario import Scenario
 from omnistock.plan import Plan
-from omnistock.scenario import Scenario
 
 __all__ = ["assert_plan_valid", "scenarios"]
 

@@ -9,15 +9,15 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from omnistock.compiled import NO_LIMIT
-from omnistock.solvers.bounds import (
+from omnistock.solvers.optimal.bounds import (
     RowPrices,
     dual_prices,
     fallback_bound,
     line_split_bound,
     shortage_prices,
 )
-from omnistock.solvers.colgen import column_generation, initial_pairs
-from omnistock.solvers.components import candidates
+from omnistock.solvers.optimal.candidates import candidates
+from omnistock.solvers.optimal.colgen import column_generation, initial_pairs
 from omnistock.testing import scenarios
 from tests.helpers import make_scenario
 from tests.milp_reference import reference_optimum

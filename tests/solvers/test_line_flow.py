@@ -7,11 +7,12 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 
 from omnistock import solve
-from omnistock.solvers import optimal
 from omnistock.solvers.base import SolveStatus
-from omnistock.solvers.bounds import line_split_bound
-from omnistock.solvers.components import candidates
-from omnistock.solvers.line_flow import flow_plan, line_flow
+from omnistock.solvers.optimal import model as optimal_model
+from omnistock.solvers.optimal import solver as optimal_solver
+from omnistock.solvers.optimal.bounds import line_split_bound
+from omnistock.solvers.optimal.candidates import candidates
+from omnistock.solvers.optimal.line_flow import flow_plan, line_flow
 from omnistock.testing import scenarios
 from tests.helpers import load, make_scenario, plan_of
 from tests.milp_reference import reference_optimum
@@ -171,7 +172,7 @@ def test_flow_plan_keeps_an_order_within_its_split_limit():
 def test_optimal_through_the_flow_path_still_reaches_the_optimum(scenario):
     """Tests that a model that starts from the flow path is still solved exactly (gap 0)."""
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(optimal, "_flow_first", lambda *args: True)
+        patch.setattr(optimal_model, "flow_first", lambda *args: True)
         plan = solve(scenario, solver="optimal", time_limit=20)
     plan.check(scenario)
     expected = reference_optimum(scenario).objective if scenario.orders else 0.0
@@ -187,9 +188,9 @@ def test_flow_path_alone_ends_a_model_within_the_gap_asked():
     """
     scenario = _shortage(qty=2)
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(optimal, "_flow_first", lambda *args: True)
+        patch.setattr(optimal_model, "flow_first", lambda *args: True)
         patch.setattr(
-            optimal,
+            optimal_model,
             "column_generation",
             lambda *args, **kwargs: pytest.fail("column generation ran"),
         )
@@ -216,7 +217,7 @@ def test_batch_within_the_gap_is_not_reported_as_time_limited(
     is ``time_limit`` only when its own gap is still above the one asked.
     """
     scenario = load("scenario_01")
-    real = optimal.solve_model
+    real = optimal_solver.solve_model
 
     def timed_out(*args, **kwargs):
         result = real(*args, **kwargs)
@@ -225,6 +226,6 @@ def test_batch_within_the_gap_is_not_reported_as_time_limited(
         return result
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(optimal, "solve_model", timed_out)
+        patch.setattr(optimal_solver, "solve_model", timed_out)
         plan = solve(scenario, solver="optimal", gap=gap)
     assert plan.status == expected

@@ -8,8 +8,8 @@ from hypothesis import given, settings
 
 from omnistock import Scenario, simulate, solve
 from omnistock.exceptions import InvalidOptionValue, OmnistockError
-from omnistock.hindsight import hindsight
-from omnistock.simulate import OrderUpTo
+from omnistock.simulation.hindsight import hindsight
+from omnistock.simulation.run import OrderUpTo
 from omnistock.solvers.lookahead import stock_prices, tier_prices
 from omnistock.testing import scenarios
 from tests.helpers import make_scenario

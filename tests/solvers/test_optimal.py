@@ -228,8 +228,8 @@ def test_flow_obeys_protection_capacity_and_tiers():
 
 def _fewest_first_plan(scenario):
     """The second warm start of ``optimal`` as a checked-able Plan."""
-    from omnistock.solvers.components import candidates
-    from omnistock.solvers.optimal import fewest_options_first
+    from omnistock.solvers.optimal.candidates import candidates
+    from omnistock.solvers.optimal.incumbents import fewest_options_first
 
     compiled = scenario.compiled()
     return plan_of(
@@ -277,8 +277,9 @@ def test_packages_are_found_from_the_orders_of_a_plan(scenario):
     """
     import numpy as np
 
-    from omnistock.solvers.components import candidates
-    from omnistock.solvers.optimal import _pair_ids, _triples, warm_start_solution
+    from omnistock.solvers.optimal.candidates import candidates
+    from omnistock.solvers.optimal.incumbents import triples_of, warm_start_solution
+    from omnistock.solvers.optimal.model import pair_ids
 
     compiled = scenario.compiled()
     cand = candidates(compiled)
@@ -286,8 +287,8 @@ def test_packages_are_found_from_the_orders_of_a_plan(scenario):
     assert np.all(np.diff(cand.line) >= 0)
     greedy = warm_start_solution(compiled)
     assume(greedy is not None)
-    triples = _triples(greedy)
-    ids = _pair_ids(compiled, cand, triples)
+    triples = triples_of(greedy)
+    ids = pair_ids(compiled, cand, triples)
     assert np.all(ids >= 0)
     owner = compiled.orders.line_order[triples[:, 0]]
     assert np.array_equal(cand.pair_order[ids], owner)

@@ -6,8 +6,8 @@ import numpy as np
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from omnistock.solvers.components import candidates
-from omnistock.solvers.repair import complete
+from omnistock.solvers.optimal.candidates import candidates
+from omnistock.solvers.optimal.repair import complete
 from omnistock.testing import scenarios
 from tests.helpers import make_scenario, plan_of
 from tests.milp_reference import reference_optimum

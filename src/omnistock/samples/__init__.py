@@ -28,7 +28,8 @@ import numpy as np
 import polars as pl
 
 from omnistock.exceptions import InvalidArgument
-from omnistock.orders import Order
+from omnistock.model.orders import Order
+from omnistock.model.scenario import Scenario
 from omnistock.samples._generate import (
     CHANNELS,
     METHOD_NAMES,
@@ -38,7 +39,6 @@ from omnistock.samples._generate import (
     build_orders,
     draw_orders,
 )
-from omnistock.scenario import Scenario
 
 __all__ = ["NAMES", "network", "orders", "orders_frame"]
 

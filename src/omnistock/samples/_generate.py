@@ -21,11 +21,11 @@ import numpy as np
 from pydantic import BaseModel
 
 from omnistock.exceptions import InvalidArgument
-from omnistock.network import Location, Node, StockRecord
-from omnistock.orders import Order, OrderLine
-from omnistock.rules import Costs, Rules
+from omnistock.model.network import Location, Node, StockRecord
+from omnistock.model.orders import Order, OrderLine
+from omnistock.model.rules import Costs, Rules
+from omnistock.model.scenario import Scenario
 from omnistock.samples._places import cities, fulfillment_centres, spread_centres
-from omnistock.scenario import Scenario
 
 __all__ = ["SPECS", "OrderDraw", "Spec", "build_network", "build_orders", "draw_orders"]
 

@@ -74,7 +74,7 @@ def tier_prices(
     limit, so its price leaves that dual out. Rows the orders cannot use price
     at 0; so does every row when no LP was solved in time.
     """
-    from omnistock.relax import relax_compiled
+    from omnistock.relaxation import relax_compiled
 
     net = compiled.network
     if compiled.orders.n_orders == 0:

@@ -22,7 +22,7 @@ from omnistock.compiled import CompiledNetwork
 from omnistock.exceptions import InvalidRequest
 
 if TYPE_CHECKING:
-    from omnistock.pool import StockPool
+    from omnistock.pool.pool import StockPool
 
 __all__ = [
     "StockArrays",

@@ -1,13 +1,11 @@
-"""The compiled form of a scenario: numpy arrays, the only input solvers read.
+"""The compiled network: nodes, stock, rules and costs as numpy arrays.
 
-A :class:`~omnistock.Scenario` compiles once (``scenario.compiled()``) into a
-:class:`CompiledNetwork` (nodes, stock, rules, costs) and :class:`CompiledOrders`
-(orders and their lines in CSR form). Stock is SKU-major CSR: the rows of SKU
-``s`` are ``stock_indptr[s]:stock_indptr[s + 1]``, sorted by node index. On the
-"large" sample (2,000 nodes x 50,000 SKUs) a dense node x SKU matrix would take
-800 MB per int64 array while the CSR rows take a few MB (docs/decisions.md).
-Order x node distances and eligibility are never materialised for a batch: the
-kernels compute them per order from the unit vectors below.
+Stock is SKU-major CSR: the rows of SKU ``s`` are
+``stock_indptr[s]:stock_indptr[s + 1]``, sorted by node index. On the "large"
+sample (2,000 nodes x 50,000 SKUs) a dense node x SKU matrix would take 800 MB per
+int64 array while the CSR rows take a few MB (docs/decisions.md). Order x node
+distances and eligibility are never materialised for a batch: the kernels compute
+them per order from the unit vectors below.
 """
 
 from __future__ import annotations
@@ -15,25 +13,25 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import polars as pl
 
 from omnistock._kernels.geo import unit_vectors
-from omnistock.network import METHODS, NODE_KINDS
-from omnistock.orders import Order
-from omnistock.scenario import Scenario
+from omnistock.compiled.state import free_units, protected_limit
+from omnistock.model.network import METHODS, NODE_KINDS
+
+if TYPE_CHECKING:
+    from omnistock.model.scenario import Scenario
 
 __all__ = [
     "KIND_CODES",
     "METHOD_CODES",
     "NO_LIMIT",
     "CompiledNetwork",
-    "CompiledOrders",
-    "CompiledScenario",
     "compile_network",
-    "compile_orders",
-    "compile_scenario",
+    "str_array",
 ]
 
 #: Order method codes (``order_method``); node methods are bit sets ``1 << code``.
@@ -182,119 +180,7 @@ class CompiledNetwork:
         return -1
 
 
-@dataclass(frozen=True, eq=False)
-class CompiledOrders:
-    """Orders and their lines as arrays (CSR over lines).
-
-    Attributes
-    ----------
-    order_ids : str[n_orders]
-        Order ids in scenario order; ``order_idx`` is a position here.
-    order_channel : int64[n_orders]
-        Index into the network's ``channel_ids``; -1 for a channel no node names
-        (then only nodes serving every channel are eligible).
-    order_method : int64[n_orders]
-        ``METHOD_CODES``.
-    order_tier : str[n_orders]
-    order_exempt : bool[n_orders]
-        Tier is in ``rules.exempt_tiers`` (may take protected units).
-    order_weight : float64[n_orders]
-        ``rules.tier_weights`` of the tier (1.0 when not listed).
-    order_xyz : float64[n_orders, 3]
-        Destination unit vectors; a pickup order's destination is its pickup node.
-    order_pickup : int64[n_orders]
-        ``node_idx`` of the pickup node, -1 when not a pickup order.
-    order_max_splits : int64[n_orders]
-        Effective split limit k (1 when ``ship_complete``; ``NO_LIMIT`` when unset).
-    order_all_or_nothing : bool[n_orders]
-        ``ship_complete`` or not ``allow_partial``.
-    line_indptr : int64[n_orders + 1]
-        CSR pointers: lines of order ``o`` are ``line_indptr[o]:line_indptr[o + 1]``.
-    line_order : int64[n_lines]
-        ``order_idx`` of each line.
-    line_sku : int64[n_lines]
-        ``sku_idx`` of each line (into the network's ``sku_ids``); -1 when the
-        network does not know the SKU (the line is unfillable).
-    line_qty : int64[n_lines]
-    line_sku_ids : str[n_lines]
-        The SKU of each line as given (for frames).
-    """
-
-    order_ids: np.ndarray
-    order_channel: np.ndarray
-    order_method: np.ndarray
-    order_tier: np.ndarray
-    order_exempt: np.ndarray
-    order_weight: np.ndarray
-    order_xyz: np.ndarray
-    order_pickup: np.ndarray
-    order_max_splits: np.ndarray
-    order_all_or_nothing: np.ndarray
-    line_indptr: np.ndarray
-    line_order: np.ndarray
-    line_sku: np.ndarray
-    line_qty: np.ndarray
-    line_sku_ids: np.ndarray
-
-    @property
-    def n_orders(self) -> int:
-        """Number of orders."""
-        return int(self.order_ids.shape[0])
-
-    @property
-    def n_lines(self) -> int:
-        """Number of order lines."""
-        return int(self.line_qty.shape[0])
-
-    def take(self, order_idx: np.ndarray) -> tuple[CompiledOrders, np.ndarray]:
-        """The orders at ``order_idx`` (in that order) and, per new line, its old line.
-
-        Returns
-        -------
-        orders
-            A CompiledOrders of the chosen orders.
-        line_map : int64[n_lines of the subset]
-            ``line_map[j]`` is the line of ``self`` that line ``j`` of the subset is.
-        """
-        idx = np.asarray(order_idx, dtype=np.int64)
-        starts, stops = self.line_indptr[idx], self.line_indptr[idx + 1]
-        counts = stops - starts
-        indptr = np.zeros(idx.shape[0] + 1, dtype=np.int64)
-        np.cumsum(counts, out=indptr[1:])
-        # Line j of the subset is old line starts[o] + (j - indptr[o]) for its order o.
-        owner = np.repeat(np.arange(idx.shape[0], dtype=np.int64), counts)
-        line_map = starts[owner] + (
-            np.arange(indptr[-1], dtype=np.int64) - indptr[owner]
-        )
-        subset = CompiledOrders(
-            order_ids=self.order_ids[idx],
-            order_channel=self.order_channel[idx],
-            order_method=self.order_method[idx],
-            order_tier=self.order_tier[idx],
-            order_exempt=self.order_exempt[idx],
-            order_weight=self.order_weight[idx],
-            order_xyz=self.order_xyz[idx],
-            order_pickup=self.order_pickup[idx],
-            order_max_splits=self.order_max_splits[idx],
-            order_all_or_nothing=self.order_all_or_nothing[idx],
-            line_indptr=indptr,
-            line_order=owner,
-            line_sku=self.line_sku[line_map],
-            line_qty=self.line_qty[line_map],
-            line_sku_ids=self.line_sku_ids[line_map],
-        )
-        return subset, line_map
-
-
-@dataclass(frozen=True, eq=False)
-class CompiledScenario:
-    """A compiled network with a compiled batch of orders."""
-
-    network: CompiledNetwork
-    orders: CompiledOrders
-
-
-def _str_array(values: Sequence[str] | pl.Series) -> np.ndarray:
+def str_array(values: Sequence[str] | pl.Series) -> np.ndarray:
     """Ids as a numpy unicode array (never an empty-width dtype)."""
     arr = np.asarray(
         list(values) if not isinstance(values, pl.Series) else values.to_list(),
@@ -309,7 +195,7 @@ def compile_network(
     """Compile nodes, stock, rules and costs; SKUs in ``extra_skus`` are known too."""
     rules = scenario.rules
     nodes = scenario.nodes
-    node_ids = _str_array([n.id for n in nodes])
+    node_ids = str_array([n.id for n in nodes])
     node_index = {str(n): i for i, n in enumerate(node_ids)}
     channel_ids = tuple(sorted({c for n in nodes for c in n.channels}))
     channel_index = {c: i for i, c in enumerate(channel_ids)}
@@ -402,7 +288,7 @@ def _network_from_frames(
         .unique()
         .sort()
     )
-    sku_ids = _str_array(skus)
+    sku_ids = str_array(skus)
     sku_frame = pl.DataFrame(
         {"sku": skus, "sku_idx": np.arange(len(skus), dtype=np.int64)}
     )
@@ -426,12 +312,8 @@ def _network_from_frames(
     on_hand = rows["on_hand"].to_numpy().astype(np.int64, copy=False)
     reserved = rows["reserved"].to_numpy().astype(np.int64, copy=False)
     safety = rows["safety"].to_numpy().astype(np.int64, copy=False)
-    free = np.maximum(0, on_hand - reserved - safety)
-    limit = (
-        np.maximum(0, free - node_protect[stock_node])
-        if len(stock_node)
-        else free.copy()
-    )
+    free = free_units(on_hand, reserved, safety)
+    limit = protected_limit(free, node_protect[stock_node])
     lat = node_frame["lat"].to_numpy()
     lon = node_frame["lon"].to_numpy()
     return CompiledNetwork(
@@ -470,107 +352,4 @@ def _network_from_frames(
         unfilled=float(costs.unfilled),
         exempt_tiers=frozenset(rules.exempt_tiers),
         tier_weights=dict(rules.tier_weights),
-    )
-
-
-def compile_orders(network: CompiledNetwork, orders: Sequence[Order]) -> CompiledOrders:
-    """Compile a batch of orders against a compiled network.
-
-    SKUs the network does not know get ``line_sku = -1`` (unfillable).
-    """
-    n = len(orders)
-    n_lines_each = np.fromiter((len(o.lines) for o in orders), dtype=np.int64, count=n)
-    indptr = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(n_lines_each, out=indptr[1:])
-    line_order = np.repeat(np.arange(n, dtype=np.int64), n_lines_each)
-
-    line_skus = [line.sku for o in orders for line in o.lines]
-    line_qty = np.fromiter(
-        (line.qty for o in orders for line in o.lines),
-        dtype=np.int64,
-        count=len(line_skus),
-    )
-    sku_frame = pl.DataFrame(
-        {
-            "sku": network.sku_ids.tolist(),
-            "sku_idx": np.arange(network.n_skus, dtype=np.int64),
-        },
-        schema={"sku": pl.String, "sku_idx": pl.Int64},
-    )
-    line_sku = (
-        pl.DataFrame({"sku": line_skus}, schema={"sku": pl.String})
-        .join(sku_frame, on="sku", how="left", maintain_order="left")["sku_idx"]
-        .fill_null(-1)
-        .to_numpy()
-        .astype(np.int64, copy=False)
-    )
-
-    methods = np.fromiter(
-        (METHOD_CODES[o.method] for o in orders), dtype=np.int64, count=n
-    )
-    pickup = np.fromiter(
-        (
-            -1 if o.pickup_node is None else network.node_index[o.pickup_node]
-            for o in orders
-        ),
-        dtype=np.int64,
-        count=n,
-    )
-    lat = np.fromiter(
-        (o.destination.lat if o.destination is not None else np.nan for o in orders),
-        dtype=np.float64,
-        count=n,
-    )
-    lon = np.fromiter(
-        (o.destination.lon if o.destination is not None else np.nan for o in orders),
-        dtype=np.float64,
-        count=n,
-    )
-    xyz = unit_vectors(lat, lon) if n else np.empty((0, 3), dtype=np.float64)
-    is_pickup = methods == PICKUP
-    # A pickup order's destination is its pickup node.
-    xyz[is_pickup] = network.node_xyz[pickup[is_pickup]]
-    tiers = _str_array([o.tier for o in orders])
-    splits = np.fromiter(
-        (NO_LIMIT if o.split_limit is None else o.split_limit for o in orders),
-        dtype=np.int64,
-        count=n,
-    )
-    return CompiledOrders(
-        order_ids=_str_array([o.id for o in orders]),
-        order_channel=np.fromiter(
-            (network.channel_index.get(o.channel, -1) for o in orders),
-            dtype=np.int64,
-            count=n,
-        ),
-        order_method=methods,
-        order_tier=tiers,
-        order_exempt=np.fromiter(
-            (o.tier in network.exempt_tiers for o in orders), dtype=np.bool_, count=n
-        ),
-        order_weight=np.fromiter(
-            (network.tier_weights.get(o.tier, 1.0) for o in orders),
-            dtype=np.float64,
-            count=n,
-        ),
-        order_xyz=xyz,
-        order_pickup=pickup,
-        order_max_splits=np.minimum(splits, network.max_splits),
-        order_all_or_nothing=np.fromiter(
-            (o.all_or_nothing for o in orders), dtype=np.bool_, count=n
-        ),
-        line_indptr=indptr,
-        line_order=line_order,
-        line_sku=line_sku,
-        line_qty=line_qty,
-        line_sku_ids=_str_array(line_skus),
-    )
-
-
-def compile_scenario(scenario: Scenario) -> CompiledScenario:
-    """Compile a whole scenario; SKUs ordered but never stocked are known too."""
-    order_skus = {line.sku for o in scenario.orders for line in o.lines}
-    network = compile_network(scenario, extra_skus=sorted(order_skus))
-    return CompiledScenario(
-        network=network, orders=compile_orders(network, scenario.orders)
     )

@@ -17,17 +17,17 @@ import numpy as np
 import polars as pl
 
 from omnistock import solvers
-from omnistock._allocation import (
+from omnistock.compiled import CompiledScenario
+from omnistock.compiled.allocations import (
     Triples,
     allocation_triples,
     order_costs,
     stock_rows,
     usage,
 )
-from omnistock.compiled import CompiledScenario
 from omnistock.exceptions import InvalidArgument, InvalidOptionError, OmnistockError
+from omnistock.model.scenario import Scenario
 from omnistock.plan import Plan
-from omnistock.scenario import Scenario
 from omnistock.solvers.base import Solution
 
 __all__ = ["MOVE_SCHEMA", "Replan", "apply_moves", "replan"]

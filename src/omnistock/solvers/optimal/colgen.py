@@ -38,9 +38,9 @@ from typing import Any
 import numpy as np
 
 from omnistock.compiled import CompiledScenario
-from omnistock.solvers.bounds import fallback_bound, relaxed_duals
-from omnistock.solvers.components import Candidates
-from omnistock.solvers.fixed_charge import MilpData, build_milp
+from omnistock.solvers.optimal.bounds import fallback_bound, relaxed_duals
+from omnistock.solvers.optimal.candidates import Candidates
+from omnistock.solvers.optimal.milp import MilpData, build_milp
 
 __all__ = [
     "ColumnGeneration",

@@ -6,8 +6,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from omnistock._validation import describe, require_choice, require_in_range
-from omnistock.network import METHODS, Location, Method
+from omnistock.model._validation import describe, require_choice, require_in_range
+from omnistock.model.network import METHODS, Location, Method
 
 __all__ = ["Order", "OrderLine"]
 

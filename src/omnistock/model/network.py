@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from omnistock._validation import (
+from omnistock.model._validation import (
     describe,
     require_choice,
     require_in_range,

@@ -9,18 +9,22 @@ per order with a split limit below its number of packages; ``sum x <= free`` and
 ``sum of non-exempt x <= limit`` per stock row, ``sum x <= capacity`` per node
 (only where they can bind, see ``solvers.components``, unless asked for all).
 Objective: unit cost x + package cost y + tier-weighted unfilled cost u.
+:func:`solve_milp` hands the arrays to an OR-Tools back-end.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from omnistock.compiled import NO_LIMIT, CompiledScenario
-from omnistock.solvers.components import Candidates
+from omnistock.solvers.base import SolveStatus
+from omnistock.solvers.optimal.candidates import Candidates
+from omnistock.solvers.optimal.options import BACKEND_NAME, OptimalOptions
 
-__all__ = ["MilpData", "build_milp"]
+__all__ = ["MilpAnswer", "MilpData", "build_milp", "solve_milp"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -261,3 +265,61 @@ def build_milp(
         split_orders=split_orders,
         first_split_row=first_split_row,
     )
+
+
+@dataclass
+class MilpAnswer:
+    """A model's solution as a variable vector, with how it ended."""
+
+    values: np.ndarray | None
+    status: SolveStatus
+    bound: float
+
+
+def _solver_params(options: OptimalOptions, gap: float) -> str:
+    if options.backend == "scip":
+        return f"limits/gap = {gap!r}\nrandomization/randomseedshift = {options.seed}"
+    if options.backend == "highs":
+        return (
+            f"mip_rel_gap={gap!r}\nthreads={options.threads}\n"
+            f"random_seed={options.seed}\noutput_flag=false"
+        )
+    return f"relative_gap_limit:{gap!r} num_workers:{options.threads} random_seed:{options.seed}"
+
+
+def solve_milp(
+    data: MilpData,
+    options: OptimalOptions,
+    time_limit: float,
+    hint: np.ndarray | None,
+) -> MilpAnswer:
+    """Solve one MILP with the chosen back-end; never raises on a solver outcome."""
+    from ortools.linear_solver.python import model_builder_helper as mbh
+    from scipy.sparse import csr_matrix
+
+    model: Any = mbh.ModelBuilderHelper()  # the stubs mistype numpy arguments
+    matrix = csr_matrix(
+        (data.a_val, data.a_col, data.a_indptr), shape=(data.lo.shape[0], data.n_vars)
+    )
+    model.fill_model_from_sparse_data(
+        data.lb, data.ub, data.cost, data.lo, data.hi, matrix
+    )
+    for var in np.flatnonzero(data.integer).tolist():
+        model.set_var_integrality(var, True)
+    # HiGHS through OR-Tools 9.15 crashes on hints (docs/solvers.md): never give it one.
+    if hint is not None and options.backend != "highs":
+        for var, value in zip(range(data.n_vars), hint.tolist(), strict=True):
+            model.add_hint(var, value)
+    solver: Any = mbh.ModelSolverHelper(BACKEND_NAME[options.backend])
+    solver.set_time_limit_in_seconds(max(time_limit, 0.01))
+    solver.set_solver_specific_parameters(_solver_params(options, options.gap))
+    solver.solve(model)
+    status = solver.status()
+    if status == mbh.SolveStatus.OPTIMAL:
+        return MilpAnswer(
+            solver.variable_values(), SolveStatus.OPTIMAL, solver.best_objective_bound()
+        )
+    if status == mbh.SolveStatus.FEASIBLE and solver.has_solution():
+        bound = solver.best_objective_bound()
+        return MilpAnswer(solver.variable_values(), SolveStatus.TIME_LIMIT, bound)
+    return MilpAnswer(None, SolveStatus.TIME_LIMIT, -np.inf)

@@ -39,8 +39,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from omnistock.compiled import NO_LIMIT, CompiledScenario
-from omnistock.solvers.components import Candidates
-from omnistock.solvers.fixed_charge import MilpData
+from omnistock.solvers.optimal.candidates import Candidates
+from omnistock.solvers.optimal.milp import MilpData
 
 __all__ = [
     "RowPrices",

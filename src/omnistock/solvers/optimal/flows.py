@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from omnistock.compiled import NO_LIMIT, CompiledScenario
-from omnistock.solvers.components import Candidates
+from omnistock.solvers.optimal.candidates import Candidates
 
 __all__ = ["SCALE", "FlowResult", "solve_unit_orders", "unit_components"]
 

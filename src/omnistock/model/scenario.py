@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
-from omnistock.network import Node, StockRecord
-from omnistock.orders import Order
-from omnistock.rules import Costs, Rules
+from omnistock.model.network import Node, StockRecord
+from omnistock.model.orders import Order
+from omnistock.model.rules import Costs, Rules
 
 if TYPE_CHECKING:
     import polars as pl
@@ -153,7 +153,7 @@ class Scenario(BaseModel):
         costs: Costs | dict[str, Any] | None = None,
     ) -> Scenario:
         """Build a scenario from polars frames (column names in docs/scenario.md)."""
-        from omnistock.io import scenario_from_frames
+        from omnistock.model.io import scenario_from_frames
 
         return scenario_from_frames(
             nodes=nodes,

@@ -7,13 +7,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 import polars as pl
 
-from omnistock._allocation import Triples, price_orders
 from omnistock._kernels.cost import DISTANCE
 from omnistock._kernels.geo import km_pairs
 from omnistock.compiled import KIND_CODES, CompiledScenario
+from omnistock.compiled.allocations import Triples, price_orders
 
 if TYPE_CHECKING:
-    from omnistock.simulate import Simulation
+    from omnistock.simulation.run import Simulation
 
 __all__ = ["HOURS_PER_DAY", "report"]
 
@@ -103,7 +103,7 @@ def report(
     per_day = orders.group_by("day").agg(_kpi_exprs()).sort("day")
     overall = orders.select(_kpi_exprs()).row(0, named=True)
     overall["decision_us_per_order"] = decide_seconds / n * 1e6 if n else 0.0
-    from omnistock.simulate import Simulation
+    from omnistock.simulation.run import Simulation
 
     return Simulation(
         decisions=decisions.sort("arrival_h", "order_id", "sku"),

@@ -10,9 +10,7 @@ The duals say what one more unit is worth: the look-ahead policy reads them.
 
 from __future__ import annotations
 
-import sys
 import time
-import types
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,10 +18,10 @@ import polars as pl
 
 from omnistock.compiled import NO_LIMIT, CompiledScenario
 from omnistock.exceptions import InvalidArgument
-from omnistock.scenario import Scenario
-from omnistock.solvers.bounds import RowPrices, dual_prices
-from omnistock.solvers.colgen import column_generation, initial_pairs
-from omnistock.solvers.components import candidates
+from omnistock.model.scenario import Scenario
+from omnistock.solvers.optimal.bounds import RowPrices, dual_prices
+from omnistock.solvers.optimal.candidates import candidates
+from omnistock.solvers.optimal.colgen import column_generation, initial_pairs
 
 __all__ = ["DUAL_SCHEMA", "Duals", "Relaxation", "relax", "relax_compiled"]
 
@@ -227,19 +225,3 @@ def _dual_frame(
         )
     )
     return pl.concat(frames)
-
-
-class _CallableModule(types.ModuleType):
-    """The ``omnistock.relax`` module, callable as :func:`relax`.
-
-    Importing ``omnistock.relax`` (the module) makes ``omnistock.relax`` name the
-    module; being callable keeps ``omnistock.relax(scenario)`` working then.
-    """
-
-    def __call__(
-        self, scenario: Scenario, *, time_limit: float = 60.0, engine: str = "glop"
-    ) -> Relaxation:
-        return relax(scenario, time_limit=time_limit, engine=engine)
-
-
-sys.modules[__name__].__class__ = _CallableModule

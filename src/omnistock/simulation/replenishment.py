@@ -12,8 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from omnistock._allocation import Triples, stock_rows, usage
 from omnistock.compiled import CompiledNetwork, CompiledOrders, CompiledScenario
+from omnistock.compiled.allocations import Triples, stock_rows, usage
 from omnistock.exceptions import OmnistockError
 
 __all__ = [

@@ -11,7 +11,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from omnistock.network import NodeKind
+from omnistock.model.network import NodeKind
 
 __all__ = ["Costs", "Reason", "Rules"]
 

@@ -16,14 +16,14 @@ import numpy as np
 import polars as pl
 
 from omnistock import solvers
-from omnistock._allocation import Triples, concat_triples
 from omnistock.compiled import CompiledScenario
+from omnistock.compiled.allocations import Triples, concat_triples
 from omnistock.exceptions import OmnistockError
-from omnistock.orders import Order
-from omnistock.replenishment import OrderUpTo
-from omnistock.scenario import Scenario
-from omnistock.simulate import Simulation, prepare_stream
-from omnistock.simulation_kpis import report
+from omnistock.model.orders import Order
+from omnistock.model.scenario import Scenario
+from omnistock.simulation.kpis import report
+from omnistock.simulation.replenishment import OrderUpTo
+from omnistock.simulation.run import Simulation, prepare_stream
 
 __all__ = ["hindsight"]
 

@@ -7,8 +7,8 @@ from typing import Any
 
 from omnistock import solvers
 from omnistock.exceptions import InvalidOptionError
+from omnistock.model.scenario import Scenario
 from omnistock.plan import Plan
-from omnistock.scenario import Scenario
 
 __all__ = ["available_solvers", "solve"]
 

@@ -16,15 +16,15 @@ from typing import TYPE_CHECKING, Any, cast
 import numpy as np
 import polars as pl
 
-from omnistock.availability import stock_frame
 from omnistock.compiled import CompiledNetwork, compile_network
 from omnistock.exceptions import InvalidRequest, JournalError, OmnistockError
-from omnistock.journal import Journal, Snapshot, read_snapshot, write_snapshot
-from omnistock.reservation import ACTIVE, COMMITTED, EXPIRED, RELEASED, Reservation
+from omnistock.pool.availability import stock_frame
+from omnistock.pool.journal import Journal, Snapshot, read_snapshot, write_snapshot
+from omnistock.pool.reservation import ACTIVE, COMMITTED, EXPIRED, RELEASED, Reservation
 
 if TYPE_CHECKING:
-    from omnistock.pool import StockPool
-    from omnistock.scenario import Scenario
+    from omnistock.model.scenario import Scenario
+    from omnistock.pool.pool import StockPool
 
 __all__ = ["recover_pool", "replay", "write_pool_snapshot"]
 
@@ -123,7 +123,7 @@ def _network_from_snapshot(
 def _pool_from_snapshot(
     cls: type[StockPool], where: str | os.PathLike[str], options: dict[str, Any]
 ) -> StockPool:
-    from omnistock.scenario import Scenario
+    from omnistock.model.scenario import Scenario
 
     snap = read_snapshot(where)
     base = Scenario.model_validate_json(snap.network_json)
@@ -165,7 +165,7 @@ def recover_pool(
     **options: Any,
 ) -> StockPool:
     """Rebuild a pool from a snapshot (or its starting scenario) and a journal."""
-    from omnistock.scenario import Scenario
+    from omnistock.model.scenario import Scenario
 
     sync = {
         k: options.pop(k)

@@ -39,12 +39,12 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
-from omnistock._allocation import usage
 from omnistock.compiled import NO_LIMIT, CompiledScenario
-from omnistock.solvers.bounds import RowPrices, line_split_bound, package_share
-from omnistock.solvers.components import Candidates
+from omnistock.compiled.allocations import usage
 from omnistock.solvers.greedy import run_orders
-from omnistock.solvers.repair import complete
+from omnistock.solvers.optimal.bounds import RowPrices, line_split_bound, package_share
+from omnistock.solvers.optimal.candidates import Candidates
+from omnistock.solvers.optimal.repair import complete
 
 __all__ = ["FlowPlan", "LineFlow", "flow_plan", "line_flow", "potentials"]
 

@@ -28,16 +28,18 @@ import numpy as np
 import polars as pl
 
 from omnistock import solvers
-from omnistock._allocation import Triples, concat_triples, order_costs
 from omnistock.compiled import (
     NO_LIMIT,
     CompiledScenario,
     compile_network,
     compile_orders,
 )
+from omnistock.compiled.allocations import Triples, concat_triples, order_costs
 from omnistock.exceptions import OmnistockError
-from omnistock.orders import Order
-from omnistock.replenishment import (
+from omnistock.model.orders import Order
+from omnistock.model.scenario import Scenario
+from omnistock.simulation.kpis import HOURS_PER_DAY, report
+from omnistock.simulation.replenishment import (
     OrderUpTo,
     SimStock,
     arrive,
@@ -45,8 +47,6 @@ from omnistock.replenishment import (
     receipts_rows,
     review,
 )
-from omnistock.scenario import Scenario
-from omnistock.simulation_kpis import HOURS_PER_DAY, report
 
 __all__ = ["OrderUpTo", "Simulation", "arrival_hours", "prepare_stream", "simulate"]
 

@@ -32,7 +32,6 @@ import numpy as np
 import polars as pl
 
 from omnistock._kernels.protection import usable
-from omnistock.availability import View, pool_availability, stock_frame
 from omnistock.compiled import CompiledNetwork
 from omnistock.exceptions import (
     InsufficientStock,
@@ -43,9 +42,11 @@ from omnistock.exceptions import (
     UnknownReservation,
     UnknownStockRow,
 )
-from omnistock.journal import FsyncPolicy, Journal, open_empty_journal
-from omnistock.recovery import recover_pool, write_pool_snapshot
-from omnistock.reservation import (
+from omnistock.model.scenario import Scenario
+from omnistock.pool.availability import View, pool_availability, stock_frame
+from omnistock.pool.journal import FsyncPolicy, Journal, open_empty_journal
+from omnistock.pool.recovery import recover_pool, write_pool_snapshot
+from omnistock.pool.reservation import (
     ACTIVE,
     COMMITTED,
     EXPIRED,
@@ -55,7 +56,6 @@ from omnistock.reservation import (
     Reservation,
     normalise_lines,
 )
-from omnistock.scenario import Scenario
 
 __all__ = ["Reservation", "StockPool"]
 

@@ -16,8 +16,8 @@ from typing import Any
 import polars as pl
 
 from omnistock.exceptions import ScenarioError
-from omnistock.rules import Costs, Rules
-from omnistock.scenario import Scenario
+from omnistock.model.rules import Costs, Rules
+from omnistock.model.scenario import Scenario
 
 __all__ = [
     "LINE_SCHEMA",

@@ -11,7 +11,7 @@ from numba import njit
 
 from omnistock._kernels.protection import take, usable
 from omnistock.compiled import CompiledScenario
-from omnistock.solvers.components import Candidates
+from omnistock.solvers.optimal.candidates import Candidates
 
 __all__ = ["complete"]
 

@@ -1,0 +1,219 @@
+"""The compiled batch of orders: orders and their lines in CSR form."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+
+from omnistock._kernels.geo import unit_vectors
+from omnistock.compiled.network import (
+    METHOD_CODES,
+    NO_LIMIT,
+    PICKUP,
+    CompiledNetwork,
+    str_array,
+)
+from omnistock.model.orders import Order
+
+__all__ = ["CompiledOrders", "compile_orders"]
+
+
+@dataclass(frozen=True, eq=False)
+class CompiledOrders:
+    """Orders and their lines as arrays (CSR over lines).
+
+    Attributes
+    ----------
+    order_ids : str[n_orders]
+        Order ids in scenario order; ``order_idx`` is a position here.
+    order_channel : int64[n_orders]
+        Index into the network's ``channel_ids``; -1 for a channel no node names
+        (then only nodes serving every channel are eligible).
+    order_method : int64[n_orders]
+        ``METHOD_CODES``.
+    order_tier : str[n_orders]
+    order_exempt : bool[n_orders]
+        Tier is in ``rules.exempt_tiers`` (may take protected units).
+    order_weight : float64[n_orders]
+        ``rules.tier_weights`` of the tier (1.0 when not listed).
+    order_xyz : float64[n_orders, 3]
+        Destination unit vectors; a pickup order's destination is its pickup node.
+    order_pickup : int64[n_orders]
+        ``node_idx`` of the pickup node, -1 when not a pickup order.
+    order_max_splits : int64[n_orders]
+        Effective split limit k (1 when ``ship_complete``; ``NO_LIMIT`` when unset).
+    order_all_or_nothing : bool[n_orders]
+        ``ship_complete`` or not ``allow_partial``.
+    line_indptr : int64[n_orders + 1]
+        CSR pointers: lines of order ``o`` are ``line_indptr[o]:line_indptr[o + 1]``.
+    line_order : int64[n_lines]
+        ``order_idx`` of each line.
+    line_sku : int64[n_lines]
+        ``sku_idx`` of each line (into the network's ``sku_ids``); -1 when the
+        network does not know the SKU (the line is unfillable).
+    line_qty : int64[n_lines]
+    line_sku_ids : str[n_lines]
+        The SKU of each line as given (for frames).
+    """
+
+    order_ids: np.ndarray
+    order_channel: np.ndarray
+    order_method: np.ndarray
+    order_tier: np.ndarray
+    order_exempt: np.ndarray
+    order_weight: np.ndarray
+    order_xyz: np.ndarray
+    order_pickup: np.ndarray
+    order_max_splits: np.ndarray
+    order_all_or_nothing: np.ndarray
+    line_indptr: np.ndarray
+    line_order: np.ndarray
+    line_sku: np.ndarray
+    line_qty: np.ndarray
+    line_sku_ids: np.ndarray
+
+    @property
+    def n_orders(self) -> int:
+        """Number of orders."""
+        return int(self.order_ids.shape[0])
+
+    @property
+    def n_lines(self) -> int:
+        """Number of order lines."""
+        return int(self.line_qty.shape[0])
+
+    def take(self, order_idx: np.ndarray) -> tuple[CompiledOrders, np.ndarray]:
+        """The orders at ``order_idx`` (in that order) and, per new line, its old line.
+
+        Returns
+        -------
+        orders
+            A CompiledOrders of the chosen orders.
+        line_map : int64[n_lines of the subset]
+            ``line_map[j]`` is the line of ``self`` that line ``j`` of the subset is.
+        """
+        idx = np.asarray(order_idx, dtype=np.int64)
+        starts, stops = self.line_indptr[idx], self.line_indptr[idx + 1]
+        counts = stops - starts
+        indptr = np.zeros(idx.shape[0] + 1, dtype=np.int64)
+        np.cumsum(counts, out=indptr[1:])
+        # Line j of the subset is old line starts[o] + (j - indptr[o]) for its order o.
+        owner = np.repeat(np.arange(idx.shape[0], dtype=np.int64), counts)
+        line_map = starts[owner] + (
+            np.arange(indptr[-1], dtype=np.int64) - indptr[owner]
+        )
+        subset = CompiledOrders(
+            order_ids=self.order_ids[idx],
+            order_channel=self.order_channel[idx],
+            order_method=self.order_method[idx],
+            order_tier=self.order_tier[idx],
+            order_exempt=self.order_exempt[idx],
+            order_weight=self.order_weight[idx],
+            order_xyz=self.order_xyz[idx],
+            order_pickup=self.order_pickup[idx],
+            order_max_splits=self.order_max_splits[idx],
+            order_all_or_nothing=self.order_all_or_nothing[idx],
+            line_indptr=indptr,
+            line_order=owner,
+            line_sku=self.line_sku[line_map],
+            line_qty=self.line_qty[line_map],
+            line_sku_ids=self.line_sku_ids[line_map],
+        )
+        return subset, line_map
+
+
+def compile_orders(network: CompiledNetwork, orders: Sequence[Order]) -> CompiledOrders:
+    """Compile a batch of orders against a compiled network.
+
+    SKUs the network does not know get ``line_sku = -1`` (unfillable).
+    """
+    n = len(orders)
+    n_lines_each = np.fromiter((len(o.lines) for o in orders), dtype=np.int64, count=n)
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(n_lines_each, out=indptr[1:])
+    line_order = np.repeat(np.arange(n, dtype=np.int64), n_lines_each)
+
+    line_skus = [line.sku for o in orders for line in o.lines]
+    line_qty = np.fromiter(
+        (line.qty for o in orders for line in o.lines),
+        dtype=np.int64,
+        count=len(line_skus),
+    )
+    sku_frame = pl.DataFrame(
+        {
+            "sku": network.sku_ids.tolist(),
+            "sku_idx": np.arange(network.n_skus, dtype=np.int64),
+        },
+        schema={"sku": pl.String, "sku_idx": pl.Int64},
+    )
+    line_sku = (
+        pl.DataFrame({"sku": line_skus}, schema={"sku": pl.String})
+        .join(sku_frame, on="sku", how="left", maintain_order="left")["sku_idx"]
+        .fill_null(-1)
+        .to_numpy()
+        .astype(np.int64, copy=False)
+    )
+
+    methods = np.fromiter(
+        (METHOD_CODES[o.method] for o in orders), dtype=np.int64, count=n
+    )
+    pickup = np.fromiter(
+        (
+            -1 if o.pickup_node is None else network.node_index[o.pickup_node]
+            for o in orders
+        ),
+        dtype=np.int64,
+        count=n,
+    )
+    lat = np.fromiter(
+        (o.destination.lat if o.destination is not None else np.nan for o in orders),
+        dtype=np.float64,
+        count=n,
+    )
+    lon = np.fromiter(
+        (o.destination.lon if o.destination is not None else np.nan for o in orders),
+        dtype=np.float64,
+        count=n,
+    )
+    xyz = unit_vectors(lat, lon) if n else np.empty((0, 3), dtype=np.float64)
+    is_pickup = methods == PICKUP
+    # A pickup order's destination is its pickup node.
+    xyz[is_pickup] = network.node_xyz[pickup[is_pickup]]
+    tiers = str_array([o.tier for o in orders])
+    splits = np.fromiter(
+        (NO_LIMIT if o.split_limit is None else o.split_limit for o in orders),
+        dtype=np.int64,
+        count=n,
+    )
+    return CompiledOrders(
+        order_ids=str_array([o.id for o in orders]),
+        order_channel=np.fromiter(
+            (network.channel_index.get(o.channel, -1) for o in orders),
+            dtype=np.int64,
+            count=n,
+        ),
+        order_method=methods,
+        order_tier=tiers,
+        order_exempt=np.fromiter(
+            (o.tier in network.exempt_tiers for o in orders), dtype=np.bool_, count=n
+        ),
+        order_weight=np.fromiter(
+            (network.tier_weights.get(o.tier, 1.0) for o in orders),
+            dtype=np.float64,
+            count=n,
+        ),
+        order_xyz=xyz,
+        order_pickup=pickup,
+        order_max_splits=np.minimum(splits, network.max_splits),
+        order_all_or_nothing=np.fromiter(
+            (o.all_or_nothing for o in orders), dtype=np.bool_, count=n
+        ),
+        line_indptr=indptr,
+        line_order=line_order,
+        line_sku=line_sku,
+        line_qty=line_qty,
+        line_sku_ids=str_array(line_skus),
+    )

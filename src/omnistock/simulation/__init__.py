@@ -1,0 +1,15 @@
+"""Planning over time: a simulated stream of orders served by a policy.
+
+:mod:`.run` replays orders through a policy day by day (:func:`simulate`);
+:mod:`.kpis` turns the result into daily and whole-run KPIs;
+:mod:`.replenishment` refills stock (:class:`OrderUpTo`); :mod:`.hindsight` is the
+perfect-information baseline.
+"""
+
+from __future__ import annotations
+
+from omnistock.simulation.hindsight import hindsight
+from omnistock.simulation.replenishment import OrderUpTo
+from omnistock.simulation.run import Simulation, simulate
+
+__all__ = ["OrderUpTo", "Simulation", "hindsight", "simulate"]
