@@ -51,3 +51,21 @@ def test_missing_matplotlib_says_how_to_get_it(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setattr(builtins, "__import__", fake_import)
     with pytest.raises(ImportError, match=r"pip install 'omnistock\[plot\]'"):
         plot.kpi_comparison(pl.DataFrame({"policy": ["a"], "fill_rate": [1.0]}))
+
+
+def test_plots_leave_the_users_matplotlib_state_alone() -> None:
+    """A notebook's backend and pyplot's open figures are not touched (issue 13, 3)."""
+    import matplotlib as mpl
+    import matplotlib.pyplot as plt
+
+    before = mpl.get_backend()
+    mpl.use("svg")
+    try:
+        open_before = plt.get_fignums()
+        scenario = make_scenario()
+        plot.network_map(scenario, solve(scenario, solver="greedy"))
+        plot.kpi_comparison(pl.DataFrame({"policy": ["a"], "fill_rate": [1.0]}))
+        assert mpl.get_backend() == "svg"
+        assert plt.get_fignums() == open_before
+    finally:
+        mpl.use(before)

@@ -29,16 +29,20 @@ DEFAULT_KPIS: dict[str, str] = {
 }
 
 
-def _pyplot() -> Any:
-    try:
-        import matplotlib as mpl
+def _figure(figsize: tuple[float, float]) -> Any:
+    """A new matplotlib Figure that no global state knows of.
 
-        mpl.use("Agg", force=False)
-        import matplotlib.pyplot as plt
+    Built from ``matplotlib.figure.Figure``, not ``pyplot``: the user's backend
+    (a notebook's inline display, ``mpl.use("svg")``) and pyplot's list of open
+    figures are left exactly as they were. A notebook shows the returned figure
+    as a cell's value; ``fig.savefig(path)`` writes it anywhere.
+    """
+    try:
+        from matplotlib.figure import Figure
     except ImportError as err:
         msg = "omnistock.plot needs matplotlib: pip install 'omnistock[plot]'."
         raise ImportError(msg) from err
-    return plt
+    return Figure(figsize=figsize)
 
 
 def kpi_comparison(
@@ -60,18 +64,18 @@ def kpi_comparison(
     -------
     matplotlib.figure.Figure
     """
-    plt = _pyplot()
     names = [k for k in (kpis or DEFAULT_KPIS) if k in table.columns]
     if not names:
         detail = f"none of the KPIs {list(kpis or DEFAULT_KPIS)} is a column. Got {table.columns}."
         raise InvalidArgument(
             function="plot.kpi_comparison", argument="kpis", detail=detail
         )
-    fig, axes = plt.subplots(
-        1, len(names), figsize=(3.2 * len(names), 3.6), squeeze=False
-    )
+    fig = _figure((3.2 * len(names), 3.6))
+    from matplotlib import colormaps
+
+    axes = fig.subplots(1, len(names), squeeze=False)
     labels = table[policy].cast(pl.String).to_list()
-    colours = plt.get_cmap("tab10")(np.arange(len(labels)) % 10)
+    colours = colormaps["tab10"](np.arange(len(labels)) % 10)
     for ax, name in zip(axes[0], names, strict=True):
         ax.bar(range(len(labels)), table[name].to_numpy(), color=colours)
         ax.set_title(DEFAULT_KPIS.get(name, name), fontsize=10)
@@ -97,8 +101,8 @@ def network_map(
     -------
     matplotlib.figure.Figure
     """
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(9, 5.5))
+    fig = _figure((9, 5.5))
+    ax = fig.subplots()
     if plan is not None and plan.allocations.height:
         compiled = scenario.compiled()
         net, orders = compiled.network, compiled.orders
