@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import runpy
 import subprocess
 import sys
@@ -32,3 +33,28 @@ def test_example_script_runs(script: str, tmp_path: Path) -> None:
         env_args, capture_output=True, text=True, cwd=tmp_path, timeout=300, check=False
     )
     assert result.returncode == 0, result.stderr[-2000:]
+
+
+@pytest.mark.slow
+def test_simulate_policies_notebook_runs_small(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The planner's notebook runs top to bottom and shows both figures (issue 13, 9)."""
+    nbclient = pytest.importorskip("nbclient")
+    nbformat = pytest.importorskip("nbformat")
+    # The kernel is this Python (with omnistock), at a size a test can afford.
+    monkeypatch.setenv("PATH", f"{Path(sys.executable).parent}:{os.environ['PATH']}")
+    monkeypatch.setenv("OMNISTOCK_NB_DAYS", "2")
+    monkeypatch.setenv("OMNISTOCK_NB_ORDERS_PER_DAY", "60")
+    notebook = nbformat.read(EXAMPLES / "simulate_policies.ipynb", as_version=4)
+    nbclient.NotebookClient(
+        notebook,
+        timeout=600,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(tmp_path)}},
+    ).execute()
+    outputs = [
+        o for cell in notebook.cells if cell.cell_type == "code" for o in cell.outputs
+    ]
+    assert not [o for o in outputs if o.output_type == "error"]
+    assert sum("image/png" in o.get("data", {}) for o in outputs) == 2
