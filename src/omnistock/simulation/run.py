@@ -19,7 +19,6 @@ units. Capacity and protection hold for the whole run, or for each plan period
 from __future__ import annotations
 
 import itertools
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -47,6 +46,7 @@ from omnistock.simulation.replenishment import (
     receipts_rows,
     review,
 )
+from omnistock.solvers.sequential import solve_orders
 
 __all__ = ["OrderUpTo", "Simulation", "arrival_hours", "prepare_stream", "simulate"]
 
@@ -270,17 +270,13 @@ def simulate(
             bar.update(1)
         if idx.size == 0:
             continue
-        sub_orders, line_map = co.take(idx)
-        sub = stock.scenario(sub_orders)
-        protected_line[line_map] = protected_lines(stock, sub)
-        began = time.perf_counter()
-        sol = impl.run(sub, impl.Options.model_validate(popts))
-        decide_seconds += time.perf_counter() - began
-        triples = (
-            line_map[np.asarray(sol.line_idx, dtype=np.int64)],
-            np.asarray(sol.node_idx, dtype=np.int64),
-            np.asarray(sol.qty, dtype=np.int64),
+        done = solve_orders(
+            compiled, idx, impl, impl.Options.model_validate(popts), stock.state
         )
+        # Read before the segment's own takes: the stock its orders met.
+        protected_line[done.line_map] = protected_lines(stock, done.scenario)
+        decide_seconds += done.seconds
+        triples = done.triples
         stock.apply(compiled, triples, +1)
         if replan_every is None:
             parts.append(triples)
@@ -360,15 +356,16 @@ def _replan(
     idx = np.concatenate([p[0] for p in pending])
     old = concat_triples([p[1] for p in pending])
     stock.apply(compiled, old, -1)
-    sub_orders, line_map = compiled.orders.take(idx)
-    inverse = np.full(compiled.orders.n_lines, -1, dtype=np.int64)
-    inverse[line_map] = np.arange(line_map.shape[0])
-    sub = stock.scenario(sub_orders)
     impl = solvers.get(solver)
     opts = {"time_limit": 10.0, **(options or {})}
     if "seed" in impl.Options.model_fields:
         opts.setdefault("seed", seed)
-    sol = impl.run(sub, impl.Options.model_validate(opts))
+    done = solve_orders(
+        compiled, idx, impl, impl.Options.model_validate(opts), stock.state
+    )
+    sub, line_map, sol = done.scenario, done.line_map, done.solution
+    inverse = np.full(compiled.orders.n_lines, -1, dtype=np.int64)
+    inverse[line_map] = np.arange(line_map.shape[0])
     old_sub = (inverse[old[0]], old[1], old[2])
     new_sub = (
         np.asarray(sol.line_idx, np.int64),
@@ -428,7 +425,7 @@ def _prices(
         n = round(len(seen) * (period - into) / now) if now > 0 else 0
         expected = [seen[i % len(seen)] for i in range(n)] if seen else []
         expected_draw = np.zeros(len(expected), dtype=np.int64)
-    zero = np.zeros(stock.free.shape[0], dtype=np.float64)
+    zero = np.zeros(stock.state.free.shape[0], dtype=np.float64)
     if not expected:
         return zero, zero.copy()
     if forecast_prices == "average" and forecast is not None:
@@ -447,9 +444,9 @@ def _prices(
     # at that multiple: the LP sees the stock at the same multiple.
     scaled = CompiledScenario(
         stock.net.with_stock(
-            free=stock.free * k,
-            limit=stock.limit * k,
-            capacity=np.minimum(stock.cap, NO_LIMIT // k) * k,
+            free=stock.state.free * k,
+            limit=stock.state.limit * k,
+            capacity=np.minimum(stock.state.capacity, NO_LIMIT // k) * k,
         ),
         compile_orders(stock.net, expected),
     )
