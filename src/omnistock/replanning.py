@@ -25,11 +25,12 @@ from omnistock.compiled.allocations import (
     stock_rows,
     usage,
 )
-from omnistock.exceptions import InvalidArgument, InvalidOptionError, OmnistockError
+from omnistock.exceptions import InvalidArgument, OmnistockError
 from omnistock.model.scenario import Scenario
 from omnistock.plan import Plan
 from omnistock.solvers.base import Solution
 from omnistock.solvers.sequential import solve_orders, take_units
+from omnistock.solving import validate_options
 
 __all__ = ["MOVE_SCHEMA", "Replan", "apply_moves", "replan"]
 
@@ -180,9 +181,7 @@ def replan(
         detail = f"max_moves must be >= 0. Got max_moves={max_moves}."
         raise InvalidArgument(function="replan", argument="max_moves", detail=detail)
     impl = solvers.get(solver)
-    for key in options:
-        if key not in impl.Options.model_fields:
-            raise InvalidOptionError(solver, key, list(impl.Options.model_fields))
+    opts = validate_options(solver, options)
     compiled = scenario.compiled()
     net, orders = compiled.network, compiled.orders
     old_line, old_node, old_qty = allocation_triples(compiled, plan.allocations)
@@ -201,7 +200,7 @@ def replan(
         compiled,
         np.flatnonzero(~fixed),
         impl,
-        impl.Options.model_validate(options),
+        opts,
         state,
     )
     sol = done.solution

@@ -24,6 +24,7 @@ from omnistock.simulation.kpis import report
 from omnistock.simulation.replenishment import OrderUpTo
 from omnistock.simulation.run import Simulation, prepare_stream
 from omnistock.solvers.sequential import solve_orders
+from omnistock.solving import validate_options
 
 __all__ = ["hindsight"]
 
@@ -64,7 +65,7 @@ def hindsight(
     if plan_hours is not None and replenish is not None:
         period = np.floor(hours / plan_hours).astype(np.int64)
     impl = solvers.get(solver)
-    opts = impl.Options.model_validate(options)
+    opts = validate_options(solver, options)
     parts: list[Triples] = []
     bound: float | None = 0.0
     statuses: set[str] = set()

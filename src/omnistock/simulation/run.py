@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 import polars as pl
+from pydantic import BaseModel
 
 from omnistock import solvers
 from omnistock.compiled import (
@@ -46,7 +47,8 @@ from omnistock.simulation.replenishment import (
     receipts_rows,
     review,
 )
-from omnistock.solvers.sequential import solve_orders
+from omnistock.solvers.sequential import Runs, solve_orders
+from omnistock.solving import validate_options
 
 __all__ = ["OrderUpTo", "Simulation", "arrival_hours", "prepare_stream", "simulate"]
 
@@ -206,13 +208,20 @@ def simulate(
     co = compiled.orders
     impl = solvers.get(policy)
     popts: dict[str, Any] = dict(policy_options or {})
+    opts = validate_options(policy, popts)  # a bad option fails before the run
+    priced = impl.capabilities.priced
+    replanner = (
+        None
+        if replan_every is None
+        else _replanner(replan_solver, replan_options or {}, seed)
+    )
     stock = SimStock(compiled)
     horizon = float(hours.max()) if hours.size else 0.0
 
     events = _event_times(
         horizon,
         replan_every,
-        refresh_every if policy == "lookahead" else None,
+        refresh_every if priced else None,
         receipts,
         replenish,
     )
@@ -231,9 +240,8 @@ def simulate(
 
     def release(held: list[tuple[np.ndarray, Triples]]) -> None:
         """Re-plan the orders decided since the last re-plan, then release them."""
-        _replan(
-            stock, compiled, held, parts, replanned, replan_solver, replan_options, seed
-        )
+        assert replanner is not None  # held orders exist only when re-planning
+        _replan(stock, compiled, held, parts, replanned, replanner)
 
     for start, stop in itertools.pairwise(bounds):
         # Events at the start of the segment, in this order: re-plan what the last
@@ -252,7 +260,7 @@ def simulate(
         arrive(stock, receipt_rows, receipt_hours, receipt_qty, scheduled, start)
         if plan_hours is not None and start > 0 and start % plan_hours == 0:
             stock.new_plan()
-        if policy == "lookahead" and start % refresh_every == 0:
+        if priced and start % refresh_every == 0:
             period = plan_hours if plan_hours is not None else _horizon_end(horizon)
             popts["row_cost"], popts["exempt_row_cost"] = _prices(
                 stock,
@@ -264,15 +272,14 @@ def simulate(
                 forecast_periods,
                 forecast_prices,
             )
+            opts = validate_options(policy, popts)
         lo, hi = np.searchsorted(sorted_hours, [start, stop], side="left")
         idx = order_sorted[lo:hi]
         if bar is not None:
             bar.update(1)
         if idx.size == 0:
             continue
-        done = solve_orders(
-            compiled, idx, impl, impl.Options.model_validate(popts), stock.state
-        )
+        done = solve_orders(compiled, idx, impl, opts, stock.state)
         # Read before the segment's own takes: the stock its orders met.
         protected_line[done.line_map] = protected_lines(stock, done.scenario)
         decide_seconds += done.seconds
@@ -342,27 +349,32 @@ def _event_times(
     return sorted(times)
 
 
+def _replanner(
+    solver: str, options: dict[str, Any], seed: int
+) -> tuple[Runs, BaseModel]:
+    """The re-planning solver and its options: 10 s and the run's seed by default."""
+    impl = solvers.get(solver)
+    opts = dict(options)
+    if impl.capabilities.time_limit:
+        opts.setdefault("time_limit", 10.0)
+    if impl.capabilities.seeded:
+        opts.setdefault("seed", seed)
+    return impl, validate_options(solver, opts)
+
+
 def _replan(
     stock: SimStock,
     compiled: CompiledScenario,
     pending: list[tuple[np.ndarray, Triples]],
     parts: list[Triples],
     replanned: np.ndarray,
-    solver: str,
-    options: dict[str, Any] | None,
-    seed: int,
+    replanner: tuple[Runs, BaseModel],
 ) -> None:
     """Re-optimise the pending orders against the stock they and the rest leave; release them."""
     idx = np.concatenate([p[0] for p in pending])
     old = concat_triples([p[1] for p in pending])
     stock.apply(compiled, old, -1)
-    impl = solvers.get(solver)
-    opts = {"time_limit": 10.0, **(options or {})}
-    if "seed" in impl.Options.model_fields:
-        opts.setdefault("seed", seed)
-    done = solve_orders(
-        compiled, idx, impl, impl.Options.model_validate(opts), stock.state
-    )
+    done = solve_orders(compiled, idx, *replanner, stock.state)
     sub, line_map, sol = done.scenario, done.line_map, done.solution
     inverse = np.full(compiled.orders.n_lines, -1, dtype=np.int64)
     inverse[line_map] = np.arange(line_map.shape[0])

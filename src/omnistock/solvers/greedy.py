@@ -62,7 +62,9 @@ class GreedySolver:
     """Exact per order, myopic across orders (docs/solvers.md, "greedy")."""
 
     name: ClassVar[str] = "greedy"
-    capabilities: ClassVar[Capabilities] = Capabilities(per_order=True)
+    capabilities: ClassVar[Capabilities] = Capabilities(
+        per_order=True, exact_per_order=True
+    )
     Options: ClassVar[type[NoOptions]] = NoOptions
 
     def run(self, compiled: CompiledScenario, options: NoOptions) -> Solution:

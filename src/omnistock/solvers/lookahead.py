@@ -89,7 +89,9 @@ class LookaheadSolver:
     """Greedy with units priced by LP shadow prices (docs/solvers.md, "lookahead")."""
 
     name: ClassVar[str] = "lookahead"
-    capabilities: ClassVar[Capabilities] = Capabilities(per_order=True)
+    capabilities: ClassVar[Capabilities] = Capabilities(
+        per_order=True, time_limit=True, priced=True
+    )
     Options: ClassVar[type[LookaheadOptions]] = LookaheadOptions
 
     def run(self, compiled: CompiledScenario, options: LookaheadOptions) -> Solution:

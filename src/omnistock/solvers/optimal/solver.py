@@ -70,7 +70,9 @@ class OptimalSolver:
     """Proven batch optimum of the fixed-charge MILP (docs/solvers.md)."""
 
     name: ClassVar[str] = "optimal"
-    capabilities: ClassVar[Capabilities] = Capabilities(exact=True, time_limit=True)
+    capabilities: ClassVar[Capabilities] = Capabilities(
+        exact=True, time_limit=True, progress=True, seeded=True
+    )
     Options: ClassVar[type[OptimalOptions]] = OptimalOptions
 
     def run(self, compiled: CompiledScenario, options: OptimalOptions) -> Solution:
