@@ -92,3 +92,28 @@ def test_top_level_name_resolves_and_is_exported(name: str) -> None:
 @pytest.mark.parametrize("name", sorted(omnistock.__all__))
 def test_every_exported_name_exists(name: str) -> None:
     assert getattr(omnistock, name) is not None
+
+
+# The other pages print module paths too; decisions.md and benchmarks.md are records
+# of the past (they may quote a path as it was) and are left out.
+OTHER_PAGES = sorted(
+    p
+    for p in API_MD.parent.glob("*.md")
+    if p.name not in {"api.md", "decisions.md", "benchmarks.md"}
+)
+
+
+def _paths_of(page: Path) -> list[str]:
+    spans = re.findall(r"`([^`]+)`", page.read_text(encoding="utf-8"))
+    return sorted({m for s in spans for m in re.findall(rf"\bomnistock\.{DOTTED}", s)})
+
+
+@pytest.mark.parametrize(
+    ("page", "path"),
+    [(p.name, m) for p in OTHER_PAGES for m in _paths_of(p)],
+)
+def test_dotted_paths_of_other_pages_resolve(page: str, path: str) -> None:
+    try:
+        resolve(path)
+    except (ImportError, AttributeError) as err:
+        pytest.fail(f"docs/{page} prints {path!r}, which does not resolve: {err}")
