@@ -387,7 +387,7 @@ def _replan(
     old_cost = order_costs(sub, old_sub)
     new_cost = order_costs(sub, new_sub)
     if new_cost.sum() < old_cost.sum() - 1e-9:
-        chosen: Triples = (line_map[new_sub[0]], new_sub[1], new_sub[2])
+        chosen: Triples = done.triples
         replanned[idx[np.abs(new_cost - old_cost) > 1e-9]] = True
     else:
         chosen = old
