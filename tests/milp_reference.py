@@ -4,7 +4,7 @@ The oracle for the ``optimal`` solver and for any test that needs a proven batch
 optimum. It reads the pydantic :class:`~omnistock.Scenario` directly and shares
 no code with omnistock beyond the models: distances by the haversine formula,
 eligibility and protection read from the text of the semantics, and a formulation
-that differs from ``solvers/optimal.py`` (no unfilled variables: unfilled units
+that differs from ``solvers/optimal/`` (no unfilled variables: unfilled units
 are ``qty - sum x``, priced through a constant; every eligible node with a stock
 row is a candidate, usable or not).
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any, ClassVar
+
 import numpy as np
 import polars as pl
 import pytest
@@ -13,10 +15,13 @@ from omnistock import (
     available_solvers,
     samples,
     simulate,
+    solvers,
 )
+from omnistock.compiled import CompiledScenario
 from omnistock.compiled.allocations import allocation_triples
 from omnistock.simulation.run import OrderUpTo
-from omnistock.solvers.base import Solution
+from omnistock.solvers.base import Capabilities, Solution, empty_solution
+from omnistock.solvers.lookahead import LookaheadOptions
 from tests.helpers import make_scenario
 
 
@@ -174,3 +179,47 @@ def test_hindsight_bounds_every_policy(
         sim = simulate(net, orders, policy, arrivals=arrivals)
         assert bound.info["bound"] <= sim.kpis["objective"] + 1e-6
     assert bound.kpis["orders"] == len(orders)
+
+
+class _PricedProbe:
+    """A priced policy under a name the simulator cannot know: records the prices it gets."""
+
+    name = "priced_probe_issue_11"
+    capabilities = Capabilities(per_order=True, priced=True)
+    Options = LookaheadOptions
+    seen: ClassVar[list[Any]] = []
+
+    def run(self, compiled: CompiledScenario, options: LookaheadOptions) -> Solution:
+        self.seen.append(options.row_cost)
+        return empty_solution()
+
+
+def test_prices_refresh_for_any_priced_policy_issue_11(
+    stream: tuple[Scenario, list, pl.DataFrame], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The simulator reads the `priced` capability, not the name "lookahead"."""
+    net, orders, arrivals = stream
+    monkeypatch.setitem(solvers._REGISTERED, _PricedProbe.name, _PricedProbe)
+    monkeypatch.setattr(_PricedProbe, "seen", [])
+    simulate(net, orders[:40], _PricedProbe.name, arrivals=arrivals.head(40))
+    nnz = net.compiled().network.stock_node.shape[0]
+    assert _PricedProbe.seen
+    assert all(p is not None and np.shape(p) == (nnz,) for p in _PricedProbe.seen)
+
+
+def test_replan_with_a_solver_without_time_limit_issue_11(
+    stream: tuple[Scenario, list, pl.DataFrame],
+) -> None:
+    """Re-planning with `greedy` works: the 10 s default goes only to time_limit solvers."""
+    net, orders, arrivals = stream
+    sim = simulate(
+        net,
+        orders[:60],
+        "priority",
+        arrivals=arrivals.head(60),
+        replan_every=12.0,
+        replan_solver="greedy",
+    )
+    # Re-planning may only lower the cost of what priority decided.
+    plain = simulate(net, orders[:60], "priority", arrivals=arrivals.head(60))
+    assert sim.kpis["objective"] <= plain.kpis["objective"] + 1e-9

@@ -50,15 +50,17 @@ def _load_scenario(path: str) -> Any:
         raise BadInput(msg) from err
 
 
-def _optimal_progress(
+def _progress_bar(
     solver: str, quiet: bool
 ) -> tuple[dict[str, Any], Callable[[], None]]:
-    """A tqdm bar fed by the optimal solver's ``progress`` callback."""
-    if solver != "optimal" or quiet:
+    """A tqdm bar fed by the ``progress`` callback of a solver that takes one."""
+    from omnistock import solvers
+
+    if quiet or not solvers.get(solver).capabilities.progress:
         return {}, lambda: None
     from tqdm import tqdm
 
-    bar = tqdm(total=0, unit="component", desc="optimal", file=sys.stderr, leave=False)
+    bar = tqdm(total=0, unit="component", desc=solver, file=sys.stderr, leave=False)
 
     def progress(done: int, total: int, best: float | None = None, *_: Any) -> None:
         bar.total = total
@@ -71,13 +73,14 @@ def _optimal_progress(
 
 
 def _cmd_solve(args: argparse.Namespace) -> int:
-    from omnistock.solving import solve
+    from omnistock.solving import solve, validate_options
 
     scenario = _load_scenario(args.scenario)
     options: dict[str, Any] = {}
     if args.time_limit is not None:
         options["time_limit"] = args.time_limit
-    extra, close = _optimal_progress(args.solver, args.quiet)
+    validate_options(args.solver, options)  # before a progress bar is drawn
+    extra, close = _progress_bar(args.solver, args.quiet)
     options.update(extra)
     try:
         plan = solve(scenario, solver=args.solver, **options)
@@ -114,7 +117,7 @@ def _cmd_sample(args: argparse.Namespace) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from omnistock import samples
+    from omnistock import samples, solvers
     from omnistock.solving import available_solvers, solve
 
     network = samples.network("small", seed=args.seed)
@@ -126,13 +129,16 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     # Compile each solver's kernels on a few orders first, so the seconds below
     # are solve time, not numba's first-call compilation.
     warm = network.with_orders(samples.orders(network, 5, seed=args.seed))
+
+    def limited(name: str, seconds: float) -> dict[str, Any]:
+        timed = solvers.get(name).capabilities.time_limit
+        return {"time_limit": seconds} if timed else {}
+
     for name in available_solvers():
-        solve(warm, solver=name, **({"time_limit": 5.0} if name == "optimal" else {}))
+        solve(warm, solver=name, **limited(name, 5.0))
     rows = []
     for name in available_solvers():
-        options: dict[str, Any] = (
-            {"time_limit": args.time_limit} if name == "optimal" else {}
-        )
+        options = limited(name, args.time_limit)
         start = time.perf_counter()
         plan = solve(scenario, solver=name, **options)
         elapsed = time.perf_counter() - start
@@ -170,7 +176,10 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--orders", type=int, default=400, help="orders in the day (400)")
     demo.add_argument("--seed", type=int, default=0)
     demo.add_argument(
-        "--time-limit", type=float, default=20.0, help="optimal's limit (s)"
+        "--time-limit",
+        type=float,
+        default=20.0,
+        help="limit (s) of each solver that takes one",
     )
     demo.set_defaults(func=_cmd_demo)
 

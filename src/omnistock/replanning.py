@@ -17,7 +17,7 @@ import numpy as np
 import polars as pl
 
 from omnistock import solvers
-from omnistock.compiled import CompiledScenario
+from omnistock.compiled import CompiledScenario, StockState
 from omnistock.compiled.allocations import (
     Triples,
     allocation_triples,
@@ -25,10 +25,12 @@ from omnistock.compiled.allocations import (
     stock_rows,
     usage,
 )
-from omnistock.exceptions import InvalidArgument, InvalidOptionError, OmnistockError
+from omnistock.exceptions import InvalidArgument, OmnistockError
 from omnistock.model.scenario import Scenario
 from omnistock.plan import Plan
 from omnistock.solvers.base import Solution
+from omnistock.solvers.sequential import solve_orders, take_units
+from omnistock.solving import validate_options
 
 __all__ = ["MOVE_SCHEMA", "Replan", "apply_moves", "replan"]
 
@@ -179,9 +181,7 @@ def replan(
         detail = f"max_moves must be >= 0. Got max_moves={max_moves}."
         raise InvalidArgument(function="replan", argument="max_moves", detail=detail)
     impl = solvers.get(solver)
-    for key in options:
-        if key not in impl.Options.model_fields:
-            raise InvalidOptionError(solver, key, list(impl.Options.model_fields))
+    opts = validate_options(solver, options)
     compiled = scenario.compiled()
     net, orders = compiled.network, compiled.orders
     old_line, old_node, old_qty = allocation_triples(compiled, plan.allocations)
@@ -191,28 +191,22 @@ def replan(
 
     fixed = _frozen_mask(compiled, frozen)
     keep = fixed[orders.line_order[old_line]]
-    row_all, row_prot, node_units = usage(
-        compiled, old_line[keep], old_node[keep], old_qty[keep]
-    )
-    free = net.stock_free - row_all
-    limit = net.stock_limit - row_prot
-    cap = net.node_capacity - node_units
-    if np.any(free < 0) or np.any(limit < 0) or np.any(cap < 0):
+    state = StockState.from_network(net)
+    take_units(state, compiled, (old_line[keep], old_node[keep], old_qty[keep]))
+    if np.any(state.free < 0) or np.any(state.limit < 0) or np.any(state.capacity < 0):
         msg = "the frozen orders of the plan take more than the scenario holds: check the plan first."
         raise OmnistockError(msg)
-    open_idx = np.flatnonzero(~fixed)
-    sub_orders, line_map = orders.take(open_idx)
-    sub = CompiledScenario(
-        net.with_stock(free=free, limit=limit, capacity=cap), sub_orders
+    done = solve_orders(
+        compiled,
+        np.flatnonzero(~fixed),
+        impl,
+        opts,
+        state,
     )
-    sol = impl.run(sub, impl.Options.model_validate(options))
-    new_line = np.concatenate(
-        [old_line[keep], line_map[np.asarray(sol.line_idx, dtype=np.int64)]]
-    )
-    new_node = np.concatenate(
-        [old_node[keep], np.asarray(sol.node_idx, dtype=np.int64)]
-    )
-    new_qty = np.concatenate([old_qty[keep], np.asarray(sol.qty, dtype=np.int64)])
+    sol = done.solution
+    new_line = np.concatenate([old_line[keep], done.triples[0]])
+    new_node = np.concatenate([old_node[keep], done.triples[1]])
+    new_qty = np.concatenate([old_qty[keep], done.triples[2]])
 
     if max_moves is not None:
         new_line, new_node, new_qty = _limit_moves(

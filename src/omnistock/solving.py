@@ -1,18 +1,81 @@
-"""The one entry point: ``solve(scenario, solver=..., **options) -> Plan``."""
+"""The one entry point ``solve`` and the one option checker ``validate_options``."""
 
 from __future__ import annotations
 
+import reprlib
 import time
+from collections.abc import Mapping
 from typing import Any
 
+from pydantic import BaseModel, ValidationError
+
 from omnistock import solvers
-from omnistock.exceptions import InvalidOptionError
+from omnistock.exceptions import InvalidOptionError, InvalidOptionValue
 from omnistock.model.scenario import Scenario
 from omnistock.plan import Plan
 
-__all__ = ["available_solvers", "solve"]
+__all__ = ["available_solvers", "solve", "validate_options"]
 
 available_solvers = solvers.available_solvers
+
+
+def validate_options(solver: str, options: Mapping[str, Any]) -> BaseModel:
+    """The solver's options object for ``options``, or the error naming what is wrong.
+
+    Every caller that hands options to a solver (``solve``, ``replan``,
+    ``simulate``'s ``policy_options`` and ``replan_options``, ``hindsight`` and
+    the command line) checks them here, so a bad option reads the same everywhere.
+
+    Parameters
+    ----------
+    solver
+        A registered solver name (:func:`available_solvers`).
+    options
+        Option name -> value (docs/solvers.md).
+
+    Returns
+    -------
+    pydantic.BaseModel
+        An instance of the solver's ``Options`` model.
+
+    Raises
+    ------
+    UnknownSolverError
+        ``solver`` is not registered.
+    InvalidOptionError
+        An option the solver does not take; the message lists those it takes.
+    InvalidOptionValue
+        A value the solver cannot use; the message names solver, option and value.
+
+    Examples
+    --------
+    >>> from omnistock.solving import validate_options
+    >>> validate_options("optimal", {"time_limit": 5}).time_limit
+    5.0
+    >>> validate_options("optimal", {"time_limit": -1})
+    Traceback (most recent call last):
+    ...
+    omnistock.exceptions.InvalidOptionValue: solver 'optimal', option 'time_limit': \
+Input should be greater than 0. Got time_limit=-1.
+    """
+    model = solvers.get(solver).Options
+    valid = list(model.model_fields)
+    for key in options:
+        if key not in valid:
+            raise InvalidOptionError(solver, key, valid)
+    try:
+        return model.model_validate(dict(options))
+    except ValidationError as err:
+        first = err.errors()[0]
+        option = str(first["loc"][0]) if first["loc"] else "options"
+        value = options.get(option, first.get("input"))
+        more = len(err.errors()) - 1
+        detail = (
+            f"{str(first['msg']).removeprefix('Value error, ').rstrip('.')}. "
+            f"Got {option}={reprlib.repr(value)}."
+            + (f" ({more} more option error(s).)" if more else "")
+        )
+        raise InvalidOptionValue(solver, option, detail) from err
 
 
 def solve(scenario: Scenario, *, solver: str = "greedy", **options: Any) -> Plan:
@@ -25,8 +88,10 @@ def solve(scenario: Scenario, *, solver: str = "greedy", **options: Any) -> Plan
     solver
         One of :func:`available_solvers`.
     **options
-        The solver's options (docs/solvers.md); an unknown one raises
-        :class:`~omnistock.exceptions.InvalidOptionError` listing the valid ones.
+        The solver's options (docs/solvers.md), checked by :func:`validate_options`:
+        an unknown one raises :class:`~omnistock.exceptions.InvalidOptionError`
+        listing the valid ones, a bad value
+        :class:`~omnistock.exceptions.InvalidOptionValue`.
 
     Examples
     --------
@@ -37,11 +102,7 @@ def solve(scenario: Scenario, *, solver: str = "greedy", **options: Any) -> Plan
     0.0
     """
     impl = solvers.get(solver)
-    valid = list(impl.Options.model_fields)
-    for key in options:
-        if key not in valid:
-            raise InvalidOptionError(solver, key, valid)
-    opts = impl.Options.model_validate(options)
+    opts = validate_options(solver, options)
     compiled = scenario.compiled()
     start = time.perf_counter()
     solution = impl.run(compiled, opts)

@@ -1,4 +1,4 @@
-"""The lower bounds of solvers/bounds.py, against the independent MILP."""
+"""The lower bounds of solvers/optimal/bounds.py, against the independent MILP."""
 
 from __future__ import annotations
 

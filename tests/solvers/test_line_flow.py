@@ -1,4 +1,4 @@
-"""The line-split flow (solvers/line_flow.py): its prices, bound and plan, and the flow path."""
+"""The line-split flow (solvers/optimal/line_flow.py): its prices, bound and plan, and the flow path."""
 
 from __future__ import annotations
 

@@ -16,7 +16,6 @@ import numpy as np
 import polars as pl
 
 from omnistock import solvers
-from omnistock.compiled import CompiledScenario
 from omnistock.compiled.allocations import Triples, concat_triples
 from omnistock.exceptions import OmnistockError
 from omnistock.model.orders import Order
@@ -24,6 +23,8 @@ from omnistock.model.scenario import Scenario
 from omnistock.simulation.kpis import report
 from omnistock.simulation.replenishment import OrderUpTo
 from omnistock.simulation.run import Simulation, prepare_stream
+from omnistock.solvers.sequential import solve_orders
+from omnistock.solving import validate_options
 
 __all__ = ["hindsight"]
 
@@ -64,21 +65,15 @@ def hindsight(
     if plan_hours is not None and replenish is not None:
         period = np.floor(hours / plan_hours).astype(np.int64)
     impl = solvers.get(solver)
-    opts = impl.Options.model_validate(options)
+    opts = validate_options(solver, options)
     parts: list[Triples] = []
     bound: float | None = 0.0
     statuses: set[str] = set()
     began = time.perf_counter()
     for p in np.unique(period):
-        sub_orders, line_map = compiled.orders.take(np.flatnonzero(period == p))
-        sol = impl.run(CompiledScenario(compiled.network, sub_orders), opts)
-        parts.append(
-            (
-                line_map[np.asarray(sol.line_idx, dtype=np.int64)],
-                np.asarray(sol.node_idx, dtype=np.int64),
-                np.asarray(sol.qty, dtype=np.int64),
-            )
-        )
+        done = solve_orders(compiled, np.flatnonzero(period == p), impl, opts)
+        sol = done.solution
+        parts.append(done.triples)
         statuses.add(str(sol.status))
         bound = None if bound is None or sol.bound is None else bound + sol.bound
     seconds = time.perf_counter() - began

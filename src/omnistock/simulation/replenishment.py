@@ -13,8 +13,10 @@ import numpy as np
 import polars as pl
 
 from omnistock.compiled import CompiledNetwork, CompiledOrders, CompiledScenario
-from omnistock.compiled.allocations import Triples, stock_rows, usage
+from omnistock.compiled.allocations import Triples, stock_rows
+from omnistock.compiled.state import StockState, protected_limit
 from omnistock.exceptions import OmnistockError
+from omnistock.solvers.sequential import take_units
 
 __all__ = [
     "OrderUpTo",
@@ -40,45 +42,49 @@ class OrderUpTo:
 
 
 class SimStock:
-    """Free units, non-exempt limits and daily capacity through the stream (see module doc)."""
+    """Free units, non-exempt limits and daily capacity through the stream (see module doc).
+
+    ``state`` holds the three counters (a :class:`~omnistock.compiled.StockState`);
+    a protected limit is always derived by the one formula, ``protected_limit``.
+    """
 
     def __init__(self, compiled: CompiledScenario) -> None:
         net = compiled.network
         self.net = net
-        self.free = net.stock_free.copy()
-        self.limit = net.stock_limit.copy()
+        self.state = StockState.from_network(net)
         self.total = net.stock_free.copy()  # initial free + receipts so far
         self.protect = net.node_protect[net.stock_node]
-        self.cap = net.node_capacity.copy()
-        self.on_order = np.zeros_like(self.free)
+        self.on_order = np.zeros_like(self.state.free)
 
     def scenario(self, orders: CompiledOrders) -> CompiledScenario:
         """The network as the stream left it, with ``orders`` to decide."""
+        state = self.state
         return CompiledScenario(
-            self.net.with_stock(free=self.free, limit=self.limit, capacity=self.cap),
+            self.net.with_stock(
+                free=state.free, limit=state.limit, capacity=state.capacity
+            ),
             orders,
         )
 
     def apply(self, compiled: CompiledScenario, triples: Triples, sign: int) -> None:
         """Take (``sign=+1``) or give back (``-1``) the units of allocation triples."""
-        row_all, row_prot, node_units = usage(compiled, *triples)
-        self.free -= sign * row_all
-        self.limit -= sign * row_prot
-        self.cap -= sign * node_units
+        take_units(self.state, compiled, triples, sign)
 
     def receive(self, rows: np.ndarray, qty: np.ndarray) -> None:
         """Receive ``qty`` units into stock ``rows``; protection limits follow."""
-        before = np.maximum(0, self.total[rows] - self.protect[rows])
+        before = protected_limit(self.total[rows], self.protect[rows])
         np.add.at(self.total, rows, qty)
-        np.add.at(self.free, rows, qty)
-        after = np.maximum(0, self.total[rows] - self.protect[rows])
-        np.add.at(self.limit, rows, after - before)
+        np.add.at(self.state.free, rows, qty)
+        after = protected_limit(self.total[rows], self.protect[rows])
+        np.add.at(self.state.limit, rows, after - before)
 
     def new_plan(self) -> None:
         """Open a new plan period: capacity and protection start from the stock at hand."""
-        self.cap = self.net.node_capacity.copy()
-        self.total = self.free.copy()
-        self.limit = np.maximum(0, self.free - self.protect)
+        free = self.state.free
+        self.total = free.copy()
+        self.state = StockState(
+            free, protected_limit(free, self.protect), self.net.node_capacity.copy()
+        )
 
 
 def receipts_rows(
@@ -136,7 +142,7 @@ def review(
     stock: SimStock, rule: OrderUpTo, now: float
 ) -> tuple[float, np.ndarray, np.ndarray]:
     """Order what brings free + on order back to the initial free units."""
-    want = stock.net.stock_free - stock.free - stock.on_order
+    want = stock.net.stock_free - stock.state.free - stock.on_order
     rows = np.flatnonzero(want > 0)
     qty = want[rows]
     stock.on_order[rows] += qty
@@ -146,7 +152,7 @@ def review(
 def protected_lines(stock: SimStock, sub: CompiledScenario) -> np.ndarray:
     """Bool per line of ``sub``: some node holds units of its SKU only exempt tiers may take."""
     net = stock.net
-    protected = (stock.free > stock.limit).astype(np.int64)
+    protected = (stock.state.free > stock.state.limit).astype(np.int64)
     per_sku = (
         np.add.reduceat(protected, net.stock_indptr[:-1])
         if protected.size

@@ -19,13 +19,13 @@ units. Capacity and protection hold for the whole run, or for each plan period
 from __future__ import annotations
 
 import itertools
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import polars as pl
+from pydantic import BaseModel
 
 from omnistock import solvers
 from omnistock.compiled import (
@@ -47,6 +47,8 @@ from omnistock.simulation.replenishment import (
     receipts_rows,
     review,
 )
+from omnistock.solvers.sequential import Runs, solve_orders
+from omnistock.solving import validate_options
 
 __all__ = ["OrderUpTo", "Simulation", "arrival_hours", "prepare_stream", "simulate"]
 
@@ -206,13 +208,20 @@ def simulate(
     co = compiled.orders
     impl = solvers.get(policy)
     popts: dict[str, Any] = dict(policy_options or {})
+    opts = validate_options(policy, popts)  # a bad option fails before the run
+    priced = impl.capabilities.priced
+    replanner = (
+        None
+        if replan_every is None
+        else _replanner(replan_solver, replan_options or {}, seed)
+    )
     stock = SimStock(compiled)
     horizon = float(hours.max()) if hours.size else 0.0
 
     events = _event_times(
         horizon,
         replan_every,
-        refresh_every if policy == "lookahead" else None,
+        refresh_every if priced else None,
         receipts,
         replenish,
     )
@@ -231,9 +240,8 @@ def simulate(
 
     def release(held: list[tuple[np.ndarray, Triples]]) -> None:
         """Re-plan the orders decided since the last re-plan, then release them."""
-        _replan(
-            stock, compiled, held, parts, replanned, replan_solver, replan_options, seed
-        )
+        assert replanner is not None  # held orders exist only when re-planning
+        _replan(stock, compiled, held, parts, replanned, replanner)
 
     for start, stop in itertools.pairwise(bounds):
         # Events at the start of the segment, in this order: re-plan what the last
@@ -252,7 +260,7 @@ def simulate(
         arrive(stock, receipt_rows, receipt_hours, receipt_qty, scheduled, start)
         if plan_hours is not None and start > 0 and start % plan_hours == 0:
             stock.new_plan()
-        if policy == "lookahead" and start % refresh_every == 0:
+        if priced and start % refresh_every == 0:
             period = plan_hours if plan_hours is not None else _horizon_end(horizon)
             popts["row_cost"], popts["exempt_row_cost"] = _prices(
                 stock,
@@ -264,23 +272,18 @@ def simulate(
                 forecast_periods,
                 forecast_prices,
             )
+            opts = validate_options(policy, popts)
         lo, hi = np.searchsorted(sorted_hours, [start, stop], side="left")
         idx = order_sorted[lo:hi]
         if bar is not None:
             bar.update(1)
         if idx.size == 0:
             continue
-        sub_orders, line_map = co.take(idx)
-        sub = stock.scenario(sub_orders)
-        protected_line[line_map] = protected_lines(stock, sub)
-        began = time.perf_counter()
-        sol = impl.run(sub, impl.Options.model_validate(popts))
-        decide_seconds += time.perf_counter() - began
-        triples = (
-            line_map[np.asarray(sol.line_idx, dtype=np.int64)],
-            np.asarray(sol.node_idx, dtype=np.int64),
-            np.asarray(sol.qty, dtype=np.int64),
-        )
+        done = solve_orders(compiled, idx, impl, opts, stock.state)
+        # Read before the segment's own takes: the stock its orders met.
+        protected_line[done.line_map] = protected_lines(stock, done.scenario)
+        decide_seconds += done.seconds
+        triples = done.triples
         stock.apply(compiled, triples, +1)
         if replan_every is None:
             parts.append(triples)
@@ -346,29 +349,35 @@ def _event_times(
     return sorted(times)
 
 
+def _replanner(
+    solver: str, options: dict[str, Any], seed: int
+) -> tuple[Runs, BaseModel]:
+    """The re-planning solver and its options: 10 s and the run's seed by default."""
+    impl = solvers.get(solver)
+    opts = dict(options)
+    if impl.capabilities.time_limit:
+        opts.setdefault("time_limit", 10.0)
+    if impl.capabilities.seeded:
+        opts.setdefault("seed", seed)
+    return impl, validate_options(solver, opts)
+
+
 def _replan(
     stock: SimStock,
     compiled: CompiledScenario,
     pending: list[tuple[np.ndarray, Triples]],
     parts: list[Triples],
     replanned: np.ndarray,
-    solver: str,
-    options: dict[str, Any] | None,
-    seed: int,
+    replanner: tuple[Runs, BaseModel],
 ) -> None:
     """Re-optimise the pending orders against the stock they and the rest leave; release them."""
     idx = np.concatenate([p[0] for p in pending])
     old = concat_triples([p[1] for p in pending])
     stock.apply(compiled, old, -1)
-    sub_orders, line_map = compiled.orders.take(idx)
+    done = solve_orders(compiled, idx, *replanner, stock.state)
+    sub, line_map, sol = done.scenario, done.line_map, done.solution
     inverse = np.full(compiled.orders.n_lines, -1, dtype=np.int64)
     inverse[line_map] = np.arange(line_map.shape[0])
-    sub = stock.scenario(sub_orders)
-    impl = solvers.get(solver)
-    opts = {"time_limit": 10.0, **(options or {})}
-    if "seed" in impl.Options.model_fields:
-        opts.setdefault("seed", seed)
-    sol = impl.run(sub, impl.Options.model_validate(opts))
     old_sub = (inverse[old[0]], old[1], old[2])
     new_sub = (
         np.asarray(sol.line_idx, np.int64),
@@ -378,7 +387,7 @@ def _replan(
     old_cost = order_costs(sub, old_sub)
     new_cost = order_costs(sub, new_sub)
     if new_cost.sum() < old_cost.sum() - 1e-9:
-        chosen: Triples = (line_map[new_sub[0]], new_sub[1], new_sub[2])
+        chosen: Triples = done.triples
         replanned[idx[np.abs(new_cost - old_cost) > 1e-9]] = True
     else:
         chosen = old
@@ -428,7 +437,7 @@ def _prices(
         n = round(len(seen) * (period - into) / now) if now > 0 else 0
         expected = [seen[i % len(seen)] for i in range(n)] if seen else []
         expected_draw = np.zeros(len(expected), dtype=np.int64)
-    zero = np.zeros(stock.free.shape[0], dtype=np.float64)
+    zero = np.zeros(stock.state.free.shape[0], dtype=np.float64)
     if not expected:
         return zero, zero.copy()
     if forecast_prices == "average" and forecast is not None:
@@ -447,9 +456,9 @@ def _prices(
     # at that multiple: the LP sees the stock at the same multiple.
     scaled = CompiledScenario(
         stock.net.with_stock(
-            free=stock.free * k,
-            limit=stock.limit * k,
-            capacity=np.minimum(stock.cap, NO_LIMIT // k) * k,
+            free=stock.state.free * k,
+            limit=stock.state.limit * k,
+            capacity=np.minimum(stock.state.capacity, NO_LIMIT // k) * k,
         ),
         compile_orders(stock.net, expected),
     )

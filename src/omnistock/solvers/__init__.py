@@ -2,12 +2,18 @@
 
 Built-in solvers are listed by module path so ``import omnistock`` stays cheap (no
 OR-Tools import, no kernel compilation). Users add their own with :func:`register`.
+Callers read a solver's ``capabilities`` (:class:`.base.Capabilities`), never its
+name, and check its options with :func:`omnistock.solving.validate_options`.
+
+The modules of this package: :mod:`.base` (protocol, capabilities, status),
+:mod:`.sequential` (solve a subset of a batch's orders and map back), the solvers
+:mod:`.null`, :mod:`.greedy`, :mod:`.policies` (priority, nearest, most_stock),
+:mod:`.lookahead` and :mod:`.optimal` (a subpackage of its private parts).
 """
 
 from __future__ import annotations
 
 import importlib
-import importlib.util
 from typing import Any
 
 from omnistock.exceptions import UnknownSolverError
@@ -15,7 +21,7 @@ from omnistock.solvers.base import Solver
 
 __all__ = ["available_solvers", "get", "register"]
 
-# name -> "module:Class". A module that does not exist yet is simply not listed.
+# name -> "module:Class", imported by ``get`` on first use.
 _BUILTIN: dict[str, str] = {
     "null": "omnistock.solvers.null:NullSolver",
     "greedy": "omnistock.solvers.greedy:GreedySolver",
@@ -26,11 +32,6 @@ _BUILTIN: dict[str, str] = {
     "lookahead": "omnistock.solvers.lookahead:LookaheadSolver",
 }
 _REGISTERED: dict[str, Any] = {}
-
-
-def _builtin_present(path: str) -> bool:
-    module = path.split(":", 1)[0]
-    return importlib.util.find_spec(module) is not None
 
 
 def register(solver: Any) -> Any:
@@ -44,8 +45,7 @@ def register(solver: Any) -> Any:
 
 def available_solvers() -> list[str]:
     """Names of every solver that ``solve`` accepts, sorted."""
-    names = {n for n, p in _BUILTIN.items() if _builtin_present(p)}
-    return sorted(names | set(_REGISTERED))
+    return sorted(set(_BUILTIN) | set(_REGISTERED))
 
 
 def get(name: str) -> Solver:
@@ -53,7 +53,7 @@ def get(name: str) -> Solver:
     if name in _REGISTERED:
         return _REGISTERED[name]()  # type: ignore[no-any-return]
     path = _BUILTIN.get(name)
-    if path is None or not _builtin_present(path):
+    if path is None:
         raise UnknownSolverError(name, available_solvers())
     module, cls = path.split(":", 1)
     return getattr(importlib.import_module(module), cls)()  # type: ignore[no-any-return]

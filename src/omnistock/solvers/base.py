@@ -31,21 +31,40 @@ class SolveStatus(StrEnum):
 
 @dataclass(frozen=True)
 class Capabilities:
-    """What a solver promises.
+    """What a solver promises; callers read these, never the solver's name.
+
+    Each capability that names an option promises that option in ``Options``
+    (tests/solvers/test_contract.py checks every registered solver).
 
     Attributes
     ----------
     exact
-        Proves the batch optimum (status ``optimal``) when given time.
+        Proves the batch optimum (status ``optimal``) when given time, and reports
+        a proven lower bound (``Solution.bound``).
     per_order
-        Decides orders one at a time in scenario order.
+        Decides orders one at a time in scenario order, each against the stock the
+        earlier ones left (the simulator then decides a segment in one call).
+    exact_per_order
+        Each order gets its exact cheapest decision under every rule against the
+        stock left, so on a one-order scenario the plan is optimal.
     time_limit
-        Honours a ``time_limit`` option.
+        Honours a ``time_limit`` option (seconds).
+    priced
+        Takes a price per stock row (``row_cost``, ``exempt_row_cost`` options)
+        that the simulator refreshes on a schedule.
+    progress
+        Takes a ``progress`` callback option, called as the solve advances.
+    seeded
+        Takes a ``seed`` option (its back-end draws random numbers).
     """
 
     exact: bool = False
     per_order: bool = False
+    exact_per_order: bool = False
     time_limit: bool = False
+    priced: bool = False
+    progress: bool = False
+    seeded: bool = False
 
 
 class NoOptions(BaseModel):

@@ -9,15 +9,15 @@ The whole batch runs inside one numba call (``_kernels.sourcing.greedy_batch``).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 from typing import Any, ClassVar
 
 import numpy as np
 
 from omnistock._kernels import sourcing
 from omnistock._kernels.walks import GREEDY
-from omnistock.compiled import CompiledNetwork, CompiledScenario
+from omnistock.compiled import CompiledNetwork, CompiledScenario, StockState
 from omnistock.solvers.base import Capabilities, NoOptions, Solution, SolveStatus
+from omnistock.solvers.sequential import solve_orders
 
 __all__ = [
     "GreedySolver",
@@ -62,7 +62,9 @@ class GreedySolver:
     """Exact per order, myopic across orders (docs/solvers.md, "greedy")."""
 
     name: ClassVar[str] = "greedy"
-    capabilities: ClassVar[Capabilities] = Capabilities(per_order=True)
+    capabilities: ClassVar[Capabilities] = Capabilities(
+        per_order=True, exact_per_order=True
+    )
     Options: ClassVar[type[NoOptions]] = NoOptions
 
     def run(self, compiled: CompiledScenario, options: NoOptions) -> Solution:
@@ -105,29 +107,18 @@ def run_batch(
 def run_orders(
     compiled: CompiledScenario,
     order_idx: np.ndarray,
-    left: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+    left: StockState | tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
 ) -> np.ndarray:
     """int64[k, 3] (line, node, qty): greedy deciding the orders ``order_idx`` in that order.
 
-    The orders start from the stock ``left`` = (free units, protected limits,
-    capacity) per row, row and node (default: the network's); lines are the
-    batch's own. The optimal solver's warm starts and flow plan use it.
+    The orders start from the stock ``left`` (a StockState, or the tuple free
+    units, protected limits, capacity per row, row and node; default: the
+    network's); lines are the batch's own. The optimal solver's warm starts and
+    flow plan use it; the subset is run by :func:`.sequential.solve_orders`.
     """
-    subset, line_map = compiled.orders.take(order_idx)
-    net = compiled.network
-    if left is not None:
-        free, limit, capacity = left
-        net = replace(net, stock_free=free, stock_limit=limit, node_capacity=capacity)
-    sol = run_batch(replace(compiled, network=net, orders=subset), GREEDY)
-    triples = np.stack(
-        [
-            line_map[np.asarray(sol.line_idx, dtype=np.int64)],
-            np.asarray(sol.node_idx, dtype=np.int64),
-            np.asarray(sol.qty, dtype=np.int64),
-        ],
-        axis=1,
-    )
-    return triples.reshape(-1, 3)
+    state = StockState(*left) if isinstance(left, tuple) else left
+    done = solve_orders(compiled, order_idx, GreedySolver(), NoOptions(), state)
+    return np.stack(done.triples, axis=1).reshape(-1, 3)
 
 
 def order_arrays(compiled: CompiledScenario) -> tuple[np.ndarray, ...]:

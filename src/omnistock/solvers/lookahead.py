@@ -66,7 +66,7 @@ def tier_prices(
 ) -> tuple[np.ndarray, np.ndarray]:
     """float64[nnz] twice: each stock row's LP shadow price for non-exempt and exempt orders.
 
-    The LP is :func:`omnistock.relax.relax_compiled`: every stock row, protected
+    The LP is :func:`omnistock.relaxation.relax_compiled`: every stock row, protected
     limit and capacity is a row of its own, so each limit's dual holds its whole
     value. A row's price is the cost one more unit there would save: for a
     non-exempt order its all-takes dual plus its protected-limit dual plus its
@@ -89,7 +89,9 @@ class LookaheadSolver:
     """Greedy with units priced by LP shadow prices (docs/solvers.md, "lookahead")."""
 
     name: ClassVar[str] = "lookahead"
-    capabilities: ClassVar[Capabilities] = Capabilities(per_order=True)
+    capabilities: ClassVar[Capabilities] = Capabilities(
+        per_order=True, time_limit=True, priced=True
+    )
     Options: ClassVar[type[LookaheadOptions]] = LookaheadOptions
 
     def run(self, compiled: CompiledScenario, options: LookaheadOptions) -> Solution:

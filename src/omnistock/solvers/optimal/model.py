@@ -204,7 +204,7 @@ def solve_model(
 def flow_first(
     compiled: CompiledScenario, cand: Candidates, order_mask: np.ndarray, budget: float
 ) -> bool:
-    """Whether a model starts from the flow path (solvers/line_flow.py).
+    """Whether a model starts from the flow path (solvers/optimal/line_flow.py).
 
     Yes when its first restricted LP could not hold ``START_PER_LINE`` packages a
     line (beyond that column generation was not seen to converge) and the budget

@@ -70,7 +70,9 @@ class OptimalSolver:
     """Proven batch optimum of the fixed-charge MILP (docs/solvers.md)."""
 
     name: ClassVar[str] = "optimal"
-    capabilities: ClassVar[Capabilities] = Capabilities(exact=True, time_limit=True)
+    capabilities: ClassVar[Capabilities] = Capabilities(
+        exact=True, time_limit=True, progress=True, seeded=True
+    )
     Options: ClassVar[type[OptimalOptions]] = OptimalOptions
 
     def run(self, compiled: CompiledScenario, options: OptimalOptions) -> Solution:
@@ -91,7 +93,7 @@ class OptimalSolver:
         label = components(compiled, cand)
         n_comp = int(label.max()) + 1 if label.size else 0
         size = np.bincount(label[orders.line_order[cand.line]], minlength=n_comp)
-        # One-unit, one-line components: an exact min-cost flow (solvers/flow.py).
+        # One-unit, one-line components: an exact min-cost flow (solvers/optimal/flows.py).
         by_flow = unit_components(compiled, label)
         flow_orders = (label >= 0) & np.append(by_flow, False)[label]
         groups = _groups(np.flatnonzero(~by_flow), size)
