@@ -32,7 +32,7 @@ from pathlib import Path
 import polars as pl
 
 from omnistock import available_solvers, samples, simulate
-from omnistock.simulation.hindsight import hindsight
+from omnistock.simulation import hindsight
 from omnistock.simulation.run import OrderUpTo
 
 #: The command that writes docs/policies.md (``--small`` is added when given).

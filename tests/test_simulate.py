@@ -168,7 +168,7 @@ def test_arrivals_must_cover_every_order() -> None:
 def test_hindsight_bounds_every_policy(
     stream: tuple[Scenario, list, pl.DataFrame],
 ) -> None:
-    from omnistock.simulation.hindsight import hindsight
+    from omnistock.simulation.offline import hindsight
 
     net, orders, arrivals = stream
     bound = hindsight(net, orders, arrivals=arrivals, time_limit=20.0)

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 
 from omnistock import Scenario, simulate, solve
 from omnistock.exceptions import InvalidOptionValue, OmnistockError
-from omnistock.simulation.hindsight import hindsight
+from omnistock.simulation.offline import hindsight
 from omnistock.simulation.run import OrderUpTo
 from omnistock.solvers.lookahead import stock_prices, tier_prices
 from omnistock.testing import scenarios

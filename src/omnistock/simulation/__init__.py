@@ -2,13 +2,13 @@
 
 :mod:`.run` replays orders through a policy day by day (:func:`simulate`);
 :mod:`.kpis` turns the result into daily and whole-run KPIs;
-:mod:`.replenishment` refills stock (:class:`OrderUpTo`); :mod:`.hindsight` is the
+:mod:`.replenishment` refills stock (:class:`OrderUpTo`); :mod:`.offline` (:func:`hindsight`) is the
 perfect-information baseline.
 """
 
 from __future__ import annotations
 
-from omnistock.simulation.hindsight import hindsight
+from omnistock.simulation.offline import hindsight
 from omnistock.simulation.replenishment import OrderUpTo
 from omnistock.simulation.run import Simulation, simulate
 
