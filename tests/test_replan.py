@@ -82,3 +82,68 @@ def test_unknown_frozen_order_is_an_error() -> None:
         OmnistockError, match=r"frozen names order\(s\) not in the scenario: \['nope'\]"
     ):
         replan(scenario, solve(scenario, solver="null"), frozen=["nope"])
+
+
+def _chain() -> Scenario:
+    """o1 (ship to Lyon) takes store S's last unit first; o2 (same-day) has only S.
+
+    Greedy leaves o2 unfilled; the re-plan ships o1 from W (dearer for o1) so
+    that o2 gets S's unit: a chain no single-order switch can make.
+    """
+    lyon = {"lat": 45.75, "lon": 4.85}
+    return make_scenario(
+        stock=[
+            {"node": "W", "sku": "A", "on_hand": 1},
+            {"node": "S", "sku": "A", "on_hand": 1},
+        ],
+        orders=[
+            {"id": "o1", "destination": lyon, "lines": [{"sku": "A", "qty": 1}]},
+            {
+                "id": "o2",
+                "destination": lyon,
+                "method": "same_day",
+                "lines": [{"sku": "A", "qty": 1}],
+            },
+        ],
+    )
+
+
+def test_max_moves_switches_a_chain_of_orders_whole() -> None:
+    """Issue 13, item 1: a limit never found a feasible switch on greedy plans."""
+    scenario = _chain()
+    old = solve(scenario, solver="greedy")
+    assert old.unfilled["order_id"].to_list() == ["o2"]
+    full = replan(scenario, old, time_limit=10.0)
+    assert full.saving > 0 and sorted(set(full.moves["order_id"])) == ["o1", "o2"]
+    # o1 alone is dearer and o2 alone does not fit: nothing within one move.
+    one = replan(scenario, old, max_moves=1, time_limit=10.0)
+    assert one.saving == 0.0 and one.moves.is_empty()
+    both = replan(scenario, old, max_moves=full.moves.height, time_limit=10.0)
+    assert both.saving == pytest.approx(full.saving)
+    assert both.moves.sort(both.moves.columns).equals(
+        full.moves.sort(full.moves.columns)
+    )
+
+
+@pytest.mark.slow
+def test_max_moves_on_a_greedy_plan_of_the_sample_network() -> None:
+    """At least the unlimited move count gives the unlimited result; fewer, a part of it."""
+    from omnistock import samples
+
+    network = samples.network("small", seed=1)
+    scenario = network.with_orders(samples.orders(network, 300, seed=1))
+    old = solve(scenario, solver="greedy")
+    full = replan(scenario, old, time_limit=20.0)
+    assert full.saving > 0
+    n = full.moves.height
+    same = replan(scenario, old, max_moves=n, time_limit=20.0)
+    assert same.saving == pytest.approx(full.saving)
+    assert same.plan.objective == pytest.approx(full.plan.objective)
+    for limit in (n // 4, n // 2):
+        part = replan(scenario, old, max_moves=limit, time_limit=20.0)
+        part.plan.check(scenario)
+        assert part.moves.height <= limit
+        assert 0.0 <= part.saving <= full.saving + 1e-6
+        assert apply_moves(old.allocations, part.moves).equals(
+            part.plan.allocations.sort(KEYS)
+        )

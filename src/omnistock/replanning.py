@@ -3,8 +3,8 @@
 After Xu, Allgor & Graves (2009): decisions made on the fly are re-evaluated before
 release. ``replan`` keeps the released (``frozen``) orders as they are, solves the
 others again against the stock the frozen ones leave, and returns the new plan only
-where it saves at least ``min_saving``; with ``max_moves`` it keeps the orders whose
-change saves the most per move, as long as the mix stays feasible.
+where it saves at least ``min_saving``; with ``max_moves`` it keeps whole exchange
+groups of changed orders (``_limit_moves``), the most saving per move first.
 """
 
 from __future__ import annotations
@@ -17,13 +17,12 @@ import numpy as np
 import polars as pl
 
 from omnistock import solvers
-from omnistock.compiled import CompiledScenario, StockState
+from omnistock.compiled import NO_LIMIT, CompiledScenario, StockState
 from omnistock.compiled.allocations import (
     Triples,
     allocation_triples,
     order_costs,
     stock_rows,
-    usage,
 )
 from omnistock.exceptions import InvalidArgument, OmnistockError
 from omnistock.model.scenario import Scenario
@@ -165,8 +164,10 @@ def replan(
     frozen
         Order ids already released (their allocations stay as they are).
     max_moves
-        At most this many move rows; orders are switched in order of saving per
-        move while the mix of old and new allocations stays feasible.
+        At most this many move rows. At least the unlimited result's count gives
+        the unlimited result; fewer keep whole exchange groups (changed orders
+        that share a stock row or a capacity node), the most saving per move row
+        first: any set of whole groups is feasible, and never worse than ``plan``.
     min_saving
         Return the old plan unless the new one saves at least this much.
     solver, **options
@@ -233,53 +234,63 @@ def replan(
 def _limit_moves(
     compiled: CompiledScenario, old: Triples, new: Triples, max_moves: int
 ) -> Triples:
-    """Switch orders from old to new by saving per move, within ``max_moves`` and stock."""
-    net, orders = compiled.network, compiled.orders
-    old_cost, new_cost = order_costs(compiled, old), order_costs(compiled, new)
-    old_of, new_of = orders.line_order[old[0]], orders.line_order[new[0]]
-    moves = _moves(_frame(compiled, old), _frame(compiled, new))
-    index = {str(o): i for i, o in enumerate(orders.order_ids)}
-    candidates = [
-        (index[o], n)
-        for o, n in moves.group_by("order_id").len().iter_rows()
-        if old_cost[index[o]] - new_cost[index[o]] > 0
-    ]
-    candidates.sort(key=lambda c: (-(old_cost[c[0]] - new_cost[c[0]]) / c[1], c[0]))
+    """The new plan's changes in whole exchange groups, best saving per move first.
 
-    # Signed changes of switching one order: -old triples, +new triples.
+    Switching one changed order alone is often infeasible: it takes the unit that
+    another changed order gave up (greedy plans are improved by such chains, and
+    half the changed orders then cost more). Changed orders that share a stock
+    row, or a node with a capacity, form one exchange group (connected
+    components). Every resource a group touches is touched by no other changed
+    order, and both the old and the new plan are feasible, so switching any set
+    of whole groups is feasible too. Groups of positive saving are taken by
+    saving per move row, largest first, while they fit ``max_moves``; a group
+    that does not fit is passed over for smaller ones. When every move fits, the
+    new plan is returned as it is.
+    """
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    net, orders = compiled.network, compiled.orders
+    moves = _moves(_frame(compiled, old), _frame(compiled, new))
+    if moves.height <= max_moves:
+        return new
+    index = {str(o): i for i, o in enumerate(orders.order_ids)}
+    n_moves = np.zeros(orders.n_orders, dtype=np.int64)
+    for order_id, count in moves.group_by("order_id").len().iter_rows():
+        n_moves[index[order_id]] = count
+    changed = n_moves > 0
+
+    # Bipartite graph: changed orders -- the stock rows and capacity nodes they use.
     line = np.concatenate([old[0], new[0]])
     node = np.concatenate([old[1], new[1]])
-    signed = np.concatenate([-old[2], new[2]])
-    owner = np.concatenate([old_of, new_of])
+    owner = orders.line_order[line]
+    keep = changed[owner]
+    line, node, owner = line[keep], node[keep], owner[keep]
     rows = stock_rows(net, orders.line_sku[line], node)
-    protected = ~orders.order_exempt[owner]
-    by_order = np.argsort(owner, kind="stable")
-    bounds = np.searchsorted(owner[by_order], np.arange(orders.n_orders + 1))
+    capped = net.node_capacity[node] < NO_LIMIT
+    nnz = net.stock_node.shape[0]
+    resource = np.concatenate([rows, nnz + node[capped]])
+    who = np.concatenate([owner, owner[capped]])
+    size = orders.n_orders + nnz + net.n_nodes
+    graph = coo_matrix(
+        (np.ones(who.shape[0]), (who, orders.n_orders + resource)), shape=(size, size)
+    )
+    _, label = connected_components(graph, directed=False)
+    label = label[: orders.n_orders]
 
-    row_all, row_prot, node_units = usage(compiled, *old)
-    chosen = np.zeros(orders.n_orders, dtype=np.bool_)
+    saving = order_costs(compiled, old) - order_costs(compiled, new)
+    groups = np.unique(label[changed])
+    group_saving = np.bincount(label, weights=np.where(changed, saving, 0.0))[groups]
+    group_moves = np.bincount(label, weights=n_moves)[groups].astype(np.int64)
+    chosen_groups: list[int] = []
     budget = max_moves
-    for o, n_moves in candidates:  # one pass over the changed orders
-        if n_moves > budget:
-            continue
-        k = by_order[bounds[o] : bounds[o + 1]]
-        r, n, q, p = rows[k], node[k], signed[k], protected[k]
-        # Switch in place; switch back if the mix breaks stock, protection or capacity.
-        np.add.at(row_all, r, q)
-        np.add.at(row_prot, r[p], q[p])
-        np.add.at(node_units, n, q)
-        if (
-            np.all(row_all[r] <= net.stock_free[r])
-            and np.all(row_prot[r] <= net.stock_limit[r])
-            and np.all(node_units[n] <= net.node_capacity[n])
-        ):
-            chosen[o] = True
-            budget -= n_moves
-        else:
-            np.add.at(row_all, r, -q)
-            np.add.at(row_prot, r[p], -q[p])
-            np.add.at(node_units, n, -q)
-    take_old, take_new = ~chosen[old_of], chosen[new_of]
+    for g in np.lexsort((groups, -group_saving / group_moves)).tolist():
+        if group_saving[g] > 0 and group_moves[g] <= budget:
+            chosen_groups.append(int(groups[g]))
+            budget -= int(group_moves[g])
+    chosen = changed & np.isin(label, chosen_groups)
+    take_old = ~chosen[orders.line_order[old[0]]]
+    take_new = chosen[orders.line_order[new[0]]]
     return (
         np.concatenate([old[0][take_old], new[0][take_new]]),
         np.concatenate([old[1][take_old], new[1][take_new]]),
