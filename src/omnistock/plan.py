@@ -12,6 +12,7 @@ import polars as pl
 
 from omnistock._kernels.cost import COMPONENTS, plan_cost
 from omnistock.compiled import CompiledScenario
+from omnistock.exceptions import InvalidArgument
 from omnistock.solvers.base import Solution, SolveStatus
 
 if TYPE_CHECKING:
@@ -231,23 +232,51 @@ class Plan:
 
     @classmethod
     def from_json(cls, text_or_path: str | Path) -> Plan:
-        """Read a plan written by :meth:`to_json` (text or a path)."""
+        """Read a plan written by :meth:`to_json` (text or a path).
+
+        Anything that is not such a plan (a scenario file, other JSON) raises
+        :class:`~omnistock.exceptions.InvalidArgument` saying what was expected.
+        """
         text = str(text_or_path)
+        source = "the text given"
         if not text.lstrip().startswith("{"):
-            text = Path(text).read_text()
-        data = json.loads(text)
-        return cls(
-            allocations=pl.DataFrame(data["allocations"], schema=ALLOCATION_SCHEMA),
-            unfilled=pl.DataFrame(data["unfilled"], schema=UNFILLED_SCHEMA),
-            objective=float(data["objective"]),
-            cost_breakdown={k: float(v) for k, v in data["cost_breakdown"].items()},
-            status=SolveStatus(data["status"]),
-            bound=data.get("bound"),
-            gap=data.get("gap"),
-            solver=data.get("solver", ""),
-            solve_time=float(data.get("solve_time", 0.0)),
-            _kpis=dict(data.get("kpis", {})),
-        )
+            source = repr(text)
+            try:
+                text = Path(text).read_text("utf-8")
+            except (OSError, UnicodeDecodeError) as err:
+                detail = f"cannot read a plan from {source}: {err}."
+                raise InvalidArgument(
+                    function="Plan.from_json", argument="text_or_path", detail=detail
+                ) from None
+        try:
+            data = json.loads(text)
+            return cls(
+                allocations=pl.DataFrame(data["allocations"], schema=ALLOCATION_SCHEMA),
+                unfilled=pl.DataFrame(data["unfilled"], schema=UNFILLED_SCHEMA),
+                objective=float(data["objective"]),
+                cost_breakdown={k: float(v) for k, v in data["cost_breakdown"].items()},
+                status=SolveStatus(data["status"]),
+                bound=data.get("bound"),
+                gap=data.get("gap"),
+                solver=data.get("solver", ""),
+                solve_time=float(data.get("solve_time", 0.0)),
+                _kpis=dict(data.get("kpis", {})),
+            )
+        except (
+            ValueError,
+            KeyError,
+            TypeError,
+            AttributeError,
+            pl.exceptions.PolarsError,
+        ) as err:
+            what = f"missing field {err}" if isinstance(err, KeyError) else str(err)
+            detail = (
+                f"{source} is not a plan written by Plan.to_json (it needs allocations, "
+                f"unfilled, objective, cost_breakdown and status): {what}."
+            )
+            raise InvalidArgument(
+                function="Plan.from_json", argument="text_or_path", detail=detail
+            ) from None
 
     def to_parquet(self, path: str | Path) -> None:
         """Write one parquet file: allocations, then unfilled rows with a null node_id.
@@ -271,9 +300,26 @@ class Plan:
 
     @classmethod
     def read_parquet(cls, path: str | Path) -> Plan:
-        """Read a plan written by :meth:`to_parquet`."""
-        frame = pl.read_parquet(path)
-        meta = json.loads(pl.read_parquet_metadata(path)["omnistock.plan"])
+        """Read a plan written by :meth:`to_parquet`.
+
+        A file that is not such a plan (no plan metadata, other columns, not
+        parquet) raises :class:`~omnistock.exceptions.InvalidArgument`.
+        """
+        try:
+            frame = pl.read_parquet(path)
+            meta = json.loads(pl.read_parquet_metadata(path)["omnistock.plan"])
+        except (OSError, KeyError, ValueError, pl.exceptions.PolarsError) as err:
+            what = "it has no plan metadata" if isinstance(err, KeyError) else str(err)
+            detail = f"{str(path)!r} is not a plan written by Plan.to_parquet: {what}."
+            raise InvalidArgument(
+                function="Plan.read_parquet", argument="path", detail=detail
+            ) from None
+        missing = [c for c in ALLOCATION_SCHEMA if c not in frame.columns]
+        if missing:
+            detail = f"{str(path)!r} is not a plan written by Plan.to_parquet: no column {missing}."
+            raise InvalidArgument(
+                function="Plan.read_parquet", argument="path", detail=detail
+            )
         data = dict(meta)
         data["allocations"] = frame.filter(pl.col("node_id").is_not_null()).to_dicts()
         data["unfilled"] = (

@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+import os
 import reprlib
 import time
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
 from omnistock import solvers
-from omnistock.exceptions import InvalidOptionError, InvalidOptionValue
+from omnistock.exceptions import InvalidArgument, InvalidOptionError, InvalidOptionValue
 from omnistock.model.scenario import Scenario
 from omnistock.plan import Plan
 
-__all__ = ["available_solvers", "solve", "validate_options"]
+__all__ = ["as_scenario", "available_solvers", "solve", "validate_options"]
 
 available_solvers = solvers.available_solvers
 
@@ -78,13 +80,43 @@ Input should be greater than 0. Got time_limit=-1.
         raise InvalidOptionValue(solver, option, detail) from err
 
 
-def solve(scenario: Scenario, *, solver: str = "greedy", **options: Any) -> Plan:
+def as_scenario(
+    scenario: Scenario | Mapping[str, Any] | str | os.PathLike[str], function: str
+) -> Scenario:
+    """A Scenario from one, from its JSON as a dict, or from a path (JSON file or frames folder).
+
+    Anything else raises :class:`~omnistock.exceptions.InvalidArgument` naming
+    ``function`` and the type given; a dict or file that is not a valid scenario
+    raises pydantic's ``ValidationError`` (or ``ScenarioError``) as reading does.
+    """
+    if isinstance(scenario, Scenario):
+        return scenario
+    if isinstance(scenario, Mapping):
+        return Scenario.model_validate(scenario)
+    if isinstance(scenario, str | os.PathLike):
+        from omnistock.model.io import read_scenario
+
+        return read_scenario(Path(scenario))
+    detail = (
+        "scenario must be a Scenario, its JSON as a dict, or the path of a scenario "
+        f"JSON file or frames folder. Got a {type(scenario).__name__}."
+    )
+    raise InvalidArgument(function=function, argument="scenario", detail=detail)
+
+
+def solve(
+    scenario: Scenario | Mapping[str, Any] | str | os.PathLike[str],
+    *,
+    solver: str = "greedy",
+    **options: Any,
+) -> Plan:
     """Allocate the scenario's orders with the named solver.
 
     Parameters
     ----------
     scenario
-        The scenario; compiled once and cached on it.
+        The scenario (compiled once and cached on it), its JSON as a dict, or the
+        path of a scenario JSON file or frames folder (``model.io.read_scenario``).
     solver
         One of :func:`available_solvers`.
     **options
@@ -101,6 +133,7 @@ def solve(scenario: Scenario, *, solver: str = "greedy", **options: Any) -> Plan
     >>> plan.kpis()["fill_rate"]
     0.0
     """
+    scenario = as_scenario(scenario, "solve")
     impl = solvers.get(solver)
     opts = validate_options(solver, options)
     compiled = scenario.compiled()
