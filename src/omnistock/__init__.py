@@ -3,8 +3,8 @@
 Every order, from any channel, is served from any warehouse or store by the cheapest
 plan that respects the scenario's rules (docs/semantics.md).
 
-Heavy parts (solvers, the live pool, simulation) load on first use, so
-``import omnistock`` imports neither OR-Tools nor matplotlib and compiles no kernel.
+Everything but the contract and the errors loads on first use, so ``import
+omnistock`` imports neither numba, polars, OR-Tools nor matplotlib.
 """
 
 from __future__ import annotations
@@ -35,22 +35,32 @@ from omnistock.model.network import Location, Node, StockRecord
 from omnistock.model.orders import Order, OrderLine
 from omnistock.model.rules import Costs, Reason, Rules
 from omnistock.model.scenario import Scenario
-from omnistock.plan import Plan
-from omnistock.replanning import Replan, replan
-from omnistock.simulation.run import Simulation, simulate
-from omnistock.solvers.base import SolveStatus
-from omnistock.solving import available_solvers, solve
 
 if TYPE_CHECKING:
-    from omnistock import samples
+    from omnistock import plot, samples
+    from omnistock.plan import Plan
     from omnistock.pool.pool import Reservation, StockPool
     from omnistock.relaxation import relax
+    from omnistock.replanning import Replan, replan
+    from omnistock.simulation.run import Simulation, simulate
+    from omnistock.solvers.base import SolveStatus
+    from omnistock.solving import available_solvers, solve
     from omnistock.sourcer import Decision, Sourcer
 
 __version__ = "0.1.0"
 
-# Public names that live in modules loaded on first use: name -> module.
+# Public names that live in modules loaded on first use: name -> module. Only the
+# contract (pydantic) and the errors load with the package, so ``import omnistock``
+# stays cheap (no numpy kernels, polars, numba, OR-Tools or matplotlib).
 _LAZY = {
+    "Plan": "omnistock.plan",
+    "Replan": "omnistock.replanning",
+    "replan": "omnistock.replanning",
+    "Simulation": "omnistock.simulation.run",
+    "simulate": "omnistock.simulation.run",
+    "SolveStatus": "omnistock.solvers.base",
+    "available_solvers": "omnistock.solving",
+    "solve": "omnistock.solving",
     "samples": "omnistock.samples",
     "plot": "omnistock.plot",
     "Sourcer": "omnistock.sourcer",
