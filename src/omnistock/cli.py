@@ -1,26 +1,36 @@
 """The command line: ``omnistock demo | solve | sample``.
 
-Bad input never shows a traceback: one paragraph naming what is wrong, exit code 2.
+Bad input never shows a traceback: one line naming what is wrong (the file,
+field or option and the value), exit code 2. ``--out`` is checked before any
+work (a bad path never throws away a long solve) and never overwrites the
+input. Ctrl-C stops with exit code 130 and no traceback.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
+import math
 import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
-import polars as pl
 from pydantic import ValidationError
 
-from omnistock.exceptions import OmnistockError
+from omnistock.exceptions import InvalidOptionError, OmnistockError
 
 __all__ = ["main"]
 
 EXIT_BAD_INPUT = 2
+#: The shell's code for a process stopped by SIGINT (128 + 2).
+EXIT_INTERRUPTED = 130
+#: Files ``read_scenario`` reads from a scenario folder; output may not replace them.
+_FOLDER_INPUTS = {
+    f"{name}.{ext}"
+    for name in ("nodes", "stock", "orders", "lines")
+    for ext in ("parquet", "csv")
+} | {"settings.json"}
 
 
 class BadInput(Exception):
@@ -36,6 +46,73 @@ def _validation_paragraph(source: str, err: ValidationError) -> str:
         shown.append(f"{loc}: {text}" if loc else text)
     more = f" (and {len(errors) - 5} more)" if len(errors) > 5 else ""
     return f"{source} is not a valid scenario: " + "; ".join(shown) + more + "."
+
+
+def _check_out(out: str, scenario: str | None, suffixes: tuple[str, ...]) -> Path:
+    """``--out`` as a path we may write, checked before any work is done.
+
+    Refused: a suffix not in ``suffixes`` (empty: any), a missing parent folder,
+    an existing folder, and the input itself (or a file of an input folder).
+    """
+    path = Path(out)
+    if path.is_dir():
+        msg = f"--out {out!r} is a directory; give a file name."
+        raise BadInput(msg)
+    if not path.parent.is_dir():
+        msg = f"--out {out!r}: directory {str(path.parent)!r} does not exist."
+        raise BadInput(msg)
+    if suffixes and path.suffix not in suffixes:
+        allowed = " or ".join(suffixes)
+        msg = f"--out must end in {allowed}. Got {out!r}."
+        raise BadInput(msg)
+    if scenario is not None:
+        source, target = Path(scenario).resolve(), path.resolve()
+        if target == source or (
+            source.is_dir() and target.parent == source and path.name in _FOLDER_INPUTS
+        ):
+            msg = f"--out {out!r} would overwrite the input {scenario!r}."
+            raise BadInput(msg)
+    return path
+
+
+def _write(path: Path, write: Callable[[Path], object]) -> None:
+    """Run ``write(path)``; an OS error (disk full, no permission) is bad input."""
+    try:
+        write(path)
+    except OSError as err:
+        msg = f"cannot write {str(path)!r}: {err.strerror or err}."
+        raise BadInput(msg) from err
+
+
+def _check_options(solver: str, options: dict[str, Any]) -> None:
+    """Validate ``options`` for ``solver`` before loading anything; name the option."""
+    from omnistock import solvers
+
+    fields = solvers.get(solver).Options.model_fields
+    for option in options:
+        if option not in fields:
+            raise InvalidOptionError(solver, option, list(fields))
+    try:
+        solvers.get(solver).Options.model_validate(options)
+    except ValidationError as err:
+        first = err.errors()[0]
+        option = ".".join(str(p) for p in first["loc"])
+        flag = "--" + option.replace("_", "-")
+        text = str(first["msg"]).removeprefix("Value error, ").rstrip(".")
+        msg = f"{flag}: {text}. Got {options.get(option)!r}."
+        raise BadInput(msg) from err
+
+
+def _seconds(text: str) -> float:
+    """Parse ``--time-limit``: a finite number of seconds > 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        msg = f"must be a finite number of seconds > 0. Got {text!r}"
+        raise argparse.ArgumentTypeError(msg)
+    return value
 
 
 def _load_scenario(path: str) -> Any:
@@ -73,10 +150,14 @@ def _optimal_progress(
 def _cmd_solve(args: argparse.Namespace) -> int:
     from omnistock.solving import solve
 
-    scenario = _load_scenario(args.scenario)
+    out = (
+        _check_out(args.out, args.scenario, (".json", ".parquet")) if args.out else None
+    )
     options: dict[str, Any] = {}
     if args.time_limit is not None:
         options["time_limit"] = args.time_limit
+    _check_options(args.solver, options)
+    scenario = _load_scenario(args.scenario)
     extra, close = _optimal_progress(args.solver, args.quiet)
     options.update(extra)
     try:
@@ -84,15 +165,8 @@ def _cmd_solve(args: argparse.Namespace) -> int:
     finally:
         close()
     print(plan.summary())
-    if args.out:
-        out = Path(args.out)
-        if out.suffix == ".parquet":
-            plan.to_parquet(out)
-        elif out.suffix == ".json":
-            plan.to_json(out)
-        else:
-            msg = f"--out must end in .json or .parquet. Got {args.out!r}."
-            raise BadInput(msg)
+    if out is not None:
+        _write(out, plan.to_parquet if out.suffix == ".parquet" else plan.to_json)
         print(f"plan written to {out}")
     return 0
 
@@ -100,12 +174,13 @@ def _cmd_solve(args: argparse.Namespace) -> int:
 def _cmd_sample(args: argparse.Namespace) -> int:
     from omnistock import samples
 
+    out = _check_out(args.out, None, ())
     if args.orders < 0:
         msg = f"--orders must be >= 0. Got {args.orders}."
         raise BadInput(msg)
     network = samples.network(args.name, seed=args.seed)
     scenario = network.with_orders(samples.orders(network, args.orders, seed=args.seed))
-    scenario.to_json(args.out)
+    _write(out, scenario.to_json)
     print(
         f"wrote {args.out}: {len(scenario.nodes)} nodes, {len(scenario.stock)} stock rows, "
         f"{len(scenario.orders)} orders"
@@ -114,6 +189,8 @@ def _cmd_sample(args: argparse.Namespace) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
+    import polars as pl
+
     from omnistock import samples
     from omnistock.solving import available_solvers, solve
 
@@ -160,24 +237,30 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose usage errors take one line (exit code 2)."""
+
+    def error(self, message: str) -> NoReturn:
+        """Print ``prog: message (see --help)`` on one line and exit 2."""
+        self.exit(EXIT_BAD_INPUT, f"{self.prog}: {message} (see --help)\n")
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="omnistock", description="Exact, explainable order sourcing."
-    )
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = _Parser(prog="omnistock", description="Exact, explainable order sourcing.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     demo = sub.add_parser("demo", help="every solver on the built-in small network")
     demo.add_argument("--orders", type=int, default=400, help="orders in the day (400)")
     demo.add_argument("--seed", type=int, default=0)
     demo.add_argument(
-        "--time-limit", type=float, default=20.0, help="optimal's limit (s)"
+        "--time-limit", type=_seconds, default=20.0, help="optimal's limit (s)"
     )
     demo.set_defaults(func=_cmd_demo)
 
     solve = sub.add_parser("solve", help="solve a scenario file")
     solve.add_argument("scenario", help="scenario JSON file or folder of frames")
     solve.add_argument("--solver", default="greedy")
-    solve.add_argument("--time-limit", type=float, default=None, help="seconds")
+    solve.add_argument("--time-limit", type=_seconds, default=None, help="seconds")
     solve.add_argument("--out", default=None, help="PLAN.json or PLAN.parquet")
     solve.add_argument("--quiet", action="store_true", help="no progress bar")
     solve.set_defaults(func=_cmd_solve)
@@ -193,18 +276,21 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
-    args = _parser().parse_args(argv)
+    try:
+        args = _parser().parse_args(argv)
+    except SystemExit as done:  # --help (0) or a usage error (2), already printed
+        return int(done.code or 0)
     try:
         return int(args.func(args))
+    except KeyboardInterrupt:
+        print("omnistock: interrupted; nothing written.", file=sys.stderr)
+        return EXIT_INTERRUPTED
     except BadInput as err:
-        print(f"omnistock: {err}", file=sys.stderr)
+        text = str(err)
     except ValidationError as err:
-        print(f"omnistock: {_validation_paragraph('input', err)}", file=sys.stderr)
+        text = _validation_paragraph("input", err)
     except (OmnistockError, ValueError, KeyError) as err:
         text = str(err).strip().strip("'\"")
-        print(f"omnistock: {text}", file=sys.stderr)
-    except (
-        json.JSONDecodeError
-    ) as err:  # pragma: no cover - ValueError catches it first
-        print(f"omnistock: invalid JSON: {err}", file=sys.stderr)
+    # One line, whatever the message held.
+    print("omnistock: " + " ".join(text.split()), file=sys.stderr)
     return EXIT_BAD_INPUT
