@@ -7,6 +7,7 @@ import json
 import re
 from typing import Any
 
+import numpy as np
 import pytest
 from pydantic import ValidationError
 
@@ -336,3 +337,23 @@ def test_the_top_of_every_range_is_accepted() -> None:
     s = Scenario.model_validate(data)
     assert s.stock[0].on_hand == MAX_QTY and s.costs.per_km == 1e6
     assert Scenario.model_validate_json(s.model_dump_json()) == s
+
+
+def test_numpy_scalars_are_the_numbers_they_hold() -> None:
+    data = _with("stock.0.on_hand", np.int64(5))
+    data["orders"][0]["lines"][0]["qty"] = np.int32(2)
+    data["nodes"][0]["unit_cost"] = np.float32(0.5)
+    data["orders"][0]["ship_complete"] = np.bool_(True)
+    s = Scenario.model_validate(data)
+    assert (s.stock[0].on_hand, s.orders[0].lines[0].qty) == (5, 2)
+    assert type(s.stock[0].on_hand) is int and s.nodes[0].unit_cost == 0.5
+    assert s.orders[0].ship_complete is True
+    with pytest.raises(ValidationError, match=r"qty must be an integer"):
+        Scenario.model_validate(_with("orders.0.lines.0.qty", np.float64(2.0)))
+    with pytest.raises(ValidationError, match=r"on_hand must be an integer"):
+        Scenario.model_validate(_with("stock.0.on_hand", np.bool_(True)))
+
+
+def test_a_huge_integer_is_refused_not_overflowed() -> None:
+    with pytest.raises(ValidationError, match=r"on_hand must be <= 1099511627776"):
+        Scenario.model_validate(_with("stock.0.on_hand", 10**400))

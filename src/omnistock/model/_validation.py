@@ -8,12 +8,15 @@ The numeric ranges of the contract (docs/scenario.md, "Numeric ranges") are
 defined here once: :data:`MAX_QTY` for every count of units, :data:`MAX_COST`
 for every cost coefficient and :data:`MAX_TIER_WEIGHT` for tier weights.
 Numbers are strict: a string or a boolean is never read as a number, an integer
-field takes no float, and every number is finite.
+field takes no float, and every number is finite. These checks run before
+pydantic's (which are lax: they would read ``"12"`` as 12), so numpy scalars
+still count as the numbers they are.
 """
 
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any, Final
@@ -87,8 +90,8 @@ COUNT: Final = Num(integer=True, low=0, high=MAX_QTY)
 COST: Final = Num(integer=False, low=0.0, high=MAX_COST)
 
 #: Field types that hold the same ranges (and show them in the JSON Schema).
-Count = Annotated[int, Field(ge=0, le=MAX_QTY, strict=True)]
-Cost = Annotated[float, Field(ge=0.0, le=MAX_COST, strict=True, allow_inf_nan=False)]
+Count = Annotated[int, Field(ge=0, le=MAX_QTY)]
+Cost = Annotated[float, Field(ge=0.0, le=MAX_COST, allow_inf_nan=False)]
 
 
 def check_number(value: Any, name: str, num: Num, where: str) -> None:
@@ -99,19 +102,27 @@ def check_number(value: Any, name: str, num: Num, where: str) -> None:
     if value is None:
         return
     kind = "an integer" if num.integer else "a number"
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    wanted = numbers.Integral if num.integer else numbers.Real  # numpy scalars too
+    if _is_bool(value) or not isinstance(value, wanted):
         msg = f"{where}: {name} must be {kind}. Got {name}={value!r}."
         raise ValueError(msg)
-    if num.integer and not isinstance(value, int):
-        msg = f"{where}: {name} must be {kind}. Got {name}={value!r}."
-        raise ValueError(msg)
-    if isinstance(value, float) and not math.isfinite(value) and not num.interval:
+    # Integers compare exactly at any size (float(10**400) would overflow).
+    number = int(value) if isinstance(value, numbers.Integral) else float(value)
+    if isinstance(number, float) and not math.isfinite(number) and not num.interval:
         msg = f"{where}: {name} must be a finite number. Got {name}={value!r}."
         raise ValueError(msg)
-    too_low = not value >= num.low  # NaN is neither low nor high: too low
-    if too_low or value > num.high:
+    too_low = not number >= num.low  # NaN is neither low nor high: too low
+    if too_low or number > num.high:
         msg = f"{where}: {name} must be {num.rule(too_low)}. Got {name}={value!r}."
         raise ValueError(msg)
+
+
+def _is_bool(value: Any) -> bool:
+    """Whether ``value`` is a boolean, Python's or numpy's (``np.bool_``)."""
+    return (
+        isinstance(value, bool)
+        or getattr(getattr(value, "dtype", None), "kind", "") == "b"
+    )
 
 
 def check_numbers(data: Any, fields: Mapping[str, Num], where: str) -> None:
@@ -132,7 +143,7 @@ def check_booleans(data: Any, fields: Iterable[str], where: str) -> None:
         return
     for field in fields:
         value = data.get(field)
-        if value is not None and not isinstance(value, bool):
+        if value is not None and not _is_bool(value):
             msg = f"{where}: {field} must be true or false. Got {field}={value!r}."
             raise ValueError(msg)
 

@@ -55,12 +55,14 @@ class Location(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    lat: float = Field(
-        ge=-90.0, le=90.0, strict=True, description="Latitude in degrees."
-    )
-    lon: float = Field(
-        ge=-180.0, le=180.0, strict=True, description="Longitude in degrees."
-    )
+    lat: float = Field(ge=-90.0, le=90.0, description="Latitude in degrees.")
+    lon: float = Field(ge=-180.0, le=180.0, description="Longitude in degrees.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _strict_degrees(cls, data: Any) -> Any:
+        check_numbers(data, {"lat": LAT, "lon": LON}, "location")
+        return data
 
 
 class Node(BaseModel):
@@ -75,14 +77,14 @@ class Node(BaseModel):
 
     id: str = Field(min_length=1)
     kind: NodeKind
-    lat: float = Field(ge=-90.0, le=90.0, strict=True)
-    lon: float = Field(ge=-180.0, le=180.0, strict=True)
+    lat: float = Field(ge=-90.0, le=90.0)
+    lon: float = Field(ge=-180.0, le=180.0)
     methods: tuple[Method, ...] = ("ship",)
     channels: tuple[str, ...] = ()
     capacity: Count | None = None
     handling_cost: Cost = 0.0
     unit_cost: Cost = 0.0
-    priority: int = Field(default=0, ge=-MAX_QTY, le=MAX_QTY, strict=True)
+    priority: int = Field(default=0, ge=-MAX_QTY, le=MAX_QTY)
 
     @model_validator(mode="before")
     @classmethod

@@ -31,7 +31,7 @@ class OrderLine(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     sku: str = Field(min_length=1)
-    qty: int = Field(gt=0, le=MAX_QTY, strict=True)
+    qty: int = Field(gt=0, le=MAX_QTY)
 
     @model_validator(mode="before")
     @classmethod
@@ -56,9 +56,9 @@ class Order(BaseModel):
     tier: str = "standard"
     destination: Location | None = None
     pickup_node: str | None = None
-    ship_complete: bool = Field(default=False, strict=True)
-    allow_partial: bool = Field(default=True, strict=True)
-    max_splits: int | None = Field(default=None, ge=1, le=MAX_QTY, strict=True)
+    ship_complete: bool = Field(default=False)
+    allow_partial: bool = Field(default=True)
+    max_splits: int | None = Field(default=None, ge=1, le=MAX_QTY)
     lines: tuple[OrderLine, ...] = Field(min_length=1)
 
     @model_validator(mode="before")

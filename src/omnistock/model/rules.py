@@ -49,19 +49,15 @@ class Rules(BaseModel):
         str,
         Annotated[
             float,
-            Field(ge=0.0, le=MAX_TIER_WEIGHT, strict=True, allow_inf_nan=False),
+            Field(ge=0.0, le=MAX_TIER_WEIGHT, allow_inf_nan=False),
         ],
     ] = Field(
         default_factory=dict,
         description="Tier -> weight on the unfilled cost (default 1.0).",
     )
-    same_day_radius_km: float = Field(
-        default=50.0, ge=0.0, strict=True, allow_inf_nan=False
-    )
-    max_distance_km: float | None = Field(
-        default=None, ge=0.0, strict=True, allow_inf_nan=False
-    )
-    max_splits: int | None = Field(default=None, ge=1, le=MAX_QTY, strict=True)
+    same_day_radius_km: float = Field(default=50.0, ge=0.0, allow_inf_nan=False)
+    max_distance_km: float | None = Field(default=None, ge=0.0, allow_inf_nan=False)
+    max_splits: int | None = Field(default=None, ge=1, le=MAX_QTY)
 
     @model_validator(mode="before")
     @classmethod
