@@ -10,9 +10,13 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
+import signal
 import sys
+import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -25,6 +29,10 @@ __all__ = ["main"]
 EXIT_BAD_INPUT = 2
 #: The shell's code for a process stopped by SIGINT (128 + 2).
 EXIT_INTERRUPTED = 130
+#: What Ctrl-C prints, whichever way it stops the command.
+_INTERRUPTED = "omnistock: interrupted; nothing written."
+#: Temporary files being written (removed if Ctrl-C ends the process).
+_WRITING: set[Path] = set()
 #: Files ``read_scenario`` reads from a scenario folder; output may not replace them.
 _FOLDER_INPUTS = {
     f"{name}.{ext}"
@@ -67,8 +75,15 @@ def _check_out(out: str, scenario: str | None, suffixes: tuple[str, ...]) -> Pat
         raise BadInput(msg)
     if scenario is not None:
         source, target = Path(scenario).resolve(), path.resolve()
-        if target == source or (
-            source.is_dir() and target.parent == source and path.name in _FOLDER_INPUTS
+        same = path.exists() and source.exists() and path.samefile(source)  # links
+        if (
+            same
+            or target == source
+            or (
+                source.is_dir()
+                and target.parent == source
+                and path.name in _FOLDER_INPUTS
+            )
         ):
             msg = f"--out {out!r} would overwrite the input {scenario!r}."
             raise BadInput(msg)
@@ -76,12 +91,58 @@ def _check_out(out: str, scenario: str | None, suffixes: tuple[str, ...]) -> Pat
 
 
 def _write(path: Path, write: Callable[[Path], object]) -> None:
-    """Run ``write(path)``; an OS error (disk full, no permission) is bad input."""
+    """Write ``path`` whole or not at all; an OS error (disk full, ...) is bad input.
+
+    ``write`` fills a temporary sibling that then replaces ``path`` in one rename,
+    so a failure or a Ctrl-C never leaves a half-written file under that name.
+    """
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp{path.suffix}")
+    _WRITING.add(tmp)
     try:
-        write(path)
+        write(tmp)
+        tmp.replace(path)
     except OSError as err:
         msg = f"cannot write {str(path)!r}: {err.strerror or err}."
         raise BadInput(msg) from err
+    finally:
+        tmp.unlink(missing_ok=True)
+        _WRITING.discard(tmp)
+
+
+@contextmanager
+def _ctrl_c_ends_the_process() -> Iterator[None]:
+    """Make Ctrl-C end the command at once with exit code 130, wherever it lands.
+
+    A KeyboardInterrupt is raised only between bytecodes, and one raised inside a
+    C callback (numba's kernel cache, a MILP back-end) was seen lost (the solve
+    went on), turned into numba's SystemError, printed as an ignored traceback,
+    or crashing the process. So the program raises none: the C-level handler
+    writes to a wakeup fd, and a watcher thread removes a half-written output,
+    prints one line and ends the process.
+    """
+    read, write = os.pipe()
+    os.set_blocking(write, False)
+    previous_fd = signal.set_wakeup_fd(write)
+    previous = signal.signal(signal.SIGINT, lambda *_: None)
+
+    def watch() -> None:
+        while data := os.read(read, 64):
+            if int(signal.SIGINT) in data:
+                for tmp in list(_WRITING):
+                    tmp.unlink(missing_ok=True)
+                print(_INTERRUPTED, file=sys.stderr, flush=True)
+                os._exit(EXIT_INTERRUPTED)
+
+    watcher = threading.Thread(target=watch, name="omnistock-ctrl-c", daemon=True)
+    watcher.start()
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        signal.set_wakeup_fd(previous_fd)
+        os.close(write)  # the watcher reads end-of-file and returns
+        watcher.join()
+        os.close(read)
 
 
 def _check_options(solver: str, options: dict[str, Any]) -> None:
@@ -274,16 +335,32 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _caused_by_ctrl_c(err: BaseException | None) -> bool:
+    """Whether ``err`` or an exception in its chain is a KeyboardInterrupt."""
+    while err is not None:
+        if isinstance(err, KeyboardInterrupt):
+            return True
+        err = err.__cause__ or err.__context__
+    return False
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit code."""
+    """Run the command line; returns the exit code.
+
+    As the program (``argv`` None, in the main thread) Ctrl-C ends the process
+    with exit code 130 (:func:`_ctrl_c_ends_the_process`); called with ``argv``
+    from Python, it raises KeyboardInterrupt as usual and returns 130.
+    """
+    program = argv is None and threading.current_thread() is threading.main_thread()
     try:
         args = _parser().parse_args(argv)
     except SystemExit as done:  # --help (0) or a usage error (2), already printed
         return int(done.code or 0)
     try:
-        return int(args.func(args))
+        with _ctrl_c_ends_the_process() if program else nullcontext():
+            return int(args.func(args))
     except KeyboardInterrupt:
-        print("omnistock: interrupted; nothing written.", file=sys.stderr)
+        print(_INTERRUPTED, file=sys.stderr)
         return EXIT_INTERRUPTED
     except BadInput as err:
         text = str(err)
@@ -291,6 +368,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         text = _validation_paragraph("input", err)
     except (OmnistockError, ValueError, KeyError) as err:
         text = str(err).strip().strip("'\"")
+    except Exception as err:
+        # A Ctrl-C inside a compiled kernel's call back into Python surfaces as
+        # numba's SystemError, its cause the KeyboardInterrupt.
+        if not _caused_by_ctrl_c(err):
+            raise
+        print(_INTERRUPTED, file=sys.stderr)
+        return EXIT_INTERRUPTED
     # One line, whatever the message held.
     print("omnistock: " + " ".join(text.split()), file=sys.stderr)
     return EXIT_BAD_INPUT
