@@ -419,3 +419,14 @@ def test_out_through_a_link_to_the_input_is_refused(
     err = _bad(["solve", str(scenario), "--out", str(tmp_path / "link.json")], capsys)
     assert "would overwrite the input" in err
     assert no_solve == []
+
+
+@pytest.mark.parametrize("orders", ["-1", str(10**13), "many"])
+def test_sample_order_count_out_of_range_is_one_line(
+    orders: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Before: 10**13 orders died in numpy with a 72.8 TiB MemoryError traceback.
+    out = tmp_path / "x.json"
+    err = _bad(["sample", "small", "--orders", orders, "--out", str(out)], capsys)
+    assert "--orders" in err and repr(orders) in err
+    assert not out.exists()

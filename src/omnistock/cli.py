@@ -164,6 +164,22 @@ def _check_options(solver: str, options: dict[str, Any]) -> None:
         raise BadInput(msg) from err
 
 
+#: The most orders ``sample`` and ``demo`` generate (a day far above any benchmark).
+MAX_SAMPLE_ORDERS = 10_000_000
+
+
+def _order_count(text: str) -> int:
+    """Parse ``--orders``: an integer in [0, MAX_SAMPLE_ORDERS]."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not 0 <= value <= MAX_SAMPLE_ORDERS:
+        msg = f"must be an integer in [0, {MAX_SAMPLE_ORDERS:,}]. Got {text!r}"
+        raise argparse.ArgumentTypeError(msg)
+    return value
+
+
 def _seconds(text: str) -> float:
     """Parse ``--time-limit``: a finite number of seconds > 0."""
     try:
@@ -236,9 +252,6 @@ def _cmd_sample(args: argparse.Namespace) -> int:
     from omnistock import samples
 
     out = _check_out(args.out, None, ())
-    if args.orders < 0:
-        msg = f"--orders must be >= 0. Got {args.orders}."
-        raise BadInput(msg)
     network = samples.network(args.name, seed=args.seed)
     scenario = network.with_orders(samples.orders(network, args.orders, seed=args.seed))
     _write(out, scenario.to_json)
@@ -311,7 +324,9 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     demo = sub.add_parser("demo", help="every solver on the built-in small network")
-    demo.add_argument("--orders", type=int, default=400, help="orders in the day (400)")
+    demo.add_argument(
+        "--orders", type=_order_count, default=400, help="orders in the day (400)"
+    )
     demo.add_argument("--seed", type=int, default=0)
     demo.add_argument(
         "--time-limit", type=_seconds, default=20.0, help="optimal's limit (s)"
@@ -328,7 +343,7 @@ def _parser() -> argparse.ArgumentParser:
 
     sample = sub.add_parser("sample", help="write a sample scenario")
     sample.add_argument("name", help="small, medium, large or us")
-    sample.add_argument("--orders", type=int, default=100)
+    sample.add_argument("--orders", type=_order_count, default=100)
     sample.add_argument("--seed", type=int, default=0)
     sample.add_argument("--out", required=True, help="FILE.json")
     sample.set_defaults(func=_cmd_sample)
