@@ -349,7 +349,12 @@ def test_numpy_scalars_are_the_numbers_they_hold() -> None:
     assert type(s.stock[0].on_hand) is int and s.nodes[0].unit_cost == 0.5
     assert s.orders[0].ship_complete is True
     with pytest.raises(ValidationError, match=r"qty must be an integer"):
-        Scenario.model_validate(_with("orders.0.lines.0.qty", np.float64(2.0)))
+        Scenario.model_validate(_with("orders.0.lines.0.qty", np.float64(2.5)))
+    # A whole float reads as its integer, as it did before the contract was strict.
+    whole = Scenario.model_validate(_with("orders.0.lines.0.qty", np.float64(2.0)))
+    assert (
+        whole.orders[0].lines[0].qty == 2 and type(whole.orders[0].lines[0].qty) is int
+    )
     with pytest.raises(ValidationError, match=r"on_hand must be an integer"):
         Scenario.model_validate(_with("stock.0.on_hand", np.bool_(True)))
 

@@ -8,7 +8,7 @@ The numeric ranges of the contract (docs/scenario.md, "Numeric ranges") are
 defined here once: :data:`MAX_QTY` for every count of units, :data:`MAX_COST`
 for every cost coefficient and :data:`MAX_TIER_WEIGHT` for tier weights.
 Numbers are strict: a string or a boolean is never read as a number, an integer
-field takes no float, and every number is finite. These checks run before
+field takes no fraction (2.0 is 2, 2.5 is refused), and every number is finite. These checks run before
 pydantic's (which are lax: they would read ``"12"`` as 12), so numpy scalars
 still count as the numbers they are.
 """
@@ -102,8 +102,16 @@ def check_number(value: Any, name: str, num: Num, where: str) -> None:
     if value is None:
         return
     kind = "an integer" if num.integer else "a number"
-    wanted = numbers.Integral if num.integer else numbers.Real  # numpy scalars too
-    if _is_bool(value) or not isinstance(value, wanted):
+    # numpy scalars count; a whole float (2.0, as a float column of a frame
+    # holds it) reads as the integer it is, as it always has.
+    whole = isinstance(value, numbers.Integral) or (
+        isinstance(value, numbers.Real) and float(value).is_integer()
+    )
+    if (
+        _is_bool(value)
+        or not isinstance(value, numbers.Real)
+        or (num.integer and not whole)
+    ):
         msg = f"{where}: {name} must be {kind}. Got {name}={value!r}."
         raise ValueError(msg)
     # Integers compare exactly at any size (float(10**400) would overflow).
