@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
+from pydantic import ValidationError
 
 from omnistock.exceptions import ScenarioError
 from omnistock.model.rules import Costs, Rules
@@ -228,22 +229,62 @@ def write_scenario_frames(
 
 def _read_frame(folder: Path, name: str) -> pl.DataFrame:
     parquet, csv = folder / f"{name}.parquet", folder / f"{name}.csv"
-    if parquet.exists():
-        return pl.read_parquet(parquet)
-    if csv.exists():
-        overrides = {
-            k: v
-            for k, v in {
-                **NODE_SCHEMA,
-                **STOCK_SCHEMA,
-                **ORDER_SCHEMA,
-                **LINE_SCHEMA,
-            }.items()
-            if v != pl.List(pl.String)
-        }
-        return pl.read_csv(csv, schema_overrides=overrides)
+    try:
+        if parquet.exists():
+            return pl.read_parquet(parquet)
+        if csv.exists():
+            overrides = {
+                k: v
+                for k, v in {
+                    **NODE_SCHEMA,
+                    **STOCK_SCHEMA,
+                    **ORDER_SCHEMA,
+                    **LINE_SCHEMA,
+                }.items()
+                if v != pl.List(pl.String)
+            }
+            return pl.read_csv(csv, schema_overrides=overrides)
+    except (pl.exceptions.PolarsError, OSError) as err:
+        # polars' messages run over several lines of hints: keep the first,
+        # which says what and where (e.g. "could not parse `2.5` as dtype i64
+        # at column 'qty'"), and name the file.
+        path = parquet if parquet.exists() else csv
+        first = str(err).strip().splitlines()[0] if str(err).strip() else repr(err)
+        msg = f"cannot read {str(path)!r}: {first.rstrip('.')}."
+        raise ScenarioError(msg) from err
     msg = f"scenario folder {str(folder)!r}: no {name}.parquet or {name}.csv."
     raise ScenarioError(msg)
+
+
+def _read_settings(folder: Path) -> dict[str, Any]:
+    """``settings.json`` of a scenario folder: an object with ``rules`` and ``costs``."""
+    path = folder / "settings.json"
+    if not path.exists():
+        return {}
+    try:
+        settings = json.loads(path.read_bytes())
+    except (OSError, ValueError) as err:  # JSONDecodeError, UnicodeDecodeError
+        msg = f"cannot read {str(path)!r}: {err}."
+        raise ScenarioError(msg) from err
+    if not isinstance(settings, dict) or not set(settings) <= {"rules", "costs"}:
+        keys = sorted(settings) if isinstance(settings, dict) else type(settings)
+        msg = (
+            f"{str(path)!r} must be an object with optional keys 'rules' and "
+            f"'costs'. Got {keys}."
+        )
+        raise ScenarioError(msg)
+    parts: dict[str, Any] = {}
+    for key, model in (("rules", Rules), ("costs", Costs)):
+        if key in settings:
+            try:
+                parts[key] = model.model_validate(settings[key])
+            except ValidationError as err:
+                first = err.errors()[0]
+                where = ".".join(str(p) for p in (key, *first["loc"]))
+                text = str(first["msg"]).removeprefix("Value error, ").rstrip(".")
+                msg = f"{str(path)!r} is not valid: {where}: {text}."
+                raise ScenarioError(msg) from err
+    return parts
 
 
 def read_scenario(path: str | Path) -> Scenario:
@@ -253,10 +294,7 @@ def read_scenario(path: str | Path) -> Scenario:
         msg = f"scenario path {str(p)!r} does not exist."
         raise ScenarioError(msg)
     if p.is_dir():
-        settings_path = p / "settings.json"
-        settings = (
-            json.loads(settings_path.read_text()) if settings_path.exists() else {}
-        )
+        settings = _read_settings(p)
         return scenario_from_frames(
             nodes=_read_frame(p, "nodes"),
             stock=_read_frame(p, "stock"),

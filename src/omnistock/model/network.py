@@ -7,10 +7,15 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from omnistock.model._validation import (
+    COST,
+    COUNT,
+    MAX_QTY,
+    Cost,
+    Count,
+    Num,
+    check_numbers,
     describe,
     require_choice,
-    require_in_range,
-    require_non_negative,
 )
 
 __all__ = [
@@ -29,6 +34,22 @@ METHODS: tuple[Method, ...] = ("ship", "pickup", "same_day")
 NODE_KINDS: tuple[NodeKind, ...] = ("warehouse", "store")
 
 
+#: Degrees of latitude and longitude, stated as an interval in messages.
+LAT = Num(integer=False, low=-90.0, high=90.0, interval=True)
+LON = Num(integer=False, low=-180.0, high=180.0, interval=True)
+#: A node's place in the priority walk (lower is preferred).
+PRIORITY = Num(integer=True, low=-MAX_QTY, high=MAX_QTY)
+_NODE_NUMBERS = {
+    "lat": LAT,
+    "lon": LON,
+    "capacity": COUNT,
+    "handling_cost": COST,
+    "unit_cost": COST,
+    "priority": PRIORITY,
+}
+_STOCK_NUMBERS = {"on_hand": COUNT, "reserved": COUNT, "safety_stock": COUNT}
+
+
 class Location(BaseModel):
     """A point on Earth in decimal degrees (WGS 84)."""
 
@@ -36,6 +57,12 @@ class Location(BaseModel):
 
     lat: float = Field(ge=-90.0, le=90.0, description="Latitude in degrees.")
     lon: float = Field(ge=-180.0, le=180.0, description="Longitude in degrees.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _strict_degrees(cls, data: Any) -> Any:
+        check_numbers(data, {"lat": LAT, "lon": LON}, "location")
+        return data
 
 
 class Node(BaseModel):
@@ -54,18 +81,16 @@ class Node(BaseModel):
     lon: float = Field(ge=-180.0, le=180.0)
     methods: tuple[Method, ...] = ("ship",)
     channels: tuple[str, ...] = ()
-    capacity: int | None = Field(default=None, ge=0)
-    handling_cost: float = Field(default=0.0, ge=0.0)
-    unit_cost: float = Field(default=0.0, ge=0.0)
-    priority: int = 0
+    capacity: Count | None = None
+    handling_cost: Cost = 0.0
+    unit_cost: Cost = 0.0
+    priority: int = Field(default=0, ge=-MAX_QTY, le=MAX_QTY)
 
     @model_validator(mode="before")
     @classmethod
     def _name_the_node(cls, data: Any) -> Any:
         where = f"node ({describe(data, 'id')})"
-        require_non_negative(data, ("capacity", "handling_cost", "unit_cost"), where)
-        require_in_range(data, "lat", -90, 90, where)
-        require_in_range(data, "lon", -180, 180, where)
+        check_numbers(data, _NODE_NUMBERS, where)
         require_choice(data, "kind", NODE_KINDS, where)
         require_choice(data, "methods", METHODS, where)
         return data
@@ -81,15 +106,15 @@ class StockRecord(BaseModel):
 
     node: str = Field(min_length=1)
     sku: str = Field(min_length=1)
-    on_hand: int = Field(ge=0)
-    reserved: int = Field(default=0, ge=0)
-    safety_stock: int = Field(default=0, ge=0)
+    on_hand: Count
+    reserved: Count = 0
+    safety_stock: Count = 0
 
     @model_validator(mode="before")
     @classmethod
     def _name_the_record(cls, data: Any) -> Any:
         where = f"stock ({describe(data, 'node', 'sku')})"
-        require_non_negative(data, ("on_hand", "reserved", "safety_stock"), where)
+        check_numbers(data, _STOCK_NUMBERS, where)
         return data
 
     @model_validator(mode="after")

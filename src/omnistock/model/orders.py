@@ -6,10 +6,23 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from omnistock.model._validation import describe, require_choice, require_in_range
-from omnistock.model.network import METHODS, Location, Method
+from omnistock.model._validation import (
+    MAX_QTY,
+    Num,
+    check_booleans,
+    check_number,
+    check_numbers,
+    describe,
+    require_choice,
+)
+from omnistock.model.network import LAT, LON, METHODS, Location, Method
 
-__all__ = ["Order", "OrderLine"]
+__all__ = ["SPLITS", "Order", "OrderLine"]
+
+#: A line's quantity: at least one unit, at most the quantity maximum.
+QTY = Num(integer=True, low=1, high=MAX_QTY, below="> 0")
+#: A split limit: at least one package (above the node count it never binds).
+SPLITS = Num(integer=True, low=1, high=MAX_QTY)
 
 
 class OrderLine(BaseModel):
@@ -18,18 +31,12 @@ class OrderLine(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     sku: str = Field(min_length=1)
-    qty: int = Field(gt=0)
+    qty: int = Field(gt=0, le=MAX_QTY)
 
     @model_validator(mode="before")
     @classmethod
     def _name_the_line(cls, data: Any) -> Any:
-        if isinstance(data, dict):
-            qty = data.get("qty")
-            if isinstance(qty, int | float) and not isinstance(qty, bool) and qty <= 0:
-                msg = (
-                    f"line ({describe(data, 'sku')}): qty must be > 0. Got qty={qty!r}."
-                )
-                raise ValueError(msg)
+        check_numbers(data, {"qty": QTY}, f"line ({describe(data, 'sku')})")
         return data
 
 
@@ -49,9 +56,9 @@ class Order(BaseModel):
     tier: str = "standard"
     destination: Location | None = None
     pickup_node: str | None = None
-    ship_complete: bool = False
-    allow_partial: bool = True
-    max_splits: int | None = Field(default=None, ge=1)
+    ship_complete: bool = Field(default=False)
+    allow_partial: bool = Field(default=True)
+    max_splits: int | None = Field(default=None, ge=1, le=MAX_QTY)
     lines: tuple[OrderLine, ...] = Field(min_length=1)
 
     @model_validator(mode="before")
@@ -59,18 +66,11 @@ class Order(BaseModel):
     def _name_the_order(cls, data: Any) -> Any:
         where = f"order ({describe(data, 'id')})"
         require_choice(data, "method", METHODS, where)
-        if isinstance(data, dict) and isinstance(data.get("destination"), dict):
-            require_in_range(
-                data["destination"], "lat", -90, 90, f"{where} destination"
-            )
-            require_in_range(
-                data["destination"], "lon", -180, 180, f"{where} destination"
-            )
         if isinstance(data, dict):
-            splits = data.get("max_splits")
-            if isinstance(splits, int) and not isinstance(splits, bool) and splits < 1:
-                msg = f"{where}: max_splits must be >= 1. Got max_splits={splits!r}."
-                raise ValueError(msg)
+            check_number(data.get("max_splits"), "max_splits", SPLITS, where)
+            check_booleans(data, ("ship_complete", "allow_partial"), where)
+            dest = data.get("destination")
+            check_numbers(dest, {"lat": LAT, "lon": LON}, f"{where} destination")
         return data
 
     @model_validator(mode="after")

@@ -7,13 +7,32 @@ their order is the order in which the rules are evaluated for a node.
 from __future__ import annotations
 
 from enum import IntEnum
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from omnistock.model._validation import (
+    COST,
+    COUNT,
+    MAX_QTY,
+    MAX_TIER_WEIGHT,
+    Cost,
+    Count,
+    Num,
+    check_mapping,
+    check_numbers,
+)
 from omnistock.model.network import NodeKind
+from omnistock.model.orders import SPLITS
 
 __all__ = ["Costs", "Reason", "Rules"]
+
+#: A tier weight on the unfilled cost.
+WEIGHT = Num(integer=False, low=0.0, high=MAX_TIER_WEIGHT)
+#: A distance in km: any finite value >= 0.
+KM = Num(integer=False, low=0.0, high=float("inf"))
+_RULE_NUMBERS = {"same_day_radius_km": KM, "max_distance_km": KM, "max_splits": SPLITS}
+_COST_NUMBERS = {"package": COST, "per_km": COST, "unfilled": COST}
 
 
 class Rules(BaseModel):
@@ -21,18 +40,32 @@ class Rules(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    last_unit_protection: dict[NodeKind, Annotated[int, Field(ge=0)]] = Field(
+    last_unit_protection: dict[NodeKind, Count] = Field(
         default_factory=dict,
         description="Node kind -> units per node-SKU kept from non-exempt tiers.",
     )
     exempt_tiers: tuple[str, ...] = ("vip",)
-    tier_weights: dict[str, Annotated[float, Field(ge=0.0)]] = Field(
+    tier_weights: dict[
+        str,
+        Annotated[
+            float,
+            Field(ge=0.0, le=MAX_TIER_WEIGHT, allow_inf_nan=False),
+        ],
+    ] = Field(
         default_factory=dict,
         description="Tier -> weight on the unfilled cost (default 1.0).",
     )
-    same_day_radius_km: float = Field(default=50.0, ge=0.0)
-    max_distance_km: float | None = Field(default=None, ge=0.0)
-    max_splits: int | None = Field(default=None, ge=1)
+    same_day_radius_km: float = Field(default=50.0, ge=0.0, allow_inf_nan=False)
+    max_distance_km: float | None = Field(default=None, ge=0.0, allow_inf_nan=False)
+    max_splits: int | None = Field(default=None, ge=1, le=MAX_QTY)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _name_the_rule(cls, data: Any) -> Any:
+        check_numbers(data, _RULE_NUMBERS, "rules")
+        check_mapping(data, "last_unit_protection", COUNT, "rules")
+        check_mapping(data, "tier_weights", WEIGHT, "rules")
+        return data
 
     def protection(self, kind: str) -> int:
         """Units per node-SKU of a node of ``kind`` kept from non-exempt tiers."""
@@ -48,11 +81,15 @@ class Costs(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    package: float = Field(
-        default=5.0, ge=0.0, description="Per (order, node) package."
-    )
-    per_km: float = Field(default=0.01, ge=0.0, description="Per package per km.")
-    unfilled: float = Field(default=1000.0, ge=0.0, description="Per unfilled unit.")
+    package: Cost = Field(default=5.0, description="Per (order, node) package.")
+    per_km: Cost = Field(default=0.01, description="Per package per km.")
+    unfilled: Cost = Field(default=1000.0, description="Per unfilled unit.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _name_the_cost(cls, data: Any) -> Any:
+        check_numbers(data, _COST_NUMBERS, "costs")
+        return data
 
 
 class Reason(IntEnum):

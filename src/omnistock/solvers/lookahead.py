@@ -96,6 +96,11 @@ class LookaheadSolver:
 
     def run(self, compiled: CompiledScenario, options: LookaheadOptions) -> Solution:
         """Decide every order in turn, each unit costing its shadow price too."""
+        if not np.isfinite(options.weight):
+            # An infinite weight makes every priced unit cost inf (or nan at a
+            # price of 0): every order would be left unfilled without a word.
+            detail = f"must be a finite number >= 0. Got weight={options.weight!r}."
+            raise InvalidOptionValue(self.name, "weight", detail)
         if options.row_cost is None:
             prices, exempt = tier_prices(compiled, time_limit=options.time_limit)
         else:
@@ -118,6 +123,14 @@ def _row_prices(compiled: CompiledScenario, value: Any, name: str) -> np.ndarray
         detail = (
             f"needs one price per stock row ({compiled.network.stock_node.shape[0]}). "
             f"Got shape {prices.shape}."
+        )
+        raise InvalidOptionValue(LookaheadSolver.name, name, detail)
+    bad = np.flatnonzero(~np.isfinite(prices))
+    if bad.size:
+        row = int(bad[0])
+        detail = (
+            f"every price must be finite. Got {name}[{row}]={float(prices[row])!r} "
+            f"({bad.size} non-finite price(s))."
         )
         raise InvalidOptionValue(LookaheadSolver.name, name, detail)
     return prices

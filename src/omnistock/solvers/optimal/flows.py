@@ -17,8 +17,12 @@ integral (docs/solvers.md). The network::
     capacity(node) -> sink     capacity node_capacity
 
 Costs are floats; the flow takes them scaled by ``SCALE`` and rounded, so its
-plan is optimal within ``n_orders / SCALE`` (one rounding per path, twice),
-which is the bound reported.
+plan is optimal within ``n_orders / scale`` (one rounding per path, twice),
+which is the bound reported. OR-Tools multiplies every cost by about the
+number of vertices and fails when that leaves int64, so ``scale`` is ``SCALE``
+lowered until the largest scaled cost times the vertex count fits in
+``2**60``: any cost the contract accepts then plans, large costs on large
+graphs at a coarser (still reported) precision.
 """
 
 from __future__ import annotations
@@ -32,8 +36,10 @@ from omnistock.solvers.optimal.candidates import Candidates
 
 __all__ = ["SCALE", "FlowResult", "solve_unit_orders", "unit_components"]
 
-#: Costs are multiplied by this and rounded to integers for the flow.
+#: Costs are multiplied by this (or less, see the module doc) and rounded.
 SCALE = 1e6
+#: The largest ``scaled cost x vertices`` given to OR-Tools (it overflows near 2**61.7).
+_COST_ROOM = 2.0**60
 
 
 @dataclass(frozen=True, eq=False)
@@ -91,11 +97,15 @@ def solve_unit_orders(
         2 + n_o + rows.size + int(limited.sum()) + np.arange(capped_nodes.size)
     )
 
-    def scaled(cost: np.ndarray) -> np.ndarray:
-        return np.rint(cost * SCALE).astype(np.int64)
-
     unfilled = net.unfilled * orders.order_weight[order_idx]
     unit_cost = cand.pair_cost[cand.pair[ci]] + net.node_unit_cost[c_node]
+    n_vertices = 3 + n_o + rows.size + int(limited.sum()) + capped_nodes.size
+    top = max(float(unfilled.max(initial=0.0)), float(unit_cost.max(initial=0.0)))
+    scale = min(SCALE, _COST_ROOM / (n_vertices * max(top, 1.0)))
+
+    def scaled(cost: np.ndarray) -> np.ndarray:
+        return np.rint(cost * scale).astype(np.int64)
+
     via_limit = (l_id[c_row] >= 0) & ~orders.order_exempt[c_order]
     row_node = net.stock_node[rows]
     tails = [
@@ -152,4 +162,4 @@ def solve_unit_orders(
         [cand.line[ci[used]], c_node[used], np.ones(int(used.sum()), dtype=np.int64)],
         axis=1,
     )
-    return FlowResult(triples, cost, cost - n_o / SCALE)
+    return FlowResult(triples, cost, cost - n_o / scale)

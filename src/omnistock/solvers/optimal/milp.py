@@ -278,7 +278,11 @@ class MilpAnswer:
 
 def _solver_params(options: OptimalOptions, gap: float) -> str:
     if options.backend == "scip":
-        return f"limits/gap = {gap!r}\nrandomization/randomseedshift = {options.seed}"
+        # SCIP would swallow Ctrl-C (it stops the one MILP and the batch goes on).
+        return (
+            f"limits/gap = {gap!r}\nrandomization/randomseedshift = {options.seed}\n"
+            "misc/catchctrlc = FALSE"
+        )
     if options.backend == "highs":
         return (
             f"mip_rel_gap={gap!r}\nthreads={options.threads}\n"
