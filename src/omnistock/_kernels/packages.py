@@ -9,11 +9,14 @@ The Python driver is ``solvers.optimal.candidates``.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from numba import njit
 
+from omnistock._kernels.codes import ELIGIBLE
 from omnistock._kernels.cost import package_cost
-from omnistock._kernels.eligibility import ELIGIBLE, node_reason
+from omnistock._kernels.eligibility import node_reason
 from omnistock._kernels.protection import usable
 
 __all__ = ["batch_candidates"]
@@ -21,28 +24,9 @@ __all__ = ["batch_candidates"]
 
 @njit(cache=True, nogil=True)
 def batch_candidates(
-    stock_indptr: np.ndarray,
-    stock_node: np.ndarray,
-    stock_free: np.ndarray,
-    stock_limit: np.ndarray,
-    node_methods: np.ndarray,
-    node_all_channels: np.ndarray,
-    node_channel_ok: np.ndarray,
-    node_xyz: np.ndarray,
-    node_capacity: np.ndarray,
-    node_handling: np.ndarray,
-    order_channel: np.ndarray,
-    order_method: np.ndarray,
-    order_pickup: np.ndarray,
-    order_xyz: np.ndarray,
-    order_exempt: np.ndarray,
-    line_indptr: np.ndarray,
-    line_sku: np.ndarray,
-    line_qty: np.ndarray,
-    max_distance_km: float,
-    radius_km: float,
-    package: float,
-    per_km: float,
+    net: Any,  # records.NetworkRecord
+    state: Any,  # records.StateRecord: the stock the batch starts from
+    orders: Any,  # records.OrdersRecord
 ) -> tuple[np.ndarray, ...]:
     """The (line, stock row) candidates and (order, node) packages of a batch.
 
@@ -50,8 +34,12 @@ def batch_candidates(
     (int64[n_pair]), ``pair_cost`` (float64[n_pair]); see
     ``solvers.optimal.candidates.Candidates``.
     """
-    n_orders = order_channel.shape[0]
-    n_nodes = node_xyz.shape[0]
+    stock_indptr, stock_node = net.stock_indptr, net.stock_node
+    stock_free, stock_limit, node_capacity = state.free, state.limit, state.capacity
+    order_exempt, line_indptr = orders.order_exempt, orders.line_indptr
+    line_sku, line_qty = orders.line_sku, orders.line_qty
+    n_orders = orders.order_channel.shape[0]
+    n_nodes = net.node_xyz.shape[0]
     most = 0
     for line in range(line_sku.shape[0]):
         s = line_sku[line]
@@ -68,6 +56,7 @@ def batch_candidates(
     stamp = np.full(n_nodes, -1, dtype=np.int64)
     eligible = np.zeros(n_nodes, dtype=np.bool_)
     pair_of_node = np.empty(n_nodes, dtype=np.int64)
+    node_km = np.empty(n_nodes, dtype=np.float64)
     n_cand = 0
     n_pair = 0
     for o in range(n_orders):
@@ -80,18 +69,13 @@ def batch_candidates(
                 n = stock_node[row]
                 if stamp[n] != o:
                     stamp[n] = o
-                    reason, _ = node_reason(
-                        node_methods,
-                        node_all_channels,
-                        node_channel_ok,
-                        node_xyz,
+                    reason, node_km[n] = node_reason(
+                        net,
                         n,
-                        order_channel[o],
-                        order_method[o],
-                        order_pickup[o],
-                        order_xyz[o],
-                        max_distance_km,
-                        radius_km,
+                        orders.order_channel[o],
+                        orders.order_method[o],
+                        orders.order_pickup[o],
+                        orders.order_xyz[o],
                     )
                     eligible[n] = reason == ELIGIBLE
                     pair_of_node[n] = -1
@@ -105,9 +89,7 @@ def batch_candidates(
                     pair_of_node[n] = n_pair
                     pair_order[n_pair] = o
                     pair_node[n_pair] = n
-                    pair_cost[n_pair] = package_cost(
-                        node_xyz, node_handling, n, order_xyz[o], package, per_km
-                    )
+                    pair_cost[n_pair] = package_cost(net, n, node_km[n])
                     n_pair += 1
                 cand_line[n_cand] = line
                 cand_row[n_cand] = row

@@ -6,9 +6,12 @@ driver is ``solvers.optimal.repair.complete``.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from numba import njit
 
+from omnistock._kernels.cost import unfilled_cost_kernel
 from omnistock._kernels.protection import take, usable
 
 __all__ = ["fill_short"]
@@ -16,25 +19,10 @@ __all__ = ["fill_short"]
 
 @njit(cache=True, nogil=True)
 def fill_short(
-    cand_line: np.ndarray,
-    cand_row: np.ndarray,
-    cand_ub: np.ndarray,
-    cand_pair: np.ndarray,
-    pair_order: np.ndarray,
-    pair_node: np.ndarray,
-    pair_cost: np.ndarray,
-    node_unit_cost: np.ndarray,
-    stock_free: np.ndarray,
-    stock_limit: np.ndarray,
-    node_capacity: np.ndarray,
-    order_exempt: np.ndarray,
-    order_weight: np.ndarray,
-    order_max_splits: np.ndarray,
-    order_aon: np.ndarray,
-    line_order: np.ndarray,
-    line_qty: np.ndarray,
-    line_indptr: np.ndarray,
-    unfilled: float,
+    packages: Any,  # records.Packages: the candidates of the orders to complete
+    net: Any,  # records.NetworkRecord: unit costs
+    state: Any,  # records.StateRecord: the stock the plan starts from (not changed)
+    orders: Any,  # records.OrdersRecord
     order_mask: np.ndarray,  # bool[n_orders]: the orders to complete
     x: np.ndarray,  # int64[n_cand], units per candidate; completed in place
 ) -> None:
@@ -42,10 +30,27 @@ def fill_short(
 
     See ``solvers.optimal.repair.complete``.
     """
+    cand_line, cand_row, cand_ub, cand_pair = (
+        packages.line,
+        packages.row,
+        packages.ub,
+        packages.pair,
+    )
+    pair_order, pair_node, pair_cost = (
+        packages.pair_order,
+        packages.pair_node,
+        packages.pair_cost,
+    )
+    node_unit_cost, unfilled = net.node_unit_cost, net.unfilled
+    order_exempt, order_weight = orders.order_exempt, orders.order_weight
+    order_max_splits = orders.order_max_splits
+    order_all_or_nothing = orders.order_all_or_nothing
+    line_order, line_qty = orders.line_order, orders.line_qty
+    line_indptr = orders.line_indptr
     n_lines = line_qty.shape[0]
-    free_left = stock_free.copy()
-    limit_left = stock_limit.copy()
-    cap_left = node_capacity.copy()
+    free_left = state.free.copy()
+    limit_left = state.limit.copy()
+    cap_left = state.capacity.copy()
     pair_units = np.zeros(pair_order.shape[0], dtype=np.int64)
     n_open = np.zeros(order_exempt.shape[0], dtype=np.int64)
     filled = np.zeros(n_lines, dtype=np.int64)
@@ -71,7 +76,8 @@ def fill_short(
         for line in range(line_indptr[o], line_indptr[o + 1]):
             while filled[line] < line_qty[line]:
                 need = line_qty[line] - filled[line]
-                best, best_cost, best_take = -1, unfilled * order_weight[o], 0
+                best_take = 0
+                best, best_cost = -1, unfilled_cost_kernel(unfilled, order_weight[o], 1)
                 for c in range(first[line], first[line + 1]):
                     p = cand_pair[c]
                     n = pair_node[p]
@@ -99,7 +105,7 @@ def fill_short(
                 x[best] += best_take
                 filled[line] += best_take
             short = short or filled[line] < line_qty[line]
-        if short and order_aon[o]:
+        if short and order_all_or_nothing[o]:
             for line in range(line_indptr[o], line_indptr[o + 1]):
                 for c in range(first[line], first[line + 1]):
                     if x[c] > 0:

@@ -21,7 +21,7 @@ import numpy as np
 
 from omnistock._kernels.components import link
 from omnistock._kernels.packages import batch_candidates
-from omnistock.compiled import NO_LIMIT, CompiledScenario
+from omnistock.compiled import NO_LIMIT, CompiledScenario, StockState
 
 __all__ = ["Candidates", "candidates", "components"]
 
@@ -73,28 +73,7 @@ def candidates(
     """
     net, orders = compiled.network, compiled.orders
     line, row, ub, pair, pair_order, pair_node, pair_cost = batch_candidates(
-        net.stock_indptr,
-        net.stock_node,
-        net.stock_free,
-        net.stock_limit,
-        net.node_methods,
-        net.node_all_channels,
-        net.node_channel_ok,
-        net.node_xyz,
-        net.node_capacity,
-        net.node_handling,
-        orders.order_channel,
-        orders.order_method,
-        orders.order_pickup,
-        orders.order_xyz,
-        orders.order_exempt,
-        orders.line_indptr,
-        orders.line_sku,
-        orders.line_qty,
-        net.max_distance_km,
-        net.same_day_radius_km,
-        net.package,
-        net.per_km,
+        net.record, StockState.of_network(net).record, orders.record
     )
     # A ship-complete order takes every line in full from one node: a package
     # without every line's full quantity (or without the capacity) is never used.

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from omnistock._kernels.cost import unfilled_cost
 from omnistock.compiled import NO_LIMIT, CompiledScenario
 from omnistock.solvers.optimal.candidates import Candidates
 
@@ -94,7 +95,7 @@ def solve_unit_orders(
     def scaled(cost: np.ndarray) -> np.ndarray:
         return np.rint(cost * SCALE).astype(np.int64)
 
-    unfilled = net.unfilled * orders.order_weight[order_idx]
+    unfilled = unfilled_cost(net.unfilled, orders.order_weight[order_idx], 1)
     unit_cost = cand.pair_cost[cand.pair[ci]] + net.node_unit_cost[c_node]
     via_limit = (l_id[c_row] >= 0) & ~orders.order_exempt[c_order]
     row_node = net.stock_node[rows]

@@ -38,6 +38,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from omnistock._kernels.cost import unfilled_cost
 from omnistock._kernels.flows import potentials
 from omnistock.compiled import NO_LIMIT, CompiledScenario
 from omnistock.compiled.allocations import usage
@@ -129,7 +130,7 @@ def line_flow(
             np.where(node_cap < NO_LIMIT, np.maximum(node_cap, 0), demand.sum()),
         ]
     ).astype(np.int64)
-    unfilled = net.unfilled * orders.order_weight[orders.line_order]
+    unfilled = unfilled_cost(net.unfilled, orders.order_weight[orders.line_order], 1)
     cost = np.concatenate(
         [
             np.floor(unit * COST_SCALE),

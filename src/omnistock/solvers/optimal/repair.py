@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from omnistock._kernels.records import Packages
 from omnistock._kernels.repair import fill_short
-from omnistock.compiled import CompiledScenario
+from omnistock.compiled import CompiledScenario, StockState
 from omnistock.solvers.optimal.candidates import Candidates
 
 __all__ = ["complete"]
@@ -42,7 +43,7 @@ def complete(
         order = np.argsort(key)
         pos = np.searchsorted(key[order], triples[:, 0] * n_nodes + triples[:, 1])
         np.add.at(x, order[np.minimum(pos, order.size - 1)], triples[:, 2])
-    fill_short(
+    packages = Packages(
         line,
         cand.row[c],
         cand.ub[c],
@@ -50,18 +51,12 @@ def complete(
         cand.pair_order,
         cand.pair_node,
         cand.pair_cost,
-        net.node_unit_cost,
-        net.stock_free,
-        net.stock_limit,
-        net.node_capacity,
-        orders.order_exempt,
-        orders.order_weight,
-        orders.order_max_splits,
-        orders.order_all_or_nothing,
-        orders.line_order,
-        orders.line_qty,
-        orders.line_indptr,
-        net.unfilled,
+    )
+    fill_short(
+        packages,
+        net.record,
+        StockState.of_network(net).record,
+        orders.record,
         order_mask,
         x,
     )
