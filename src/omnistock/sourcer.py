@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -19,7 +19,12 @@ import polars as pl
 from omnistock._kernels import candidates, sourcing
 from omnistock._kernels.codes import COMPONENTS, POLICY_GREEDY
 from omnistock._kernels.cost import unfilled_cost
-from omnistock._kernels.records import Request, entry_point
+from omnistock._kernels.records import (
+    NetworkRecord,
+    Request,
+    StateRecord,
+    entry_point,
+)
 from omnistock.compiled import (
     METHOD_CODES,
     NO_LIMIT,
@@ -39,6 +44,13 @@ if TYPE_CHECKING:
 __all__ = ["Decision", "Sourcer", "SourcingState"]
 
 _Arrays = tuple[np.ndarray, ...]
+# The kernels' signatures as the Sourcer calls them (records.entry_point).
+_DestXyz = Callable[[np.ndarray, int, float, float], np.ndarray]
+_DecideOrder = Callable[[NetworkRecord, StateRecord, Request, int], _Arrays]
+_Snapshot = Callable[[NetworkRecord, StateRecord, np.ndarray], _Arrays]
+_CommitTakes = Callable[
+    [StateRecord, np.ndarray, np.ndarray, np.ndarray, bool], tuple[int, int, int]
+]
 
 
 class SourcingState:
@@ -60,7 +72,7 @@ class SourcingState:
         self.stock = stock
         self.lock = threading.Lock() if lock is None else lock
         # The kernel that takes is called through its compiled function (hot path).
-        self._take: Any = None
+        self._take: _CommitTakes | None = None
 
     @classmethod
     def from_network(cls, net: CompiledNetwork) -> SourcingState:
@@ -261,16 +273,18 @@ class Sourcer:
         # The hot path calls the kernels' compiled functions for the records'
         # types (records.entry_point); loading them now also keeps the first
         # order from paying for it.
-        self._dest_xyz = entry_point(
+        self._dest_xyz: _DestXyz = entry_point(
             candidates.destination_xyz, self.network.node_xyz, -1, 0.0, 0.0
         )
         empty = np.empty(0, dtype=np.int64)
         request = self._request(empty, empty, 0, METHOD_CODES["ship"], -1, 0.0, 0.0)
         net, stock = self.network.record, self.state.stock.record
-        self._decide_order = entry_point(
+        self._decide_order: _DecideOrder = entry_point(
             sourcing.decide_order, net, stock, request, POLICY_GREEDY
         )
-        self._snapshot = entry_point(sourcing.snapshot_rows, net, stock, empty)
+        self._snapshot: _Snapshot = entry_point(
+            sourcing.snapshot_rows, net, stock, empty
+        )
         self.state.take_all(empty, empty, empty, False)
 
     def _request(

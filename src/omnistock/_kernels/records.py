@@ -22,6 +22,7 @@ import numpy as np
 from numba import njit
 from numba.core import types
 from numba.experimental import structref
+from numba.np.numpy_support import from_dtype
 
 if TYPE_CHECKING:
     from omnistock.compiled.network import CompiledNetwork
@@ -117,21 +118,86 @@ class StateRecord(structref.StructRefProxy):
     """The stock counters ``free``, ``limit``, ``capacity`` (shared with a StockState)."""
 
 
-def _define(
-    proxy: type, typeclass: type, fields: tuple[tuple[str, Any, int], ...]
-) -> None:
-    structref.define_proxy(  # type: ignore[no-untyped-call]
-        proxy, typeclass, [name for name, _, _ in fields]
+for _proxy, _typeclass in (
+    (NetworkRecord, _NetworkType),
+    (OrdersRecord, _OrdersType),
+    (StateRecord, _StateType),
+):
+    structref.define_boxing(_typeclass, _proxy)  # type: ignore[no-untyped-call]
+
+
+def _record_type(typeclass: type, fields: tuple[tuple[str, Any, int], ...]) -> Any:
+    return typeclass(
+        [
+            (
+                name,
+                from_dtype(np.dtype(dt))
+                if nd == 0
+                else types.Array(from_dtype(np.dtype(dt)), nd, "C"),
+            )
+            for name, dt, nd in fields
+        ]
     )
 
 
-_define(NetworkRecord, _NetworkType, NETWORK_FIELDS)
-_define(OrdersRecord, _OrdersType, ORDERS_FIELDS)
-_define(StateRecord, _StateType, STATE_FIELDS)
+NETWORK_TYPE = _record_type(_NetworkType, NETWORK_FIELDS)
+ORDERS_TYPE = _record_type(_OrdersType, ORDERS_FIELDS)
+STATE_TYPE = _record_type(_StateType, STATE_FIELDS)
+
+# The constructors are kernels of their own, so that they are cached on disk like
+# every kernel (define_proxy's constructor compiles again in every process, ~1 s).
+# Each assigns the fields in the order of its table; test_records pins them.
 
 
-def _build(proxy: type, fields: tuple[tuple[str, Any, int], ...], source: Any) -> Any:
-    return proxy(*[_value(getattr(source, name), dt, nd) for name, dt, nd in fields])
+@njit(cache=True)
+def _new_network(values: tuple[Any, ...]) -> NetworkRecord:
+    record: Any = structref.new(NETWORK_TYPE)  # type: ignore[call-arg]
+    record.node_methods = values[0]
+    record.node_all_channels = values[1]
+    record.node_channel_ok = values[2]
+    record.node_xyz = values[3]
+    record.node_handling = values[4]
+    record.node_unit_cost = values[5]
+    record.node_priority = values[6]
+    record.stock_indptr = values[7]
+    record.stock_node = values[8]
+    record.max_distance_km = values[9]
+    record.radius_km = values[10]
+    record.package = values[11]
+    record.per_km = values[12]
+    record.unfilled = values[13]
+    return record
+
+
+@njit(cache=True)
+def _new_orders(values: tuple[Any, ...]) -> OrdersRecord:
+    record: Any = structref.new(ORDERS_TYPE)  # type: ignore[call-arg]
+    record.order_channel = values[0]
+    record.order_method = values[1]
+    record.order_pickup = values[2]
+    record.order_xyz = values[3]
+    record.order_exempt = values[4]
+    record.order_weight = values[5]
+    record.order_max_splits = values[6]
+    record.order_all_or_nothing = values[7]
+    record.line_indptr = values[8]
+    record.line_order = values[9]
+    record.line_sku = values[10]
+    record.line_qty = values[11]
+    return record
+
+
+@njit(cache=True)
+def _new_state(values: tuple[Any, ...]) -> StateRecord:
+    record: Any = structref.new(STATE_TYPE)  # type: ignore[call-arg]
+    record.free = values[0]
+    record.limit = values[1]
+    record.capacity = values[2]
+    return record
+
+
+def _build(new: Any, fields: tuple[tuple[str, Any, int], ...], source: Any) -> Any:
+    return new(tuple(_value(getattr(source, name), dt, nd) for name, dt, nd in fields))
 
 
 class _NetworkSource:
@@ -147,17 +213,17 @@ class _NetworkSource:
 
 def network_record(net: CompiledNetwork) -> NetworkRecord:
     """The network's record (``CompiledNetwork.record`` caches it)."""
-    return _build(NetworkRecord, NETWORK_FIELDS, _NetworkSource(net))
+    return _build(_new_network, NETWORK_FIELDS, _NetworkSource(net))
 
 
 def orders_record(orders: CompiledOrders) -> OrdersRecord:
     """The batch's record (``CompiledOrders.record`` caches it)."""
-    return _build(OrdersRecord, ORDERS_FIELDS, orders)
+    return _build(_new_orders, ORDERS_FIELDS, orders)
 
 
 def state_record(state: StockState) -> StateRecord:
     """A record over the state's own arrays: kernels write them in place."""
-    return _build(StateRecord, STATE_FIELDS, state)
+    return _build(_new_state, STATE_FIELDS, state)
 
 
 class Request(NamedTuple):

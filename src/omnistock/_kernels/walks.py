@@ -20,7 +20,7 @@ eligible nodes with capacity left and usable units, so every rule holds.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from numba import njit
@@ -30,20 +30,22 @@ from omnistock._kernels.codes import POLICY_MOST_STOCK, POLICY_NEAREST
 __all__ = ["walk"]
 
 
+class _Order(NamedTuple):
+    """What ranks one order's candidates: node, half chord, rows, stock, priority."""
+
+    cand_node: np.ndarray  # int64[m]
+    cand_half: np.ndarray  # float64[m]: half chords, ordered like km
+    cand_row: np.ndarray  # int64[m, n_lines]
+    free: np.ndarray  # int64[nnz]: free units left per stock row
+    prio: np.ndarray  # int64[m]: the candidates' node priorities
+    pickup: int  # the pickup node, -1 for none
+
+
 @njit(cache=True, nogil=True)
-def _before(
-    policy: int,
-    li: int,
-    a: int,
-    b: int,
-    cand_node: np.ndarray,
-    cand_half: np.ndarray,
-    cand_row: np.ndarray,
-    free_left: np.ndarray,
-    prio: np.ndarray,
-    pickup: int,
-) -> bool:
+def _before(policy: int, li: int, a: int, b: int, order: _Order) -> bool:
     """Whether candidate ``a`` comes before ``b`` in the walk of line ``li``."""
+    cand_node, cand_half, cand_row = order.cand_node, order.cand_half, order.cand_row
+    free_left, prio, pickup = order.free, order.prio, order.pickup
     if cand_node[a] == pickup or cand_node[b] == pickup:
         return cand_node[a] == pickup
     if policy == POLICY_NEAREST and cand_half[a] != cand_half[b]:
@@ -84,6 +86,7 @@ def walk(
     m = cand_node.shape[0]
     n_lines = qty.shape[0]
     prio = net.node_priority[cand_node]
+    ranks = _Order(cand_node, cand_half, cand_row, free_left, prio, pickup)
     units = np.zeros((m, n_lines), dtype=np.int64)
     first_use = np.full(m, -1, dtype=np.int64)
     n_used = 0
@@ -100,21 +103,7 @@ def walk(
                 if cand_use[j, li] < qty[li]:
                     whole = False
                     break
-            if whole and (
-                best < 0
-                or _before(
-                    policy,
-                    0,
-                    j,
-                    best,
-                    cand_node,
-                    cand_half,
-                    cand_row,
-                    free_left,
-                    prio,
-                    pickup,
-                )
-            ):
+            if whole and (best < 0 or _before(policy, 0, j, best, ranks)):
                 best = j
         if best >= 0:
             units[best] = qty
@@ -136,18 +125,7 @@ def walk(
                         continue
                     if first_use[j] < 0 and n_used >= split_limit:
                         continue  # would exceed the split limit
-                    if best < 0 or _before(
-                        policy,
-                        li,
-                        j,
-                        best,
-                        cand_node,
-                        cand_half,
-                        cand_row,
-                        free_left,
-                        prio,
-                        pickup,
-                    ):
+                    if best < 0 or _before(policy, li, j, best, ranks):
                         best = j
                 if best < 0:
                     break

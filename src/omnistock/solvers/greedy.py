@@ -75,25 +75,24 @@ def run_batch(
 def run_orders(
     compiled: CompiledScenario,
     order_idx: np.ndarray,
-    left: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+    left: StockState | None = None,
 ) -> np.ndarray:
     """int64[k, 3] (line, node, qty): greedy deciding the orders ``order_idx`` in that order.
 
-    The orders start from the stock ``left`` = (free units, protected limits,
-    capacity) per row, row and node (default: the network's); lines are the
-    batch's own. The optimal solver's warm starts and flow plan use it.
+    The orders start from the stock ``left`` (default: the network's; not
+    changed); lines are the batch's own. The optimal solver's warm starts and
+    flow plan use it.
     """
     subset, line_map = compiled.orders.take(order_idx)
-    net = compiled.network
-    if left is not None:
-        free, limit, capacity = left
-        net = replace(net, stock_free=free, stock_limit=limit, node_capacity=capacity)
-    sol = run_batch(replace(compiled, network=net, orders=subset), POLICY_GREEDY)
+    state = StockState.from_network(compiled.network) if left is None else left.copy()
+    line, node, qty = decide_batch(
+        replace(compiled, orders=subset), state, POLICY_GREEDY
+    )
     triples = np.stack(
         [
-            line_map[np.asarray(sol.line_idx, dtype=np.int64)],
-            np.asarray(sol.node_idx, dtype=np.int64),
-            np.asarray(sol.qty, dtype=np.int64),
+            line_map[np.asarray(line, dtype=np.int64)],
+            np.asarray(node, dtype=np.int64),
+            np.asarray(qty, dtype=np.int64),
         ],
         axis=1,
     )

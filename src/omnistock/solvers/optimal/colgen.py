@@ -37,7 +37,7 @@ from typing import Any
 
 import numpy as np
 
-from omnistock.compiled import CompiledScenario
+from omnistock.compiled import CompiledScenario, StockState
 from omnistock.solvers.optimal.bounds import fallback_bound, relaxed_duals
 from omnistock.solvers.optimal.candidates import Candidates
 from omnistock.solvers.optimal.milp import MilpData, build_milp
@@ -388,7 +388,7 @@ def fix_integral_solve_rest(
         cand,
         unsettled & order_mask,
         pair_mask=pair_mask,
-        left=(free, limit, cap),
+        left=StockState(free, limit, cap),
     )
     sub_values = solve_sub(sub)
     if sub_values is None:

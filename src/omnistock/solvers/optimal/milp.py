@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from omnistock._kernels.cost import unfilled_cost
-from omnistock.compiled import NO_LIMIT, CompiledScenario
+from omnistock.compiled import NO_LIMIT, CompiledScenario, StockState
 from omnistock.solvers.base import SolveStatus
 from omnistock.solvers.optimal.candidates import Candidates
 from omnistock.solvers.optimal.options import BACKEND_NAME, OptimalOptions
@@ -92,7 +92,7 @@ def build_milp(
     *,
     pair_mask: np.ndarray | None = None,
     all_constraints: bool = False,
-    left: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+    left: StockState | None = None,
 ) -> MilpData:
     """The fixed-charge MILP of the orders where ``order_mask`` is True.
 
@@ -103,9 +103,9 @@ def build_milp(
     constraint (for shadow prices), not only the ones that can bind.
     """
     net, orders = compiled.network, compiled.orders
-    free, limit, capacity = (
-        (net.stock_free, net.stock_limit, net.node_capacity) if left is None else left
-    )
+    if left is None:
+        left = StockState.of_network(net)
+    free, limit, capacity = left.free, left.limit, left.capacity
     cand_order = orders.line_order[cand.line]
     if pair_mask is None:
         ci = np.flatnonzero(order_mask[cand_order])
