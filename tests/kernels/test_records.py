@@ -92,3 +92,23 @@ def test_make_request_reads_one_order_of_the_batch(scenario):
         assert request.split_limit == orders.order_max_splits[o]
         assert request.all_or_nothing == orders.order_all_or_nothing[o]
         assert np.array_equal(request.unit_cost, net.node_unit_cost)
+
+
+def test_no_kernel_takes_more_than_six_parameters():
+    """Tests the records' promise: every @njit function takes at most 6 parameters."""
+    import ast
+    from pathlib import Path
+
+    import omnistock
+
+    root = Path(omnistock.__file__).parent
+    kernels = []
+    for path in sorted(root.rglob("*.py")):
+        for fn in ast.walk(ast.parse(path.read_text())):
+            if isinstance(fn, ast.FunctionDef) and any(
+                "njit" in ast.unparse(d) for d in fn.decorator_list
+            ):
+                kernels.append((path.relative_to(root), fn.name, len(fn.args.args)))
+                assert path.parent.name == "_kernels", (path, fn.name)
+    assert len(kernels) > 40
+    assert [k for k in kernels if k[2] > 6] == []
