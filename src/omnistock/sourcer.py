@@ -302,19 +302,23 @@ class Sourcer:
         split_limit: int = 1,
         all_or_nothing: bool = False,
     ) -> Request:
-        """The kernels' :class:`Request` of one order (always of the same types)."""
+        """The kernels' :class:`Request` of one order.
+
+        The compiled entry points unbox by the types they were resolved for: the
+        annotated Python types (ints, floats, bools), which the callers give.
+        """
         net = self.network
         return Request(
             line_sku,
             line_qty,
-            int(channel),
-            int(method),
-            int(pickup),
-            self._dest_xyz(net.node_xyz, pickup, float(lat), float(lon)),
-            bool(exempt),
-            float(penalty),
-            int(split_limit),
-            bool(all_or_nothing),
+            channel,
+            method,
+            pickup,
+            self._dest_xyz(net.node_xyz, pickup, lat, lon),
+            exempt,
+            penalty,
+            split_limit,
+            all_or_nothing,
             net.node_unit_cost,
         )
 

@@ -11,6 +11,7 @@ from omnistock._kernels.codes import COMPONENTS
 from omnistock._kernels.cost import (
     costs_agree,
     package_cost,
+    package_cost_kernel,
     plan_cost,
     unfilled_cost,
     unfilled_cost_kernel,
@@ -18,7 +19,6 @@ from omnistock._kernels.cost import (
 from omnistock.compiled.allocations import allocation_triples
 from omnistock.testing import scenarios
 from tests import reference
-from tests.kernels import builders
 
 money = st.floats(0.0, 100.0, allow_nan=False)
 
@@ -42,10 +42,9 @@ def test_package_cost_is_package_plus_handling_plus_per_km(
     package, handling, per_km, km
 ):
     """Tests the one package-cost formula: package + handling + per_km x km."""
-    net = builders.network(
-        2, node_handling=np.array([0.0, handling]), package=package, per_km=per_km
-    )
-    assert package_cost(net, 1, km) == package + handling + per_km * km
+    expected = package + handling + per_km * km
+    assert package_cost(package, handling, per_km, km) == expected
+    assert package_cost_kernel(package, handling, per_km, km) == expected
 
 
 @given(scenarios(max_nodes=4, max_orders=4))

@@ -5,7 +5,7 @@ the candidates come from a merge of the order's runs: only nodes that hold one o
 the order's SKUs are ever looked at, each once, in scenario node order. A node is a
 candidate when it has capacity left, at least one line with usable units
 (``protection.usable``) and passes every eligibility rule (``eligibility``: the
-channel and method rules first; ``node_reason`` with its km only when the order is
+channel and method rules first; the distance rules (``distance_reason``) with the km only when the order is
 under a distance rule). :func:`node_report` gives every node's verdict for
 ``explain()`` from the same kernels.
 """
@@ -24,13 +24,14 @@ from omnistock._kernels.codes import (
     PROTECTION,
     SAME_DAY,
 )
-from omnistock._kernels.cost import package_cost
+from omnistock._kernels.cost import package_cost_kernel
 from omnistock._kernels.eligibility import (
+    distance_reason,
     node_reason,
     offers_method,
     serves_channel,
 )
-from omnistock._kernels.geo import EARTH_RADIUS_KM
+from omnistock._kernels.geo import EARTH_RADIUS_KM, km_between
 from omnistock._kernels.protection import usable
 
 
@@ -127,7 +128,9 @@ def collect_candidates(
     cand_half = np.empty(size, dtype=np.float64)
     # Only the distance rules need the km of every node; otherwise the cheap
     # channel and method rules decide eligibility and the km waits.
-    need_km = net.max_distance_km < np.inf or method == SAME_DAY
+    max_distance_km = net.max_distance_km
+    radius_km = net.radius_km
+    need_km = max_distance_km < np.inf or method == SAME_DAY
     cand_use = np.empty((size, n_lines), dtype=np.int64)
     cand_row = np.empty((size, n_lines), dtype=np.int64)
     big = np.iinfo(np.int64).max
@@ -160,8 +163,9 @@ def collect_candidates(
         if not offers_method(node_methods, node, method, pickup):
             continue
         if need_km:
-            reason, _ = node_reason(net, node, channel, method, pickup, dest_xyz)
-            if reason != ELIGIBLE:
+            # Channel and method passed above: the distance rules decide.
+            km = km_between(node_xyz[node], dest_xyz)
+            if distance_reason(km, method, max_distance_km, radius_km) != ELIGIBLE:
                 continue
         cand_node[m] = node
         cand_half[m] = half_chord(node_xyz[node], dest_xyz)
@@ -209,7 +213,7 @@ def node_report(
         )
         reason[i] = r
         km[i] = d
-        pkg[i] = package_cost(net, i, d)
+        pkg[i] = package_cost_kernel(net.package, net.node_handling[i], net.per_km, d)
     use = np.zeros((n, n_lines), dtype=np.int64)
     has_free = np.zeros(n, dtype=np.bool_)
     p = 0

@@ -30,6 +30,7 @@ __all__ = [
     "costs_agree",
     "order_cost_components",
     "package_cost",
+    "package_cost_kernel",
     "plan_cost",
     "unfilled_cost",
     "unfilled_cost_kernel",
@@ -57,10 +58,16 @@ def unfilled_cost(unfilled: Any, weight: Any, units: Any) -> Any:
 unfilled_cost_kernel = njit(cache=True, nogil=True, inline="always")(unfilled_cost)
 
 
-@njit(cache=True, nogil=True, inline="always")
-def package_cost(net: Any, node_idx: int, km: float) -> float:
-    """Fixed cost of one (order, node) package ``km`` away: package + handling + per_km x km."""
-    return net.package + net.node_handling[node_idx] + net.per_km * km
+def package_cost(package: Any, handling: Any, per_km: Any, km: Any) -> Any:
+    """Fixed cost of one (order, node) package ``km`` away: package + handling + per_km x km.
+
+    Scalars or numpy arrays (broadcast); kernels call :func:`package_cost_kernel`.
+    """
+    return package + handling + per_km * km
+
+
+#: :func:`package_cost` inside kernels (the same expression, so the same floats).
+package_cost_kernel = njit(cache=True, nogil=True, inline="always")(package_cost)
 
 
 @njit(cache=True, nogil=True)

@@ -65,11 +65,19 @@ def node_reason(
         return CHANNEL, km
     if not offers_method(net.node_methods, node_idx, method, pickup):
         return METHOD, km
-    if km > net.max_distance_km:
-        return DISTANCE, km
-    if method == SAME_DAY and km > net.radius_km:
-        return SAME_DAY_RADIUS, km
-    return ELIGIBLE, km
+    return distance_reason(km, method, net.max_distance_km, net.radius_km), km
+
+
+@njit(cache=True, nogil=True, inline="always")
+def distance_reason(
+    km: float, method: int, max_distance_km: float, radius_km: float
+) -> int:
+    """The distance rules of S3 alone: maximum distance, then the same-day radius."""
+    if km > max_distance_km:
+        return DISTANCE
+    if method == SAME_DAY and km > radius_km:
+        return SAME_DAY_RADIUS
+    return ELIGIBLE
 
 
 @njit(cache=True, nogil=True)

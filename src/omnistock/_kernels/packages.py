@@ -15,7 +15,7 @@ import numpy as np
 from numba import njit
 
 from omnistock._kernels.codes import ELIGIBLE
-from omnistock._kernels.cost import package_cost
+from omnistock._kernels.cost import package_cost_kernel
 from omnistock._kernels.eligibility import node_reason
 from omnistock._kernels.protection import usable
 
@@ -89,7 +89,9 @@ def batch_candidates(
                     pair_of_node[n] = n_pair
                     pair_order[n_pair] = o
                     pair_node[n_pair] = n
-                    pair_cost[n_pair] = package_cost(net, n, node_km[n])
+                    pair_cost[n_pair] = package_cost_kernel(
+                        net.package, net.node_handling[n], net.per_km, node_km[n]
+                    )
                     n_pair += 1
                 cand_line[n_cand] = line
                 cand_row[n_cand] = row

@@ -35,7 +35,7 @@ import numpy as np
 from numba import njit
 
 from omnistock._kernels.candidates import km_from_half
-from omnistock._kernels.cost import package_cost
+from omnistock._kernels.cost import package_cost_kernel
 from omnistock._kernels.geo import EARTH_RADIUS_KM
 from omnistock._kernels.subsets import (
     INF,
@@ -62,11 +62,13 @@ def _exact_package(
     exact: np.ndarray,
     cand_node: np.ndarray,
     cand_half: np.ndarray,
-    net: Any,
+    costs: tuple[float, np.ndarray, float],  # package, node handling, per_km
 ) -> float:
     """Replace candidate ``j``'s bound by its exact package cost; return the raise."""
+    package, node_handling, per_km = costs
     old = fixed[j]
-    fixed[j] = package_cost(net, cand_node[j], km_from_half(cand_half[j]))
+    km = km_from_half(cand_half[j])
+    fixed[j] = package_cost_kernel(package, node_handling[cand_node[j]], per_km, km)
     exact[j] = True
     return fixed[j] - old
 
@@ -97,6 +99,7 @@ def best_decision(
     node_priority = net.node_priority
     package = net.package
     per_km = net.per_km
+    costs = (package, node_handling, per_km)
     node_unit_cost = request.unit_cost
     qty = request.line_qty
     penalty = request.penalty
@@ -153,7 +156,7 @@ def best_decision(
         if prunable(lone[j], 1, inc):
             continue
         if not exact[j]:
-            lone[j] += _exact_package(j, fixed, exact, cand_node, cand_half, net)
+            lone[j] += _exact_package(j, fixed, exact, cand_node, cand_half, costs)
         one[0] = cand_node[j]
         new = Incumbent(lone[j], 1, prio[j], one)
         if better(new, inc):
@@ -182,7 +185,7 @@ def best_decision(
         keep = keep[:n_keep]
         for a in range(n_keep):
             if not exact[keep[a]]:
-                _exact_package(keep[a], fixed, exact, cand_node, cand_half, net)
+                _exact_package(keep[a], fixed, exact, cand_node, cand_half, costs)
         kept = Subproblem(
             cand_node[keep],
             prio[keep],

@@ -62,6 +62,7 @@ def decide_order(
     line_qty = request.line_qty
     unit_cost = request.unit_cost
     node_handling = net.node_handling
+    package, per_km = net.package, net.per_km
     n_lines = line_qty.shape[0]
     count = 0
     for a in range(sel.shape[0]):
@@ -78,9 +79,9 @@ def decide_order(
     for a in range(sel.shape[0]):
         j = sel[a]
         n = cand_node[j]
-        comp[COST_PACKAGE] += net.package
+        comp[COST_PACKAGE] += package
         comp[COST_HANDLING] += node_handling[n]
-        comp[COST_DISTANCE] += net.per_km * km_from_half(cand_half[j])
+        comp[COST_DISTANCE] += per_km * km_from_half(cand_half[j])
         for li in range(n_lines):
             q = units[a, li]
             if q > 0:
