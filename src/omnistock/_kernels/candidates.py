@@ -129,7 +129,7 @@ def collect_candidates(
     # Only the distance rules need the km of every node; otherwise the cheap
     # channel and method rules decide eligibility and the km waits.
     max_distance_km = net.max_distance_km
-    radius_km = net.radius_km
+    radius_km = net.same_day_radius_km
     need_km = max_distance_km < np.inf or method == SAME_DAY
     cand_use = np.empty((size, n_lines), dtype=np.int64)
     cand_row = np.empty((size, n_lines), dtype=np.int64)

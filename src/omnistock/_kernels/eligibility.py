@@ -65,7 +65,7 @@ def node_reason(
         return CHANNEL, km
     if not offers_method(net.node_methods, node_idx, method, pickup):
         return METHOD, km
-    return distance_reason(km, method, net.max_distance_km, net.radius_km), km
+    return distance_reason(km, method, net.max_distance_km, net.same_day_radius_km), km
 
 
 @njit(cache=True, nogil=True, inline="always")

@@ -58,7 +58,7 @@ NETWORK_FIELDS: tuple[tuple[str, Any, int], ...] = (
     ("stock_indptr", np.int64, 1),
     ("stock_node", np.int64, 1),
     ("max_distance_km", np.float64, 0),
-    ("radius_km", np.float64, 0),  # rules.same_day_radius_km
+    ("same_day_radius_km", np.float64, 0),
     ("package", np.float64, 0),
     ("per_km", np.float64, 0),
     ("unfilled", np.float64, 0),
@@ -162,7 +162,7 @@ def _new_network(values: tuple[Any, ...]) -> NetworkRecord:
     record.stock_indptr = values[7]
     record.stock_node = values[8]
     record.max_distance_km = values[9]
-    record.radius_km = values[10]
+    record.same_day_radius_km = values[10]
     record.package = values[11]
     record.per_km = values[12]
     record.unfilled = values[13]
@@ -200,20 +200,9 @@ def _build(new: Any, fields: tuple[tuple[str, Any, int], ...], source: Any) -> A
     return new(tuple(_value(getattr(source, name), dt, nd) for name, dt, nd in fields))
 
 
-class _NetworkSource:
-    """``CompiledNetwork`` read under the record's field names."""
-
-    def __init__(self, net: CompiledNetwork) -> None:
-        self._net = net
-        self.radius_km = net.same_day_radius_km
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._net, name)
-
-
 def network_record(net: CompiledNetwork) -> NetworkRecord:
     """The network's record (``CompiledNetwork.record`` caches it)."""
-    return _build(_new_network, NETWORK_FIELDS, _NetworkSource(net))
+    return _build(_new_network, NETWORK_FIELDS, net)
 
 
 def orders_record(orders: CompiledOrders) -> OrdersRecord:
