@@ -28,13 +28,15 @@ over ``eligibility`` and ``protection``).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
 import polars as pl
 
 from omnistock._kernels import candidates, sourcing
+from omnistock._kernels.cost import unfilled_cost
+from omnistock._kernels.records import Request, make_request
+from omnistock.compiled.state import StockState
 from omnistock.exceptions import OmnistockError, UnknownOrder
 from omnistock.model.rules import Reason
 
@@ -58,46 +60,21 @@ EXPLAIN_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
 _LABELS = np.array([r.label for r in sorted(Reason)])
 
 _Arrays = tuple[np.ndarray, ...]
-_report: Callable[..., _Arrays] = candidates.node_report
-_snapshot: Callable[..., _Arrays] = sourcing.snapshot_rows
-_dest: Callable[..., np.ndarray] = candidates.destination_xyz
 
 
 def _frame(
     net: CompiledNetwork,
-    line_sku: np.ndarray,
-    channel: int,
-    method: int,
-    pickup: int,
-    dest_xyz: np.ndarray,
-    exempt: bool,
-    free_rows: np.ndarray,
-    limit_rows: np.ndarray,
-    cap_left: np.ndarray,
+    request: Request,
+    stock: StockState,
     alloc_node: np.ndarray,
     alloc_qty: np.ndarray,
 ) -> pl.DataFrame:
-    reason, km, use, pkg = _report(
-        net.node_methods,
-        net.node_all_channels,
-        net.node_channel_ok,
-        net.node_xyz,
-        net.node_handling,
-        net.stock_indptr,
-        net.stock_node,
-        free_rows,
-        limit_rows,
-        cap_left,
-        line_sku,
-        channel,
-        method,
-        pickup,
-        dest_xyz,
-        exempt,
-        net.max_distance_km,
-        net.same_day_radius_km,
-        net.package,
-        net.per_km,
+    """The explanation frame; ``stock`` holds the counters of the order's rows only.
+
+    ``stock.free`` and ``stock.limit`` are in ``sourcing.snapshot_rows`` order.
+    """
+    reason, km, use, pkg = candidates.node_report(
+        net.record, request, stock.free, stock.limit, stock.capacity
     )
     given = np.bincount(alloc_node, weights=alloc_qty, minlength=net.n_nodes).astype(
         np.int64
@@ -118,29 +95,11 @@ def _frame(
 
 def explain_decision(decision: Decision) -> pl.DataFrame:
     """The explanation of a Sourcer decision, at the stock the decision saw."""
-    from omnistock.compiled import METHOD_CODES
-
-    sourcer = decision._sourcer
-    net = sourcer.network
-    order = decision.order
-    pickup = -1
-    lat = lon = float("nan")
-    if order.method == "pickup" and order.pickup_node is not None:
-        pickup = net.node_index[order.pickup_node]
-    elif order.destination is not None:
-        lat, lon = order.destination.lat, order.destination.lon
     _rows, free_rows, limit_rows, cap_left = decision._state
     return _frame(
-        net,
-        decision.line_sku,
-        net.channel_index.get(order.channel, -1),
-        METHOD_CODES[order.method],
-        pickup,
-        _dest(net.node_xyz, pickup, lat, lon),
-        decision.exempt,
-        free_rows,
-        limit_rows,
-        cap_left,
+        decision._sourcer.network,
+        decision.request,
+        StockState(free_rows, limit_rows, cap_left),
         decision.node_idx,
         decision.qty,
     )
@@ -173,11 +132,9 @@ def explain_plan(plan: Plan, order_id: str) -> pl.DataFrame:
     if hits.size == 0:
         raise UnknownOrder(order_id, "plan.explain")
     o = int(hits[0])
-    lo, hi = int(orders.line_indptr[o]), int(orders.line_indptr[o + 1])
-    line_sku = orders.line_sku[lo:hi]
     a_order, a_line, a_node, a_qty = _plan_takes(plan, compiled)
     others = a_order < o if _per_order(plan.solver) else a_order != o
-    free_left, limit_left, cap_left = _replay(
+    left = _replay(
         net,
         orders.order_exempt,
         a_order[others],
@@ -186,21 +143,16 @@ def explain_plan(plan: Plan, order_id: str) -> pl.DataFrame:
         a_qty[others],
         orders.line_sku,
     )
-    _rows, free_rows, limit_rows = _snapshot(
-        net.stock_indptr, line_sku, free_left, limit_left
+    penalty = unfilled_cost(net.unfilled, float(orders.order_weight[o]), 1)
+    request: Request = make_request(orders.record, o, penalty, net.node_unit_cost)
+    _rows, free_rows, limit_rows = sourcing.snapshot_rows(
+        net.record, left.record, request.line_sku
     )
     mine = a_order == o
     return _frame(
         net,
-        line_sku,
-        int(orders.order_channel[o]),
-        int(orders.order_method[o]),
-        int(orders.order_pickup[o]),
-        np.ascontiguousarray(orders.order_xyz[o]),
-        bool(orders.order_exempt[o]),
-        free_rows,
-        limit_rows,
-        cap_left,
+        request,
+        StockState(free_rows, limit_rows, left.capacity),
         a_node[mine],
         a_qty[mine],
     )
@@ -248,11 +200,9 @@ def _replay(
     a_node: np.ndarray,
     a_qty: np.ndarray,
     line_sku: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+) -> StockState:
     """Counters after the given takes (batch semantics of ``_kernels.protection``)."""
-    free_left = net.stock_free.astype(np.int64, copy=True)
-    limit_left = net.stock_limit.astype(np.int64, copy=True)
-    cap_left = net.node_capacity.astype(np.int64, copy=True)
+    left = StockState.from_network(net)
     # Stock rows are sorted by (sku, node), so this key is ascending over rows.
     n = max(net.n_nodes, 1)
     row_key = (
@@ -260,8 +210,8 @@ def _replay(
         + net.stock_node
     )
     rows = np.searchsorted(row_key, line_sku[a_line] * n + a_node)
-    np.subtract.at(free_left, rows, a_qty)
+    np.subtract.at(left.free, rows, a_qty)
     plain = ~order_exempt[a_order]
-    np.subtract.at(limit_left, rows[plain], a_qty[plain])
-    np.subtract.at(cap_left, a_node, a_qty)
-    return free_left, limit_left, cap_left
+    np.subtract.at(left.limit, rows[plain], a_qty[plain])
+    np.subtract.at(left.capacity, a_node, a_qty)
+    return left

@@ -100,19 +100,7 @@ class Plan:
             line_idx = uniq // max(net.n_nodes, 1)
             node_idx = uniq % max(net.n_nodes, 1)
         comp, unfilled_qty, pair_order, pair_node = plan_cost(
-            orders.line_order,
-            orders.line_qty,
-            orders.order_xyz,
-            orders.order_weight,
-            net.node_xyz,
-            net.node_handling,
-            net.node_unit_cost,
-            line_idx,
-            node_idx,
-            qty,
-            net.package,
-            net.per_km,
-            net.unfilled,
+            net.record, orders.record, line_idx, node_idx, qty
         )
         breakdown = {name: float(comp[i]) for i, name in enumerate(COMPONENTS)}
         objective = float(comp.sum())

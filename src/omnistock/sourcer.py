@@ -17,9 +17,21 @@ import numpy as np
 import polars as pl
 
 from omnistock._kernels import candidates, sourcing
-from omnistock._kernels.cost import COMPONENTS
-from omnistock._kernels.walks import GREEDY
-from omnistock.compiled import METHOD_CODES, NO_LIMIT, CompiledNetwork, compile_network
+from omnistock._kernels.codes import COMPONENTS, POLICY_GREEDY
+from omnistock._kernels.cost import unfilled_cost
+from omnistock._kernels.records import (
+    NetworkRecord,
+    Request,
+    StateRecord,
+    entry_point,
+)
+from omnistock.compiled import (
+    METHOD_CODES,
+    NO_LIMIT,
+    CompiledNetwork,
+    StockState,
+    compile_network,
+)
 from omnistock.exceptions import DecisionError, InsufficientStock, ScenarioError
 from omnistock.model.orders import Order
 from omnistock.model.scenario import Scenario
@@ -28,56 +40,59 @@ from omnistock.plan import ALLOCATION_SCHEMA, UNFILLED_SCHEMA
 if TYPE_CHECKING:
     from omnistock.pool.pool import StockPool
     from omnistock.pool.reservation import Reservation
-from omnistock.solvers.greedy import node_arrays
 
 __all__ = ["Decision", "Sourcer", "SourcingState"]
 
 _Arrays = tuple[np.ndarray, ...]
-# numba dispatchers take any arguments; name the result types for mypy.
-_decide_order: Callable[..., _Arrays] = sourcing.decide_order
-_snapshot: Callable[..., _Arrays] = sourcing.snapshot_rows
-_commit: Callable[..., tuple[int, int, int]] = sourcing.commit_takes
-_dest: Callable[..., np.ndarray] = candidates.destination_xyz
+# The kernels' signatures as the Sourcer calls them (records.entry_point).
+_DestXyz = Callable[[np.ndarray, int, float, float], np.ndarray]
+_DecideOrder = Callable[[NetworkRecord, StateRecord, Request, int], _Arrays]
+_Snapshot = Callable[[NetworkRecord, StateRecord, np.ndarray], _Arrays]
+_CommitTakes = Callable[
+    [StateRecord, np.ndarray, np.ndarray, np.ndarray, bool], tuple[int, int, int]
+]
 
 
 class SourcingState:
     """The counters a Sourcer decides against, guarded by one lock.
 
-    The state is exactly what the kernels read (docs/semantics.md, S2, S4, S5), so a
-    live stock pool can back it later.
-
     Attributes
     ----------
-    free_left : int64[nnz]
-        Units all orders may still take from each stock row.
-    limit_left : int64[nnz]
-        Units non-exempt orders may still take, together, from each stock row.
-    cap_left : int64[n_nodes]
-        Units each node may still give (``NO_LIMIT`` when unlimited).
+    stock : StockState
+        Free units, protected limits and capacity left (docs/semantics.md, S2,
+        S4, S5); the kernels read and write these very arrays, so a live pool's
+        counters can back them.
     lock : threading.Lock
         Held while a commit checks and applies its takes.
     """
 
     def __init__(
-        self,
-        free_left: np.ndarray,
-        limit_left: np.ndarray,
-        cap_left: np.ndarray,
-        lock: threading.Lock | threading.RLock | None = None,
+        self, stock: StockState, lock: threading.Lock | threading.RLock | None = None
     ) -> None:
-        # int64 contiguous arrays are kept as given (not copied), so a pool's live
-        # counters can back the state.
-        self.free_left = np.ascontiguousarray(free_left, dtype=np.int64)
-        self.limit_left = np.ascontiguousarray(limit_left, dtype=np.int64)
-        self.cap_left = np.ascontiguousarray(cap_left, dtype=np.int64)
+        self.stock = stock
         self.lock = threading.Lock() if lock is None else lock
+        # The kernel that takes is called through its compiled function (hot path).
+        self._take: _CommitTakes | None = None
 
     @classmethod
     def from_network(cls, net: CompiledNetwork) -> SourcingState:
         """Counters at the network's stock: free, protected limit, capacity."""
-        return cls(
-            net.stock_free.copy(), net.stock_limit.copy(), net.node_capacity.copy()
-        )
+        return cls(StockState.from_network(net))
+
+    @property
+    def free_left(self) -> np.ndarray:
+        """int64[nnz]: units all orders may still take from each stock row."""
+        return self.stock.free
+
+    @property
+    def limit_left(self) -> np.ndarray:
+        """int64[nnz]: units non-exempt orders may still take, together, per row."""
+        return self.stock.limit
+
+    @property
+    def cap_left(self) -> np.ndarray:
+        """int64[n_nodes]: units each node may still give (``NO_LIMIT``: unlimited)."""
+        return self.stock.capacity
 
     def take_all(
         self, rows: np.ndarray, nodes: np.ndarray, qty: np.ndarray, exempt: bool
@@ -86,9 +101,11 @@ class SourcingState:
 
         The caller holds :attr:`lock`.
         """
-        return _commit(
-            self.free_left, self.limit_left, self.cap_left, rows, nodes, qty, exempt
-        )
+        args = (self.stock.record, rows, nodes, qty, exempt)
+        if self._take is None:
+            self._take = entry_point(sourcing.commit_takes, *args)
+        bad, avail, what = self._take(*args)
+        return int(bad), int(avail), int(what)
 
 
 class Decision:
@@ -106,6 +123,8 @@ class Decision:
         Each allocation's line (position in ``order.lines``), node, stock row, units.
     exempt
         Whether the order's tier may take protected units.
+    request
+        The order as the kernels read it (``_kernels.records.Request``).
     committed
         Whether :meth:`Sourcer.commit` applied it.
     """
@@ -122,6 +141,7 @@ class Decision:
         "node_idx",
         "order",
         "qty",
+        "request",
         "row_idx",
     )
 
@@ -129,19 +149,19 @@ class Decision:
         self,
         sourcer: Sourcer,
         order: Order,
-        line_sku: np.ndarray,
+        request: Request,
         arrays: _Arrays,
-        exempt: bool,
         state: _Arrays,
     ) -> None:
         self._sourcer = sourcer
         self.order = order
-        self.line_sku = line_sku
+        self.request = request
+        self.line_sku = request.line_sku
         self.line_idx, self.node_idx, self.row_idx, self.qty, comp = arrays
         self.cost_breakdown = {
             name: float(comp[i]) for i, name in enumerate(COMPONENTS)
         }
-        self.exempt = exempt
+        self.exempt = request.exempt
         self.committed = False
         self._state = state
         self._allocations: pl.DataFrame | None = None
@@ -245,36 +265,29 @@ class Sourcer:
                 )
                 raise ScenarioError(msg)
             self.state = SourcingState(
-                pool.free_left,
-                pool.limit_left,
-                self.network.node_capacity.copy(),
+                StockState(
+                    pool.free_left, pool.limit_left, self.network.node_capacity.copy()
+                ),
                 lock=pool.lock,
             )
-        self._nodes = node_arrays(self.network)
-        net = self.network
-        self._rules = (
-            net.max_distance_km,
-            net.same_day_radius_km,
-            net.package,
-            net.per_km,
+        # The hot path calls the kernels' compiled functions for the records'
+        # types (records.entry_point); loading them now also keeps the first
+        # order from paying for it.
+        self._dest_xyz: _DestXyz = entry_point(
+            candidates.destination_xyz, self.network.node_xyz, -1, 0.0, 0.0
         )
-        # Load the kernels now, not on the first order.
         empty = np.empty(0, dtype=np.int64)
-        self._decide(
-            empty, empty, 0, METHOD_CODES["ship"], -1, 0.0, 0.0, False, 1.0, 1, False
+        request = self._request(empty, empty, 0, METHOD_CODES["ship"], -1, 0.0, 0.0)
+        net, stock = self.network.record, self.state.stock.record
+        self._decide_order: _DecideOrder = entry_point(
+            sourcing.decide_order, net, stock, request, POLICY_GREEDY
         )
-        _snapshot(net.stock_indptr, empty, self.state.free_left, self.state.limit_left)
-        _commit(
-            self.state.free_left,
-            self.state.limit_left,
-            self.state.cap_left,
-            empty,
-            empty,
-            empty,
-            False,
+        self._snapshot: _Snapshot = entry_point(
+            sourcing.snapshot_rows, net, stock, empty
         )
+        self.state.take_all(empty, empty, empty, False)
 
-    def _decide(
+    def _request(
         self,
         line_sku: np.ndarray,
         line_qty: np.ndarray,
@@ -283,30 +296,30 @@ class Sourcer:
         pickup: int,
         lat: float,
         lon: float,
-        exempt: bool,
-        penalty: float,
-        k: int,
-        aon: bool,
-    ) -> _Arrays:
-        st = self.state
-        dest = _dest(self.network.node_xyz, pickup, lat, lon)
-        return _decide_order(
-            *self._nodes,
-            st.free_left,
-            st.limit_left,
-            st.cap_left,
+        *,
+        exempt: bool = False,
+        penalty: float = 1.0,
+        split_limit: int = 1,
+        all_or_nothing: bool = False,
+    ) -> Request:
+        """The kernels' :class:`Request` of one order.
+
+        The compiled entry points unbox by the types they were resolved for: the
+        annotated Python types (ints, floats, bools), which the callers give.
+        """
+        net = self.network
+        return Request(
             line_sku,
             line_qty,
             channel,
             method,
             pickup,
-            dest,
+            self._dest_xyz(net.node_xyz, pickup, lat, lon),
             exempt,
             penalty,
-            k,
-            aon,
-            *self._rules,
-            GREEDY,
+            split_limit,
+            all_or_nothing,
+            net.node_unit_cost,
         )
 
     def source(self, order: Order | Mapping[str, Any]) -> Decision:
@@ -337,8 +350,7 @@ class Sourcer:
             lat, lon = order.destination.lat, order.destination.lon
         exempt = order.tier in net.exempt_tiers
         limit = order.split_limit
-        k = min(NO_LIMIT if limit is None else limit, net.max_splits)
-        arrays = self._decide(
+        request = self._request(
             line_sku,
             line_qty,
             net.channel_index.get(order.channel, -1),
@@ -346,16 +358,17 @@ class Sourcer:
             pickup,
             lat,
             lon,
-            exempt,
-            net.unfilled * net.tier_weights.get(order.tier, 1.0),
-            k,
-            order.all_or_nothing,
+            exempt=exempt,
+            penalty=unfilled_cost(
+                net.unfilled, net.tier_weights.get(order.tier, 1.0), 1
+            ),
+            split_limit=min(NO_LIMIT if limit is None else limit, net.max_splits),
+            all_or_nothing=order.all_or_nothing,
         )
-        st = self.state
-        snap = _snapshot(net.stock_indptr, line_sku, st.free_left, st.limit_left)
-        return Decision(
-            self, order, line_sku, arrays, exempt, (*snap, st.cap_left.copy())
-        )
+        stock = self.state.stock
+        arrays = self._decide_order(net.record, stock.record, request, POLICY_GREEDY)
+        snap = self._snapshot(net.record, stock.record, line_sku)
+        return Decision(self, order, request, arrays, (*snap, stock.capacity.copy()))
 
     def commit(
         self, decision: Decision, *, key: str | None = None, ttl: float | None = None

@@ -6,6 +6,7 @@ import numpy as np
 from hypothesis import given
 
 from omnistock._kernels.eligibility import node_reasons
+from omnistock._kernels.records import make_request
 from omnistock.testing import scenarios
 from tests import reference
 
@@ -17,23 +18,8 @@ def test_node_reasons_match_reference(scenario):
     net, orders = compiled.network, compiled.orders
     nodes = np.arange(net.n_nodes, dtype=np.int64)
     for o, order in enumerate(scenario.orders):
-        reason = np.empty(net.n_nodes, dtype=np.int64)
-        km = np.empty(net.n_nodes, dtype=np.float64)
-        node_reasons(
-            net.node_methods,
-            net.node_all_channels,
-            net.node_channel_ok,
-            net.node_xyz,
-            nodes,
-            orders.order_channel[o],
-            orders.order_method[o],
-            orders.order_pickup[o],
-            np.ascontiguousarray(orders.order_xyz[o]),
-            net.max_distance_km,
-            net.same_day_radius_km,
-            reason,
-            km,
-        )
+        request = make_request(orders.record, o, 1.0, net.node_unit_cost)
+        reason, km = node_reasons(net.record, nodes, request)
         for i, node in enumerate(scenario.nodes):
             d = reference.km(scenario, node, order)
             assert abs(km[i] - d) <= 1e-6 * (1 + d)

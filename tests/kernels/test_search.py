@@ -11,6 +11,7 @@ from scipy.optimize import linprog
 
 from omnistock._kernels.search import best_decision
 from omnistock._kernels.transport import allocate
+from tests.kernels import builders
 
 
 def _lp_max_flow(use, cap, qty, weights):
@@ -112,21 +113,12 @@ def test_best_decision_equals_brute_force(data):
     qty = np.array(qty_l, dtype=np.int64)
     unit = np.array(unit_l)
     nodes = np.arange(n, dtype=np.int64)
-    sel, x, _ = best_decision(
-        nodes,
-        np.zeros(n),
-        use,
-        cap,
-        np.array(handling),
-        unit,
-        np.zeros(n, dtype=np.int64),
-        qty,
-        penalty,
-        k,
-        aon,
-        1.0,
-        0.0,
+    net = builders.network(n, node_handling=np.array(handling), package=1.0)
+    cands = (nodes, np.zeros(n), use, np.zeros_like(use))
+    request = builders.request(
+        np.zeros(3), qty, unit, penalty=penalty, split_limit=k, all_or_nothing=aon
     )
+    sel, x, _ = best_decision(cands, net, cap, request)
     fixed = 1.0 + np.array(handling)
     assert len(sel) <= k
     assert (x <= use[sel]).all()

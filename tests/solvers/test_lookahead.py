@@ -192,6 +192,7 @@ def test_nightly_refill_makes_days_independent_for_the_hindsight_bound() -> None
 def test_a_node_is_priced_over_the_lines_it_can_give() -> None:
     """Lines A (1 unit) and B (3 units): node 0 holds both, node 1 only A."""
     from omnistock._kernels.sourcing import _price_order
+    from tests.kernels import builders
 
     indptr = np.array(
         [0, 2, 3]
@@ -203,14 +204,10 @@ def test_a_node_is_priced_over_the_lines_it_can_give() -> None:
     top = _price_order(
         unit_cost,
         units,
-        indptr,
-        node,
-        free,
-        free.copy(),
+        builders.network(2, stock_indptr=indptr, stock_node=node),
+        builders.state(free, n_nodes=2),
         np.array([4.0, 10.0, 8.0]),
-        np.array([0, 1]),
-        np.array([1, 3]),
-        False,
+        builders.request([0, 1], [1, 3], unit_cost),
     )
     assert unit_cost.tolist() == [(1 * 4.0 + 3 * 8.0) / 4, 10.0]
     assert top == 10.0

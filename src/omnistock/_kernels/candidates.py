@@ -5,28 +5,33 @@ the candidates come from a merge of the order's runs: only nodes that hold one o
 the order's SKUs are ever looked at, each once, in scenario node order. A node is a
 candidate when it has capacity left, at least one line with usable units
 (``protection.usable``) and passes every eligibility rule (``eligibility``: the
-channel and method rules first; ``node_reason`` with its km only when the order is
+channel and method rules first; the distance rules (``distance_reason``) with the km only when the order is
 under a distance rule). :func:`node_report` gives every node's verdict for
 ``explain()`` from the same kernels.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from numba import njit
 
-from omnistock._kernels.cost import package_cost
-from omnistock._kernels.eligibility import (
+from omnistock._kernels.codes import (
     CAPACITY,
     ELIGIBLE,
     NO_STOCK,
     PROTECTION,
     SAME_DAY,
+)
+from omnistock._kernels.cost import package_cost_kernel
+from omnistock._kernels.eligibility import (
+    distance_reason,
     node_reason,
     offers_method,
     serves_channel,
 )
-from omnistock._kernels.geo import EARTH_RADIUS_KM
+from omnistock._kernels.geo import EARTH_RADIUS_KM, km_between
 from omnistock._kernels.protection import usable
 
 
@@ -70,23 +75,9 @@ def destination_xyz(
 
 @njit(cache=True, nogil=True)
 def collect_candidates(
-    node_methods: np.ndarray,  # uint8[n_nodes]
-    node_all_channels: np.ndarray,  # bool[n_nodes]
-    node_channel_ok: np.ndarray,  # bool[n_nodes, n_channels]
-    node_xyz: np.ndarray,  # float64[n_nodes, 3]
-    stock_indptr: np.ndarray,  # int64[n_skus + 1]
-    stock_node: np.ndarray,  # int64[nnz]
-    free_left: np.ndarray,  # int64[nnz]
-    limit_left: np.ndarray,  # int64[nnz]
-    cap_left: np.ndarray,  # int64[n_nodes]
-    line_sku: np.ndarray,  # int64[n_lines_of_order], -1: unknown SKU
-    channel: int,
-    method: int,
-    pickup: int,
-    dest_xyz: np.ndarray,  # float64[3]
-    exempt: bool,
-    max_distance_km: float,
-    radius_km: float,
+    net: Any,  # records.NetworkRecord
+    state: Any,  # records.StateRecord
+    request: Any,  # records.Request
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The order's candidate nodes, in scenario node order.
 
@@ -103,6 +94,21 @@ def collect_candidates(
     cand_row : int64[m, n_lines]
         Stock row of each (candidate, line), -1 when the node has none.
     """
+    node_methods = net.node_methods
+    node_all_channels = net.node_all_channels
+    node_channel_ok = net.node_channel_ok
+    node_xyz = net.node_xyz
+    stock_indptr = net.stock_indptr
+    stock_node = net.stock_node
+    free_left = state.free
+    limit_left = state.limit
+    cap_left = state.capacity
+    line_sku = request.line_sku
+    channel = request.channel
+    method = request.method
+    pickup = request.pickup
+    dest_xyz = request.dest_xyz
+    exempt = request.exempt
     n_lines = line_sku.shape[0]
     pos = np.empty(n_lines, dtype=np.int64)
     end = np.empty(n_lines, dtype=np.int64)
@@ -122,6 +128,8 @@ def collect_candidates(
     cand_half = np.empty(size, dtype=np.float64)
     # Only the distance rules need the km of every node; otherwise the cheap
     # channel and method rules decide eligibility and the km waits.
+    max_distance_km = net.max_distance_km
+    radius_km = net.same_day_radius_km
     need_km = max_distance_km < np.inf or method == SAME_DAY
     cand_use = np.empty((size, n_lines), dtype=np.int64)
     cand_row = np.empty((size, n_lines), dtype=np.int64)
@@ -155,20 +163,9 @@ def collect_candidates(
         if not offers_method(node_methods, node, method, pickup):
             continue
         if need_km:
-            reason, _ = node_reason(
-                node_methods,
-                node_all_channels,
-                node_channel_ok,
-                node_xyz,
-                node,
-                channel,
-                method,
-                pickup,
-                dest_xyz,
-                max_distance_km,
-                radius_km,
-            )
-            if reason != ELIGIBLE:
+            # Channel and method passed above: the distance rules decide.
+            km = km_between(node_xyz[node], dest_xyz)
+            if distance_reason(km, method, max_distance_km, radius_km) != ELIGIBLE:
                 continue
         cand_node[m] = node
         cand_half[m] = half_chord(node_xyz[node], dest_xyz)
@@ -178,26 +175,11 @@ def collect_candidates(
 
 @njit(cache=True, nogil=True)
 def node_report(
-    node_methods: np.ndarray,  # uint8[n_nodes]
-    node_all_channels: np.ndarray,  # bool[n_nodes]
-    node_channel_ok: np.ndarray,  # bool[n_nodes, n_channels]
-    node_xyz: np.ndarray,  # float64[n_nodes, 3]
-    node_handling: np.ndarray,  # float64[n_nodes]
-    stock_indptr: np.ndarray,  # int64[n_skus + 1]
-    stock_node: np.ndarray,  # int64[nnz]
-    free_rows: np.ndarray,  # int64[t]: free_left of the order's rows, line by line
-    limit_rows: np.ndarray,  # int64[t]: limit_left of the same rows
+    net: Any,  # records.NetworkRecord
+    request: Any,  # records.Request
+    free_rows: np.ndarray,  # int64[t]: free units of the order's rows, line by line
+    limit_rows: np.ndarray,  # int64[t]: protected limits of the same rows
     cap_left: np.ndarray,  # int64[n_nodes]
-    line_sku: np.ndarray,  # int64[n_lines]
-    channel: int,
-    method: int,
-    pickup: int,
-    dest_xyz: np.ndarray,  # float64[3]
-    exempt: bool,
-    max_distance_km: float,
-    radius_km: float,
-    package: float,
-    per_km: float,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Every node's verdict for one order (the rows of ``explain()``).
 
@@ -216,28 +198,22 @@ def node_report(
     package_cost : float64[n_nodes]
         package + handling + per_km x km.
     """
-    n = node_xyz.shape[0]
+    n = net.node_xyz.shape[0]
+    line_sku = request.line_sku
+    exempt = request.exempt
+    stock_indptr = net.stock_indptr
+    stock_node = net.stock_node
     n_lines = line_sku.shape[0]
     reason = np.empty(n, dtype=np.int64)
     km = np.empty(n, dtype=np.float64)
     pkg = np.empty(n, dtype=np.float64)
     for i in range(n):
         r, d = node_reason(
-            node_methods,
-            node_all_channels,
-            node_channel_ok,
-            node_xyz,
-            i,
-            channel,
-            method,
-            pickup,
-            dest_xyz,
-            max_distance_km,
-            radius_km,
+            net, i, request.channel, request.method, request.pickup, request.dest_xyz
         )
         reason[i] = r
         km[i] = d
-        pkg[i] = package_cost(node_xyz, node_handling, i, dest_xyz, package, per_km)
+        pkg[i] = package_cost_kernel(net.package, net.node_handling[i], net.per_km, d)
     use = np.zeros((n, n_lines), dtype=np.int64)
     has_free = np.zeros(n, dtype=np.bool_)
     p = 0

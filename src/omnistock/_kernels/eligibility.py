@@ -1,22 +1,27 @@
 """Eligibility of a node for an order (docs/semantics.md, S3): the first rule that fails.
 
 Rules are evaluated in :class:`omnistock.rules.Reason` order: channel, method,
-maximum distance, same-day radius. The codes below mirror ``Reason``.
+maximum distance, same-day radius. The codes are ``codes``' (they mirror ``Reason``).
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from numba import njit
 
-from omnistock._kernels.geo import km_between
-
-# Mirrors omnistock.rules.Reason (kernels take no enums).
-ELIGIBLE, CHANNEL, METHOD, DISTANCE, SAME_DAY_RADIUS, PROTECTION, CAPACITY, NO_STOCK = (
-    range(8)
+from omnistock._kernels.codes import (
+    CHANNEL,
+    DISTANCE,
+    ELIGIBLE,
+    METHOD,
+    PICKUP,
+    SAME_DAY,
+    SAME_DAY_RADIUS,
+    SHIP,
 )
-# Mirrors omnistock.compiled.METHOD_CODES; node_methods holds 1 << code.
-SHIP, PICKUP, SAME_DAY = 0, 1, 2
+from omnistock._kernels.geo import km_between
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -45,64 +50,57 @@ def offers_method(
 
 @njit(cache=True, nogil=True, inline="always")
 def node_reason(
-    node_methods: np.ndarray,  # uint8[n_nodes]
-    node_all_channels: np.ndarray,  # bool[n_nodes]
-    node_channel_ok: np.ndarray,  # bool[n_nodes, n_channels]
-    node_xyz: np.ndarray,  # float64[n_nodes, 3]
+    net: Any,  # records.NetworkRecord
     node_idx: int,
     channel: int,
     method: int,
     pickup: int,
     dest_xyz: np.ndarray,  # float64[3]
-    max_distance_km: float,
-    radius_km: float,
 ) -> tuple[int, float]:
     """The first failing rule (0: eligible) and the km from node to destination."""
-    km = km_between(node_xyz[node_idx], dest_xyz)
-    if not serves_channel(node_all_channels, node_channel_ok, node_idx, channel):
+    km = km_between(net.node_xyz[node_idx], dest_xyz)
+    if not serves_channel(
+        net.node_all_channels, net.node_channel_ok, node_idx, channel
+    ):
         return CHANNEL, km
-    if not offers_method(node_methods, node_idx, method, pickup):
+    if not offers_method(net.node_methods, node_idx, method, pickup):
         return METHOD, km
+    return distance_reason(km, method, net.max_distance_km, net.same_day_radius_km), km
+
+
+@njit(cache=True, nogil=True, inline="always")
+def distance_reason(
+    km: float, method: int, max_distance_km: float, radius_km: float
+) -> int:
+    """The distance rules of S3 alone: maximum distance, then the same-day radius."""
     if km > max_distance_km:
-        return DISTANCE, km
+        return DISTANCE
     if method == SAME_DAY and km > radius_km:
-        return SAME_DAY_RADIUS, km
-    return ELIGIBLE, km
+        return SAME_DAY_RADIUS
+    return ELIGIBLE
 
 
 @njit(cache=True, nogil=True)
 def node_reasons(
-    node_methods: np.ndarray,
-    node_all_channels: np.ndarray,
-    node_channel_ok: np.ndarray,
-    node_xyz: np.ndarray,
+    net: Any,  # records.NetworkRecord
     nodes: np.ndarray,  # int64[m]: the node_idx to evaluate
-    channel: int,
-    method: int,
-    pickup: int,
-    dest_xyz: np.ndarray,
-    max_distance_km: float,
-    radius_km: float,
-    out_reason: np.ndarray,  # int8/int64[m], written in place
-    out_km: np.ndarray,  # float64[m], written in place
-) -> None:
-    """Write the first failing rule and the km for each node in ``nodes``."""
+    request: Any,  # records.Request: channel, method, pickup, dest_xyz
+) -> tuple[np.ndarray, np.ndarray]:
+    """int64[m] first failing rule and float64[m] km of each node in ``nodes``."""
+    out_reason = np.empty(nodes.shape[0], dtype=np.int64)
+    out_km = np.empty(nodes.shape[0], dtype=np.float64)
     for i in range(nodes.shape[0]):
         r, km = node_reason(
-            node_methods,
-            node_all_channels,
-            node_channel_ok,
-            node_xyz,
+            net,
             nodes[i],
-            channel,
-            method,
-            pickup,
-            dest_xyz,
-            max_distance_km,
-            radius_km,
+            request.channel,
+            request.method,
+            request.pickup,
+            request.dest_xyz,
         )
         out_reason[i] = r
         out_km[i] = km
+    return out_reason, out_km
 
 
 @njit(cache=True, nogil=True)

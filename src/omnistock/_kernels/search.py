@@ -29,14 +29,19 @@ priorities, then the lexicographically smaller list of node positions.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from numba import njit
 
 from omnistock._kernels.candidates import km_from_half
+from omnistock._kernels.cost import package_cost_kernel
 from omnistock._kernels.geo import EARTH_RADIUS_KM
 from omnistock._kernels.subsets import (
     INF,
     TIE_TOL,
+    Incumbent,
+    Subproblem,
     better,
     branch_and_bound,
     prunable,
@@ -57,46 +62,49 @@ def _exact_package(
     exact: np.ndarray,
     cand_node: np.ndarray,
     cand_half: np.ndarray,
-    node_handling: np.ndarray,
-    package: float,
-    per_km: float,
+    costs: tuple[float, np.ndarray, float],  # package, node handling, per_km
 ) -> float:
     """Replace candidate ``j``'s bound by its exact package cost; return the raise."""
+    package, node_handling, per_km = costs
     old = fixed[j]
-    fixed[j] = (
-        package + node_handling[cand_node[j]] + per_km * km_from_half(cand_half[j])
-    )
+    km = km_from_half(cand_half[j])
+    fixed[j] = package_cost_kernel(package, node_handling[cand_node[j]], per_km, km)
     exact[j] = True
     return fixed[j] - old
 
 
 @njit(cache=True, nogil=True)
 def best_decision(
-    cand_node: np.ndarray,  # int64[m]
-    cand_half: np.ndarray,  # float64[m]: half chords (candidates.km_from_half)
-    cand_use: np.ndarray,  # int64[m, n_lines]
+    cands: Any,  # candidates.collect_candidates: (node, half chord, use, row)
+    net: Any,  # records.NetworkRecord: handling, priority, package, per_km
     cap_left: np.ndarray,  # int64[n_nodes]
-    node_handling: np.ndarray,  # float64[n_nodes]
-    node_unit_cost: np.ndarray,  # float64[n_nodes]
-    node_priority: np.ndarray,  # int64[n_nodes]
-    qty: np.ndarray,  # int64[n_lines]
-    penalty: float,  # unfilled cost of one unit of this order
-    k: int,  # split limit
-    aon: bool,  # all-or-nothing
-    package: float,
-    per_km: float,
+    request: Any,  # records.Request: qty, unit cost, penalty, split limit, all-or-nothing
 ) -> tuple[np.ndarray, np.ndarray, int]:
     """The cheapest decision for one order (ties as in the module docstring).
+
+    The order's lines are ``request.line_qty``, its unit costs
+    ``request.unit_cost``, one unfilled unit costs ``request.penalty``.
 
     Returns
     -------
     sel : int64[b]
         Candidate positions that ship, in fill order.
-    x : int64[b, n_lines]
+    units : int64[b, n_lines]
         Units each of them gives to each line.
     evaluated : int
         Node subsets whose flow was solved (search effort).
     """
+    cand_node, cand_half, cand_use, _ = cands
+    node_handling = net.node_handling
+    node_priority = net.node_priority
+    package = net.package
+    per_km = net.per_km
+    costs = (package, node_handling, per_km)
+    node_unit_cost = request.unit_cost
+    qty = request.line_qty
+    penalty = request.penalty
+    split_limit = request.split_limit
+    all_or_nothing = request.all_or_nothing
     m = cand_node.shape[0]
     n_lines = qty.shape[0]
     total_q = 0
@@ -127,7 +135,7 @@ def best_decision(
             if u < qty[li]:
                 full = False
         most[j] = min(capc[j], tot)
-        if aon:
+        if all_or_nothing:
             lone[j] = fixed[j] + unit[j] * total_q if full else INF
         elif unit[j] >= penalty or most[j] == 0:
             lone[j] = INF
@@ -138,35 +146,32 @@ def best_decision(
 
     # Incumbent: nothing, then every single-node cover whose bound can compete
     # (the most promising first, so that few need their exact km).
-    inc_cost = penalty * total_q
-    inc_pk = 0
-    inc_prio = 0
-    inc_nodes = np.empty(0, dtype=np.int64)
+    inc = Incumbent(penalty * total_q, 0, 0, np.empty(0, dtype=np.int64))
     inc_sel = np.empty(0, dtype=np.int64)
     one = np.empty(1, dtype=np.int64)
     for step in range(m + 1):
         j = best_lone if step == 0 else step - 1
         if j < 0 or (step > 0 and j == best_lone) or lone[j] == INF:
             continue
-        if prunable(lone[j], 1, inc_cost, inc_pk):
+        if prunable(lone[j], 1, inc):
             continue
         if not exact[j]:
-            lone[j] += _exact_package(
-                j, fixed, exact, cand_node, cand_half, node_handling, package, per_km
-            )
-        cost = lone[j]
+            lone[j] += _exact_package(j, fixed, exact, cand_node, cand_half, costs)
         one[0] = cand_node[j]
-        if better(cost, 1, prio[j], one, inc_cost, inc_pk, inc_prio, inc_nodes):
-            inc_cost, inc_pk, inc_prio = cost, 1, prio[j]
-            inc_nodes = one.copy()
+        new = Incumbent(lone[j], 1, prio[j], one)
+        if better(new, inc):
+            inc = Incumbent(lone[j], 1, prio[j], one.copy())
             inc_sel = np.full(1, j, dtype=np.int64)
 
     evaluated = 0
-    kmax = min(k, m, total_q)
+    kmax = min(split_limit, m, total_q)
     vstar = f1 = f2 = 0.0
     if kmax >= 2:
-        vstar, f1, f2 = relaxed(unit, fixed, use, capc, qty, penalty, aon)
-        if vstar == INF or prunable(f1 + f2 + vstar, 2, inc_cost, inc_pk):
+        every = Subproblem(
+            cand_node, prio, fixed, unit, use, capc, most, qty, penalty, all_or_nothing
+        )
+        vstar, f1, f2 = relaxed(every)
+        if vstar == INF or prunable(f1 + f2 + vstar, 2, inc):
             kmax = 0
     if kmax >= 2:
         # Only a node whose package fits under the incumbent with one more can
@@ -174,54 +179,38 @@ def best_decision(
         keep = np.empty(m, dtype=np.int64)
         n_keep = 0
         for j in range(m):
-            if not prunable(fixed[j] + f1 + vstar, 2, inc_cost, inc_pk):
+            if not prunable(fixed[j] + f1 + vstar, 2, inc):
                 keep[n_keep] = j
                 n_keep += 1
         keep = keep[:n_keep]
         for a in range(n_keep):
             if not exact[keep[a]]:
-                _exact_package(
-                    keep[a],
-                    fixed,
-                    exact,
-                    cand_node,
-                    cand_half,
-                    node_handling,
-                    package,
-                    per_km,
-                )
-        sub_use = use[keep]
-        sub_cap = capc[keep]
+                _exact_package(keep[a], fixed, exact, cand_node, cand_half, costs)
+        kept = Subproblem(
+            cand_node[keep],
+            prio[keep],
+            fixed[keep],
+            unit[keep],
+            use[keep],
+            capc[keep],
+            most[keep],
+            qty,
+            penalty,
+            all_or_nothing,
+        )
         if n_keep >= 2:
-            vstar, _, _ = relaxed(
-                unit[keep], fixed[keep], sub_use, sub_cap, qty, penalty, aon
-            )
+            vstar, _, _ = relaxed(kept)
         if n_keep >= 2 and vstar < INF:
             found, sel, evaluated = branch_and_bound(
-                cand_node[keep],
-                prio[keep],
-                fixed[keep],
-                unit[keep],
-                sub_use,
-                sub_cap,
-                most[keep],
-                qty,
-                penalty,
-                aon,
-                min(kmax, n_keep),
-                vstar,
-                inc_cost,
-                inc_pk,
-                inc_prio,
-                inc_nodes,
+                kept, min(kmax, n_keep), vstar, inc
             )
             if found:
                 inc_sel = keep[sel]
 
-    x = allocate(inc_sel, use, capc, qty)
+    units = allocate(inc_sel, use, capc, qty)
     ships = np.zeros(inc_sel.shape[0], dtype=np.bool_)
     for a in range(inc_sel.shape[0]):
         for li in range(n_lines):
-            if x[a, li] > 0:
+            if units[a, li] > 0:
                 ships[a] = True
-    return inc_sel[ships], x[ships], evaluated
+    return inc_sel[ships], units[ships], evaluated

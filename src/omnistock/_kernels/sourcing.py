@@ -3,57 +3,46 @@
 :func:`decide_order` is the Sourcer's hot path (one call per order);
 :func:`decide_batch` runs the same decision over every order of a compiled batch in
 one call, taking each decision's units from the counters before the next order
-(``protection.take``; capacity from ``cap_left``).
+(``protection.take``; capacity from ``state.capacity``). Both take records
+(``records``): the network, the stock state, and one order or the batch.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 from numba import njit
 
 from omnistock._kernels.candidates import collect_candidates, km_from_half
+from omnistock._kernels.codes import (
+    COST_DISTANCE,
+    COST_HANDLING,
+    COST_PACKAGE,
+    COST_UNFILLED,
+    COST_UNIT,
+    POLICY_GREEDY,
+)
+from omnistock._kernels.cost import unfilled_cost_kernel
 from omnistock._kernels.protection import take, usable
+from omnistock._kernels.records import make_request
 from omnistock._kernels.search import best_decision
-from omnistock._kernels.walks import GREEDY, walk
+from omnistock._kernels.walks import walk
 
-# Index of each component in the cost array (mirrors _kernels.cost).
-PACKAGE, DISTANCE, HANDLING, UNIT, UNFILLED = 0, 1, 2, 3, 4
+__all__ = ["commit_takes", "decide_batch", "decide_order", "snapshot_rows"]
 
 
 @njit(cache=True, nogil=True)
 def decide_order(
-    node_methods: np.ndarray,  # uint8[n_nodes]
-    node_all_channels: np.ndarray,  # bool[n_nodes]
-    node_channel_ok: np.ndarray,  # bool[n_nodes, n_channels]
-    node_xyz: np.ndarray,  # float64[n_nodes, 3]
-    node_handling: np.ndarray,  # float64[n_nodes]
-    node_unit_cost: np.ndarray,  # float64[n_nodes]
-    node_priority: np.ndarray,  # int64[n_nodes]
-    stock_indptr: np.ndarray,  # int64[n_skus + 1]
-    stock_node: np.ndarray,  # int64[nnz]
-    free_left: np.ndarray,  # int64[nnz]
-    limit_left: np.ndarray,  # int64[nnz]
-    cap_left: np.ndarray,  # int64[n_nodes]
-    line_sku: np.ndarray,  # int64[n_lines]
-    line_qty: np.ndarray,  # int64[n_lines]
-    channel: int,
-    method: int,
-    pickup: int,
-    dest_xyz: np.ndarray,  # float64[3]
-    exempt: bool,
-    penalty: float,  # costs.unfilled x tier weight
-    k: int,
-    aon: bool,
-    max_distance_km: float,
-    radius_km: float,
-    package: float,
-    per_km: float,
-    policy: int,  # walks.GREEDY (exact) or a peer policy code
+    net: Any,  # records.NetworkRecord
+    state: Any,  # records.StateRecord: read, not changed
+    request: Any,  # records.Request
+    policy: int,  # codes.POLICY_GREEDY (exact) or a peer policy code
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The decision of ``policy`` for one order; the counters are read, not changed.
 
-    ``GREEDY`` is the cheapest decision (``search.best_decision``); the other codes
-    are the peers' walks (``walks.walk``).
+    ``POLICY_GREEDY`` is the cheapest decision (``search.best_decision``); the
+    other codes are the peers' walks (``walks.walk``).
 
     Returns
     -------
@@ -61,63 +50,24 @@ def decide_order(
         Line position (within the order), node, stock row and units of each
         allocation, by node in fill order then line.
     components : float64[5]
-        package, distance, handling, unit and unfilled cost of the decision.
+        package, distance, handling, unit and unfilled cost of the decision
+        (``codes.COST_*``).
     """
-    cand_node, cand_half, cand_use, cand_row = collect_candidates(
-        node_methods,
-        node_all_channels,
-        node_channel_ok,
-        node_xyz,
-        stock_indptr,
-        stock_node,
-        free_left,
-        limit_left,
-        cap_left,
-        line_sku,
-        channel,
-        method,
-        pickup,
-        dest_xyz,
-        exempt,
-        max_distance_km,
-        radius_km,
-    )
-    if policy == GREEDY:
-        sel, x, _ = best_decision(
-            cand_node,
-            cand_half,
-            cand_use,
-            cap_left,
-            node_handling,
-            node_unit_cost,
-            node_priority,
-            line_qty,
-            penalty,
-            k,
-            aon,
-            package,
-            per_km,
-        )
+    cands = collect_candidates(net, state, request)
+    cand_node, cand_half, _, cand_row = cands
+    if policy == POLICY_GREEDY:
+        sel, units, _ = best_decision(cands, net, state.capacity, request)
     else:
-        sel, x = walk(
-            policy,
-            cand_node,
-            cand_half,
-            cand_use,
-            cand_row,
-            free_left,
-            cap_left,
-            node_priority,
-            pickup,
-            line_qty,
-            k,
-            aon,
-        )
+        sel, units = walk(policy, cands, net, state, request)
+    line_qty = request.line_qty
+    unit_cost = request.unit_cost
+    node_handling = net.node_handling
+    package, per_km = net.package, net.per_km
     n_lines = line_qty.shape[0]
     count = 0
     for a in range(sel.shape[0]):
         for li in range(n_lines):
-            if x[a, li] > 0:
+            if units[a, li] > 0:
                 count += 1
     alloc_line = np.empty(count, dtype=np.int64)
     alloc_node = np.empty(count, dtype=np.int64)
@@ -129,58 +79,33 @@ def decide_order(
     for a in range(sel.shape[0]):
         j = sel[a]
         n = cand_node[j]
-        comp[PACKAGE] += package
-        comp[HANDLING] += node_handling[n]
-        comp[DISTANCE] += per_km * km_from_half(cand_half[j])
+        comp[COST_PACKAGE] += package
+        comp[COST_HANDLING] += node_handling[n]
+        comp[COST_DISTANCE] += per_km * km_from_half(cand_half[j])
         for li in range(n_lines):
-            q = x[a, li]
+            q = units[a, li]
             if q > 0:
                 alloc_line[p] = li
                 alloc_node[p] = n
                 alloc_row[p] = cand_row[j, li]
                 alloc_qty[p] = q
-                comp[UNIT] += q * node_unit_cost[n]
+                comp[COST_UNIT] += q * unit_cost[n]
                 filled += q
                 p += 1
     total_q = 0
     for li in range(n_lines):
         total_q += line_qty[li]
     if total_q > filled:
-        comp[UNFILLED] = penalty * (total_q - filled)
+        comp[COST_UNFILLED] = request.penalty * (total_q - filled)
     return alloc_line, alloc_node, alloc_row, alloc_qty, comp
 
 
 @njit(cache=True, nogil=True)
 def decide_batch(
-    node_methods: np.ndarray,
-    node_all_channels: np.ndarray,
-    node_channel_ok: np.ndarray,
-    node_xyz: np.ndarray,
-    node_handling: np.ndarray,
-    node_unit_cost: np.ndarray,
-    node_priority: np.ndarray,
-    stock_indptr: np.ndarray,
-    stock_node: np.ndarray,
-    free_left: np.ndarray,  # int64[nnz], lowered in place
-    limit_left: np.ndarray,  # int64[nnz], lowered in place
-    cap_left: np.ndarray,  # int64[n_nodes], lowered in place
-    order_channel: np.ndarray,  # int64[n_orders]
-    order_method: np.ndarray,  # int64[n_orders]
-    order_pickup: np.ndarray,  # int64[n_orders]
-    order_xyz: np.ndarray,  # float64[n_orders, 3]
-    order_exempt: np.ndarray,  # bool[n_orders]
-    order_weight: np.ndarray,  # float64[n_orders]
-    order_max_splits: np.ndarray,  # int64[n_orders]
-    order_all_or_nothing: np.ndarray,  # bool[n_orders]
-    line_indptr: np.ndarray,  # int64[n_orders + 1]
-    line_sku: np.ndarray,  # int64[n_lines]
-    line_qty: np.ndarray,  # int64[n_lines]
-    max_distance_km: float,
-    radius_km: float,
-    package: float,
-    per_km: float,
-    unfilled: float,
-    policy: int,
+    net: Any,  # records.NetworkRecord
+    state: Any,  # records.StateRecord: lowered in place, order by order
+    orders: Any,  # records.OrdersRecord
+    policy: int,  # codes.POLICY_*
     row_cost: np.ndarray,  # float64[nnz] opportunity cost per unit, or float64[0]
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Decide every order in turn by ``policy``; returns triples (line, node, qty).
@@ -198,76 +123,38 @@ def decide_batch(
     highest price among its rows: prices choose between nodes, they do not turn
     orders away.
     """
-    cap_out = line_qty.shape[0] + 16
+    line_indptr = orders.line_indptr
+    cap_out = orders.line_qty.shape[0] + 16
     out_line = np.empty(cap_out, dtype=np.int64)
     out_node = np.empty(cap_out, dtype=np.int64)
     out_qty = np.empty(cap_out, dtype=np.int64)
-    nnz = stock_node.shape[0]
+    nnz = net.stock_node.shape[0]
     priced = row_cost.shape[0] > 0
     tiered = row_cost.shape[0] == 2 * nnz
-    unit_cost = node_unit_cost.copy()
+    unit_cost = net.node_unit_cost.copy()
     # _price_order's scratch: units per node of the lines it can give
-    units = np.zeros(node_unit_cost.shape[0] if priced else 0, dtype=np.int64)
+    units = np.zeros(unit_cost.shape[0] if priced else 0, dtype=np.int64)
     p = 0
-    for o in range(order_channel.shape[0]):
+    for o in range(orders.order_channel.shape[0]):
         lo = line_indptr[o]
-        hi = line_indptr[o + 1]
-        exempt = order_exempt[o]
-        surcharge = 0.0
+        exempt = orders.order_exempt[o]
+        penalty = unfilled_cost_kernel(net.unfilled, orders.order_weight[o], 1)
+        request = make_request(orders, o, penalty, unit_cost)
         if priced:
-            surcharge = _price_order(
-                unit_cost,
-                units,
-                stock_indptr,
-                stock_node,
-                free_left,
-                limit_left,
-                row_cost[nnz:] if tiered and exempt else row_cost[:nnz],
-                line_sku[lo:hi],
-                line_qty[lo:hi],
-                exempt,
-            )
-        a_line, a_node, a_row, a_qty, _ = decide_order(
-            node_methods,
-            node_all_channels,
-            node_channel_ok,
-            node_xyz,
-            node_handling,
-            unit_cost,
-            node_priority,
-            stock_indptr,
-            stock_node,
-            free_left,
-            limit_left,
-            cap_left,
-            line_sku[lo:hi],
-            line_qty[lo:hi],
-            order_channel[o],
-            order_method[o],
-            order_pickup[o],
-            order_xyz[o],
-            exempt,
-            unfilled * order_weight[o] + surcharge,
-            order_max_splits[o],
-            order_all_or_nothing[o],
-            max_distance_km,
-            radius_km,
-            package,
-            per_km,
-            policy,
-        )
+            prices = row_cost[nnz:] if tiered and exempt else row_cost[:nnz]
+            surcharge = _price_order(unit_cost, units, net, state, prices, request)
+            request = make_request(orders, o, penalty + surcharge, unit_cost)
+        a_line, a_node, a_row, a_qty, _ = decide_order(net, state, request, policy)
         if priced:  # back to the plain unit costs for the next order
-            _unprice_order(
-                unit_cost, node_unit_cost, stock_indptr, stock_node, line_sku[lo:hi]
-            )
+            _unprice_order(unit_cost, net, request.line_sku)
         if p + a_qty.shape[0] > cap_out:
             cap_out = 2 * (p + a_qty.shape[0])
             out_line = _grow(out_line, cap_out)
             out_node = _grow(out_node, cap_out)
             out_qty = _grow(out_qty, cap_out)
         for i in range(a_qty.shape[0]):
-            take(free_left, limit_left, a_row[i], a_qty[i], exempt)
-            cap_left[a_node[i]] -= a_qty[i]
+            take(state.free, state.limit, a_row[i], a_qty[i], exempt)
+            state.capacity[a_node[i]] -= a_qty[i]
             out_line[p] = lo + a_line[i]
             out_node[p] = a_node[i]
             out_qty[p] = a_qty[i]
@@ -279,21 +166,21 @@ def decide_batch(
 def _price_order(
     unit_cost: np.ndarray,  # float64[n_nodes], raised in place
     units: np.ndarray,  # int64[n_nodes] scratch, all 0 on entry and on return
-    stock_indptr: np.ndarray,
-    stock_node: np.ndarray,
-    free_left: np.ndarray,
-    limit_left: np.ndarray,
+    net: Any,
+    state: Any,
     row_cost: np.ndarray,  # float64[nnz]
-    line_sku: np.ndarray,
-    line_qty: np.ndarray,
-    exempt: bool,
+    request: Any,  # records.Request: lines and tier of the order
 ) -> float:
     """Raise each node's unit cost by its qty-weighted mean row cost; the top price.
 
     A node's mean runs over the lines it can give units of (``usable > 0``), so
     a node that can give one line is priced exactly for it.
     """
-    rows, lines = _order_rows(stock_indptr, line_sku)
+    stock_node = net.stock_node
+    free_left, limit_left = state.free, state.limit
+    line_qty = request.line_qty
+    exempt = request.exempt
+    rows, lines = _order_rows(net.stock_indptr, request.line_sku)
     top = 0.0
     for i in range(rows.shape[0]):
         top = max(top, row_cost[rows[i]])
@@ -330,21 +217,16 @@ def _order_rows(
 
 
 @njit(cache=True, nogil=True)
-def _unprice_order(
-    unit_cost: np.ndarray,
-    node_unit_cost: np.ndarray,
-    stock_indptr: np.ndarray,
-    stock_node: np.ndarray,
-    line_sku: np.ndarray,
-) -> None:
+def _unprice_order(unit_cost: np.ndarray, net: Any, line_sku: np.ndarray) -> None:
     """Restore the plain unit cost of every node :func:`_price_order` touched."""
+    stock_indptr, stock_node = net.stock_indptr, net.stock_node
     for li in range(line_sku.shape[0]):
         s = line_sku[li]
         if s < 0:
             continue
         for r in range(stock_indptr[s], stock_indptr[s + 1]):
             n = stock_node[r]
-            unit_cost[n] = node_unit_cost[n]
+            unit_cost[n] = net.node_unit_cost[n]
 
 
 @njit(cache=True, nogil=True)
@@ -356,12 +238,10 @@ def _grow(arr: np.ndarray, size: int) -> np.ndarray:
 
 @njit(cache=True, nogil=True)
 def snapshot_rows(
-    stock_indptr: np.ndarray,
-    line_sku: np.ndarray,
-    free_left: np.ndarray,
-    limit_left: np.ndarray,
+    net: Any, state: Any, line_sku: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Copies of the counters of the order's stock rows: (rows, free_left, limit_left)."""
+    """Copies of the counters of the order's stock rows: (rows, free, limit)."""
+    stock_indptr = net.stock_indptr
     total = 0
     for li in range(line_sku.shape[0]):
         s = line_sku[li]
@@ -375,14 +255,12 @@ def snapshot_rows(
             for r in range(stock_indptr[s], stock_indptr[s + 1]):
                 rows[p] = r
                 p += 1
-    return rows, free_left[rows], limit_left[rows]
+    return rows, state.free[rows], state.limit[rows]
 
 
 @njit(cache=True, nogil=True)
 def commit_takes(
-    free_left: np.ndarray,  # int64[nnz], lowered in place on success
-    limit_left: np.ndarray,  # int64[nnz], lowered in place on success
-    cap_left: np.ndarray,  # int64[n_nodes], lowered in place on success
+    state: Any,  # records.StateRecord, lowered in place on success
     rows: np.ndarray,  # int64[a]: distinct stock rows
     nodes: np.ndarray,  # int64[a]
     qty: np.ndarray,  # int64[a]
@@ -394,6 +272,7 @@ def commit_takes(
     allocation that does not fit, the units available to it and ``what`` 0 for
     stock (free units or protection) or 1 for node capacity. Nothing changes then.
     """
+    free_left, limit_left, cap_left = state.free, state.limit, state.capacity
     for i in range(rows.shape[0]):
         avail = usable(free_left, limit_left, rows[i], exempt)
         if qty[i] > avail:

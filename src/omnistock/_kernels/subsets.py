@@ -6,14 +6,75 @@ describes the search. Positions are into the caller's candidate arrays.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 from numba import njit
 
 from omnistock._kernels.transport import allocate
 
+__all__ = [
+    "INF",
+    "TIE_TOL",
+    "Incumbent",
+    "Subproblem",
+    "better",
+    "branch_and_bound",
+    "prunable",
+    "relaxed",
+]
+
 #: Relative tolerance under which two decision costs count as tied.
 TIE_TOL = 1e-9
 INF = np.inf
+
+
+class Subproblem(NamedTuple):
+    """One order's search space: its candidate nodes (built inside kernels).
+
+    Attributes
+    ----------
+    node : int64[m]
+        ``node_idx`` of each candidate.
+    prio : int64[m]
+        Node priority (ties).
+    fixed : float64[m]
+        Package cost (or a lower bound on it while the km is not taken).
+    unit : float64[m]
+        Unit cost.
+    use : int64[m, n_lines]
+        Units of each line the candidate may give.
+    cap : int64[m]
+        Units the candidate may give in all (capacity, at most the order's).
+    most : int64[m]
+        Units the candidate may give to the order.
+    qty : int64[n_lines]
+        Units ordered per line.
+    penalty : float
+        Cost of one unfilled unit.
+    all_or_nothing : bool
+        Every unit or none.
+    """
+
+    node: np.ndarray
+    prio: np.ndarray
+    fixed: np.ndarray
+    unit: np.ndarray
+    use: np.ndarray
+    cap: np.ndarray
+    most: np.ndarray
+    qty: np.ndarray
+    penalty: float
+    all_or_nothing: bool
+
+
+class Incumbent(NamedTuple):
+    """A decision's rank: cost, packages, priority sum, sorted shipping nodes."""
+
+    cost: float
+    packages: int
+    prio: int
+    nodes: np.ndarray
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -22,63 +83,49 @@ def _tol(cost: float) -> float:
 
 
 @njit(cache=True, nogil=True)
-def better(
-    cost: float,
-    pk: int,
-    prio: int,
-    nodes: np.ndarray,
-    inc_cost: float,
-    inc_pk: int,
-    inc_prio: int,
-    inc_nodes: np.ndarray,
-) -> bool:
-    """Whether (cost, packages, priority sum, sorted nodes) beats the incumbent."""
-    eps = _tol(inc_cost)
-    if cost < inc_cost - eps:
+def better(new: Incumbent, inc: Incumbent) -> bool:
+    """Whether ``new`` beats ``inc``: cost, then packages, priority sum, nodes."""
+    eps = _tol(inc.cost)
+    if new.cost < inc.cost - eps:
         return True
-    if cost > inc_cost + eps:
+    if new.cost > inc.cost + eps:
         return False
-    if pk != inc_pk:
-        return pk < inc_pk
-    if prio != inc_prio:
-        return prio < inc_prio
-    for i in range(pk):
-        if nodes[i] != inc_nodes[i]:
-            return nodes[i] < inc_nodes[i]
+    if new.packages != inc.packages:
+        return new.packages < inc.packages
+    if new.prio != inc.prio:
+        return new.prio < inc.prio
+    for i in range(new.packages):
+        if new.nodes[i] != inc.nodes[i]:
+            return new.nodes[i] < inc.nodes[i]
     return False
 
 
 @njit(cache=True, nogil=True, inline="always")
-def prunable(lb: float, min_pk: int, inc_cost: float, inc_pk: int) -> bool:
-    """No solution with cost >= lb and >= min_pk packages beats the incumbent."""
-    eps = _tol(inc_cost)
-    return lb > inc_cost + eps or (lb >= inc_cost - eps and inc_pk < min_pk)
+def prunable(lb: float, min_packages: int, inc: Incumbent) -> bool:
+    """No solution with cost >= lb and >= min_packages packages beats ``inc``."""
+    eps = _tol(inc.cost)
+    return lb > inc.cost + eps or (lb >= inc.cost - eps and inc.packages < min_packages)
 
 
 @njit(cache=True, nogil=True)
 def _evaluate(
     subset: np.ndarray,  # int64[s] candidate positions
-    cand_node: np.ndarray,
-    prio: np.ndarray,
-    fixed: np.ndarray,
-    unit: np.ndarray,
-    use: np.ndarray,
-    capc: np.ndarray,
-    qty: np.ndarray,
-    penalty: float,
-    aon: bool,
-) -> tuple[float, int, int, np.ndarray, np.ndarray, np.ndarray, bool]:
+    sp: Subproblem,
+) -> tuple[Incumbent, np.ndarray, np.ndarray, bool]:
     """Best units over ``subset``.
 
-    Returns cost, packages, priority sum, sorted shipping nodes, the selection in
-    fill order, its units and whether it is feasible.
+    Returns the rank (cost, packages, priority sum, sorted shipping nodes), the
+    selection in fill order, its units and whether it is feasible.
     """
+    cand_node, prio, fixed, unit = sp.node, sp.prio, sp.fixed, sp.unit
+    use, capc, qty, penalty = sp.use, sp.cap, sp.qty, sp.penalty
+    all_or_nothing = sp.all_or_nothing
     s = subset.shape[0]
     sel = np.empty(s, dtype=np.int64)
     n_sel = 0
     for a in range(s):
         j = subset[a]
-        if not aon and unit[j] >= penalty:
+        if not all_or_nothing and unit[j] >= penalty:
             continue  # a unit from here costs no less than leaving it unfilled
         # Insertion by (unit cost, priority, node): the fill preference.
         p = n_sel
@@ -97,29 +144,30 @@ def _evaluate(
         sel[p] = j
         n_sel += 1
     sel = sel[:n_sel]
-    x = allocate(sel, use, capc, qty)
+    units = allocate(sel, use, capc, qty)
     total_q = 0
     for li in range(qty.shape[0]):
         total_q += qty[li]
     cost = 0.0
-    pk = 0
+    packages = 0
     prio_sum = 0
     filled = 0
     nodes = np.empty(n_sel, dtype=np.int64)
     for a in range(n_sel):
         y = 0
         for li in range(qty.shape[0]):
-            y += x[a, li]
+            y += units[a, li]
         if y > 0:
             j = sel[a]
             cost += fixed[j] + unit[j] * y
-            nodes[pk] = cand_node[j]
-            pk += 1
+            nodes[packages] = cand_node[j]
+            packages += 1
             prio_sum += prio[j]
             filled += y
     cost += penalty * (total_q - filled)
-    nodes = np.sort(nodes[:pk])
-    return cost, pk, prio_sum, nodes, sel, x, (not aon) or filled == total_q
+    nodes = np.sort(nodes[:packages])
+    feasible = (not all_or_nothing) or filled == total_q
+    return Incumbent(cost, packages, prio_sum, nodes), sel, units, feasible
 
 
 @njit(cache=True, nogil=True)
@@ -128,15 +176,12 @@ def _bound(
     state: np.ndarray,
     order_rho: np.ndarray,
     rho: np.ndarray,
-    unit: np.ndarray,
-    use: np.ndarray,
-    capc: np.ndarray,
-    qty: np.ndarray,
-    penalty: float,
-    aon: bool,
+    sp: Subproblem,
     fixed_sum: float,
 ) -> float:
     """Lower bound on any solution that contains ``subset`` and only allowed nodes."""
+    unit, use, capc, qty = sp.unit, sp.use, sp.cap, sp.qty
+    penalty, all_or_nothing = sp.penalty, sp.all_or_nothing
     total = fixed_sum
     s = subset.shape[0]
     m = order_rho.shape[0]
@@ -159,8 +204,8 @@ def _bound(
                 price = pb
                 j = order_rho[b]
                 b += 1
-            if price == INF or (not aon and price >= penalty):
-                if aon:
+            if price == INF or (not all_or_nothing and price >= penalty):
+                if all_or_nothing:
                     return INF
                 total += need * penalty
                 break
@@ -210,21 +255,15 @@ def _choose_line(state: np.ndarray, use: np.ndarray, deficit: np.ndarray) -> int
 
 
 @njit(cache=True, nogil=True)
-def relaxed(
-    unit: np.ndarray,
-    fixed: np.ndarray,
-    use: np.ndarray,
-    capc: np.ndarray,
-    qty: np.ndarray,
-    penalty: float,
-    aon: bool,
-) -> tuple[float, float, float]:
+def relaxed(sp: Subproblem) -> tuple[float, float, float]:
     """A bound on the variable cost of any subset of these nodes; two least packages.
 
     The relaxation drops package costs and lets each line use every node's units
     and capacity on its own. ``inf`` when an all-or-nothing order cannot be filled
     even so.
     """
+    unit, fixed, use, capc, qty = sp.unit, sp.fixed, sp.use, sp.cap, sp.qty
+    penalty, all_or_nothing = sp.penalty, sp.all_or_nothing
     m = unit.shape[0]
     cmin = INF
     f1 = INF
@@ -242,36 +281,27 @@ def relaxed(
         for j in range(m):
             avail += min(use[j, li], capc[j])
         f = min(avail, qty[li])
-        if aon and f < qty[li]:
+        if all_or_nothing and f < qty[li]:
             return INF, f1, f2
-        vstar += f * (cmin if aon else min(cmin, penalty)) + (qty[li] - f) * penalty
+        per_unit = cmin if all_or_nothing else min(cmin, penalty)
+        vstar += f * per_unit + (qty[li] - f) * penalty
     return vstar, f1, f2
 
 
 @njit(cache=True, nogil=True)
 def branch_and_bound(
-    cand_node: np.ndarray,
-    prio: np.ndarray,
-    fixed: np.ndarray,
-    unit: np.ndarray,
-    use: np.ndarray,
-    capc: np.ndarray,
-    most: np.ndarray,
-    qty: np.ndarray,
-    penalty: float,
-    aon: bool,
-    kmax: int,
-    vstar: float,
-    inc_cost: float,
-    inc_pk: int,
-    inc_prio: int,
-    inc_nodes: np.ndarray,
+    sp: Subproblem,
+    kmax: int,  # most packages
+    vstar: float,  # relaxed(sp): bound on the variable cost
+    inc: Incumbent,
 ) -> tuple[bool, np.ndarray, int]:
     """Depth-first search over subsets of two or more nodes (module docstring).
 
     Returns whether it beat the given incumbent, the better selection (positions
     in these arrays, fill order) and the number of subsets evaluated.
     """
+    cand_node, prio, fixed, unit = sp.node, sp.prio, sp.fixed, sp.unit
+    use, most, qty = sp.use, sp.most, sp.qty
     m = cand_node.shape[0]
     n_lines = qty.shape[0]
     found = False
@@ -304,20 +334,8 @@ def branch_and_bound(
             pushed = False
             if s < kmax:
                 ssorted = _sorted_by_unit(subset[:s], unit)
-                lb = _bound(
-                    ssorted,
-                    state,
-                    order_rho,
-                    rho,
-                    unit,
-                    use,
-                    capc,
-                    qty,
-                    penalty,
-                    aon,
-                    fsum,
-                )
-                if not prunable(lb, s + 1, inc_cost, inc_pk):
+                lb = _bound(ssorted, state, order_rho, rho, sp, fsum)
+                if not prunable(lb, s + 1, inc):
                     line = _choose_line(state, use, pend_def)
                     if line >= 0:
                         fr_line[depth] = line
@@ -346,37 +364,23 @@ def branch_and_bound(
             fr_ptr[f] += 1
             if state[j] != 0 or use[j, line] == 0:
                 continue
-            if prunable(fsum + fixed[j] + vstar, s + 1, inc_cost, inc_pk):
+            if prunable(fsum + fixed[j] + vstar, s + 1, inc):
                 fr_ptr[f] = m  # later siblings cost no less
                 break
             state[j] = 1
             subset[s] = j
             s += 1
             fsum += fixed[j]
-            cost, pk, psum, nodes, sel, x, feasible = _evaluate(
-                subset[:s],
-                cand_node,
-                prio,
-                fixed,
-                unit,
-                use,
-                capc,
-                qty,
-                penalty,
-                aon,
-            )
+            new, sel, units, feasible = _evaluate(subset[:s], sp)
             evaluated += 1
-            if feasible and better(
-                cost, pk, psum, nodes, inc_cost, inc_pk, inc_prio, inc_nodes
-            ):
-                inc_cost, inc_pk, inc_prio = cost, pk, psum
-                inc_nodes = nodes
+            if feasible and better(new, inc):
+                inc = new
                 inc_sel = sel.copy()
                 found = True
             pend_def = qty.copy()
             for a in range(sel.shape[0]):
                 for li in range(n_lines):
-                    pend_def[li] -= x[a, li]
+                    pend_def[li] -= units[a, li]
             pending = True
             pend_added = j
             descended = True

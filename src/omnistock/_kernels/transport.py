@@ -31,7 +31,7 @@ def allocate(
     """
     s = sel.shape[0]
     n_lines = qty.shape[0]
-    x = np.zeros((s, n_lines), dtype=np.int64)
+    units = np.zeros((s, n_lines), dtype=np.int64)
     dem = qty.copy()
     out = np.zeros(s, dtype=np.int64)
     left = 0
@@ -46,9 +46,9 @@ def allocate(
         ci = sel[i]
         # Direct units first: most orders need no rerouting.
         for li in range(n_lines):
-            r = min(use[ci, li] - x[i, li], dem[li], cap[ci] - out[i])
+            r = min(use[ci, li] - units[i, li], dem[li], cap[ci] - out[i])
             if r > 0:
-                x[i, li] += r
+                units[i, li] += r
                 dem[li] -= r
                 out[i] += r
                 left -= r
@@ -63,7 +63,7 @@ def allocate(
                 head += 1
                 ca = sel[a]
                 for li in range(n_lines):
-                    if line_seen[li] or x[a, li] >= use[ca, li]:
+                    if line_seen[li] or units[a, li] >= use[ca, li]:
                         continue
                     line_seen[li] = True
                     line_from[li] = a
@@ -71,7 +71,7 @@ def allocate(
                         target = li
                         break
                     for b in range(i):
-                        if not node_seen[b] and x[b, li] > 0:
+                        if not node_seen[b] and units[b, li] > 0:
                             node_seen[b] = True
                             node_from[b] = li
                             queue[tail] = b
@@ -82,22 +82,22 @@ def allocate(
             li = target
             while True:
                 a = line_from[li]
-                delta = min(delta, use[sel[a], li] - x[a, li])
+                delta = min(delta, use[sel[a], li] - units[a, li])
                 if a == i:
                     break
                 back = node_from[a]
-                delta = min(delta, x[a, back])
+                delta = min(delta, units[a, back])
                 li = back
             li = target
             dem[li] -= delta
             left -= delta
             while True:
                 a = line_from[li]
-                x[a, li] += delta
+                units[a, li] += delta
                 if a == i:
                     break
                 back = node_from[a]
-                x[a, back] -= delta
+                units[a, back] -= delta
                 li = back
             out[i] += delta
-    return x
+    return units

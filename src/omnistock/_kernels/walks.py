@@ -1,6 +1,6 @@
 """The peers' policies: one greedy walk per line over a fixed node order (docs/solvers.md).
 
-``PRIORITY``: nodes by ascending priority, then scenario node order (Magento MSI's
+Policy codes are ``codes.POLICY_*``. ``PRIORITY``: nodes by ascending priority, then scenario node order (Magento MSI's
 priority selection, Saleor's sorting order, Solidus). ``NEAREST``: by ascending km,
 then priority, then node order (Magento MSI's distance selection). ``MOST_STOCK``:
 per line, by descending free units of that line's SKU left, then priority, then node
@@ -20,31 +20,37 @@ eligible nodes with capacity left and usable units, so every rule holds.
 
 from __future__ import annotations
 
+from typing import Any, NamedTuple
+
 import numpy as np
 from numba import njit
 
-GREEDY, PRIORITY, NEAREST, MOST_STOCK = 0, 1, 2, 3
+from omnistock._kernels.codes import POLICY_MOST_STOCK, POLICY_NEAREST
+
+__all__ = ["walk"]
+
+
+class _Order(NamedTuple):
+    """What ranks one order's candidates: node, half chord, rows, stock, priority."""
+
+    cand_node: np.ndarray  # int64[m]
+    cand_half: np.ndarray  # float64[m]: half chords, ordered like km
+    cand_row: np.ndarray  # int64[m, n_lines]
+    free: np.ndarray  # int64[nnz]: free units left per stock row
+    prio: np.ndarray  # int64[m]: the candidates' node priorities
+    pickup: int  # the pickup node, -1 for none
 
 
 @njit(cache=True, nogil=True)
-def _before(
-    policy: int,
-    li: int,
-    a: int,
-    b: int,
-    cand_node: np.ndarray,
-    cand_half: np.ndarray,
-    cand_row: np.ndarray,
-    free_left: np.ndarray,
-    prio: np.ndarray,
-    pickup: int,
-) -> bool:
+def _before(policy: int, li: int, a: int, b: int, order: _Order) -> bool:
     """Whether candidate ``a`` comes before ``b`` in the walk of line ``li``."""
+    cand_node, cand_half, cand_row = order.cand_node, order.cand_half, order.cand_row
+    free_left, prio, pickup = order.free, order.prio, order.pickup
     if cand_node[a] == pickup or cand_node[b] == pickup:
         return cand_node[a] == pickup
-    if policy == NEAREST and cand_half[a] != cand_half[b]:
+    if policy == POLICY_NEAREST and cand_half[a] != cand_half[b]:
         return cand_half[a] < cand_half[b]
-    if policy == MOST_STOCK:
+    if policy == POLICY_MOST_STOCK:
         ra = cand_row[a, li]
         rb = cand_row[b, li]
         fa = free_left[ra] if ra >= 0 else 0
@@ -58,35 +64,36 @@ def _before(
 
 @njit(cache=True, nogil=True)
 def walk(
-    policy: int,
-    cand_node: np.ndarray,  # int64[m]
-    cand_half: np.ndarray,  # float64[m]: half chords, ordered like km
-    cand_use: np.ndarray,  # int64[m, n_lines]
-    cand_row: np.ndarray,  # int64[m, n_lines]
-    free_left: np.ndarray,  # int64[nnz]
-    cap_left: np.ndarray,  # int64[n_nodes]
-    node_priority: np.ndarray,  # int64[n_nodes]
-    pickup: int,
-    qty: np.ndarray,  # int64[n_lines]
-    k: int,
-    aon: bool,
+    policy: int,  # codes.POLICY_PRIORITY, POLICY_NEAREST or POLICY_MOST_STOCK
+    cands: Any,  # candidates.collect_candidates: (node, half chord, use, row)
+    net: Any,  # records.NetworkRecord: node_priority
+    state: Any,  # records.StateRecord: free units, capacity
+    request: Any,  # records.Request: pickup, qty, split limit, all-or-nothing
 ) -> tuple[np.ndarray, np.ndarray]:
     """The policy's decision: candidate positions that ship (first use order) and units.
 
-    Returns ``sel : int64[b]`` and ``x : int64[b, n_lines]`` like
+    Returns ``sel : int64[b]`` and ``units : int64[b, n_lines]`` like
     ``search.best_decision``. The next node of a walk is picked when needed (a
     line is usually filled by its first node), never by sorting every candidate.
     """
+    cand_node, cand_half, cand_use, cand_row = cands
+    free_left = state.free
+    cap_left = state.capacity
+    pickup = request.pickup
+    qty = request.line_qty
+    split_limit = request.split_limit
+    all_or_nothing = request.all_or_nothing
     m = cand_node.shape[0]
     n_lines = qty.shape[0]
-    prio = node_priority[cand_node]
-    x = np.zeros((m, n_lines), dtype=np.int64)
+    prio = net.node_priority[cand_node]
+    ranks = _Order(cand_node, cand_half, cand_row, free_left, prio, pickup)
+    units = np.zeros((m, n_lines), dtype=np.int64)
     first_use = np.full(m, -1, dtype=np.int64)
     n_used = 0
     total_q = 0
     for li in range(n_lines):
         total_q += qty[li]
-    if aon and k == 1:
+    if all_or_nothing and split_limit == 1:
         best = -1
         for j in range(m):
             if cap_left[cand_node[j]] < total_q:
@@ -96,24 +103,10 @@ def walk(
                 if cand_use[j, li] < qty[li]:
                     whole = False
                     break
-            if whole and (
-                best < 0
-                or _before(
-                    policy,
-                    0,
-                    j,
-                    best,
-                    cand_node,
-                    cand_half,
-                    cand_row,
-                    free_left,
-                    prio,
-                    pickup,
-                )
-            ):
+            if whole and (best < 0 or _before(policy, 0, j, best, ranks)):
                 best = j
         if best >= 0:
-            x[best] = qty
+            units[best] = qty
             first_use[best] = 0
             n_used = 1
     else:
@@ -130,20 +123,9 @@ def walk(
                 for j in range(m):
                     if visited[j] or cand_use[j, li] <= 0 or cap[j] <= 0:
                         continue
-                    if first_use[j] < 0 and n_used >= k:
+                    if first_use[j] < 0 and n_used >= split_limit:
                         continue  # would exceed the split limit
-                    if best < 0 or _before(
-                        policy,
-                        li,
-                        j,
-                        best,
-                        cand_node,
-                        cand_half,
-                        cand_row,
-                        free_left,
-                        prio,
-                        pickup,
-                    ):
+                    if best < 0 or _before(policy, li, j, best, ranks):
                         best = j
                 if best < 0:
                     break
@@ -152,12 +134,12 @@ def walk(
                 if first_use[best] < 0:
                     first_use[best] = n_used
                     n_used += 1
-                x[best, li] = t
+                units[best, li] = t
                 cap[best] -= t
                 need -= t
             if need > 0:
                 short = True
-        if aon and short:
+        if all_or_nothing and short:
             n_used = 0
     sel = np.empty(n_used, dtype=np.int64)
     for j in range(m):
@@ -165,5 +147,5 @@ def walk(
             sel[first_use[j]] = j
     out = np.empty((n_used, n_lines), dtype=np.int64)
     for a in range(n_used):
-        out[a] = x[sel[a]]
+        out[a] = units[sel[a]]
     return sel, out

@@ -127,19 +127,11 @@ def price_orders(
     net, orders = compiled.network, compiled.orders
     line, node, qty = triples
     return order_cost_components(
-        orders.line_order,
-        orders.line_qty,
-        orders.order_xyz,
-        orders.order_weight,
-        net.node_xyz,
-        net.node_handling,
-        net.node_unit_cost,
+        net.record,
+        orders.record,
         np.asarray(line, dtype=np.int64),
         np.asarray(node, dtype=np.int64),
         np.asarray(qty, dtype=np.int64),
-        net.package,
-        net.per_km,
-        net.unfilled,
     )
 
 

@@ -11,6 +11,7 @@ them per order from the unit vectors below.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -18,9 +19,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 import polars as pl
 
+from omnistock._kernels.codes import KIND_CODES, METHOD_CODES
 from omnistock._kernels.geo import unit_vectors
+from omnistock._kernels.records import NetworkRecord, network_record
 from omnistock.compiled.state import free_units, protected_limit
-from omnistock.model.network import METHODS, NODE_KINDS
+from omnistock.model.network import NODE_KINDS
 
 if TYPE_CHECKING:
     from omnistock.model.scenario import Scenario
@@ -34,15 +37,8 @@ __all__ = [
     "str_array",
 ]
 
-#: Order method codes (``order_method``); node methods are bit sets ``1 << code``.
-METHOD_CODES: dict[str, int] = {m: i for i, m in enumerate(METHODS)}
-SHIP, PICKUP, SAME_DAY = (
-    METHOD_CODES["ship"],
-    METHOD_CODES["pickup"],
-    METHOD_CODES["same_day"],
-)
-#: Node kind codes (``node_kind``).
-KIND_CODES: dict[str, int] = {k: i for i, k in enumerate(NODE_KINDS)}
+# METHOD_CODES (``order_method``; node methods are bit sets ``1 << code``) and
+# KIND_CODES (``node_kind``) are written once, in ``_kernels.codes``.
 #: Stands for "no limit" in integer limit arrays (capacity, split limit).
 NO_LIMIT = np.iinfo(np.int64).max // 4
 
@@ -134,6 +130,11 @@ class CompiledNetwork:
     unfilled: float
     exempt_tiers: frozenset[str]
     tier_weights: dict[str, float]
+
+    @functools.cached_property
+    def record(self) -> NetworkRecord:
+        """The kernels' record of this network (``_kernels.records``), built once."""
+        return network_record(self)
 
     @property
     def n_nodes(self) -> int:

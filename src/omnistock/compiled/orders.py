@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
 
+from omnistock._kernels.codes import METHOD_CODES, PICKUP
 from omnistock._kernels.geo import unit_vectors
-from omnistock.compiled.network import (
-    METHOD_CODES,
-    NO_LIMIT,
-    PICKUP,
-    CompiledNetwork,
-    str_array,
-)
+from omnistock._kernels.records import OrdersRecord, orders_record
+from omnistock.compiled.network import NO_LIMIT, CompiledNetwork, str_array
 from omnistock.model.orders import Order
 
 __all__ = ["CompiledOrders", "compile_orders"]
@@ -74,6 +71,11 @@ class CompiledOrders:
     line_sku: np.ndarray
     line_qty: np.ndarray
     line_sku_ids: np.ndarray
+
+    @functools.cached_property
+    def record(self) -> OrdersRecord:
+        """The kernels' record of this batch (``_kernels.records``), built once."""
+        return orders_record(self)
 
     @property
     def n_orders(self) -> int:

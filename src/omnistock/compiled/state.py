@@ -13,10 +13,13 @@ the only places the formula is written, so every one of them agrees.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
+
+from omnistock._kernels.records import StateRecord, state_record
 
 if TYPE_CHECKING:
     from omnistock.compiled.network import CompiledNetwork
@@ -69,6 +72,19 @@ class StockState:
             net.stock_limit.astype(np.int64, copy=True),
             net.node_capacity.astype(np.int64, copy=True),
         )
+
+    @functools.cached_property
+    def record(self) -> StateRecord:
+        """The kernels' record over these very arrays: a kernel's takes show here.
+
+        Built once; the arrays are therefore never re-bound, only written.
+        """
+        return state_record(self)
+
+    @classmethod
+    def of_network(cls, net: CompiledNetwork) -> StockState:
+        """The network's own counters, not copied: for kernels that only read them."""
+        return cls(net.stock_free, net.stock_limit, net.node_capacity)
 
     def copy(self) -> StockState:
         """An independent copy of the counters."""

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import polars as pl
 
-from omnistock._kernels.cost import DISTANCE
+from omnistock._kernels.codes import COST_DISTANCE
 from omnistock._kernels.geo import km_pairs
 from omnistock.compiled import KIND_CODES, CompiledScenario
 from omnistock.compiled.allocations import Triples, price_orders
@@ -53,7 +53,7 @@ def report(
             "tier": co.order_tier,
             "exempt": co.order_exempt,
             "cost": per_order.sum(axis=1),
-            "distance_cost": per_order[:, DISTANCE],
+            "distance_cost": per_order[:, COST_DISTANCE],
             "packages": np.bincount(pair_order, minlength=n).astype(np.int64),
             "km": np.bincount(pair_order, weights=km, minlength=n),
             "units": np.bincount(

@@ -23,7 +23,7 @@ from typing import Any, ClassVar
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from omnistock._kernels.walks import GREEDY
+from omnistock._kernels.codes import POLICY_GREEDY
 from omnistock.compiled import CompiledScenario
 from omnistock.exceptions import InvalidOptionValue
 from omnistock.solvers.base import Capabilities, Solution
@@ -111,7 +111,7 @@ class LookaheadSolver:
                 else _row_prices(compiled, options.exempt_row_cost, "exempt_row_cost")
             )
         both = np.concatenate([prices, exempt]) * options.weight
-        sol = run_batch(compiled, GREEDY, both)
+        sol = run_batch(compiled, POLICY_GREEDY, both)
         sol.info["priced_rows"] = int((prices > 0).sum())
         return sol
 

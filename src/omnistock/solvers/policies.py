@@ -11,7 +11,11 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from omnistock._kernels.walks import MOST_STOCK, NEAREST, PRIORITY
+from omnistock._kernels.codes import (
+    POLICY_MOST_STOCK,
+    POLICY_NEAREST,
+    POLICY_PRIORITY,
+)
 from omnistock.compiled import CompiledScenario
 from omnistock.solvers.base import Capabilities, NoOptions, Solution
 from omnistock.solvers.greedy import run_batch
@@ -36,18 +40,18 @@ class PrioritySolver(_WalkSolver):
     """Nodes by ascending priority, ties by scenario node order."""
 
     name: ClassVar[str] = "priority"
-    policy: ClassVar[int] = PRIORITY
+    policy: ClassVar[int] = POLICY_PRIORITY
 
 
 class NearestSolver(_WalkSolver):
     """Nodes by ascending distance to the destination, ties by priority, node order."""
 
     name: ClassVar[str] = "nearest"
-    policy: ClassVar[int] = NEAREST
+    policy: ClassVar[int] = POLICY_NEAREST
 
 
 class MostStockSolver(_WalkSolver):
     """Per line, nodes by descending free units of its SKU, ties by priority, node order."""
 
     name: ClassVar[str] = "most_stock"
-    policy: ClassVar[int] = MOST_STOCK
+    policy: ClassVar[int] = POLICY_MOST_STOCK

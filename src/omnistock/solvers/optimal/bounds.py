@@ -38,6 +38,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from omnistock._kernels.cost import unfilled_cost
 from omnistock.compiled import NO_LIMIT, CompiledScenario
 from omnistock.solvers.optimal.candidates import Candidates
 from omnistock.solvers.optimal.milp import MilpData
@@ -218,7 +219,9 @@ def line_split_bound(
     first_of_line = np.searchsorted(line, line, side="left")
     before = cum - ub - np.where(first_of_line > 0, cum[first_of_line - 1], 0.0)
     take = np.clip(qty[line] - before, 0.0, ub)
-    penalty = net.unfilled * orders.order_weight[orders.line_order[line]]
+    penalty = unfilled_cost(
+        net.unfilled, orders.order_weight[orders.line_order[line]], 1
+    )
     # A line that may stay short takes the units priced below its unfilled cost
     # (a prefix, prices being sorted); a line of an all-or-nothing order all it needs.
     gain = np.bincount(
@@ -229,7 +232,9 @@ def line_split_bound(
 
     lines = order_mask[orders.line_order]
     unfilled = np.where(
-        lines, net.unfilled * orders.order_weight[orders.line_order] * qty, 0.0
+        lines,
+        unfilled_cost(net.unfilled, orders.order_weight[orders.line_order], qty),
+        0.0,
     )
     by_order = orders.line_order
     partial = np.bincount(by_order, weights=unfilled + gain, minlength=n_orders)
@@ -242,8 +247,8 @@ def line_split_bound(
             cannot, np.inf, np.bincount(by_order, weights=full, minlength=n_orders)
         ),
     )
-    aon = orders.order_all_or_nothing & order_mask
-    value = np.where(aon, np.minimum(nothing, in_full), partial)
+    all_or_nothing = orders.order_all_or_nothing & order_mask
+    value = np.where(all_or_nothing, np.minimum(nothing, in_full), partial)
     return float(value[order_mask].sum() + constant)
 
 

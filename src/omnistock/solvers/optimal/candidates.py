@@ -18,114 +18,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from numba import njit
 
-from omnistock._kernels.cost import package_cost
-from omnistock._kernels.eligibility import ELIGIBLE, node_reason
-from omnistock._kernels.protection import usable
-from omnistock.compiled import NO_LIMIT, CompiledScenario
+from omnistock._kernels.components import link
+from omnistock._kernels.packages import batch_candidates
+from omnistock.compiled import NO_LIMIT, CompiledScenario, StockState
 
 __all__ = ["Candidates", "candidates", "components"]
-
-
-@njit(cache=True, nogil=True)
-def _candidate_arrays(
-    stock_indptr: np.ndarray,
-    stock_node: np.ndarray,
-    stock_free: np.ndarray,
-    stock_limit: np.ndarray,
-    node_methods: np.ndarray,
-    node_all_channels: np.ndarray,
-    node_channel_ok: np.ndarray,
-    node_xyz: np.ndarray,
-    node_capacity: np.ndarray,
-    node_handling: np.ndarray,
-    order_channel: np.ndarray,
-    order_method: np.ndarray,
-    order_pickup: np.ndarray,
-    order_xyz: np.ndarray,
-    order_exempt: np.ndarray,
-    line_indptr: np.ndarray,
-    line_sku: np.ndarray,
-    line_qty: np.ndarray,
-    max_distance_km: float,
-    radius_km: float,
-    package: float,
-    per_km: float,
-) -> tuple[np.ndarray, ...]:
-    n_orders = order_channel.shape[0]
-    n_nodes = node_xyz.shape[0]
-    most = 0
-    for line in range(line_sku.shape[0]):
-        s = line_sku[line]
-        if s >= 0:
-            most += stock_indptr[s + 1] - stock_indptr[s]
-    cand_line = np.empty(most, dtype=np.int64)
-    cand_row = np.empty(most, dtype=np.int64)
-    cand_ub = np.empty(most, dtype=np.int64)
-    cand_pair = np.empty(most, dtype=np.int64)
-    pair_order = np.empty(most, dtype=np.int64)
-    pair_node = np.empty(most, dtype=np.int64)
-    pair_cost = np.empty(most, dtype=np.float64)
-    # Per-order caches keyed by a stamp, so nothing is cleared between orders.
-    stamp = np.full(n_nodes, -1, dtype=np.int64)
-    eligible = np.zeros(n_nodes, dtype=np.bool_)
-    pair_of_node = np.empty(n_nodes, dtype=np.int64)
-    n_cand = 0
-    n_pair = 0
-    for o in range(n_orders):
-        exempt = order_exempt[o]
-        for line in range(line_indptr[o], line_indptr[o + 1]):
-            s = line_sku[line]
-            if s < 0:
-                continue
-            for row in range(stock_indptr[s], stock_indptr[s + 1]):
-                n = stock_node[row]
-                if stamp[n] != o:
-                    stamp[n] = o
-                    reason, _ = node_reason(
-                        node_methods,
-                        node_all_channels,
-                        node_channel_ok,
-                        node_xyz,
-                        n,
-                        order_channel[o],
-                        order_method[o],
-                        order_pickup[o],
-                        order_xyz[o],
-                        max_distance_km,
-                        radius_km,
-                    )
-                    eligible[n] = reason == ELIGIBLE
-                    pair_of_node[n] = -1
-                if not eligible[n]:
-                    continue
-                ub = min(line_qty[line], usable(stock_free, stock_limit, row, exempt))
-                ub = min(ub, node_capacity[n])
-                if ub <= 0:
-                    continue
-                if pair_of_node[n] < 0:
-                    pair_of_node[n] = n_pair
-                    pair_order[n_pair] = o
-                    pair_node[n_pair] = n
-                    pair_cost[n_pair] = package_cost(
-                        node_xyz, node_handling, n, order_xyz[o], package, per_km
-                    )
-                    n_pair += 1
-                cand_line[n_cand] = line
-                cand_row[n_cand] = row
-                cand_ub[n_cand] = ub
-                cand_pair[n_cand] = pair_of_node[n]
-                n_cand += 1
-    return (
-        cand_line[:n_cand],
-        cand_row[:n_cand],
-        cand_ub[:n_cand],
-        cand_pair[:n_cand],
-        pair_order[:n_pair],
-        pair_node[:n_pair],
-        pair_cost[:n_pair],
-    )
 
 
 @dataclass(frozen=True, eq=False)
@@ -174,29 +72,8 @@ def candidates(
     rows' duals carry their whole value (``omnistock.relax``).
     """
     net, orders = compiled.network, compiled.orders
-    line, row, ub, pair, pair_order, pair_node, pair_cost = _candidate_arrays(
-        net.stock_indptr,
-        net.stock_node,
-        net.stock_free,
-        net.stock_limit,
-        net.node_methods,
-        net.node_all_channels,
-        net.node_channel_ok,
-        net.node_xyz,
-        net.node_capacity,
-        net.node_handling,
-        orders.order_channel,
-        orders.order_method,
-        orders.order_pickup,
-        orders.order_xyz,
-        orders.order_exempt,
-        orders.line_indptr,
-        orders.line_sku,
-        orders.line_qty,
-        net.max_distance_km,
-        net.same_day_radius_km,
-        net.package,
-        net.per_km,
+    line, row, ub, pair, pair_order, pair_node, pair_cost = batch_candidates(
+        net.record, StockState.of_network(net).record, orders.record
     )
     # A ship-complete order takes every line in full from one node: a package
     # without every line's full quantity (or without the capacity) is never used.
@@ -244,43 +121,6 @@ def candidates(
     )
 
 
-@njit(cache=True, nogil=True)
-def _find(parent: np.ndarray, i: int) -> int:
-    root = i
-    while parent[root] != root:
-        root = parent[root]
-    while parent[i] != root:  # path compression
-        nxt = parent[i]
-        parent[i] = root
-        i = nxt
-    return root
-
-
-@njit(cache=True, nogil=True)
-def _link(
-    n_orders: int,
-    cand_order: np.ndarray,
-    cand_key: np.ndarray,  # int64[n_cand]: binding constraint id, -1 for none
-    n_keys: int,
-) -> np.ndarray:
-    parent = np.arange(n_orders)
-    first = np.full(n_keys, -1, dtype=np.int64)
-    for c in range(cand_order.shape[0]):
-        k = cand_key[c]
-        if k < 0:
-            continue
-        o = cand_order[c]
-        if first[k] < 0:
-            first[k] = o
-        else:
-            a, b = _find(parent, o), _find(parent, first[k])
-            if a != b:
-                parent[max(a, b)] = min(a, b)
-    for o in range(n_orders):
-        parent[o] = _find(parent, o)
-    return parent
-
-
 def components(compiled: CompiledScenario, cand: Candidates) -> np.ndarray:
     """int64[n_orders]: a component label per order (-1: no candidate at all).
 
@@ -295,7 +135,7 @@ def components(compiled: CompiledScenario, cand: Candidates) -> np.ndarray:
     row_key = np.where(row_binds[cand.row], cand.row, -1)
     cap_key = np.where(cand.cap_binds[node], n_rows + node, -1)
     n_keys = n_rows + cand.cap_binds.shape[0]
-    root = _link(
+    root = link(
         n_orders,
         np.concatenate([cand_order, cand_order]),
         np.concatenate([row_key, cap_key]),

@@ -37,7 +37,7 @@ from typing import Any
 
 import numpy as np
 
-from omnistock.compiled import CompiledScenario
+from omnistock.compiled import CompiledScenario, StockState
 from omnistock.solvers.optimal.bounds import fallback_bound, relaxed_duals
 from omnistock.solvers.optimal.candidates import Candidates
 from omnistock.solvers.optimal.milp import MilpData, build_milp
@@ -335,7 +335,7 @@ def triples_to_vector(
     short = np.bincount(
         orders.line_order[data.lines], weights=u > 0, minlength=orders.n_orders
     )
-    z = (short[data.aon_orders] == 0).astype(np.float64)
+    z = (short[data.all_or_nothing_orders] == 0).astype(np.float64)
     return np.concatenate([x, y, u, z])
 
 
@@ -369,7 +369,7 @@ def fix_integral_solve_rest(
     unsettled[c_order[frac[:nx]]] = True
     unsettled[cand.pair_order[data.pair[frac[nx : nx + ny]]]] = True
     unsettled[orders.line_order[data.lines[frac[nx + ny : nx + ny + nu]]]] = True
-    unsettled[data.aon_orders[frac[nx + ny + nu :]]] = True
+    unsettled[data.all_or_nothing_orders[frac[nx + ny + nu :]]] = True
     units = np.rint(values[:nx]).astype(np.int64)
     fixed = (units > 0) & ~unsettled[c_order]
     c, qty = data.cand[fixed], units[fixed]
@@ -388,7 +388,7 @@ def fix_integral_solve_rest(
         cand,
         unsettled & order_mask,
         pair_mask=pair_mask,
-        left=(free, limit, cap),
+        left=StockState(free, limit, cap),
     )
     sub_values = solve_sub(sub)
     if sub_values is None:

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from omnistock._kernels.cost import unfilled_cost
 from omnistock.compiled import NO_LIMIT, CompiledScenario
 from omnistock.solvers.optimal.candidates import Candidates
 
@@ -97,7 +98,7 @@ def solve_unit_orders(
         2 + n_o + rows.size + int(limited.sum()) + np.arange(capped_nodes.size)
     )
 
-    unfilled = net.unfilled * orders.order_weight[order_idx]
+    unfilled = unfilled_cost(net.unfilled, orders.order_weight[order_idx], 1)
     unit_cost = cand.pair_cost[cand.pair[ci]] + net.node_unit_cost[c_node]
     n_vertices = 3 + n_o + rows.size + int(limited.sum()) + capped_nodes.size
     top = max(float(unfilled.max(initial=0.0)), float(unit_cost.max(initial=0.0)))

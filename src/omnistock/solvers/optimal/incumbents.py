@@ -52,19 +52,11 @@ def objective_of(compiled: CompiledScenario, triples: np.ndarray) -> float:
     """The plan objective by the one cost kernel."""
     net, orders = compiled.network, compiled.orders
     comp, _, _, _ = plan_cost(
-        orders.line_order,
-        orders.line_qty,
-        orders.order_xyz,
-        orders.order_weight,
-        net.node_xyz,
-        net.node_handling,
-        net.node_unit_cost,
+        net.record,
+        orders.record,
         np.ascontiguousarray(triples[:, 0]),
         np.ascontiguousarray(triples[:, 1]),
         np.ascontiguousarray(triples[:, 2]),
-        net.package,
-        net.per_km,
-        net.unfilled,
     )
     return float(comp.sum())
 

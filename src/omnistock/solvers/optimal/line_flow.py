@@ -37,9 +37,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from numba import njit
 
-from omnistock.compiled import NO_LIMIT, CompiledScenario
+from omnistock._kernels.cost import unfilled_cost
+from omnistock._kernels.flows import potentials
+from omnistock.compiled import NO_LIMIT, CompiledScenario, StockState
 from omnistock.compiled.allocations import usage
 from omnistock.solvers.greedy import run_orders
 from omnistock.solvers.optimal.bounds import RowPrices, line_split_bound, package_share
@@ -51,8 +52,6 @@ __all__ = ["FlowPlan", "LineFlow", "flow_plan", "line_flow", "potentials"]
 #: Costs enter the flow as integers: rounded down after multiplying by this, so
 #: the flow's optimum (divided back) never exceeds the relaxation's.
 COST_SCALE = 1_000.0
-
-Left = tuple[np.ndarray, np.ndarray, np.ndarray]
 
 
 @dataclass(frozen=True, eq=False)
@@ -74,49 +73,15 @@ class LineFlow:
     cost: float
 
 
-@njit(cache=True, nogil=True)
-def potentials(
-    tails: np.ndarray,
-    heads: np.ndarray,
-    capacity: np.ndarray,
-    cost: np.ndarray,
-    flow: np.ndarray,
-    n_vertices: int,
-) -> tuple[np.ndarray, bool]:
-    """Shortest distances in the residual graph of an optimal flow (Bellman-Ford).
-
-    Every vertex starts at 0 (a virtual root joined to all), so the distances are
-    <= 0 and ``cost + d[tail] - d[head] >= 0`` on every residual arc: ``-d`` are
-    node potentials proving the flow optimal, and an arc whose reduced cost is
-    negative is saturated, its dual ``d[head] - d[tail] - cost``. Returns the
-    distances and whether they settled (an optimal flow has no negative cycle,
-    so they settle within ``n_vertices`` passes).
-    """
-    d = np.zeros(n_vertices, dtype=np.int64)
-    for _ in range(n_vertices):
-        changed = False
-        for a in range(tails.shape[0]):
-            u, v, c = tails[a], heads[a], cost[a]
-            if flow[a] < capacity[a] and d[u] + c < d[v]:
-                d[v] = d[u] + c
-                changed = True
-            if flow[a] > 0 and d[v] - c < d[u]:
-                d[u] = d[v] - c
-                changed = True
-        if not changed:
-            return d, True
-    return d, False
-
-
 def line_flow(
     compiled: CompiledScenario,
     cand: Candidates,
     line_mask: np.ndarray,
-    left: Left | None = None,
+    left: StockState | None = None,
 ) -> LineFlow | None:
     """Solve the line-split relaxation of the lines in ``line_mask`` as a min-cost flow.
 
-    ``left`` = (free units, protected limits, capacity) the lines may use (default:
+    ``left``: the free units, protected limits and capacity the lines may use (default:
     the network's). Returns None when OR-Tools reports no optimum (costs out of
     its range).
     """
@@ -124,7 +89,9 @@ def line_flow(
 
     net, orders = compiled.network, compiled.orders
     free, limit, node_cap = (
-        (net.stock_free, net.stock_limit, net.node_capacity) if left is None else left
+        (net.stock_free, net.stock_limit, net.node_capacity)
+        if left is None
+        else (left.free, left.limit, left.capacity)
     )
     n_lines, n_rows, n_nodes = orders.n_lines, net.stock_node.shape[0], net.n_nodes
     qty = orders.line_qty
@@ -163,7 +130,7 @@ def line_flow(
             np.where(node_cap < NO_LIMIT, np.maximum(node_cap, 0), demand.sum()),
         ]
     ).astype(np.int64)
-    unfilled = net.unfilled * orders.order_weight[orders.line_order]
+    unfilled = unfilled_cost(net.unfilled, orders.order_weight[orders.line_order], 1)
     cost = np.concatenate(
         [
             np.floor(unit * COST_SCALE),
@@ -210,13 +177,16 @@ class FlowPlan:
     bound: float
 
 
-def _minus(compiled: CompiledScenario, left: Left, triples: np.ndarray) -> Left:
-    """The stock ``left`` less what ``triples`` take."""
+def _minus(
+    compiled: CompiledScenario, left: StockState, triples: np.ndarray
+) -> StockState:
+    """The stock ``left`` less what ``triples`` take (a new state)."""
     row_all, row_protected, node_units = usage(
         compiled, triples[:, 0], triples[:, 1], triples[:, 2]
     )
-    free, limit, capacity = left
-    return free - row_all, limit - row_protected, capacity - node_units
+    return StockState(
+        left.free - row_all, left.limit - row_protected, left.capacity - node_units
+    )
 
 
 def flow_plan(
@@ -247,8 +217,7 @@ def flow_plan(
         opened > orders.order_max_splits
     )
     kept = first.triples[ruled[owner] & ~wrong[owner]]
-    left: Left = (net.stock_free, net.stock_limit, net.node_capacity)
-    left = _minus(compiled, left, kept)
+    left = _minus(compiled, StockState.of_network(net), kept)
     redo = run_orders(compiled, np.flatnonzero(order_mask & ruled & wrong), left)
     left = _minus(compiled, left, redo)
     parts = [kept, redo]

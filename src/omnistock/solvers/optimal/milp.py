@@ -19,7 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from omnistock.compiled import NO_LIMIT, CompiledScenario
+from omnistock._kernels.cost import unfilled_cost
+from omnistock.compiled import NO_LIMIT, CompiledScenario, StockState
 from omnistock.solvers.base import SolveStatus
 from omnistock.solvers.optimal.candidates import Candidates
 from omnistock.solvers.optimal.options import BACKEND_NAME, OptimalOptions
@@ -41,7 +42,7 @@ class MilpData:
     a_indptr, a_col : int64, a_val : float64
         CSR rows of ``A``.
     lo, hi : float64[n_rows]
-    cand, pair, lines, aon_orders : int64
+    cand, pair, lines, all_or_nothing_orders : int64
         Which candidates / packages / lines / orders the x, y, u, z blocks hold.
     stock_rows : int64[k], stock_kind : int8[k]
         Stock row of each stock constraint (after the structural rows) and whether
@@ -70,7 +71,7 @@ class MilpData:
     cand: np.ndarray
     pair: np.ndarray
     lines: np.ndarray
-    aon_orders: np.ndarray
+    all_or_nothing_orders: np.ndarray
     stock_rows: np.ndarray
     stock_kind: np.ndarray
     cap_nodes: np.ndarray
@@ -91,7 +92,7 @@ def build_milp(
     *,
     pair_mask: np.ndarray | None = None,
     all_constraints: bool = False,
-    left: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+    left: StockState | None = None,
 ) -> MilpData:
     """The fixed-charge MILP of the orders where ``order_mask`` is True.
 
@@ -102,9 +103,9 @@ def build_milp(
     constraint (for shadow prices), not only the ones that can bind.
     """
     net, orders = compiled.network, compiled.orders
-    free, limit, capacity = (
-        (net.stock_free, net.stock_limit, net.node_capacity) if left is None else left
-    )
+    if left is None:
+        left = StockState.of_network(net)
+    free, limit, capacity = left.free, left.limit, left.capacity
     cand_order = orders.line_order[cand.line]
     if pair_mask is None:
         ci = np.flatnonzero(order_mask[cand_order])
@@ -113,16 +114,16 @@ def build_milp(
         ci = np.flatnonzero(order_mask[cand_order] & pair_mask[cand.pair])
         pi = np.flatnonzero(order_mask[cand.pair_order] & pair_mask)
     li = np.flatnonzero(order_mask[orders.line_order])
-    aon = np.flatnonzero(order_mask & orders.order_all_or_nothing)
-    nx, ny, nu, nz = ci.size, pi.size, li.size, aon.size
+    whole_orders = np.flatnonzero(order_mask & orders.order_all_or_nothing)
+    nx, ny, nu, nz = ci.size, pi.size, li.size, whole_orders.size
     x0, y0, u0, z0 = 0, nx, nx + ny, nx + ny + nu
     # Local positions of packages, lines and all-or-nothing orders.
     pair_pos = np.full(cand.pair_order.shape[0], -1, dtype=np.int64)
     pair_pos[pi] = np.arange(ny)
     line_pos = np.full(orders.n_lines, -1, dtype=np.int64)
     line_pos[li] = np.arange(nu)
-    aon_pos = np.full(orders.n_orders, -1, dtype=np.int64)
-    aon_pos[aon] = np.arange(nz)
+    all_or_nothing_pos = np.full(orders.n_orders, -1, dtype=np.int64)
+    all_or_nothing_pos[whole_orders] = np.arange(nz)
 
     c_line, c_row, c_ub = cand.line[ci], cand.row[ci], cand.ub[ci].astype(np.float64)
     c_node = cand.pair_node[cand.pair[ci]]
@@ -133,7 +134,7 @@ def build_milp(
         [
             net.node_unit_cost[c_node],
             cand.pair_cost[pi],
-            net.unfilled * weight,
+            unfilled_cost(net.unfilled, weight, 1),
             np.zeros(nz),
         ]
     )
@@ -179,26 +180,40 @@ def build_milp(
         np.zeros(nx),
     )
     # All-or-nothing: u + qty z = qty (every line full, or none).
-    aon_lines = np.flatnonzero(aon_pos[orders.line_order[li]] >= 0)
-    na = aon_lines.size
+    all_or_nothing_lines = np.flatnonzero(
+        all_or_nothing_pos[orders.line_order[li]] >= 0
+    )
+    na = all_or_nothing_lines.size
     add(
         np.concatenate([np.arange(na), np.arange(na)]),
         np.concatenate(
-            [u0 + aon_lines, z0 + aon_pos[orders.line_order[li[aon_lines]]]]
+            [
+                u0 + all_or_nothing_lines,
+                z0 + all_or_nothing_pos[orders.line_order[li[all_or_nothing_lines]]],
+            ]
         ),
-        np.concatenate([np.ones(na), qty[aon_lines]]),
-        qty[aon_lines],
-        qty[aon_lines],
+        np.concatenate([np.ones(na), qty[all_or_nothing_lines]]),
+        qty[all_or_nothing_lines],
+        qty[all_or_nothing_lines],
     )
 
     # All-or-nothing: no package for an order left unfilled (y <= z).
-    p_aon = np.flatnonzero(aon_pos[cand.pair_order[pi]] >= 0)
+    all_or_nothing_pairs = np.flatnonzero(all_or_nothing_pos[cand.pair_order[pi]] >= 0)
     add(
-        np.concatenate([np.arange(p_aon.size), np.arange(p_aon.size)]),
-        np.concatenate([y0 + p_aon, z0 + aon_pos[cand.pair_order[pi[p_aon]]]]),
-        np.concatenate([np.ones(p_aon.size), -np.ones(p_aon.size)]),
-        np.full(p_aon.size, -np.inf),
-        np.zeros(p_aon.size),
+        np.concatenate(
+            [np.arange(all_or_nothing_pairs.size), np.arange(all_or_nothing_pairs.size)]
+        ),
+        np.concatenate(
+            [
+                y0 + all_or_nothing_pairs,
+                z0 + all_or_nothing_pos[cand.pair_order[pi[all_or_nothing_pairs]]],
+            ]
+        ),
+        np.concatenate(
+            [np.ones(all_or_nothing_pairs.size), -np.ones(all_or_nothing_pairs.size)]
+        ),
+        np.full(all_or_nothing_pairs.size, -np.inf),
+        np.zeros(all_or_nothing_pairs.size),
     )
 
     def add_sums(var: np.ndarray, key: np.ndarray, rhs: np.ndarray) -> np.ndarray:
@@ -252,7 +267,7 @@ def build_milp(
         cand=ci,
         pair=pi,
         lines=li,
-        aon_orders=aon,
+        all_or_nothing_orders=whole_orders,
         stock_rows=np.concatenate([rows_all, rows_lim]),
         stock_kind=np.concatenate(
             [

@@ -7,104 +7,13 @@ Stock and protection go through ``_kernels.protection`` like every solver.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
-from omnistock._kernels.protection import take, usable
-from omnistock.compiled import CompiledScenario
+from omnistock._kernels.records import Packages
+from omnistock._kernels.repair import fill_short
+from omnistock.compiled import CompiledScenario, StockState
 from omnistock.solvers.optimal.candidates import Candidates
 
 __all__ = ["complete"]
-
-
-@njit(cache=True, nogil=True)
-def _complete(
-    cand_line: np.ndarray,
-    cand_row: np.ndarray,
-    cand_ub: np.ndarray,
-    cand_pair: np.ndarray,
-    pair_order: np.ndarray,
-    pair_node: np.ndarray,
-    pair_cost: np.ndarray,
-    node_unit_cost: np.ndarray,
-    stock_free: np.ndarray,
-    stock_limit: np.ndarray,
-    node_capacity: np.ndarray,
-    order_exempt: np.ndarray,
-    order_weight: np.ndarray,
-    order_max_splits: np.ndarray,
-    order_aon: np.ndarray,
-    line_order: np.ndarray,
-    line_qty: np.ndarray,
-    line_indptr: np.ndarray,
-    unfilled: float,
-    order_mask: np.ndarray,  # bool[n_orders]: the orders to complete
-    x: np.ndarray,  # int64[n_cand], units per candidate; completed in place
-) -> None:
-    n_lines = line_qty.shape[0]
-    free_left = stock_free.copy()
-    limit_left = stock_limit.copy()
-    cap_left = node_capacity.copy()
-    pair_units = np.zeros(pair_order.shape[0], dtype=np.int64)
-    n_open = np.zeros(order_exempt.shape[0], dtype=np.int64)
-    filled = np.zeros(n_lines, dtype=np.int64)
-    first = np.full(n_lines + 1, cand_line.shape[0], dtype=np.int64)
-    for c in range(cand_line.shape[0] - 1, -1, -1):
-        first[cand_line[c]] = c
-    for line in range(n_lines - 1, -1, -1):
-        first[line] = min(first[line], first[line + 1])
-    for c in range(cand_line.shape[0]):
-        if x[c] > 0:
-            o = line_order[cand_line[c]]
-            take(free_left, limit_left, cand_row[c], x[c], order_exempt[o])
-            cap_left[pair_node[cand_pair[c]]] -= x[c]
-            if pair_units[cand_pair[c]] == 0:
-                n_open[o] += 1
-            pair_units[cand_pair[c]] += x[c]
-            filled[cand_line[c]] += x[c]
-    for o in range(order_exempt.shape[0]):
-        if not order_mask[o]:
-            continue
-        exempt = order_exempt[o]
-        short = False
-        for line in range(line_indptr[o], line_indptr[o + 1]):
-            while filled[line] < line_qty[line]:
-                need = line_qty[line] - filled[line]
-                best, best_cost, best_take = -1, unfilled * order_weight[o], 0
-                for c in range(first[line], first[line + 1]):
-                    p = cand_pair[c]
-                    n = pair_node[p]
-                    room = min(
-                        usable(free_left, limit_left, cand_row[c], exempt), cap_left[n]
-                    )
-                    room = min(room, need, cand_ub[c] - x[c])
-                    if room <= 0:
-                        continue
-                    per_unit = node_unit_cost[n]
-                    if pair_units[p] == 0:
-                        if n_open[o] >= order_max_splits[o]:
-                            continue
-                        per_unit += pair_cost[p] / room
-                    if per_unit < best_cost:
-                        best, best_cost, best_take = c, per_unit, room
-                if best < 0:
-                    break
-                p = cand_pair[best]
-                take(free_left, limit_left, cand_row[best], best_take, exempt)
-                cap_left[pair_node[p]] -= best_take
-                if pair_units[p] == 0:
-                    n_open[o] += 1
-                pair_units[p] += best_take
-                x[best] += best_take
-                filled[line] += best_take
-            short = short or filled[line] < line_qty[line]
-        if short and order_aon[o]:
-            for line in range(line_indptr[o], line_indptr[o + 1]):
-                for c in range(first[line], first[line + 1]):
-                    if x[c] > 0:
-                        take(free_left, limit_left, cand_row[c], -x[c], exempt)
-                        cap_left[pair_node[cand_pair[c]]] += x[c]
-                        x[c] = 0
-                filled[line] = 0
 
 
 def complete(
@@ -134,7 +43,7 @@ def complete(
         order = np.argsort(key)
         pos = np.searchsorted(key[order], triples[:, 0] * n_nodes + triples[:, 1])
         np.add.at(x, order[np.minimum(pos, order.size - 1)], triples[:, 2])
-    _complete(
+    packages = Packages(
         line,
         cand.row[c],
         cand.ub[c],
@@ -142,18 +51,12 @@ def complete(
         cand.pair_order,
         cand.pair_node,
         cand.pair_cost,
-        net.node_unit_cost,
-        net.stock_free,
-        net.stock_limit,
-        net.node_capacity,
-        orders.order_exempt,
-        orders.order_weight,
-        orders.order_max_splits,
-        orders.order_all_or_nothing,
-        orders.line_order,
-        orders.line_qty,
-        orders.line_indptr,
-        net.unfilled,
+    )
+    fill_short(
+        packages,
+        net.record,
+        StockState.of_network(net).record,
+        orders.record,
         order_mask,
         x,
     )
