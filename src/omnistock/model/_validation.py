@@ -66,3 +66,9 @@ def require_choice(data: Any, field: str, choices: tuple[str, ...], where: str) 
             allowed = ", ".join(repr(c) for c in choices)
             msg = f"{where}: {field} must be one of {allowed}. Got {item!r}."
             raise ValueError(msg)
+
+
+#: The largest quantity the library takes (stock, order lines, capacity, a pool
+#: reservation line or adjustment): far above any real stock, and small enough
+#: that sums of many of them stay exact in int64 and float64.
+MAX_QTY = 2**40

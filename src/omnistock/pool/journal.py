@@ -1,71 +1,72 @@
-"""Durability of the live pool: an append-only journal and parquet snapshots.
+"""The live pool's append-only journal: one record per operation, one writer.
 
 The journal is one file: an 8-byte magic ``OMNJRNL1`` then one record per pool
 operation. A record is ``<u32 length><u32 crc32(payload)><payload>`` where the
 payload is the UTF-8 JSON list ``[seq, op, *args]`` and ``seq`` counts up from 1
-without gaps. A record cut short by a crash (the torn last record) is detected by
-its length or checksum and ignored, never half applied; damage anywhere before
-the last record is a :class:`~omnistock.exceptions.JournalError`.
+without gaps (a rolled journal starts after its snapshot's seq).
 
-When records reach the disk is the ``fsync`` policy:
+Every record is handed to the operating system (``os.write``, no user-space
+buffer) before the operation is acknowledged, so a killed process loses
+nothing it acknowledged. When records reach the disk is the ``fsync`` policy:
 
 ``"always"``
-    flush and ``os.fsync`` after every record (nothing acknowledged is lost);
+    ``os.fsync`` after every record, before the operation returns (a power loss
+    loses nothing acknowledged);
 ``"batch"``
-    flush once ``batch_records`` records or ``batch_ms`` milliseconds have
-    passed since the last sync, checked at each append, and fsync on a
-    background thread (a power loss loses at most that window plus one fsync);
-    :meth:`Journal.sync` and :meth:`Journal.close` sync at once;
+    a background thread fsyncs once ``batch_records`` records are waiting, and
+    at least every ``batch_ms`` milliseconds while any are (also when the
+    service is idle), so a power loss loses at most that window plus one fsync;
 ``"never"``
-    leave it to the operating system (a process crash may lose the buffer).
+    no fsync: the operating system writes when it likes (a power loss may lose
+    what it had not written; a process crash loses nothing).
 
-A snapshot is a directory: ``network.json`` (the scenario without stock or
-orders), ``stock.parquet`` (one row per stock row), ``reservations.parquet``
-(one row per reservation line), ``status.parquet`` (the status of every
-reservation id) and ``meta.json`` (the journal sequence number it includes).
+Only a record that really ends the file may be torn (a crash cut it short): its
+declared end lies beyond the file, or it is zero-filled, AND no intact record
+starts after it. Anything else is damage: :class:`~omnistock.exceptions.JournalError`,
+and the file is left exactly as it is. A torn tail is cut off when the journal is
+opened for writing, after its bytes are copied to ``<journal>.damaged-<seq>``.
+
+One process, one pool: opening takes an exclusive ``flock`` on the file, held
+until :meth:`Journal.close`; a second open (another process or another pool)
+raises :class:`~omnistock.exceptions.JournalLocked` naming the holder's pid.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
-import shutil
+import re
 import struct
 import threading
-import time
 import zlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
-import polars as pl
-
-from omnistock.exceptions import InvalidRequest, JournalError
-
-if TYPE_CHECKING:
-    pass
+from omnistock.exceptions import InvalidRequest, JournalError, JournalLocked
 
 __all__ = [
     "FSYNC_POLICIES",
     "MAGIC",
     "Journal",
     "JournalScan",
-    "Snapshot",
     "encode_record",
+    "fsync_path",
     "open_empty_journal",
-    "read_snapshot",
     "scan_journal",
-    "write_snapshot",
 ]
 
 FsyncPolicy = Literal["always", "batch", "never"]
 FSYNC_POLICIES: tuple[str, ...] = ("always", "batch", "never")
 MAGIC = b"OMNJRNL1"
-SNAPSHOT_FORMAT = 1
 _HEADER = struct.Struct("<II")
 _dumps = json.JSONEncoder(separators=(",", ":")).encode
 _str: Callable[[str], str] = json.encoder.encode_basestring_ascii
+# Where a record's payload starts: ``[seq,"op"``.
+_RECORD_START = re.compile(rb'\[(\d{1,19}),"')
 
 
 def _reserve_body(
@@ -110,11 +111,15 @@ class JournalScan:
         Byte offset just past the last intact record.
     torn
         Whether bytes after ``end`` (a torn last record) were ignored.
+    crcs
+        crc32 of each record's payload: what a snapshot taken at that record
+        remembers of the journal.
     """
 
     records: list[list[Any]]
     end: int
     torn: bool
+    crcs: list[int] = field(default_factory=list)
 
 
 def _decode(body: bytes) -> list[Any] | None:
@@ -122,18 +127,36 @@ def _decode(body: bytes) -> list[Any] | None:
         rec = json.loads(body)
     except ValueError:
         return None
-    if isinstance(rec, list) and rec and type(rec[0]) is int and len(rec) >= 2:
+    if isinstance(rec, list) and len(rec) >= 2 and type(rec[0]) is int:
         return rec
     return None
 
 
+def _intact_at(data: bytes, start: int) -> bool:
+    """Whether an intact record (header, checksum, JSON) begins at byte ``start``."""
+    if start < len(MAGIC) or start + _HEADER.size > len(data):
+        return False
+    length, crc = _HEADER.unpack_from(data, start)
+    end = start + _HEADER.size + length
+    body = data[start + _HEADER.size : end]
+    return bool(length > 0 and end <= len(data) and zlib.crc32(body) == crc)
+
+
+def _intact_record_after(data: bytes, pos: int) -> bool:
+    """Whether any intact record starts after the one at ``pos`` (then it is not torn)."""
+    for match in _RECORD_START.finditer(data, pos + _HEADER.size + 1):
+        if _intact_at(data, match.start() - _HEADER.size):
+            return True
+    return False
+
+
 def scan_journal(path: str | os.PathLike[str]) -> JournalScan:
-    """Read every intact record of the journal at ``path``.
+    """Read every intact record of the journal at ``path``; the file is not changed.
 
     A missing or empty file holds no records. The last record may be torn (cut
-    short, zero-filled or failing its checksum) and is then left out; any
-    damaged record followed by more data, or a gap in the sequence numbers,
-    raises :class:`~omnistock.exceptions.JournalError`.
+    short or zero-filled, with no intact record after it) and is then left out;
+    any other damaged record, a record whose length field was changed, or a
+    gap in the sequence numbers raises :class:`~omnistock.exceptions.JournalError`.
     """
     p = Path(path)
     data = p.read_bytes() if p.exists() else b""
@@ -146,39 +169,74 @@ def scan_journal(path: str | os.PathLike[str]) -> JournalScan:
         raise JournalError(p, "not an omnistock journal (bad magic).")
     pos = len(MAGIC)
     records: list[list[Any]] = []
+    crcs: list[int] = []
     while pos < n:
         rec: list[Any] | None = None
         end = pos + _HEADER.size
         if end <= n:
-            length, crc = _HEADER.unpack_from(data, pos)
+            length, crc_read = _HEADER.unpack_from(data, pos)
             end += length
             body = data[pos + _HEADER.size : end]
-            if length > 0 and end <= n and zlib.crc32(body) == crc:
+            if length > 0 and end <= n and zlib.crc32(body) == crc_read:
                 rec = _decode(body)
         if rec is None:
-            # Cut short, or nothing but zeros after it: the torn last record.
-            if end >= n or not data[pos:].strip(b"\0"):
-                return JournalScan(records, pos, True)
-            raise JournalError(
-                p, f"record at byte {pos} is damaged and is not the last."
-            )
+            _check_torn(p, data, pos, end, records)
+            return JournalScan(records, pos, True, crcs)
         expected = records[-1][0] + 1 if records else rec[0]
         if rec[0] != expected:
             raise JournalError(
                 p, f"sequence gap at byte {pos}: expected {expected}, got {rec[0]}."
             )
         records.append(rec)
+        crcs.append(crc_read)
         pos = end
-    return JournalScan(records, pos, False)
+    return JournalScan(records, pos, False, crcs)
+
+
+def _check_torn(
+    p: Path, data: bytes, pos: int, end: int, records: list[list[Any]]
+) -> None:
+    """Raise JournalError unless the bad record at ``pos`` is a torn last record.
+
+    Torn: it reaches (or claims to pass) the end of the file, or only zeros
+    follow it, and no intact record starts after it. A complete payload under a
+    length that does not reach it is a damaged length field, not a cut write.
+    """
+    n = len(data)
+    where = f"record {records[-1][0] + 1 if records else 1} at byte {pos}"
+    zero_tail = not data[pos:].strip(b"\0")
+    if not zero_tail and end < n:
+        raise JournalError(p, f"{where} is damaged and is not the last (checksum).")
+    if _intact_record_after(data, pos):
+        raise JournalError(
+            p, f"{where} is damaged and is not the last (its length field)."
+        )
+    if not zero_tail and end > n and _decode(data[pos + _HEADER.size :]) is not None:
+        raise JournalError(p, f"{where} is complete but its length field is damaged.")
+
+
+def _lock_holder(fd: int) -> str:
+    """The pid holding a lock on ``fd``'s file, from /proc/locks (Linux), or "unknown"."""
+    inode = os.fstat(fd).st_ino
+    try:
+        lines = Path("/proc/locks").read_text().splitlines()
+    except OSError:
+        return "unknown"
+    for line in lines:
+        fields = line.split()
+        # "1: FLOCK  ADVISORY  WRITE 4242 08:01:131 0 EOF"
+        if len(fields) >= 6 and fields[5].rsplit(":", 1)[-1] == str(inode):
+            return fields[4]
+    return "unknown"
 
 
 class Journal:
-    """An append-only journal file, opened for appending.
+    """An append-only journal file, opened for appending by this pool alone.
 
-    Opening scans the file (:func:`scan_journal`), cuts off a torn last record
-    so new records never follow garbage, and keeps the intact records in
-    :attr:`recovered` for the pool to replay. Not thread-safe by itself: the
-    pool calls it under its lock.
+    Opening takes the file's lock, scans it (:func:`scan_journal`), cuts off a
+    torn last record (its bytes kept in ``<journal>.damaged-<seq>``) and keeps
+    the intact records in :attr:`recovered` for the pool to replay. Not
+    thread-safe by itself: the pool calls it under its lock.
 
     Parameters
     ----------
@@ -187,11 +245,15 @@ class Journal:
     fsync
         ``"always"``, ``"batch"`` or ``"never"`` (module docstring).
     batch_records, batch_ms
-        The ``"batch"`` window: sync after this many records or milliseconds.
-        The fsync itself runs on a background thread (it releases the GIL), so
-        appends do not wait for the disk.
-    clock
-        Monotonic seconds, for the ``batch_ms`` window.
+        The ``"batch"`` window: a background thread fsyncs once this many records
+        wait, and every ``batch_ms`` milliseconds while any do.
+
+    Raises
+    ------
+    JournalLocked
+        Another open journal (this process or another) holds the file.
+    JournalError
+        The file is damaged (it is left as it is).
     """
 
     def __init__(
@@ -201,115 +263,185 @@ class Journal:
         fsync: FsyncPolicy = "batch",
         batch_records: int = 10_000,
         batch_ms: float = 100.0,
-        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if fsync not in FSYNC_POLICIES:
             msg = f"fsync must be one of {', '.join(FSYNC_POLICIES)}. Got {fsync!r}."
             raise InvalidRequest(msg)
-        if batch_records < 1 or batch_ms < 0:
+        if (
+            isinstance(batch_records, bool)
+            or not isinstance(batch_records, int)
+            or not isinstance(batch_ms, int | float)
+            or not batch_records >= 1
+            or not 0 <= batch_ms < 1e9
+        ):
             msg = (
-                "batch_records must be >= 1 and batch_ms >= 0. Got "
-                f"batch_records={batch_records}, batch_ms={batch_ms}."
+                "batch_records must be an integer >= 1 and batch_ms a number in "
+                f"[0, 1e9). Got batch_records={batch_records!r}, batch_ms={batch_ms!r}."
             )
             raise InvalidRequest(msg)
         self.path = Path(path)
-        scan = scan_journal(self.path)
-        self.recovered: list[list[Any]] = scan.records
-        self.torn = scan.torn
-        self.last_seq: int = scan.records[-1][0] if scan.records else 0
         self.fsync = fsync
+        self.batch_records = batch_records
+        self.batch_ms = batch_ms
+        self._fd = self._open_locked()
+        try:
+            scan = scan_journal(self.path)
+            self._keep_torn_tail(scan)
+        except BaseException:
+            os.close(self._fd)
+            raise
+        self.recovered: list[list[Any]] = scan.records
+        #: crc32 of each recovered record's payload.
+        self.recovered_crcs = scan.crcs
+        self.torn = scan.torn
+        #: crc32 of the last record's payload (a snapshot remembers it).
+        self.last_crc = scan.crcs[-1] if scan.crcs else 0
+        self.last_seq: int = scan.records[-1][0] if scan.records else 0
+        self.synced_seq = self.last_seq
+        self._end = max(scan.end, len(MAGIC))
         self._batch_records = batch_records
         self._batch_s = batch_ms / 1000.0
-        self._clock = clock
-        if scan.end == 0:
-            self.path.write_bytes(MAGIC)
-        elif scan.torn:
-            with self.path.open("r+b") as f:
-                f.truncate(scan.end)
-        self._file = self.path.open("ab")
-        self._pending = 0
-        self._last_sync = clock()
         self._error: BaseException | None = None
-        self._wake = threading.Event()
-        self._stop = False
+        self._closed = False
+        self._kick = threading.Event()
         self._syncer: threading.Thread | None = None
         self.sync()
-
-    @property
-    def closed(self) -> bool:
-        """Whether :meth:`close` was called."""
-        return self._file.closed
-
-    def append(self, payload: list[Any]) -> int:
-        """Write record ``[seq, *payload]`` with the next ``seq`` and return it."""
-        if self._error is not None or self._file.closed:
-            raise JournalError(
-                self.path, "closed or broken by a failed write; recover the pool."
-            )
-        seq = self.last_seq + 1
-        data = encode_record(seq, payload)
-        try:
-            self._file.write(data)
-            self._pending += 1
-            if self.fsync == "always":
-                self.sync()
-            elif self.fsync == "batch" and (
-                self._pending >= self._batch_records
-                or self._clock() - self._last_sync >= self._batch_s
-            ):
-                self._file.flush()
-                self._pending = 0
-                self._last_sync = self._clock()
-                self._background_fsync()
-        except OSError as err:
-            # Part of the record may be on disk: refuse more, so it stays the last.
-            self._error = err
-            raise
-        self.last_seq = seq
-        return seq
-
-    def _background_fsync(self) -> None:
-        if self._syncer is None:
+        if fsync == "batch":
             self._syncer = threading.Thread(
                 target=self._sync_loop,
                 name=f"journal-fsync:{self.path.name}",
                 daemon=True,
             )
             self._syncer.start()
-        self._wake.set()
+
+    def _open_locked(self) -> int:
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = _lock_holder(fd)
+            os.close(fd)
+            raise JournalLocked(self.path, holder) from None
+        except OSError as err:
+            os.close(fd)
+            raise JournalError(self.path, f"cannot lock the journal: {err}") from err
+        return fd
+
+    def _keep_torn_tail(self, scan: JournalScan) -> None:
+        """Start a fresh file, or move a torn tail aside and cut it off."""
+        if scan.end == 0:
+            os.ftruncate(self._fd, 0)
+            os.write(self._fd, MAGIC)
+        elif scan.torn:
+            size = os.fstat(self._fd).st_size
+            tail = os.pread(self._fd, size - scan.end, scan.end)
+            seq = scan.records[-1][0] + 1 if scan.records else 1
+            evidence = self.path.with_name(f"{self.path.name}.damaged-{seq}")
+            evidence.write_bytes(tail)
+            fsync_path(evidence)
+            os.ftruncate(self._fd, scan.end)
+
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`close` was called."""
+        return self._closed
+
+    def append(self, payload: list[Any]) -> int:
+        """Write record ``[seq, *payload]`` with the next ``seq`` and return it.
+
+        Raises JournalError (and writes nothing more, ever) when the write fails:
+        the caller must not apply the operation.
+        """
+        if self._error is not None or self._closed:
+            raise JournalError(
+                self.path,
+                "closed, or broken by a failed write or fsync; recover the pool "
+                f"(StockPool.recover) to write again. Cause: {self._error or 'closed'}.",
+            )
+        seq = self.last_seq + 1
+        data = encode_record(seq, payload)
+        try:
+            written = os.write(self._fd, data)
+            if written != len(data):
+                msg = f"short write ({written} of {len(data)} bytes)"
+                raise OSError(msg)
+            if self.fsync == "always":
+                os.fsync(self._fd)
+                self.synced_seq = seq
+        except OSError as err:
+            # The operation will not be applied: its record must not replay.
+            self._error = err
+            self._cut()
+            raise JournalError(
+                self.path, f"writing record {seq} failed: {err}; nothing was applied."
+            ) from err
+        self.last_seq = seq
+        self._end += len(data)
+        self.last_crc = zlib.crc32(data[_HEADER.size :])
+        if self._batch_s == 0.0 or seq - self.synced_seq >= self._batch_records:
+            self._kick.set()
+        return seq
+
+    def _cut(self) -> None:
+        """Remove a record that failed (partly written or not synced) from the file."""
+        # On failure it stays a torn last record, ignored at recovery.
+        with contextlib.suppress(OSError):
+            os.ftruncate(self._fd, self._end)
 
     def _sync_loop(self) -> None:
-        fd = self._file.fileno()
-        while True:
-            self._wake.wait()
-            self._wake.clear()
-            if self._stop:
-                return
-            try:
-                os.fsync(fd)
-            except OSError as err:  # seen by the next append
-                self._error = err
-                return
+        """Fsync what waits, every ``batch_ms`` (also when idle) or when a batch fills."""
+        timeout = None if self._batch_s == 0.0 else self._batch_s
+        while not self._closed:
+            self._kick.wait(timeout)
+            self._kick.clear()
+            target = self.last_seq
+            if target > self.synced_seq and not self._closed:
+                try:
+                    os.fsync(self._fd)
+                except OSError as err:  # seen by the next append
+                    self._error = err
+                    return
+                self.synced_seq = max(self.synced_seq, target)
 
     def sync(self) -> None:
-        """Flush buffered records and fsync them now (any policy but ``"never"``)."""
-        self._file.flush()
-        if self.fsync != "never":
-            os.fsync(self._file.fileno())
-        self._pending = 0
-        self._last_sync = self._clock()
+        """Fsync the records written so far now (any policy but ``"never"``)."""
+        if self.fsync != "never" and self._error is None:
+            try:
+                os.fsync(self._fd)
+            except OSError as err:
+                self._error = err
+                raise JournalError(self.path, f"fsync failed: {err}.") from err
+            self.synced_seq = self.last_seq
 
     def close(self) -> None:
-        """Sync and close the file; closing twice does nothing."""
+        """Sync (when not broken), unlock and close; closing twice does nothing.
+
+        Never raises for a failed write or fsync: that was already reported.
+        """
+        if self._closed:
+            return
+        self._closed = True
         if self._syncer is not None:
-            self._stop = True
-            self._wake.set()
+            self._kick.set()
             self._syncer.join()
             self._syncer = None
-        if not self._file.closed:
-            if self._error is None:
-                self.sync()
-            self._file.close()
+        try:
+            if self._error is None and self.fsync != "never":
+                os.fsync(self._fd)
+                self.synced_seq = self.last_seq
+        except OSError as err:
+            self._error = err
+        finally:
+            os.close(self._fd)  # closing the descriptor releases the flock
+
+
+def fsync_path(path: Path) -> None:
+    """Sync a file or a directory to disk by path (a rename lasts once its directory does)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def open_empty_journal(
@@ -327,85 +459,3 @@ def open_empty_journal(
             j.path, "holds records; resume with StockPool.recover(snapshot, journal)."
         )
     return j
-
-
-# -- snapshots ----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    """A pool snapshot read back from disk (see :func:`write_snapshot`).
-
-    Attributes
-    ----------
-    network_json
-        The scenario without stock or orders, as JSON text.
-    stock
-        node_id, sku, on_hand, reserved, safety_stock, shipped, received.
-    reservations
-        reservation_id, order_id, key, deadline, exempt, node_id, sku, qty:
-        one row per line of every active or keyed reservation.
-    status
-        ``status`` (UInt8) of every reservation id, indexed by id.
-    seq
-        The last journal sequence number the snapshot includes.
-    """
-
-    network_json: str
-    stock: pl.DataFrame
-    reservations: pl.DataFrame
-    status: pl.DataFrame
-    seq: int
-
-
-def _fsync_path(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def write_snapshot(path: str | os.PathLike[str], snapshot: Snapshot) -> Path:
-    """Write ``snapshot`` to the directory ``path`` atomically and return it.
-
-    The files are written to ``<path>.tmp``, synced, then renamed into place,
-    so a crash leaves either the old snapshot or the new one.
-    """
-    final = Path(path)
-    tmp = final.with_name(final.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    (tmp / "network.json").write_text(snapshot.network_json)
-    snapshot.stock.write_parquet(tmp / "stock.parquet")
-    snapshot.reservations.write_parquet(tmp / "reservations.parquet")
-    snapshot.status.write_parquet(tmp / "status.parquet")
-    meta = {"format": SNAPSHOT_FORMAT, "seq": snapshot.seq}
-    (tmp / "meta.json").write_text(json.dumps(meta))
-    for child in tmp.iterdir():
-        _fsync_path(child)
-    old = final.with_name(final.name + ".old")
-    if final.exists():
-        shutil.rmtree(old, ignore_errors=True)
-        final.rename(old)
-    tmp.rename(final)
-    shutil.rmtree(old, ignore_errors=True)
-    return final
-
-
-def read_snapshot(path: str | os.PathLike[str]) -> Snapshot:
-    """Read a snapshot directory written by :func:`write_snapshot`."""
-    p = Path(path)
-    try:
-        meta = json.loads((p / "meta.json").read_text())
-        if meta.get("format") != SNAPSHOT_FORMAT:
-            raise JournalError(p, f"unknown snapshot format {meta.get('format')!r}.")
-        return Snapshot(
-            network_json=(p / "network.json").read_text(),
-            stock=pl.read_parquet(p / "stock.parquet"),
-            reservations=pl.read_parquet(p / "reservations.parquet"),
-            status=pl.read_parquet(p / "status.parquet"),
-            seq=int(meta["seq"]),
-        )
-    except (OSError, ValueError, KeyError) as err:
-        raise JournalError(p, f"cannot read snapshot: {err}") from err
