@@ -18,6 +18,7 @@ from omnistock import (
     UnknownReservation,
 )
 from omnistock.pool.journal import MAGIC, Journal, encode_record, scan_journal
+from tests.test_pool_snapshots import resign
 
 SCENARIO = Scenario.model_validate(
     {
@@ -353,19 +354,6 @@ def test_a_failed_journal_write_changes_nothing(
         pool.adjust("W1", "A", 1, "receipt")
     assert pool.free("W1", "A") == 10
     pool.close()  # does not raise: the failure was reported
-
-
-def resign(snap: Path) -> None:
-    """Re-write the snapshot manifest after a test changed a file on purpose."""
-    import hashlib
-    import json
-
-    meta = json.loads((snap / "meta.json").read_text())
-    meta["files"] = {
-        name: hashlib.sha256((snap / name).read_bytes()).hexdigest()
-        for name in meta["files"]
-    }
-    (snap / "meta.json").write_text(json.dumps(meta))
 
 
 def test_a_snapshot_with_rows_out_of_order_is_an_error(tmp_path: Path) -> None:

@@ -203,6 +203,8 @@ def _state_from_snapshot(snap: Snapshot, where: object) -> tuple[PoolState, Scen
     counters = {c: stock[c].to_numpy() for c in ("held", "shipped", "received")}
     counters["capacity"] = capacity["capacity"].to_numpy()
     status = snap.frames["status"]["status"].to_numpy().tobytes()
+    if any(not 0 < r.reservation_id < len(status) for r in reservations):
+        raise JournalError(where, "a reservation id has no status row.")
     state.restore(counters, status, reservations, snap.seq)
     problem = _check_invariants(state, reservations)
     if problem:
