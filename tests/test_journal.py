@@ -342,10 +342,10 @@ def test_a_failed_journal_write_changes_nothing(
 ) -> None:
     pool = StockPool.from_scenario(SCENARIO, journal=tmp_path / "j")
 
-    def full_disk(fd: int, data: bytes) -> int:
+    def full_disk(fd: int, offset: int, size: int) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(os, "write", full_disk)
+    monkeypatch.setattr(os, "posix_fallocate", full_disk)
     with pytest.raises(JournalError, match=r"writing record 1 failed.*No space left"):
         pool.reserve("o1", [("W1", "A", 4)])
     assert pool.free("W1", "A") == 10

@@ -17,6 +17,7 @@ import sys
 import textwrap
 import time
 import zlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -318,6 +319,45 @@ def test_a_full_disk_fails_the_operation_and_stops_writes(
     assert "broken by a failed write" in refused
     back = StockPool.recover(SCENARIO, path)  # exactly the acknowledged ones
     assert back.seq == ok and back.free("W1", "A") == 100 - ok
+    back.close()
+
+
+@pytest.fixture
+def tiny_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 64 KiB tmpfs: a disk that really fills up (needs root to mount)."""
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    cmd = ["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mount)]
+    if os.geteuid() != 0 or subprocess.run(cmd, capture_output=True).returncode:
+        pytest.skip("needs root to mount a 64 KiB tmpfs")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", str(mount)], check=True)
+
+
+@pytest.mark.parametrize("fsync", ["always", "batch", "never"])
+def test_a_really_full_disk_fails_the_operation_and_stops_writes(
+    tiny_disk: Path, fsync: Any
+) -> None:
+    path = tiny_disk / "j"
+    pool = StockPool.from_scenario(SCENARIO, journal=path, fsync=fsync)
+    ok = 0
+
+    def fill() -> None:
+        nonlocal ok
+        for _ in range(100_000):
+            pool.adjust("W1", "A", 1, "receipt")
+            ok += 1
+
+    with pytest.raises(JournalError, match="No space left on device"):
+        fill()
+    assert ok > 0 and pool.stock()["on_hand"][0] == 100 + ok  # the failed one: not
+    with pytest.raises(JournalError, match="broken by a failed write"):
+        pool.reserve("o1", [("W1", "A", 1)])
+    pool.close()  # does not raise
+    back = StockPool.recover(SCENARIO, path)
+    assert back.seq == ok and back.stock()["on_hand"][0] == 100 + ok
     back.close()
 
 

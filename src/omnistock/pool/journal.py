@@ -5,9 +5,13 @@ operation. A record is ``<u32 length><u32 crc32(payload)><payload>`` where the
 payload is the UTF-8 JSON list ``[seq, op, *args]`` and ``seq`` counts up from 1
 without gaps (a rolled journal starts after its snapshot's seq).
 
-Every record is handed to the operating system (``os.write``, no user-space
-buffer) before the operation is acknowledged, so a killed process loses
-nothing it acknowledged. When records reach the disk is the ``fsync`` policy:
+Every record is copied into the operating system's page cache (a memory map of
+the file, no user-space buffer) before the operation is acknowledged, so a killed
+process loses nothing it acknowledged. The map's disk blocks are allocated first
+(``posix_fallocate``, 1 MiB at a time), so a full disk fails the operation that
+needs the space, before anything is written; the file carries zeros after its
+last record while open, cut off at close. When records reach the disk is the
+``fsync`` policy:
 
 ``"always"``
     ``os.fsync`` after every record, before the operation returns (a power loss
@@ -36,6 +40,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
+import mmap
 import os
 import re
 import struct
@@ -63,6 +68,8 @@ FsyncPolicy = Literal["always", "batch", "never"]
 FSYNC_POLICIES: tuple[str, ...] = ("always", "batch", "never")
 MAGIC = b"OMNJRNL1"
 _HEADER = struct.Struct("<II")
+#: Bytes of the journal file mapped (and allocated on disk) at a time.
+_WINDOW = 1 << 20
 _dumps = json.JSONEncoder(separators=(",", ":")).encode
 _str: Callable[[str], str] = json.encoder.encode_basestring_ascii
 # Where a record's payload starts: ``[seq,"op"``.
@@ -198,21 +205,22 @@ def _check_torn(
 ) -> None:
     """Raise JournalError unless the bad record at ``pos`` is a torn last record.
 
-    Torn: it reaches (or claims to pass) the end of the file, or only zeros
-    follow it, and no intact record starts after it. A complete payload under a
-    length that does not reach it is a damaged length field, not a cut write.
+    Torn: nothing but zeros (unwritten, preallocated space) follows its declared
+    end, or that end lies beyond the file; no intact record starts after it;
+    and what it holds is not a complete payload (a complete payload that fails
+    its header is damage, not a cut write).
     """
-    n = len(data)
     where = f"record {records[-1][0] + 1 if records else 1} at byte {pos}"
-    zero_tail = not data[pos:].strip(b"\0")
-    if not zero_tail and end < n:
+    if end < len(data) and data[end:].strip(b"\0"):
         raise JournalError(p, f"{where} is damaged and is not the last (checksum).")
     if _intact_record_after(data, pos):
         raise JournalError(
             p, f"{where} is damaged and is not the last (its length field)."
         )
-    if not zero_tail and end > n and _decode(data[pos + _HEADER.size :]) is not None:
-        raise JournalError(p, f"{where} is complete but its length field is damaged.")
+    if _decode(data[pos + _HEADER.size :].rstrip(b"\0")) is not None:
+        raise JournalError(
+            p, f"{where} is complete but its length field or checksum is damaged."
+        )
 
 
 def _lock_holder(fd: int) -> str:
@@ -294,11 +302,13 @@ class Journal:
         #: crc32 of each recovered record's payload.
         self.recovered_crcs = scan.crcs
         self.torn = scan.torn
-        #: crc32 of the last record's payload (a snapshot remembers it).
-        self.last_crc = scan.crcs[-1] if scan.crcs else 0
+        self._last_crc = scan.crcs[-1] if scan.crcs else 0
+        self._last = b""  # the last record appended, if any
         self.last_seq: int = scan.records[-1][0] if scan.records else 0
         self.synced_seq = self.last_seq
         self._end = max(scan.end, len(MAGIC))
+        self._map: mmap.mmap | None = None
+        self._base = self._limit = 0
         self._batch_records = batch_records
         self._batch_s = batch_ms / 1000.0
         self._error: BaseException | None = None
@@ -315,7 +325,7 @@ class Journal:
             self._syncer.start()
 
     def _open_locked(self) -> int:
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -328,18 +338,56 @@ class Journal:
         return fd
 
     def _keep_torn_tail(self, scan: JournalScan) -> None:
-        """Start a fresh file, or move a torn tail aside and cut it off."""
+        """Start a fresh file, or move a torn tail aside and cut it off.
+
+        Zeros after the last record are preallocated space, not evidence.
+        """
         if scan.end == 0:
             os.ftruncate(self._fd, 0)
-            os.write(self._fd, MAGIC)
+            os.pwrite(self._fd, MAGIC, 0)
         elif scan.torn:
             size = os.fstat(self._fd).st_size
-            tail = os.pread(self._fd, size - scan.end, scan.end)
-            seq = scan.records[-1][0] + 1 if scan.records else 1
-            evidence = self.path.with_name(f"{self.path.name}.damaged-{seq}")
-            evidence.write_bytes(tail)
-            fsync_path(evidence)
+            tail = os.pread(self._fd, size - scan.end, scan.end).rstrip(b"\0")
+            if tail:
+                seq = scan.records[-1][0] + 1 if scan.records else 1
+                evidence = self.path.with_name(f"{self.path.name}.damaged-{seq}")
+                evidence.write_bytes(tail)
+                fsync_path(evidence)
             os.ftruncate(self._fd, scan.end)
+
+    def _map_window(self, need: int) -> None:
+        """Map a window of the file that holds the next ``need`` bytes.
+
+        The window's disk blocks are allocated first (``posix_fallocate``), so a
+        full disk fails here, before anything is written, and a record copied
+        into the map can no longer fail for want of space.
+        """
+        start = self._end - self._end % mmap.ALLOCATIONGRANULARITY
+        exact = self._end + need - start
+        error: OSError | None = None
+        for size in (max(_WINDOW, exact), exact):
+            try:
+                os.posix_fallocate(self._fd, start, size)
+            except OSError as err:
+                error = err
+                continue
+            old = self._map
+            self._map = mmap.mmap(self._fd, size, offset=start)
+            self._map.seek(self._end - start)
+            self._base, self._limit = start, start + size
+            if old is not None:
+                old.close()
+            return
+        assert error is not None
+        raise error
+
+    @property
+    def last_crc(self) -> int:
+        """crc32 of the last record's payload (a snapshot remembers it)."""
+        if self._last:
+            crc: int = _HEADER.unpack_from(self._last)[1]
+            return crc
+        return self._last_crc
 
     @property
     def closed(self) -> bool:
@@ -360,33 +408,29 @@ class Journal:
             )
         seq = self.last_seq + 1
         data = encode_record(seq, payload)
+        at, end = self._end, self._end + len(data)
         try:
-            written = os.write(self._fd, data)
-            if written != len(data):
-                msg = f"short write ({written} of {len(data)} bytes)"
-                raise OSError(msg)
+            if end > self._limit:
+                self._map_window(len(data))
+            # Into the page cache: a killed process loses nothing acknowledged.
+            self._map.write(data)  # type: ignore[union-attr]  # mapped above
             if self.fsync == "always":
-                os.fsync(self._fd)
+                os.fsync(self._fd)  # also writes back the mapped pages (Linux)
                 self.synced_seq = seq
         except OSError as err:
             # The operation will not be applied: its record must not replay.
             self._error = err
-            self._cut()
+            if self._map is not None and end <= self._limit:
+                self._map[at - self._base : end - self._base] = bytes(len(data))
             raise JournalError(
                 self.path, f"writing record {seq} failed: {err}; nothing was applied."
             ) from err
         self.last_seq = seq
-        self._end += len(data)
-        self.last_crc = zlib.crc32(data[_HEADER.size :])
+        self._end = end
+        self._last = data
         if self._batch_s == 0.0 or seq - self.synced_seq >= self._batch_records:
             self._kick.set()
         return seq
-
-    def _cut(self) -> None:
-        """Remove a record that failed (partly written or not synced) from the file."""
-        # On failure it stays a torn last record, ignored at recovery.
-        with contextlib.suppress(OSError):
-            os.ftruncate(self._fd, self._end)
 
     def _sync_loop(self) -> None:
         """Fsync what waits, every ``batch_ms`` (also when idle) or when a batch fills."""
@@ -432,6 +476,10 @@ class Journal:
         except OSError as err:
             self._error = err
         finally:
+            if self._map is not None:
+                self._map.close()
+            with contextlib.suppress(OSError):  # the preallocated zeros go
+                os.ftruncate(self._fd, self._end)
             os.close(self._fd)  # closing the descriptor releases the flock
 
 

@@ -207,11 +207,15 @@ class StockPool:
             A malformed argument, named in the message.
         """
         norm = normalise_lines(lines)
-        order_id = check_text(order_id, "order_id")
-        if key is not None:
+        # Fast paths first: ASCII text, no ttl and a real bool need no checking.
+        if type(order_id) is not str or not order_id.isascii():
+            order_id = check_text(order_id, "order_id")
+        if key is not None and (type(key) is not str or not key.isascii()):
             key = check_text(key, f"order {order_id!r}: key")
-        ttl = check_ttl(ttl, f"order {order_id!r}")
-        exempt = check_exempt(exempt, f"order {order_id!r}")
+        if ttl is not None:
+            ttl = check_ttl(ttl, f"order {order_id!r}")
+        if exempt is not True and exempt is not False:
+            exempt = check_exempt(exempt, f"order {order_id!r}")
         with self.lock:
             state = self._state
             if key is not None and key in state.keys:
