@@ -275,8 +275,12 @@ class Journal:
         self.last_seq = seq
         self._end = end
         self._last = data
-        if self._batch_s == 0.0 or seq - self.synced_seq >= self._batch_records:
-            self._kick.set()
+        if (
+            self._syncer is not None
+            and (self._batch_s == 0.0 or seq - self.synced_seq >= self._batch_records)
+            and not self._kick.is_set()
+        ):
+            self._kick.set()  # a batch is full: the syncer need not wait its time
         return seq
 
     def _sync_loop(self) -> None:
