@@ -208,8 +208,9 @@ class Sourcer:
         Nodes, stock, rules and costs; compiled once. Its orders are ignored.
     pool
         A live :class:`~omnistock.StockPool` of the same network: decisions read its
-        counters and :meth:`commit` reserves through it. None: the Sourcer keeps
-        its own counters, starting at the scenario's stock.
+        counters (stock and node capacity, which its release and expiry give back)
+        and :meth:`commit` reserves through it. None: the Sourcer keeps its own
+        counters, starting at the scenario's stock.
 
     Examples
     --------

@@ -228,6 +228,13 @@ class Journal:
         assert error is not None
         raise error
 
+    def continue_from(self, seq: int) -> None:
+        """Number the next record ``seq + 1``: an empty journal continuing a snapshot."""
+        if self.last_seq:
+            msg = "only an empty journal continues a snapshot."
+            raise JournalError(self.path, msg)
+        self.last_seq = self.synced_seq = seq
+
     @property
     def last_crc(self) -> int:
         """crc32 of the last record's payload (a snapshot remembers it)."""

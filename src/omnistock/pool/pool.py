@@ -434,7 +434,7 @@ class StockPool:
             batch_records=journal.batch_records,
             batch_ms=journal.batch_ms,
         )
-        new.last_seq = self._state.seq
+        new.continue_from(self._state.seq)
         return new
 
     @classmethod

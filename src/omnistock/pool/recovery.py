@@ -261,7 +261,7 @@ def _check_continues(j: Journal, snap: Snapshot) -> None:
     """Raise unless ``j`` continues ``snap`` (same record at its seq, or right after)."""
     records = j.recovered
     if not records:  # an empty journal continues any snapshot
-        j.last_seq = snap.seq
+        j.continue_from(snap.seq)
         return
     first, last = records[0][0], records[-1][0]
     if first > snap.seq + 1 or last < snap.seq:
