@@ -7,6 +7,7 @@ full disk, a hostile argument) and asserts the promise of docs/pool.md,
 
 from __future__ import annotations
 
+import gc
 import json
 import math
 import os
@@ -124,6 +125,20 @@ def test_a_second_pool_in_the_same_process_is_refused(tmp_path: Path) -> None:
     first.close()
     back = StockPool.recover(SCENARIO, path)  # closed: the lock is free again
     assert back.free("W1", "A") == 81
+    back.close()
+
+
+@pytest.mark.parametrize("fsync", ["always", "batch", "never"])
+def test_a_pool_dropped_without_close_releases_its_journal(
+    tmp_path: Path, fsync: Any
+) -> None:
+    path = tmp_path / "j"
+    pool = StockPool.from_scenario(SCENARIO, journal=path, fsync=fsync)
+    pool.reserve("o1", [("W1", "A", 3)])
+    del pool
+    gc.collect()
+    back = StockPool.recover(SCENARIO, path)  # not locked by the dropped pool
+    assert back.free("W1", "A") == 97
     back.close()
 
 

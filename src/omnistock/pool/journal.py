@@ -41,6 +41,7 @@ import fcntl
 import mmap
 import os
 import threading
+import weakref
 from pathlib import Path
 from typing import Any, Literal
 
@@ -164,8 +165,11 @@ class Journal:
         self._syncer: threading.Thread | None = None
         self.sync()
         if fsync == "batch":
+            # The thread holds the journal weakly, so a journal dropped without
+            # close() is still collected (and closed, unlocking the file).
             self._syncer = threading.Thread(
-                target=self._sync_loop,
+                target=_sync_loop,
+                args=(weakref.ref(self), self._kick, self._batch_s or None),
                 name=f"journal-fsync:{self.path.name}",
                 daemon=True,
             )
@@ -290,20 +294,19 @@ class Journal:
             self._kick.set()  # a batch is full: the syncer need not wait its time
         return seq
 
-    def _sync_loop(self) -> None:
-        """Fsync what waits, every ``batch_ms`` (also when idle) or when a batch fills."""
-        timeout = None if self._batch_s == 0.0 else self._batch_s
-        while not self._closed:
-            self._kick.wait(timeout)
-            self._kick.clear()
-            target = self.last_seq
-            if target > self.synced_seq and not self._closed:
-                try:
-                    os.fsync(self._fd)
-                except OSError as err:  # seen by the next append
-                    self._error = err
-                    return
-                self.synced_seq = max(self.synced_seq, target)
+    def _sync_waiting(self) -> bool:
+        """Fsync the records that wait (the batch thread); False once it must stop."""
+        target = self.last_seq
+        if self._closed:
+            return False
+        if target > self.synced_seq:
+            try:
+                os.fsync(self._fd)
+            except OSError as err:  # seen by the next append
+                self._error = err
+                return False
+            self.synced_seq = max(self.synced_seq, target)
+        return True
 
     def sync(self) -> None:
         """Fsync the records written so far now (any policy but ``"never"``)."""
@@ -325,7 +328,8 @@ class Journal:
         self._closed = True
         if self._syncer is not None:
             self._kick.set()
-            self._syncer.join()
+            if self._syncer is not threading.current_thread():
+                self._syncer.join()
             self._syncer = None
         try:
             if self._error is None and self.fsync != "never":
@@ -339,6 +343,24 @@ class Journal:
             with contextlib.suppress(OSError):  # the preallocated zeros go
                 os.ftruncate(self._fd, self._end)
             os.close(self._fd)  # closing the descriptor releases the flock
+
+    def __del__(self) -> None:
+        # A journal dropped without close(): sync, unlock and close it anyway.
+        with contextlib.suppress(Exception):
+            self.close()
+
+
+def _sync_loop(
+    ref: weakref.ref[Journal], kick: threading.Event, timeout: float | None
+) -> None:
+    """The batch thread: fsync every ``timeout`` seconds (also idle) or when kicked."""
+    while True:
+        kick.wait(timeout)
+        kick.clear()
+        journal = ref()
+        if journal is None or not journal._sync_waiting():
+            return
+        del journal  # hold it only while syncing
 
 
 def fsync_path(path: Path) -> None:
