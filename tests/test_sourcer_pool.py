@@ -9,6 +9,8 @@ import pytest
 from omnistock import (
     DecisionError,
     InsufficientStock,
+    KeyConflict,
+    Scenario,
     ScenarioError,
     Sourcer,
     StockPool,
@@ -110,3 +112,56 @@ def test_threads_never_oversell_the_pool() -> None:
     assert sum(won) == 13 == int(stock["reserved"].sum())
     assert (stock["on_hand"] >= stock["reserved"]).all()
     assert pool.free("W", "A") == 0 and pool.free("S", "A") == 0
+
+
+def capped_store() -> Scenario:
+    """W far away with plenty of stock; S next door with 10 units and capacity 5."""
+    nodes = [
+        {"id": "W", "kind": "warehouse", "lat": 48.8566, "lon": 2.3522},
+        {"id": "S", "kind": "store", "lat": 45.7640, "lon": 4.8357, "capacity": 5},
+    ]
+    stock = [
+        {"node": "W", "sku": "A", "on_hand": 0},
+        {"node": "S", "sku": "A", "on_hand": 10},
+    ]
+    return make_scenario(nodes=nodes, stock=stock, orders=[])
+
+
+def test_release_gives_node_capacity_back_to_the_sourcer() -> None:
+    network = capped_store()
+    clock = [0.0]
+    pool = StockPool.from_scenario(network, clock=lambda: clock[0])
+    sourcer = Sourcer(network, pool=pool)
+    first = sourcer.commit(sourcer.source(order("o1", 5)))
+    assert first is not None and int(pool.capacity_left[1]) == 0
+    assert sourcer.source(order("o2", 1)).allocations.height == 0  # S is at capacity
+    pool.release(first.reservation_id)
+    assert int(pool.capacity_left[1]) == 5
+    second = sourcer.source(order("o2", 5))
+    assert second.allocations["qty"].to_list() == [5]
+    reservation = sourcer.commit(second, ttl=10.0)
+    assert reservation is not None and int(pool.capacity_left[1]) == 0
+    clock[0] = 10.0
+    assert pool.expire() == [reservation.reservation_id]
+    assert int(pool.capacity_left[1]) == 5  # expiry gives it back too
+    third = sourcer.commit(sourcer.source(order("o3", 4)))
+    assert third is not None
+    pool.commit(third.reservation_id)
+    assert int(pool.capacity_left[1]) == 1  # commit keeps it: the node gave them
+
+
+def test_a_keyed_retry_returns_the_original_and_takes_nothing() -> None:
+    network = capped_store()
+    pool = StockPool.from_scenario(network)
+    sourcer = Sourcer(network, pool=pool)
+    first = sourcer.commit(sourcer.source(order("o1", 3)), key="k")
+    assert first is not None
+    stock, capacity = pool.stock(), pool.capacity_left.copy()
+    # The client retries: the new decision was sourced against the reduced stock.
+    retry = sourcer.commit(sourcer.source(order("o1", 3)), key="k")
+    assert retry == first
+    assert pool.stock().equals(stock)
+    assert (pool.capacity_left == capacity).all()
+    assert len(pool.reservations()) == 1
+    with pytest.raises(KeyConflict, match="'k'"):
+        sourcer.commit(sourcer.source(order("other", 1)), key="k")

@@ -18,6 +18,7 @@ __all__ = [
     "InvalidOptionValue",
     "InvalidRequest",
     "JournalError",
+    "JournalLocked",
     "KeyConflict",
     "OmnistockError",
     "PlanCheckError",
@@ -247,7 +248,7 @@ class KeyConflict(OmnistockError, ValueError):
 
 
 class InvalidAdjustment(OmnistockError, ValueError):
-    """A stock adjustment that would leave on_hand below zero or below reserved.
+    """A stock adjustment that would leave on_hand below reserved or above 2**40.
 
     Attributes
     ----------
@@ -260,7 +261,13 @@ class InvalidAdjustment(OmnistockError, ValueError):
     """
 
     def __init__(
-        self, node_id: str, sku: str, delta: int, on_hand: int, reserved: int
+        self,
+        node_id: str,
+        sku: str,
+        delta: int,
+        on_hand: int,
+        reserved: int,
+        bound: str = "",
     ) -> None:
         self.node_id = node_id
         self.sku = sku
@@ -270,7 +277,7 @@ class InvalidAdjustment(OmnistockError, ValueError):
         floor = "zero" if self.reserved == 0 else f"reserved={self.reserved}"
         super().__init__(
             f"node {node_id!r}, sku {sku!r}: adjust by {self.delta} would leave "
-            f"on_hand={self.on_hand + self.delta}, below {floor}. Got "
+            f"on_hand={self.on_hand + self.delta}, {bound or 'below ' + floor}. Got "
             f"on_hand={self.on_hand}, delta={self.delta}."
         )
 
@@ -331,3 +338,24 @@ class UnknownOrder(OmnistockError, KeyError):
 
     def __str__(self) -> str:
         return str(self.args[0])
+
+
+class JournalLocked(JournalError):
+    """A journal already open for writing (one writer per journal).
+
+    Attributes
+    ----------
+    path
+        The journal.
+    holder
+        The pid of the process holding it (this process for a second pool in
+        it), or ``"unknown"`` when the system does not say.
+    """
+
+    def __init__(self, path: object, holder: str) -> None:
+        self.holder = holder
+        super().__init__(
+            path,
+            f"is open for writing by process {holder} (one writer per journal); "
+            "close that pool first.",
+        )

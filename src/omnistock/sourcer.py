@@ -32,7 +32,12 @@ from omnistock.compiled import (
     StockState,
     compile_network,
 )
-from omnistock.exceptions import DecisionError, InsufficientStock, ScenarioError
+from omnistock.exceptions import (
+    DecisionError,
+    InsufficientStock,
+    KeyConflict,
+    ScenarioError,
+)
 from omnistock.model.orders import Order
 from omnistock.model.scenario import Scenario
 from omnistock.plan import ALLOCATION_SCHEMA, UNFILLED_SCHEMA
@@ -223,8 +228,9 @@ class Sourcer:
         Nodes, stock, rules and costs; compiled once. Its orders are ignored.
     pool
         A live :class:`~omnistock.StockPool` of the same network: decisions read its
-        counters and :meth:`commit` reserves through it. None: the Sourcer keeps
-        its own counters, starting at the scenario's stock.
+        counters (stock and node capacity, which its release and expiry give back)
+        and :meth:`commit` reserves through it. None: the Sourcer keeps its own
+        counters, starting at the scenario's stock.
 
     Examples
     --------
@@ -255,8 +261,9 @@ class Sourcer:
         if pool is None:
             self.state = SourcingState.from_network(self.network)
         else:
-            # Decide on the pool's live counters, under the pool's lock; the pool
-            # keeps stock (and its live protection), the Sourcer keeps capacity.
+            # Decide on the pool's live counters, under the pool's lock: the pool
+            # keeps stock (and its live protection) and node capacity, so a
+            # release or an expiry gives both back.
             if pool.free_left.shape != self.network.stock_free.shape:
                 msg = (
                     f"Sourcer: the pool has {pool.free_left.shape[0]} stock rows, the "
@@ -265,9 +272,7 @@ class Sourcer:
                 )
                 raise ScenarioError(msg)
             self.state = SourcingState(
-                StockState(
-                    pool.free_left, pool.limit_left, self.network.node_capacity.copy()
-                ),
+                StockState(pool.free_left, pool.limit_left, pool.capacity_left),
                 lock=pool.lock,
             )
         # The hot path calls the kernels' compiled functions for the records'
@@ -381,6 +386,10 @@ class Sourcer:
         be committed (shipped), released or left to expire in the pool; without a
         pool, the Sourcer's own counters fall and None is returned.
 
+        ``key`` is checked first: a retry under a key the pool already holds for
+        this order returns that reservation and takes nothing, whatever the new
+        decision says (it was sourced against the stock the first try took).
+
         Raises
         ------
         InsufficientStock
@@ -388,6 +397,8 @@ class Sourcer:
             node's capacity, since the decision was made).
         DecisionError
             When the decision was already committed or comes from another Sourcer.
+        KeyConflict
+            When ``key`` names a reservation of another order or tier.
         """
         if decision._sourcer is not self:
             raise DecisionError(decision.order.id, "it was made by another Sourcer")
@@ -415,14 +426,19 @@ class Sourcer:
         self, decision: Decision, key: str | None, ttl: float | None
     ) -> Reservation | None:
         """Commit through the pool: capacity checked here, stock by the pool, atomically."""
-        assert self.pool is not None
-        with self.pool.lock:  # re-entrant: pool.reserve takes it again
+        pool = self.pool
+        assert pool is not None
+        with pool.lock:  # re-entrant: pool.reserve takes it again
             if decision.committed:
                 raise DecisionError(decision.order.id, "it was already committed")
+            prior = self._keyed(decision.order.id, decision.exempt, key)
+            if prior is not None:
+                decision.committed = True
+                return prior
             if decision.qty.size == 0:  # nothing to hold: every unit is unfilled
                 decision.committed = True
                 return None
-            cap = self.state.cap_left
+            cap = pool.capacity_left
             need = np.bincount(
                 decision.node_idx, weights=decision.qty, minlength=cap.shape[0]
             )
@@ -435,16 +451,30 @@ class Sourcer:
                     str(self.network.node_ids[n]), line.sku, int(need[n]), int(cap[n]),
                     "(node capacity left)",
                 )  # fmt: skip
-            reservation = self.pool.reserve(
+            # The pool takes the stock and the node capacity (and gives both back
+            # on release or expiry).
+            reservation = pool.reserve(
                 decision.order.id,
                 decision.allocations.select("node_id", "sku", "qty"),
                 key=key,
                 ttl=ttl,
                 exempt=decision.exempt,
             )
-            cap -= need.astype(np.int64)
             decision.committed = True
             return reservation
+
+    def _keyed(
+        self, order_id: str, exempt: bool, key: str | None
+    ) -> Reservation | None:
+        """The pool's reservation under ``key`` for this order (a retry), else None."""
+        if key is None or self.pool is None:
+            return None
+        prior = self.pool.keyed(key)
+        if prior is None:
+            return None
+        if (prior.order_id, prior.exempt) != (order_id, exempt):
+            raise KeyConflict(key, prior.reservation_id, "order or tier")
+        return prior
 
     def source_and_commit(self, order: Order, *, retries: int = 3) -> Decision:
         """Source and commit, re-sourcing when a concurrent commit took the units first.

@@ -1,9 +1,13 @@
 """The live stock pool of an order service: one thread-safe, journaled stock truth.
 
-:mod:`.pool` holds :class:`StockPool`; :mod:`.reservation` its reservation values;
-:mod:`.availability` the views an order service shows; :mod:`.journal` the
-append-only record of every operation and :mod:`.recovery` the way back from a
-snapshot and the journal after a crash.
+:mod:`.pool` holds :class:`StockPool`, which wraps a :class:`.state.PoolState`
+(the counters, node capacity and reservation book); :mod:`.reservation` its
+reservation values and argument checks; :mod:`.availability` the views an order
+service shows; :mod:`.records` and :mod:`.journal` the append-only record of every
+operation (one writer); :mod:`.snapshot` the checksummed snapshot files and
+:mod:`.recovery` the way back from a snapshot and the journal after a crash.
+Imports run one way: pool -> recovery -> (snapshot, journal -> records, state ->
+reservation), availability.
 """
 
 from __future__ import annotations

@@ -22,7 +22,9 @@ from omnistock.compiled import CompiledNetwork
 from omnistock.exceptions import InvalidRequest
 
 if TYPE_CHECKING:
-    from omnistock.pool.pool import StockPool
+    import threading
+
+    from omnistock.pool.state import PoolState
 
 __all__ = [
     "StockArrays",
@@ -179,7 +181,8 @@ def availability_frame(
 
 
 def pool_availability(
-    pool: StockPool,
+    state: PoolState,
+    lock: threading.RLock,
     *,
     channel: str | None,
     tier: str | None,
@@ -187,7 +190,7 @@ def pool_availability(
     by: View,
 ) -> pl.DataFrame:
     """:meth:`omnistock.StockPool.availability`: copy the counters, then build the view."""
-    net = pool.network
+    net = state.network
     if skus is None:
         sku_ids = _names(net)[1]
         rows, indptr = select_rows(net, None)
@@ -199,14 +202,14 @@ def pool_availability(
     def pick(a: np.ndarray) -> np.ndarray:
         return a.copy() if skus is None else a[rows]
 
-    with pool.lock:  # copy under the lock, compute outside it
+    with lock:  # copy under the lock, compute outside it
         stock = StockArrays(
             rows=rows,
-            on_hand=pick(pool._on_hand),
-            reserved=pick(pool._reserved),
-            safety=pick(pool._safety),
-            free_left=pick(pool._free),
-            limit_left=pick(pool._limit),
+            on_hand=pick(state.on_hand),
+            reserved=pick(state.reserved),
+            safety=pick(state.safety),
+            free_left=pick(state.stock.free),
+            limit_left=pick(state.stock.limit),
         )
     return availability_frame(
         net, stock, indptr, channel=channel, tier=tier, sku_ids=sku_ids, by=by

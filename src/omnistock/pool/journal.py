@@ -1,184 +1,98 @@
-"""Durability of the live pool: an append-only journal and parquet snapshots.
+"""The live pool's append-only journal: one record per operation, one writer.
 
-The journal is one file: an 8-byte magic ``OMNJRNL1`` then one record per pool
-operation. A record is ``<u32 length><u32 crc32(payload)><payload>`` where the
-payload is the UTF-8 JSON list ``[seq, op, *args]`` and ``seq`` counts up from 1
-without gaps. A record cut short by a crash (the torn last record) is detected by
-its length or checksum and ignored, never half applied; damage anywhere before
-the last record is a :class:`~omnistock.exceptions.JournalError`.
+The journal is one file of records (:mod:`omnistock.pool.records` has the
+format); ``seq`` counts up from 1 without gaps (a rolled journal starts after its
+snapshot's seq).
 
-When records reach the disk is the ``fsync`` policy:
+Every record is copied into the operating system's page cache (a memory map of
+the file, no user-space buffer) before the operation is acknowledged, so a killed
+process loses nothing it acknowledged. The map's disk blocks are allocated first
+(``posix_fallocate``, 1 MiB at a time), so a full disk fails the operation that
+needs the space, before anything is written; the file carries zeros after its
+last record while open, cut off at close. When records reach the disk is the
+``fsync`` policy:
 
 ``"always"``
-    flush and ``os.fsync`` after every record (nothing acknowledged is lost);
+    ``os.fsync`` after every record, before the operation returns (a power loss
+    loses nothing acknowledged);
 ``"batch"``
-    flush once ``batch_records`` records or ``batch_ms`` milliseconds have
-    passed since the last sync, checked at each append, and fsync on a
-    background thread (a power loss loses at most that window plus one fsync);
-    :meth:`Journal.sync` and :meth:`Journal.close` sync at once;
+    a background thread fsyncs once ``batch_records`` records are waiting, and
+    at least every ``batch_ms`` milliseconds while any are (also when the
+    service is idle), so a power loss loses at most that window plus one fsync;
 ``"never"``
-    leave it to the operating system (a process crash may lose the buffer).
+    no fsync: the operating system writes when it likes (a power loss may lose
+    what it had not written; a process crash loses nothing).
 
-A snapshot is a directory: ``network.json`` (the scenario without stock or
-orders), ``stock.parquet`` (one row per stock row), ``reservations.parquet``
-(one row per reservation line), ``status.parquet`` (the status of every
-reservation id) and ``meta.json`` (the journal sequence number it includes).
+Only a record that really ends the file may be torn (a crash cut it short): its
+declared end lies beyond the file, or it is zero-filled, AND no intact record
+starts after it. Anything else is damage: :class:`~omnistock.exceptions.JournalError`,
+and the file is left exactly as it is. A torn tail is cut off when the journal is
+opened for writing, after its bytes are copied to ``<journal>.damaged-<seq>``.
+
+One process, one pool: opening takes an exclusive ``flock`` on the file, held
+until :meth:`Journal.close`; a second open (another process or another pool)
+raises :class:`~omnistock.exceptions.JournalLocked` naming the holder's pid.
 """
 
 from __future__ import annotations
 
-import json
+import contextlib
+import fcntl
+import mmap
 import os
-import shutil
-import struct
 import threading
-import time
-import zlib
-from collections.abc import Callable
-from dataclasses import dataclass
+import weakref
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
-import polars as pl
-
-from omnistock.exceptions import InvalidRequest, JournalError
-
-if TYPE_CHECKING:
-    pass
+from omnistock.exceptions import InvalidRequest, JournalError, JournalLocked
+from omnistock.pool.records import (
+    HEADER,
+    MAGIC,
+    JournalScan,
+    encode_record,
+    scan_journal,
+)
 
 __all__ = [
     "FSYNC_POLICIES",
     "MAGIC",
     "Journal",
     "JournalScan",
-    "Snapshot",
     "encode_record",
+    "fsync_path",
     "open_empty_journal",
-    "read_snapshot",
     "scan_journal",
-    "write_snapshot",
 ]
 
 FsyncPolicy = Literal["always", "batch", "never"]
 FSYNC_POLICIES: tuple[str, ...] = ("always", "batch", "never")
-MAGIC = b"OMNJRNL1"
-SNAPSHOT_FORMAT = 1
-_HEADER = struct.Struct("<II")
-_dumps = json.JSONEncoder(separators=(",", ":")).encode
-_str: Callable[[str], str] = json.encoder.encode_basestring_ascii
+#: Bytes of the journal file mapped (and allocated on disk) at a time.
+_WINDOW = 1 << 20
 
 
-def _reserve_body(
-    seq: int,
-    rid: int,
-    order_id: str,
-    key: str | None,
-    deadline: float | None,
-    exempt: bool,
-    lines: Any,
-) -> bytes:
-    # The hot record, written by hand; same JSON as _dumps([seq, "reserve", ...]).
-    text = ",".join(f"[{_str(n)},{_str(s)},{q}]" for n, s, q in lines)
-    return (
-        f'[{seq},"reserve",{rid},{_str(order_id)},'
-        f"{'null' if key is None else _str(key)},"
-        f"{'null' if deadline is None else _dumps(deadline)},"
-        f"{'true' if exempt else 'false'},[{text}]]"
-    ).encode()
-
-
-def encode_record(seq: int, payload: list[Any]) -> bytes:
-    """The bytes of record ``[seq, *payload]``: length, crc32, JSON payload."""
-    if len(payload) == 2 and type(payload[1]) is int:  # commit / release: no escaping
-        body = f'[{seq},"{payload[0]}",{payload[1]}]'.encode()
-    elif payload[0] == "reserve":
-        body = _reserve_body(seq, *payload[1:])
-    else:
-        body = _dumps([seq, *payload]).encode()
-    return _HEADER.pack(len(body), zlib.crc32(body)) + body
-
-
-@dataclass(frozen=True)
-class JournalScan:
-    """What a journal file holds.
-
-    Attributes
-    ----------
-    records
-        The intact records, each ``[seq, op, *args]``, in order.
-    end
-        Byte offset just past the last intact record.
-    torn
-        Whether bytes after ``end`` (a torn last record) were ignored.
-    """
-
-    records: list[list[Any]]
-    end: int
-    torn: bool
-
-
-def _decode(body: bytes) -> list[Any] | None:
+def _lock_holder(fd: int) -> str:
+    """The pid holding a lock on ``fd``'s file, from /proc/locks (Linux), or "unknown"."""
+    inode = os.fstat(fd).st_ino
     try:
-        rec = json.loads(body)
-    except ValueError:
-        return None
-    if isinstance(rec, list) and rec and type(rec[0]) is int and len(rec) >= 2:
-        return rec
-    return None
-
-
-def scan_journal(path: str | os.PathLike[str]) -> JournalScan:
-    """Read every intact record of the journal at ``path``.
-
-    A missing or empty file holds no records. The last record may be torn (cut
-    short, zero-filled or failing its checksum) and is then left out; any
-    damaged record followed by more data, or a gap in the sequence numbers,
-    raises :class:`~omnistock.exceptions.JournalError`.
-    """
-    p = Path(path)
-    data = p.read_bytes() if p.exists() else b""
-    n = len(data)
-    if n < len(MAGIC):
-        if data != MAGIC[:n]:
-            raise JournalError(p, "not an omnistock journal (bad magic).")
-        return JournalScan([], 0, n > 0)
-    if data[: len(MAGIC)] != MAGIC:
-        raise JournalError(p, "not an omnistock journal (bad magic).")
-    pos = len(MAGIC)
-    records: list[list[Any]] = []
-    while pos < n:
-        rec: list[Any] | None = None
-        end = pos + _HEADER.size
-        if end <= n:
-            length, crc = _HEADER.unpack_from(data, pos)
-            end += length
-            body = data[pos + _HEADER.size : end]
-            if length > 0 and end <= n and zlib.crc32(body) == crc:
-                rec = _decode(body)
-        if rec is None:
-            # Cut short, or nothing but zeros after it: the torn last record.
-            if end >= n or not data[pos:].strip(b"\0"):
-                return JournalScan(records, pos, True)
-            raise JournalError(
-                p, f"record at byte {pos} is damaged and is not the last."
-            )
-        expected = records[-1][0] + 1 if records else rec[0]
-        if rec[0] != expected:
-            raise JournalError(
-                p, f"sequence gap at byte {pos}: expected {expected}, got {rec[0]}."
-            )
-        records.append(rec)
-        pos = end
-    return JournalScan(records, pos, False)
+        lines = Path("/proc/locks").read_text().splitlines()
+    except OSError:
+        return "unknown"
+    for line in lines:
+        fields = line.split()
+        # "1: FLOCK  ADVISORY  WRITE 4242 08:01:131 0 EOF"
+        if len(fields) >= 6 and fields[5].rsplit(":", 1)[-1] == str(inode):
+            return fields[4]
+    return "unknown"
 
 
 class Journal:
-    """An append-only journal file, opened for appending.
+    """An append-only journal file, opened for appending by this pool alone.
 
-    Opening scans the file (:func:`scan_journal`), cuts off a torn last record
-    so new records never follow garbage, and keeps the intact records in
-    :attr:`recovered` for the pool to replay. Not thread-safe by itself: the
-    pool calls it under its lock.
+    Opening takes the file's lock, scans it (:func:`scan_journal`), cuts off a
+    torn last record (its bytes kept in ``<journal>.damaged-<seq>``) and keeps
+    the intact records in :attr:`recovered` for the pool to replay. Not
+    thread-safe by itself: the pool calls it under its lock.
 
     Parameters
     ----------
@@ -187,11 +101,15 @@ class Journal:
     fsync
         ``"always"``, ``"batch"`` or ``"never"`` (module docstring).
     batch_records, batch_ms
-        The ``"batch"`` window: sync after this many records or milliseconds.
-        The fsync itself runs on a background thread (it releases the GIL), so
-        appends do not wait for the disk.
-    clock
-        Monotonic seconds, for the ``batch_ms`` window.
+        The ``"batch"`` window: a background thread fsyncs once this many records
+        wait, and every ``batch_ms`` milliseconds while any do.
+
+    Raises
+    ------
+    JournalLocked
+        Another open journal (this process or another) holds the file.
+    JournalError
+        The file is damaged (it is left as it is).
     """
 
     def __init__(
@@ -201,115 +119,257 @@ class Journal:
         fsync: FsyncPolicy = "batch",
         batch_records: int = 10_000,
         batch_ms: float = 100.0,
-        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if fsync not in FSYNC_POLICIES:
             msg = f"fsync must be one of {', '.join(FSYNC_POLICIES)}. Got {fsync!r}."
             raise InvalidRequest(msg)
-        if batch_records < 1 or batch_ms < 0:
+        if (
+            isinstance(batch_records, bool)
+            or not isinstance(batch_records, int)
+            or not isinstance(batch_ms, int | float)
+            or not batch_records >= 1
+            or not 0 <= batch_ms < 1e9
+        ):
             msg = (
-                "batch_records must be >= 1 and batch_ms >= 0. Got "
-                f"batch_records={batch_records}, batch_ms={batch_ms}."
+                "batch_records must be an integer >= 1 and batch_ms a number in "
+                f"[0, 1e9). Got batch_records={batch_records!r}, batch_ms={batch_ms!r}."
             )
             raise InvalidRequest(msg)
         self.path = Path(path)
-        scan = scan_journal(self.path)
-        self.recovered: list[list[Any]] = scan.records
-        self.torn = scan.torn
-        self.last_seq: int = scan.records[-1][0] if scan.records else 0
         self.fsync = fsync
+        self.batch_records = batch_records
+        self.batch_ms = batch_ms
+        self._fd = self._open_locked()
+        try:
+            scan = scan_journal(self.path)
+            self._keep_torn_tail(scan)
+        except BaseException:
+            os.close(self._fd)
+            raise
+        self.recovered: list[list[Any]] = scan.records
+        #: crc32 of each recovered record's payload.
+        self.recovered_crcs = scan.crcs
+        self.torn = scan.torn
+        self._last_crc = scan.crcs[-1] if scan.crcs else 0
+        self._last = b""  # the last record appended, if any
+        self.last_seq: int = scan.records[-1][0] if scan.records else 0
+        self.synced_seq = self.last_seq
+        self._end = max(scan.end, len(MAGIC))
+        self._map: mmap.mmap | None = None
+        self._base = self._limit = 0
         self._batch_records = batch_records
         self._batch_s = batch_ms / 1000.0
-        self._clock = clock
-        if scan.end == 0:
-            self.path.write_bytes(MAGIC)
-        elif scan.torn:
-            with self.path.open("r+b") as f:
-                f.truncate(scan.end)
-        self._file = self.path.open("ab")
-        self._pending = 0
-        self._last_sync = clock()
         self._error: BaseException | None = None
-        self._wake = threading.Event()
-        self._stop = False
+        self._closed = False
+        self._kick = threading.Event()
         self._syncer: threading.Thread | None = None
         self.sync()
-
-    @property
-    def closed(self) -> bool:
-        """Whether :meth:`close` was called."""
-        return self._file.closed
-
-    def append(self, payload: list[Any]) -> int:
-        """Write record ``[seq, *payload]`` with the next ``seq`` and return it."""
-        if self._error is not None or self._file.closed:
-            raise JournalError(
-                self.path, "closed or broken by a failed write; recover the pool."
-            )
-        seq = self.last_seq + 1
-        data = encode_record(seq, payload)
-        try:
-            self._file.write(data)
-            self._pending += 1
-            if self.fsync == "always":
-                self.sync()
-            elif self.fsync == "batch" and (
-                self._pending >= self._batch_records
-                or self._clock() - self._last_sync >= self._batch_s
-            ):
-                self._file.flush()
-                self._pending = 0
-                self._last_sync = self._clock()
-                self._background_fsync()
-        except OSError as err:
-            # Part of the record may be on disk: refuse more, so it stays the last.
-            self._error = err
-            raise
-        self.last_seq = seq
-        return seq
-
-    def _background_fsync(self) -> None:
-        if self._syncer is None:
+        if fsync == "batch":
+            # The thread holds the journal weakly, so a journal dropped without
+            # close() is still collected (and closed, unlocking the file).
             self._syncer = threading.Thread(
-                target=self._sync_loop,
+                target=_sync_loop,
+                args=(weakref.ref(self), self._kick, self._batch_s or None),
                 name=f"journal-fsync:{self.path.name}",
                 daemon=True,
             )
             self._syncer.start()
-        self._wake.set()
 
-    def _sync_loop(self) -> None:
-        fd = self._file.fileno()
-        while True:
-            self._wake.wait()
-            self._wake.clear()
-            if self._stop:
-                return
+    def _open_locked(self) -> int:
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = _lock_holder(fd)
+            os.close(fd)
+            raise JournalLocked(self.path, holder) from None
+        except OSError as err:
+            os.close(fd)
+            raise JournalError(self.path, f"cannot lock the journal: {err}") from err
+        return fd
+
+    def _keep_torn_tail(self, scan: JournalScan) -> None:
+        """Start a fresh file, or move a torn tail aside and cut it off.
+
+        Zeros after the last record are preallocated space, not evidence.
+        """
+        if scan.end == 0:
+            os.ftruncate(self._fd, 0)
+            os.pwrite(self._fd, MAGIC, 0)
+        elif scan.torn:
+            size = os.fstat(self._fd).st_size
+            tail = os.pread(self._fd, size - scan.end, scan.end).rstrip(b"\0")
+            if tail:
+                seq = scan.records[-1][0] + 1 if scan.records else 1
+                evidence = self.path.with_name(f"{self.path.name}.damaged-{seq}")
+                evidence.write_bytes(tail)
+                fsync_path(evidence)
+            os.ftruncate(self._fd, scan.end)
+
+    def _map_window(self, need: int) -> None:
+        """Map a window of the file that holds the next ``need`` bytes.
+
+        The window's disk blocks are allocated first (``posix_fallocate``), so a
+        full disk fails here, before anything is written, and a record copied
+        into the map can no longer fail for want of space.
+        """
+        start = self._end - self._end % mmap.ALLOCATIONGRANULARITY
+        exact = self._end + need - start
+        error: OSError | None = None
+        for size in (max(_WINDOW, exact), exact):
             try:
-                os.fsync(fd)
+                os.posix_fallocate(self._fd, start, size)
+            except OSError as err:
+                error = err
+                continue
+            old = self._map
+            self._map = mmap.mmap(self._fd, size, offset=start)
+            self._map.seek(self._end - start)
+            self._base, self._limit = start, start + size
+            if old is not None:
+                old.close()
+            return
+        assert error is not None
+        raise error
+
+    def continue_from(self, seq: int) -> None:
+        """Number the next record ``seq + 1``: an empty journal continuing a snapshot."""
+        if self.last_seq:
+            msg = "only an empty journal continues a snapshot."
+            raise JournalError(self.path, msg)
+        self.last_seq = self.synced_seq = seq
+
+    @property
+    def last_crc(self) -> int:
+        """crc32 of the last record's payload (a snapshot remembers it)."""
+        if self._last:
+            crc: int = HEADER.unpack_from(self._last)[1]
+            return crc
+        return self._last_crc
+
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`close` was called."""
+        return self._closed
+
+    def append(self, payload: list[Any]) -> int:
+        """Write record ``[seq, *payload]`` with the next ``seq`` and return it.
+
+        Raises JournalError (and writes nothing more, ever) when the write fails:
+        the caller must not apply the operation.
+        """
+        if self._error is not None or self._closed:
+            raise JournalError(
+                self.path,
+                "closed, or broken by a failed write or fsync; recover the pool "
+                f"(StockPool.recover) to write again. Cause: {self._error or 'closed'}.",
+            )
+        seq = self.last_seq + 1
+        data = encode_record(seq, payload)
+        at, end = self._end, self._end + len(data)
+        try:
+            if end > self._limit:
+                self._map_window(len(data))
+            # Into the page cache: a killed process loses nothing acknowledged.
+            self._map.write(data)  # type: ignore[union-attr]  # mapped above
+            if self.fsync == "always":
+                os.fsync(self._fd)  # also writes back the mapped pages (Linux)
+                self.synced_seq = seq
+        except OSError as err:
+            # The operation will not be applied: its record must not replay.
+            self._error = err
+            if self._map is not None and end <= self._limit:
+                self._map[at - self._base : end - self._base] = bytes(len(data))
+            raise JournalError(
+                self.path, f"writing record {seq} failed: {err}; nothing was applied."
+            ) from err
+        self.last_seq = seq
+        self._end = end
+        self._last = data
+        if (
+            self._syncer is not None
+            and (self._batch_s == 0.0 or seq - self.synced_seq >= self._batch_records)
+            and not self._kick.is_set()
+        ):
+            self._kick.set()  # a batch is full: the syncer need not wait its time
+        return seq
+
+    def _sync_waiting(self) -> bool:
+        """Fsync the records that wait (the batch thread); False once it must stop."""
+        target = self.last_seq
+        if self._closed:
+            return False
+        if target > self.synced_seq:
+            try:
+                os.fsync(self._fd)
             except OSError as err:  # seen by the next append
                 self._error = err
-                return
+                return False
+            self.synced_seq = max(self.synced_seq, target)
+        return True
 
     def sync(self) -> None:
-        """Flush buffered records and fsync them now (any policy but ``"never"``)."""
-        self._file.flush()
-        if self.fsync != "never":
-            os.fsync(self._file.fileno())
-        self._pending = 0
-        self._last_sync = self._clock()
+        """Fsync the records written so far now (any policy but ``"never"``)."""
+        if self.fsync != "never" and self._error is None:
+            try:
+                os.fsync(self._fd)
+            except OSError as err:
+                self._error = err
+                raise JournalError(self.path, f"fsync failed: {err}.") from err
+            self.synced_seq = self.last_seq
 
     def close(self) -> None:
-        """Sync and close the file; closing twice does nothing."""
+        """Sync (when not broken), unlock and close; closing twice does nothing.
+
+        Never raises for a failed write or fsync: that was already reported.
+        """
+        if self._closed:
+            return
+        self._closed = True
         if self._syncer is not None:
-            self._stop = True
-            self._wake.set()
-            self._syncer.join()
+            self._kick.set()
+            if self._syncer is not threading.current_thread():
+                self._syncer.join()
             self._syncer = None
-        if not self._file.closed:
-            if self._error is None:
-                self.sync()
-            self._file.close()
+        try:
+            if self._error is None and self.fsync != "never":
+                os.fsync(self._fd)
+                self.synced_seq = self.last_seq
+        except OSError as err:
+            self._error = err
+        finally:
+            if self._map is not None:
+                self._map.close()
+            with contextlib.suppress(OSError):  # the preallocated zeros go
+                os.ftruncate(self._fd, self._end)
+            os.close(self._fd)  # closing the descriptor releases the flock
+
+    def __del__(self) -> None:
+        # A journal dropped without close(): sync, unlock and close it anyway.
+        with contextlib.suppress(Exception):
+            self.close()
+
+
+def _sync_loop(
+    ref: weakref.ref[Journal], kick: threading.Event, timeout: float | None
+) -> None:
+    """The batch thread: fsync every ``timeout`` seconds (also idle) or when kicked."""
+    while True:
+        kick.wait(timeout)
+        kick.clear()
+        journal = ref()
+        if journal is None or not journal._sync_waiting():
+            return
+        del journal  # hold it only while syncing
+
+
+def fsync_path(path: Path) -> None:
+    """Sync a file or a directory to disk by path (a rename lasts once its directory does)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def open_empty_journal(
@@ -327,85 +387,3 @@ def open_empty_journal(
             j.path, "holds records; resume with StockPool.recover(snapshot, journal)."
         )
     return j
-
-
-# -- snapshots ----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    """A pool snapshot read back from disk (see :func:`write_snapshot`).
-
-    Attributes
-    ----------
-    network_json
-        The scenario without stock or orders, as JSON text.
-    stock
-        node_id, sku, on_hand, reserved, safety_stock, shipped, received.
-    reservations
-        reservation_id, order_id, key, deadline, exempt, node_id, sku, qty:
-        one row per line of every active or keyed reservation.
-    status
-        ``status`` (UInt8) of every reservation id, indexed by id.
-    seq
-        The last journal sequence number the snapshot includes.
-    """
-
-    network_json: str
-    stock: pl.DataFrame
-    reservations: pl.DataFrame
-    status: pl.DataFrame
-    seq: int
-
-
-def _fsync_path(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def write_snapshot(path: str | os.PathLike[str], snapshot: Snapshot) -> Path:
-    """Write ``snapshot`` to the directory ``path`` atomically and return it.
-
-    The files are written to ``<path>.tmp``, synced, then renamed into place,
-    so a crash leaves either the old snapshot or the new one.
-    """
-    final = Path(path)
-    tmp = final.with_name(final.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    (tmp / "network.json").write_text(snapshot.network_json)
-    snapshot.stock.write_parquet(tmp / "stock.parquet")
-    snapshot.reservations.write_parquet(tmp / "reservations.parquet")
-    snapshot.status.write_parquet(tmp / "status.parquet")
-    meta = {"format": SNAPSHOT_FORMAT, "seq": snapshot.seq}
-    (tmp / "meta.json").write_text(json.dumps(meta))
-    for child in tmp.iterdir():
-        _fsync_path(child)
-    old = final.with_name(final.name + ".old")
-    if final.exists():
-        shutil.rmtree(old, ignore_errors=True)
-        final.rename(old)
-    tmp.rename(final)
-    shutil.rmtree(old, ignore_errors=True)
-    return final
-
-
-def read_snapshot(path: str | os.PathLike[str]) -> Snapshot:
-    """Read a snapshot directory written by :func:`write_snapshot`."""
-    p = Path(path)
-    try:
-        meta = json.loads((p / "meta.json").read_text())
-        if meta.get("format") != SNAPSHOT_FORMAT:
-            raise JournalError(p, f"unknown snapshot format {meta.get('format')!r}.")
-        return Snapshot(
-            network_json=(p / "network.json").read_text(),
-            stock=pl.read_parquet(p / "stock.parquet"),
-            reservations=pl.read_parquet(p / "reservations.parquet"),
-            status=pl.read_parquet(p / "status.parquet"),
-            seq=int(meta["seq"]),
-        )
-    except (OSError, ValueError, KeyError) as err:
-        raise JournalError(p, f"cannot read snapshot: {err}") from err

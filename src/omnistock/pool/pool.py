@@ -1,29 +1,31 @@
 """The live stock pool of one network: reservations that never oversell.
 
-State is kept per stock row of the compiled network (SKU-major CSR) in numpy
-arrays, changed only under one lock: ``on_hand``, ``reserved``, the fixed
-``safety_stock``, ``shipped`` and ``received`` (net adjustments), and the two
-counters every sourcing kernel reads (``_kernels/protection.py``):
+:class:`StockPool` wraps a :class:`~omnistock.pool.state.PoolState` (per stock
+row ``on_hand``, ``reserved``, the fixed ``safety_stock``, ``shipped`` and
+``received``; per node the capacity left) and changes it only under one lock.
+The counters every sourcing kernel reads (``_kernels/protection.py``) are live
+arrays of that state:
 
 ``free_left = max(0, on_hand - reserved - safety_stock)``
     what any order may still take;
 ``limit_left = max(0, free_left - protect)``
     what a non-exempt order may take (live reading of last-unit protection,
-    docs/decisions.md), read through ``usable``.
+    docs/decisions.md), read through ``usable``;
+``capacity_left``
+    what each node may still give: taken by reserve, given back by release and
+    expiry, kept by commit.
 
-Every operation is checked in full, written to the journal, then applied, so a
-failed operation changes nothing and a multi-line reserve takes all lines or none.
+Every operation is checked in full (arguments, then stock), written to the
+journal, then applied, so a failed operation changes nothing and a multi-line
+reserve takes all lines or none.
 """
 
 from __future__ import annotations
 
-import heapq
-import operator
 import os
+import re
 import threading
 import time
-from array import array
-from bisect import bisect_left
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -31,33 +33,31 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from omnistock._kernels.protection import usable
 from omnistock.compiled import CompiledNetwork
-from omnistock.exceptions import (
-    InsufficientStock,
-    InvalidAdjustment,
-    InvalidRequest,
-    KeyConflict,
-    ReservationClosed,
-    UnknownReservation,
-    UnknownStockRow,
-)
+from omnistock.exceptions import InvalidRequest, JournalError, KeyConflict
 from omnistock.model.scenario import Scenario
 from omnistock.pool.availability import View, pool_availability, stock_frame
 from omnistock.pool.journal import FsyncPolicy, Journal, open_empty_journal
-from omnistock.pool.recovery import recover_pool, write_pool_snapshot
+from omnistock.pool.recovery import copy_state, recover_state, snapshot_of
 from omnistock.pool.reservation import (
-    ACTIVE,
     COMMITTED,
     EXPIRED,
     RELEASED,
     STATUS_NAMES,
-    Line,
     Reservation,
+    check_delta,
+    check_exempt,
+    check_text,
+    check_time,
+    check_ttl,
     normalise_lines,
 )
+from omnistock.pool.snapshot import write_snapshot
+from omnistock.pool.state import PoolState
 
 __all__ = ["Reservation", "StockPool"]
+
+_SYNC_OPTIONS = ("fsync", "batch_records", "batch_ms")
 
 
 class StockPool:
@@ -75,7 +75,7 @@ class StockPool:
         Path of an empty (or new) journal file, or an open :class:`Journal`; None
         keeps no journal. Use :meth:`recover` to resume from a non-empty one.
     fsync, batch_records, batch_ms
-        The journal's sync policy (:mod:`omnistock.journal`).
+        The journal's sync policy (docs/pool.md, "Durability").
 
     Examples
     --------
@@ -104,34 +104,13 @@ class StockPool:
         fsync: FsyncPolicy = "batch",
         batch_records: int = 10_000,
         batch_ms: float = 100.0,
-        _network: CompiledNetwork | None = None,  # recovery's, built from a snapshot
     ) -> None:
-        net = scenario.compiled().network if _network is None else _network
-        self.network = net
-        self.clock = clock
-        #: Held by every operation; hold it to read ``free_left``/``limit_left``.
-        self.lock = threading.RLock()
-        self._base = scenario.model_copy(update={"stock": (), "orders": ()})
-        self._on_hand = net.stock_on_hand.copy()
-        self._reserved = net.stock_reserved.copy()
-        self._safety = net.stock_safety.copy()
-        self._shipped = np.zeros_like(self._on_hand)
-        self._received = np.zeros_like(self._on_hand)
-        self._protect = net.node_protect[net.stock_node]
-        self._free = np.maximum(0, self._on_hand - self._reserved - self._safety)
-        self._limit = np.maximum(0, self._free - self._protect)
-        #: The live counters the sourcing kernels read, int64[nnz] by stock row
-        #: (writable, for compiled kernels; only the pool writes them, under lock).
-        self.free_left = self._free
-        self.limit_left = self._limit
-        self._indptr = array("q", net.stock_indptr.astype(np.int64).tobytes())
-        self._nodes = array("q", net.stock_node.astype(np.int64).tobytes())
-        self._active: dict[int, Reservation] = {}
-        self._keys: dict[str, Reservation] = {}
-        self._status = bytearray(1)  # status code per reservation id; id 0 unused
-        self._heap: list[tuple[float, int]] = []
-        self._seq = 0
-        self._journal = (
+        self._setup(
+            PoolState(scenario.compiled().network),
+            scenario.model_copy(update={"stock": (), "orders": ()}),
+            clock,
+        )
+        self._journal: Journal | None = (
             None
             if journal is None
             else open_empty_journal(
@@ -139,103 +118,58 @@ class StockPool:
             )
         )
 
+    def _setup(
+        self, state: PoolState, base: Scenario, clock: Callable[[], float]
+    ) -> None:
+        self._state = state
+        self._base = base
+        self.network: CompiledNetwork = state.network
+        self.clock = clock
+        #: Held by every operation; hold it to read ``free_left``/``limit_left``.
+        self.lock = threading.RLock()
+        #: The live counters the sourcing kernels read: int64[nnz] by stock row and
+        #: int64[n_nodes] (writable, for compiled kernels; only the pool writes
+        #: them, under lock).
+        self.free_left: np.ndarray = state.stock.free
+        self.limit_left: np.ndarray = state.stock.limit
+        self.capacity_left: np.ndarray = state.stock.capacity
+        self._journal = None
+
     @classmethod
     def from_scenario(cls, scenario: Scenario, **options: Any) -> StockPool:
         """The pool of ``scenario``'s network and stock (options as in the class)."""
         return cls(scenario, **options)
 
-    def _row(self, node_id: str, sku: str) -> int:
-        """Stock row of (node_id, sku); -1 when the node has no row for the SKU."""
-        net = self.network
-        node_idx = net.node_index.get(node_id)
-        if node_idx is None:
-            raise UnknownStockRow(node_id, sku, f"Unknown node {node_id!r}.")
-        sku_idx = net.sku_index.get(sku)
-        if sku_idx is None:
-            return -1
-        # CompiledNetwork.stock_row's search, on arrays that bisect reads fast.
-        hi = self._indptr[sku_idx + 1]
-        row = bisect_left(self._nodes, node_idx, self._indptr[sku_idx], hi)
-        return row if row < hi and self._nodes[row] == node_idx else -1
-
     def free(self, node_id: str, sku: str, *, exempt: bool = True) -> int:
         """Units of (node_id, sku) a reservation of this kind may take now (0 if no row)."""
         with self.lock:
-            return int(usable(self._free, self._limit, self._row(node_id, sku), exempt))
+            return self._state.usable(self._state.row(node_id, sku), exempt)
 
     def status(self, reservation_id: int) -> str:
         """``"active"``, ``"committed"``, ``"released"`` or ``"expired"``."""
         with self.lock:
-            code = self._code(reservation_id)
+            code = self._state.code(reservation_id)
             if code == 0:
-                raise UnknownReservation(reservation_id)
+                self._state.open(reservation_id, "status")  # raises UnknownReservation
             return STATUS_NAMES[code]
 
     def reservations(self) -> list[Reservation]:
         """The active reservations, oldest first."""
         with self.lock:
-            return list(self._active.values())
+            return list(self._state.active.values())
 
-    def _code(self, reservation_id: int) -> int:
-        if isinstance(reservation_id, (int, np.integer)) and 0 < reservation_id < len(
-            self._status
-        ):
-            return self._status[int(reservation_id)]
-        return 0
-
-    def _open(self, reservation_id: int, action: str) -> Reservation:
-        res = self._active.get(reservation_id)
-        if res is not None:
-            return res
-        code = self._code(reservation_id)
-        if code == 0:
-            raise UnknownReservation(reservation_id)
-        raise ReservationClosed(int(reservation_id), STATUS_NAMES[code], action)
+    def keyed(self, key: str) -> Reservation | None:
+        """The reservation made under idempotency key ``key``, or None."""
+        with self.lock:
+            return self._state.keys.get(key)
 
     # -- the operations: check, journal, apply ----------------------------------------
 
     def _log(self, payload: list[Any]) -> None:
         if self._journal is not None:
-            self._seq = self._journal.append(payload)
+            self._state.seq = self._journal.append(payload)
         else:
-            self._seq += 1
-
-    def _refresh(self, row: int) -> None:
-        free = int(self._on_hand[row] - self._reserved[row] - self._safety[row])
-        free = max(free, 0)
-        self._free[row] = free
-        self._limit[row] = max(free - int(self._protect[row]), 0)
-
-    def _check_reserve(self, lines: tuple[Line, ...], exempt: bool) -> tuple[int, ...]:
-        """The rows of ``lines``; raises InsufficientStock unless all fit together."""
-        if len(lines) == 1:  # the common case, without the per-row sums
-            node_id, sku, qty = lines[0]
-            row = self._row(node_id, sku)
-            have = usable(self._free, self._limit, row, exempt)
-            if qty > have:
-                raise self._shortage(row, node_id, sku, qty, int(have), exempt)
-            return (row,)
-        rows = tuple(self._row(node_id, sku) for node_id, sku, _ in lines)
-        need: dict[tuple[str, str], int] = {}
-        for node_id, sku, qty in lines:
-            need[node_id, sku] = need.get((node_id, sku), 0) + qty
-        for row, (node_id, sku, _) in zip(rows, lines, strict=True):
-            have = int(usable(self._free, self._limit, row, exempt))
-            if need[node_id, sku] > have:
-                raise self._shortage(
-                    row, node_id, sku, need[node_id, sku], have, exempt
-                )
-        return rows
-
-    def _shortage(
-        self, row: int, node_id: str, sku: str, need: int, have: int, exempt: bool
-    ) -> InsufficientStock:
-        detail = ""
-        if row < 0:
-            detail = "The node holds no stock of this sku."
-        elif not exempt and have < int(self._free[row]):
-            detail = "Protected units are kept from non-exempt reservations."
-        return InsufficientStock(node_id, sku, need, have, detail)
+            self._state.seq += 1
 
     def reserve(
         self,
@@ -251,14 +185,16 @@ class StockPool:
         Parameters
         ----------
         order_id
-            The order the units are for.
+            The order the units are for (text; converted with ``str``).
         lines
-            ``(node_id, sku, qty)`` tuples, or a polars frame with those columns.
+            ``(node_id, sku, qty)`` tuples, or a polars frame with those columns;
+            qty an integer in [1, 2**40].
         key
             Idempotency key: the same key again returns the same reservation and
             takes nothing more (a different request under it raises KeyConflict).
         ttl
-            Seconds until :meth:`expire` may release it; None: never.
+            Seconds (a finite number > 0) until :meth:`expire` may release it;
+            None: never.
         exempt
             False for a tier not in ``rules.exempt_tiers``: it may take at most
             ``max(0, free - protect)`` units of each row (last-unit protection).
@@ -267,17 +203,23 @@ class StockPool:
         ------
         InsufficientStock
             A line asks for more than is free for it; nothing is reserved.
+        InvalidRequest
+            A malformed argument, named in the message.
         """
         norm = normalise_lines(lines)
-        order_id, key = str(order_id), None if key is None else str(key)
-        if ttl is not None and not ttl > 0:
-            msg = (
-                f"order {order_id!r}: ttl must be > 0 seconds or None. Got ttl={ttl!r}."
-            )
-            raise InvalidRequest(msg)
+        # Fast paths first: ASCII text, no ttl and a real bool need no checking.
+        if type(order_id) is not str or not order_id.isascii():
+            order_id = check_text(order_id, "order_id")
+        if key is not None and (type(key) is not str or not key.isascii()):
+            key = check_text(key, f"order {order_id!r}: key")
+        if ttl is not None:
+            ttl = check_ttl(ttl, f"order {order_id!r}")
+        if exempt is not True and exempt is not False:
+            exempt = check_exempt(exempt, f"order {order_id!r}")
         with self.lock:
-            if key is not None and key in self._keys:
-                prior = self._keys[key]
+            state = self._state
+            if key is not None and key in state.keys:
+                prior = state.keys[key]
                 if (prior.order_id, sorted(prior.lines), prior.exempt) != (
                     order_id,
                     sorted(norm),
@@ -285,55 +227,33 @@ class StockPool:
                 ):
                     raise KeyConflict(key, prior.reservation_id, "order, lines or tier")
                 return prior
-            rows = self._check_reserve(norm, exempt)
-            deadline = None if ttl is None else self.clock() + ttl
+            rows = state.check_reserve(norm, exempt)
+            deadline = None if ttl is None else self._deadline(order_id, ttl)
             res = Reservation(
-                len(self._status), order_id, norm, key, deadline, exempt, rows
+                state.next_id, order_id, norm, key, deadline, exempt, rows
             )
             self._log(
                 ["reserve", res.reservation_id, order_id, key, deadline, exempt, norm]
             )
-            self._apply_reserve(res)
+            state.apply_reserve(res)
             return res
 
-    def _apply_reserve(self, res: Reservation) -> None:
-        for row, line in zip(res.rows, res.lines, strict=True):
-            self._reserved[row] += line[2]
-            self._refresh(row)
-        self._status.append(ACTIVE)
-        self._active[res.reservation_id] = res
-        if res.key is not None:
-            self._keys[res.key] = res
-        if res.deadline is not None:
-            heapq.heappush(self._heap, (res.deadline, res.reservation_id))
-
-    def _apply_close(self, res: Reservation, status: int) -> None:
-        shipped = status == COMMITTED
-        for row, line in zip(res.rows, res.lines, strict=True):
-            qty = line[2]
-            self._reserved[row] -= qty
-            if shipped:  # on_hand - reserved is unchanged, and so are the counters
-                self._on_hand[row] -= qty
-                self._shipped[row] += qty
-            else:
-                self._refresh(row)
-        del self._active[res.reservation_id]
-        self._status[res.reservation_id] = status
+    def _deadline(self, order_id: str, ttl: float) -> float:
+        return check_time(self.clock() + ttl, f"order {order_id!r}: clock() + ttl")
 
     def commit(self, reservation_id: int) -> Reservation:
         """The reservation shipped: its units leave on_hand and reserved."""
-        with self.lock:
-            res = self._open(reservation_id, "commit")
-            self._log(["commit", res.reservation_id])
-            self._apply_close(res, COMMITTED)
-            return res
+        return self._close(reservation_id, "commit", COMMITTED)
 
     def release(self, reservation_id: int) -> Reservation:
-        """Give the reservation's units back to free stock."""
+        """Give the reservation's units (and node capacity) back."""
+        return self._close(reservation_id, "release", RELEASED)
+
+    def _close(self, reservation_id: int, op: str, status: int) -> Reservation:
         with self.lock:
-            res = self._open(reservation_id, "release")
-            self._log(["release", res.reservation_id])
-            self._apply_close(res, RELEASED)
+            res = self._state.open(reservation_id, op)
+            self._log([op, res.reservation_id])
+            self._state.apply_close(res, status)
             return res
 
     def expire(self, now: float | None = None) -> list[int]:
@@ -342,60 +262,35 @@ class StockPool:
         Returns the expired reservation ids, earliest deadline first.
         """
         with self.lock:
-            now = self.clock() if now is None else float(now)
-            due: list[tuple[float, int]] = []
-            while self._heap and self._heap[0][0] <= now:
-                item = heapq.heappop(self._heap)
-                if item[1] in self._active:
-                    due.append(item)
+            now = check_time(self.clock() if now is None else now, "expire: now")
+            state = self._state
+            due = state.due(now)
             if not due:
                 return []
             ids = [rid for _, rid in due]
             try:
                 self._log(["expire", now, ids])
             except BaseException:
-                for item in due:
-                    heapq.heappush(self._heap, item)
+                state.undue(due)
                 raise
             for rid in ids:
-                self._apply_close(self._active[rid], EXPIRED)
+                state.apply_close(state.active[rid], EXPIRED)
             return ids
-
-    def _check_adjust(self, node_id: str, sku: str, delta: int) -> int:
-        row = self._row(node_id, sku)
-        if row < 0:
-            raise UnknownStockRow(
-                node_id,
-                sku,
-                "A pool's rows are fixed when it is built: declare the row (on_hand 0) "
-                "in the scenario (docs/decisions.md).",
-            )
-        on_hand, reserved = int(self._on_hand[row]), int(self._reserved[row])
-        if on_hand + delta < reserved:
-            raise InvalidAdjustment(node_id, sku, delta, on_hand, reserved)
-        return row
 
     def adjust(self, node_id: str, sku: str, delta: int, reason: str) -> int:
         """Change on_hand by ``delta`` (receipt, count, damage...); returns the new on_hand.
 
-        Raises InvalidAdjustment when on_hand would fall below zero or below the
-        reserved units (release reservations first).
+        ``delta`` is an integer in [-2**40, 2**40]. Raises InvalidAdjustment when
+        on_hand would fall below the reserved units (release reservations
+        first) or rise above 2**40.
         """
-        try:
-            delta = operator.index(delta)
-        except TypeError as err:
-            msg = f"node {node_id!r}, sku {sku!r}: delta must be an integer. Got {delta!r}."
-            raise InvalidRequest(msg) from err
+        delta = check_delta(delta, f"node {node_id!r}, sku {sku!r}")
+        reason = check_text(reason, "reason")
         with self.lock:
-            row = self._check_adjust(node_id, sku, delta)
-            self._log(["adjust", node_id, sku, delta, str(reason)])
-            self._apply_adjust(row, delta)
-            return int(self._on_hand[row])
-
-    def _apply_adjust(self, row: int, delta: int) -> None:
-        self._on_hand[row] += delta
-        self._received[row] += delta
-        self._refresh(row)
+            row = self._state.check_adjust(node_id, sku, delta)
+            self._log(["adjust", node_id, sku, delta, reason])
+            self._state.apply_adjust(row, delta)
+            return int(self._state.on_hand[row])
 
     # -- views -------------------------------------------------------------------------
 
@@ -424,23 +319,17 @@ class StockPool:
             available > 0). ``"node"``: one row per stock row of the channel's
             nodes: node_id, sku, on_hand, reserved, safety_stock, free, available.
         """
-        return pool_availability(self, channel=channel, tier=tier, skus=skus, by=by)
-
-    def _columns(self) -> dict[str, np.ndarray]:
-        """The live per-row counters by column name (read them under the lock)."""
-        return {
-            "on_hand": self._on_hand,
-            "reserved": self._reserved,
-            "safety_stock": self._safety,
-            "free": self._free,
-            "shipped": self._shipped,
-            "received": self._received,
-        }
+        return pool_availability(
+            self._state, self.lock, channel=channel, tier=tier, skus=skus, by=by
+        )
 
     def stock(self) -> pl.DataFrame:
-        """Every stock row: node_id, sku, then the counters of :meth:`_columns`."""
+        """Every stock row: node_id, sku and its counters.
+
+        Columns on_hand, reserved, safety_stock, free, shipped, received.
+        """
         with self.lock:
-            cols = {name: a.copy() for name, a in self._columns().items()}
+            cols = {name: a.copy() for name, a in self._state.columns().items()}
         return stock_frame(self.network, cols)
 
     # -- durability --------------------------------------------------------------------
@@ -448,16 +337,24 @@ class StockPool:
     @property
     def seq(self) -> int:
         """Sequence number of the last operation applied (journaled or not)."""
-        return self._seq
+        return self._state.seq
+
+    @property
+    def journal_path(self) -> Path | None:
+        """The journal file the pool writes (None without a journal)."""
+        return None if self._journal is None else self._journal.path
 
     def sync(self) -> None:
-        """Flush and fsync the journal now (no-op without one)."""
+        """Fsync the journal now (no-op without one)."""
         with self.lock:
             if self._journal is not None:
                 self._journal.sync()
 
     def close(self) -> None:
-        """Sync and close the journal; the pool stays readable."""
+        """Sync, unlock and close the journal; the pool stays readable.
+
+        Never raises for a journal that already failed (that was reported).
+        """
         with self.lock:
             if self._journal is not None:
                 self._journal.close()
@@ -468,19 +365,83 @@ class StockPool:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def snapshot(self, path: str | os.PathLike[str]) -> Path:
+    def snapshot(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        roll_journal: bool | str | os.PathLike[str] = False,
+    ) -> Path:
         """Write the whole state to the directory ``path`` (parquet) and return it.
 
         The journal is synced first, so ``StockPool.recover(path, journal)``
         replays exactly the records after the snapshot.
+
+        Parameters
+        ----------
+        path
+            The snapshot directory; an older snapshot there is replaced
+            crash-safely (docs/pool.md, "Durability").
+        roll_journal
+            True (or the new journal's path): the pool continues in a new,
+            empty journal that the snapshot names, so recovery reads only the
+            records written after it (``StockPool.recover(path)``) and the old
+            journal may be archived or deleted. True names it after the old one:
+            ``<journal>.<seq + 1>`` (with any such suffix of the old name
+            replaced).
         """
-        return write_pool_snapshot(self, Path(path))
+        with self.lock:
+            if self._journal is not None:
+                self._journal.sync()
+            journal = self._journal
+            new: Journal | None = None
+            if roll_journal is not False and roll_journal is not None:
+                if journal is None:
+                    msg = "snapshot: roll_journal needs a pool that keeps a journal."
+                    raise InvalidRequest(msg)
+                new = self._new_journal(journal, roll_journal)
+            crc = 0 if journal is None else journal.last_crc
+            copy = copy_state(self._state)
+            snap = snapshot_of(
+                copy,
+                self._base.model_dump_json(),
+                crc,
+                None if new is None else str(new.path.resolve()),
+            )
+            try:
+                written = write_snapshot(path, snap)
+            except BaseException:
+                if new is not None:
+                    new.close()
+                raise
+            if new is not None and journal is not None:
+                journal.close()
+                self._journal = new
+            return written
+
+    def _new_journal(
+        self, journal: Journal, roll: bool | str | os.PathLike[str]
+    ) -> Journal:
+        if roll is True:
+            stem = re.sub(r"\.\d+$", "", journal.path.name)
+            target = journal.path.with_name(f"{stem}.{self._state.seq + 1}")
+        else:
+            target = Path(str(roll))
+        if target.exists() and target.stat().st_size > 0:
+            raise JournalError(target, "exists; a rolled journal starts empty.")
+        new = Journal(
+            target,
+            fsync=journal.fsync,
+            batch_records=journal.batch_records,
+            batch_ms=journal.batch_ms,
+        )
+        new.continue_from(self._state.seq)
+        return new
 
     @classmethod
     def recover(
         cls,
         snapshot: str | os.PathLike[str] | Scenario,
-        journal: str | os.PathLike[str],
+        journal: str | os.PathLike[str] | None = None,
         **options: Any,
     ) -> StockPool:
         """Rebuild the exact state from a snapshot and the journal written after it.
@@ -488,11 +449,30 @@ class StockPool:
         Parameters
         ----------
         snapshot
-            A directory from :meth:`snapshot`, or the scenario the pool started from.
+            A directory from :meth:`snapshot` (or what survived a crash while
+            one was written), or the scenario the pool started from.
         journal
-            The journal file; a torn last record is ignored (and cut off), and
-            new operations are appended to it.
+            The journal file; None: the one a rolled snapshot names. A torn last
+            record is ignored (its bytes kept in ``<journal>.damaged-<seq>``),
+            and new operations are appended to it.
         **options
             ``clock``, ``fsync``, ``batch_records``, ``batch_ms`` as in the class.
+
+        Raises
+        ------
+        JournalError
+            Damage in the snapshot or the journal, or a journal that does not
+            continue the snapshot; nothing is changed on disk.
+        JournalLocked
+            The journal is open in another pool.
         """
-        return recover_pool(cls, snapshot, journal, **options)
+        sync = {k: options.pop(k) for k in _SYNC_OPTIONS if k in options}
+        state, base, journal_ = recover_state(snapshot, journal, sync)
+        pool = cls.__new__(cls)
+        pool._setup(state, base, options.pop("clock", time.time))
+        if options:
+            journal_.close()
+            msg = f"recover: unknown options {sorted(options)}."
+            raise InvalidRequest(msg)
+        pool._journal = journal_
+        return pool

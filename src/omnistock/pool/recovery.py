@@ -1,77 +1,100 @@
-"""Pool snapshots and recovery: rebuild the exact state from a snapshot and a journal.
+"""Rebuild a pool's exact state from a snapshot (or its scenario) and a journal.
 
-Recovery replays the journal records after the snapshot through the same checks
-as the live operations (``StockPool._check_*``) and the same updates
-(``StockPool._apply_*``), so a replayed state is the state that was acknowledged.
+Recovery works on a :class:`~omnistock.pool.state.PoolState` no one else sees
+yet: the snapshot's counters are loaded and their invariants verified, then the
+journal records after it are checked field by field as the API checks its
+arguments and replayed through the same checks and updates as the live
+operations (``PoolState.check_*`` / ``apply_*``), so a replayed state is the
+state that was acknowledged. Anything that does not fit is a
+:class:`~omnistock.exceptions.JournalError`, never a raw exception.
 """
 
 from __future__ import annotations
 
-import heapq
 import os
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any
 
 import numpy as np
 import polars as pl
 
 from omnistock.compiled import CompiledNetwork, compile_network
-from omnistock.exceptions import InvalidRequest, JournalError, OmnistockError
+from omnistock.compiled.state import free_units, protected_limit
+from omnistock.exceptions import InvalidRequest, JournalError
+from omnistock.model.scenario import Scenario
 from omnistock.pool.availability import stock_frame
-from omnistock.pool.journal import Journal, Snapshot, read_snapshot, write_snapshot
-from omnistock.pool.reservation import ACTIVE, COMMITTED, EXPIRED, RELEASED, Reservation
+from omnistock.pool.journal import Journal
+from omnistock.pool.reservation import (
+    ACTIVE,
+    COMMITTED,
+    EXPIRED,
+    RELEASED,
+    STATUS_NAMES,
+    Reservation,
+    check_delta,
+    check_exempt,
+    check_text,
+    check_time,
+    normalise_lines,
+)
+from omnistock.pool.snapshot import SCHEMAS, Snapshot, read_snapshot
+from omnistock.pool.state import PoolState
 
-if TYPE_CHECKING:
-    from omnistock.model.scenario import Scenario
-    from omnistock.pool.pool import StockPool
-
-__all__ = ["recover_pool", "replay", "write_pool_snapshot"]
+__all__ = ["StateCopy", "copy_state", "recover_state", "replay", "snapshot_of"]
 
 
-def write_pool_snapshot(pool: StockPool, path: Path) -> Path:
-    """Write ``pool``'s state to the snapshot directory ``path`` (StockPool.snapshot)."""
-    net = pool.network
-    with pool.lock:
-        if pool._journal is not None:
-            pool._journal.sync()
-        seq = pool._seq
-        counts = {
-            name: a.copy() for name, a in pool._columns().items() if name != "free"
-        }
-        kept = {r.reservation_id: r for r in pool._keys.values()}
-        kept.update(pool._active)
-        status = np.frombuffer(bytes(pool._status), dtype=np.uint8)
-    stock = stock_frame(net, counts)
+@dataclass(frozen=True)
+class StateCopy:
+    """What a snapshot needs of a pool, copied under its lock (built into frames outside)."""
+
+    network: CompiledNetwork
+    counters: dict[str, np.ndarray]
+    capacity: np.ndarray
+    reservations: list[Reservation]
+    status: bytes
+    seq: int
+
+
+def copy_state(state: PoolState) -> StateCopy:
+    """Copy ``state`` (the caller holds the pool's lock)."""
+    counters = {k: a.copy() for k, a in state.columns().items() if k != "free"}
+    counters["held"] = state.held.copy()
+    return StateCopy(
+        state.network,
+        counters,
+        state.stock.capacity.copy(),
+        state.kept(),
+        bytes(state.status),
+        state.seq,
+    )
+
+
+def snapshot_of(
+    copy: StateCopy, network_json: str, crc: int, journal: str | None
+) -> Snapshot:
+    """The :class:`Snapshot` of a state copy."""
+    net = copy.network
     lines = [
         (r.reservation_id, r.order_id, r.key, r.deadline, r.exempt, i, *line)
-        for rid in sorted(kept)
-        for r in (kept[rid],)
+        for r in copy.reservations
         for i, line in enumerate(r.lines)
     ]
-    reservations = pl.DataFrame(
-        lines,
-        schema={
-            "reservation_id": pl.Int64,
-            "order_id": pl.String,
-            "key": pl.String,
-            "deadline": pl.Float64,
-            "exempt": pl.Boolean,
-            "line": pl.Int64,
-            "node_id": pl.String,
-            "sku": pl.String,
-            "qty": pl.Int64,
-        },
-        orient="row",
-    )
-    snap = Snapshot(
-        network_json=pool._base.model_dump_json(),
-        stock=stock,
-        reservations=reservations,
-        status=pl.DataFrame({"status": status}),
-        seq=seq,
-    )
-    return write_snapshot(path, snap)
+    frames = {
+        "stock": stock_frame(net, copy.counters),
+        "nodes": pl.DataFrame(
+            {"node_id": net.node_ids.tolist(), "capacity": copy.capacity},
+            schema=SCHEMAS["nodes"],
+        ),
+        "reservations": pl.DataFrame(
+            lines, schema=SCHEMAS["reservations"], orient="row"
+        ),
+        "status": pl.DataFrame(
+            {"status": np.frombuffer(copy.status, dtype=np.uint8)},
+            schema=SCHEMAS["status"],
+        ),
+    }
+    return Snapshot(network_json, frames, copy.seq, crc, journal)
 
 
 def _network_from_snapshot(
@@ -105,7 +128,7 @@ def _network_from_snapshot(
     counts_ok = bool(np.all((reserved >= 0) & (reserved <= on_hand) & (safety >= 0)))
     if not (ordered and counts_ok and np.all(node_idx >= 0)):
         raise JournalError(where, "stock rows are out of order, or name unknown nodes.")
-    free = np.maximum(0, on_hand - reserved - safety)
+    free = free_units(on_hand, reserved, safety)
     return replace(
         net,
         sku_ids=sku_ids,
@@ -116,119 +139,190 @@ def _network_from_snapshot(
         stock_reserved=reserved,
         stock_safety=safety,
         stock_free=free,
-        stock_limit=np.maximum(0, free - net.node_protect[node_idx]),
+        stock_limit=protected_limit(free, net.node_protect[node_idx]),
     )
 
 
-def _pool_from_snapshot(
-    cls: type[StockPool], where: str | os.PathLike[str], options: dict[str, Any]
-) -> StockPool:
-    from omnistock.model.scenario import Scenario
-
-    snap = read_snapshot(where)
-    base = Scenario.model_validate_json(snap.network_json)
-    stock = snap.stock
-    network = _network_from_snapshot(base, stock, where)
-    pool = cls(base, _network=network, **options)
-    pool._shipped[:] = stock["shipped"].to_numpy()
-    pool._received[:] = stock["received"].to_numpy()
-    pool._status = bytearray(snap.status["status"].to_numpy().tobytes()) or bytearray(1)
-    for (rid,), group in snap.reservations.sort("reservation_id", "line").group_by(
+def _reservations(frame: pl.DataFrame, state: PoolState) -> list[Reservation]:
+    out: list[Reservation] = []
+    for (rid,), group in frame.sort("reservation_id", "line").group_by(
         "reservation_id", maintain_order=True
     ):
         first = group.row(0, named=True)
         lines = tuple(group.select("node_id", "sku", "qty").iter_rows())
-        res = Reservation(
-            int(cast(int, rid)),
-            first["order_id"],
-            lines,
-            first["key"],
-            first["deadline"],
-            first["exempt"],
-            tuple(pool._row(n, s) for n, s, _ in lines),
+        rows = tuple(state.row(n, s) for n, s, _ in lines)
+        out.append(
+            Reservation(
+                int(rid),
+                first["order_id"],
+                lines,
+                first["key"],
+                first["deadline"],
+                first["exempt"],
+                rows,
+            )
         )
+    return out
+
+
+def _check_invariants(state: PoolState, reservations: list[Reservation]) -> str:
+    """What is wrong with a restored state ("" when its invariants hold)."""
+    status = state.status
+    if status[0] != 0 or any(code not in STATUS_NAMES for code in status[1:]):
+        return "unknown reservation status codes."
+    held = state.held.copy()
+    keys: set[str] = set()
+    for res in reservations:
+        rid = res.reservation_id
+        if not 0 < rid < len(status) or -1 in res.rows or res.key in keys:
+            return f"reservation {rid} does not fit the stock rows, ids or keys."
         if res.key is not None:
-            pool._keys[res.key] = res
-        if pool._status[res.reservation_id] == ACTIVE:
-            pool._active[res.reservation_id] = res
-            if res.deadline is not None:
-                pool._heap.append((res.deadline, res.reservation_id))
-    heapq.heapify(pool._heap)
-    pool._seq = snap.seq
-    return pool
+            keys.add(res.key)
+        if status[rid] == ACTIVE:
+            for row, line in zip(res.rows, res.lines, strict=True):
+                held[row] += line[2]
+    if len(state.active) != sum(code == ACTIVE for code in status):
+        return "an active reservation is missing its lines."
+    if not np.array_equal(held, state.reserved) or np.any(state.held < 0):
+        return "reserved differs from the held units plus the active reservations."
+    return ""
 
 
-def recover_pool(
-    cls: type[StockPool],
+def _state_from_snapshot(snap: Snapshot, where: object) -> tuple[PoolState, Scenario]:
+    base = Scenario.model_validate_json(snap.network_json)
+    stock = snap.frames["stock"]
+    state = PoolState(_network_from_snapshot(base, stock, where))
+    capacity = snap.frames["nodes"]
+    if capacity["node_id"].to_list() != state.network.node_ids.tolist():
+        raise JournalError(where, "nodes.parquet does not list the network's nodes.")
+    reservations = _reservations(snap.frames["reservations"], state)
+    counters = {c: stock[c].to_numpy() for c in ("held", "shipped", "received")}
+    counters["capacity"] = capacity["capacity"].to_numpy()
+    status = snap.frames["status"]["status"].to_numpy().tobytes()
+    if any(not 0 < r.reservation_id < len(status) for r in reservations):
+        raise JournalError(where, "a reservation id has no status row.")
+    state.restore(counters, status, reservations, snap.seq)
+    problem = _check_invariants(state, reservations)
+    if problem:
+        raise JournalError(where, f"the snapshot is inconsistent: {problem}")
+    return state, base
+
+
+def recover_state(
     snapshot: str | os.PathLike[str] | Scenario,
-    journal: str | os.PathLike[str],
-    **options: Any,
-) -> StockPool:
-    """Rebuild a pool from a snapshot (or its starting scenario) and a journal."""
-    from omnistock.model.scenario import Scenario
+    journal: str | os.PathLike[str] | None,
+    sync: dict[str, Any],
+) -> tuple[PoolState, Scenario, Journal]:
+    """The state of a snapshot (or scenario) plus the journal after it, and the open journal.
 
-    sync = {
-        k: options.pop(k)
-        for k in ("fsync", "batch_records", "batch_ms")
-        if k in options
-    }
+    ``journal`` None means the journal a rolled snapshot names.
+    """
+    snap: Snapshot | None = None
+    if not isinstance(snapshot, Scenario):
+        snap = read_snapshot(snapshot)
+        if journal is None:
+            if snap.journal is None:
+                msg = "journal: the snapshot names no journal; pass the one to replay."
+                raise InvalidRequest(msg)
+            journal = snap.journal
+        elif snap.journal is not None and Path(journal).resolve() != Path(
+            snap.journal
+        ).resolve(strict=False):
+            raise JournalError(
+                snapshot,
+                f"is continued by journal {snap.journal!r}, not {str(journal)!r}.",
+            )
+    elif journal is None:
+        msg = "journal: pass the journal to replay on the scenario."
+        raise InvalidRequest(msg)
     j = Journal(journal, **sync)
     try:
-        if isinstance(snapshot, Scenario):
-            pool = cls(snapshot, **options)
+        if snap is None:
+            assert isinstance(snapshot, Scenario)
+            state, base = PoolState(snapshot.compiled().network), snapshot
+            if j.recovered and j.recovered[0][0] != 1:
+                raise JournalError(
+                    j.path,
+                    f"starts at record {j.recovered[0][0]}: it continues a snapshot, "
+                    "recover from that snapshot.",
+                )
         else:
-            pool = _pool_from_snapshot(cls, snapshot, options)
-        after = [rec for rec in j.recovered if rec[0] > pool._seq]
-        if j.recovered and (
-            j.last_seq < pool._seq or (after and after[0][0] != pool._seq + 1)
-        ):
-            first = j.recovered[0][0]
-            raise JournalError(
-                j.path,
-                f"records {first}..{j.last_seq} do not continue the snapshot at seq "
-                f"{pool._seq}.",
-            )
-        replay_all(pool, after, j.path)
+            state, base = _state_from_snapshot(snap, snapshot)
+            _check_continues(j, snap)
+        replay_all(state, [rec for rec in j.recovered if rec[0] > state.seq], j.path)
     except BaseException:
         j.close()
         raise
-    j.recovered = []
-    j.last_seq = pool._seq
-    pool._journal = j
-    return pool
+    j.recovered, j.recovered_crcs = [], []
+    return state, base.model_copy(update={"stock": (), "orders": ()}), j
 
 
-def replay(pool: StockPool, rec: list[Any]) -> None:
-    """Apply one journal record ``[seq, op, *args]`` without journaling it."""
+def _check_continues(j: Journal, snap: Snapshot) -> None:
+    """Raise unless ``j`` continues ``snap`` (same record at its seq, or right after)."""
+    records = j.recovered
+    if not records:  # an empty journal continues any snapshot
+        j.continue_from(snap.seq)
+        return
+    first, last = records[0][0], records[-1][0]
+    if first > snap.seq + 1 or last < snap.seq:
+        raise JournalError(
+            j.path,
+            f"records {first}..{last} do not continue the snapshot at seq {snap.seq}.",
+        )
+    if first <= snap.seq and j.recovered_crcs[snap.seq - first] != snap.crc:
+        raise JournalError(
+            j.path,
+            f"record {snap.seq} is not the one the snapshot includes: another "
+            "pool's snapshot or journal.",
+        )
+
+
+def replay(state: PoolState, rec: list[Any]) -> None:
+    """Apply one journal record ``[seq, op, *args]``, checked like the API's arguments."""
     seq, op, *args = rec
     if op == "reserve":
         rid, order_id, key, deadline, exempt, lines = args
-        norm = tuple((str(n), str(s), int(q)) for n, s, q in lines)
-        if rid != len(pool._status):
-            msg = f"reservation id {rid} out of order (expected {len(pool._status)})."
+        if type(rid) is not int or rid != state.next_id:
+            msg = f"reservation id {rid!r} out of order (expected {state.next_id})."
             raise InvalidRequest(msg)
-        rows = pool._check_reserve(norm, bool(exempt))
-        pool._apply_reserve(
+        if not isinstance(order_id, str) or not (key is None or isinstance(key, str)):
+            msg = f"order_id and key must be text. Got {order_id!r}, {key!r}."
+            raise InvalidRequest(msg)
+        check_text(order_id, "order_id")
+        if key is not None:
+            check_text(key, "key")
+        deadline = None if deadline is None else check_time(deadline, "deadline")
+        norm = normalise_lines(lines)
+        exempt = check_exempt(exempt, f"reservation {rid}")
+        rows = state.check_reserve(norm, exempt)
+        state.apply_reserve(
             Reservation(rid, order_id, norm, key, deadline, exempt, rows)
         )
-    elif op in ("commit", "release"):
-        res = pool._open(args[0], op)
-        pool._apply_close(res, COMMITTED if op == "commit" else RELEASED)
-    elif op == "expire":
-        for res in [pool._open(rid, "expire") for rid in args[1]]:
-            pool._apply_close(res, EXPIRED)
-    elif op == "adjust":
-        node_id, sku, delta, _reason = args
-        pool._apply_adjust(pool._check_adjust(node_id, sku, int(delta)), int(delta))
+    elif op in ("commit", "release") and len(args) == 1:
+        res = state.open(args[0], op)
+        state.apply_close(res, COMMITTED if op == "commit" else RELEASED)
+    elif op == "expire" and len(args) == 2 and isinstance(args[1], list):
+        check_time(args[0], "now")
+        for res in [state.open(rid, "expire") for rid in args[1]]:
+            state.apply_close(res, EXPIRED)
+    elif op == "adjust" and len(args) == 4:
+        node_id, sku, delta, reason = args
+        if not (isinstance(node_id, str) and isinstance(sku, str)):
+            msg = f"node_id and sku must be text. Got {args!r}."
+            raise InvalidRequest(msg)
+        delta = check_delta(delta, f"node {node_id!r}, sku {sku!r}")
+        check_text(reason, "reason")
+        state.apply_adjust(state.check_adjust(node_id, sku, delta), delta)
     else:
-        msg = f"unknown operation {op!r}."
+        msg = f"unknown operation {op!r} or wrong fields {args!r}."
         raise InvalidRequest(msg)
-    pool._seq = seq
+    state.seq = seq
 
 
-def replay_all(pool: StockPool, records: list[list[Any]], path: object) -> None:
+def replay_all(state: PoolState, records: list[list[Any]], path: object) -> None:
+    """Replay ``records`` in order; any record that does not apply is a JournalError."""
     for rec in records:
         try:
-            replay(pool, rec)
-        except (OmnistockError, ValueError, TypeError) as err:
+            replay(state, rec)
+        except Exception as err:  # a record is data: nothing in it may escape raw
             raise JournalError(path, f"record {rec[0]} does not apply: {err}") from err

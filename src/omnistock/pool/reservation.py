@@ -2,22 +2,31 @@
 
 from __future__ import annotations
 
+import math
 import operator
 from collections.abc import Iterable
 from typing import Any, NamedTuple
 
+import numpy as np
 import polars as pl
 
 from omnistock.exceptions import InvalidRequest
+from omnistock.model._validation import MAX_QTY
 
 __all__ = [
     "ACTIVE",
     "COMMITTED",
     "EXPIRED",
     "RELEASED",
+    "MAX_QTY",
     "STATUS_NAMES",
     "Line",
     "Reservation",
+    "check_delta",
+    "check_exempt",
+    "check_text",
+    "check_time",
+    "check_ttl",
     "normalise_lines",
 ]
 
@@ -72,7 +81,7 @@ class Reservation(NamedTuple):
 
 
 def normalise_lines(lines: Iterable[Any] | pl.DataFrame) -> tuple[Line, ...]:
-    """Lines as a tuple of ``(node_id, sku, qty)`` with positive integer qty."""
+    """Lines as a tuple of ``(node_id, sku, qty)`` with integer qty in [1, MAX_QTY]."""
     if isinstance(lines, pl.DataFrame):
         missing = {"node_id", "sku", "qty"} - set(lines.columns)
         if missing:
@@ -83,15 +92,94 @@ def normalise_lines(lines: Iterable[Any] | pl.DataFrame) -> tuple[Line, ...]:
     for i, line in enumerate(lines):
         try:
             node_id, sku, qty = line
+            if isinstance(qty, bool | np.bool_):
+                raise TypeError
             qty = operator.index(qty)
         except (TypeError, ValueError) as err:
             msg = f"lines[{i}]: expected (node_id, sku, qty) with an integer qty. Got {line!r}."
             raise InvalidRequest(msg) from err
-        if qty <= 0:
-            msg = f"lines[{i}] (node {node_id!r}, sku {sku!r}): qty must be > 0. Got qty={qty}."
+        if not 0 < qty <= MAX_QTY:
+            rule = "> 0" if qty <= 0 else "<= 2**40"
+            msg = f"lines[{i}] (node {node_id!r}, sku {sku!r}): qty must be {rule}. Got qty={qty}."
             raise InvalidRequest(msg)
+        # node_id and sku need no text check: only known rows are ever journaled.
         out.append((str(node_id), str(sku), int(qty)))
     if not out:
         msg = "lines: a reservation needs at least one line. Got none."
         raise InvalidRequest(msg)
     return tuple(out)
+
+
+def check_text(value: object, name: str) -> str:
+    """``value`` as text that a journal and a snapshot can store (valid UTF-8).
+
+    Non-text values are converted with ``str`` (an int order id becomes "17");
+    a lone surrogate (such as U+D800 alone) is refused.
+    """
+    text = value if type(value) is str else str(value)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as err:
+        msg = f"{name} must be valid Unicode text (no lone surrogates). Got {text!r}."
+        raise InvalidRequest(msg) from err
+    return text
+
+
+def _number(value: object, name: str) -> float:
+    """A finite real number (int or float, not bool), else InvalidRequest naming it."""
+    if isinstance(value, bool | np.bool_) or not isinstance(
+        value, int | float | np.integer | np.floating
+    ):
+        msg = f"{name} must be a number. Got {value!r}."
+        raise InvalidRequest(msg)
+    try:
+        out = float(value)
+    except OverflowError:
+        out = math.inf
+    if not math.isfinite(out):
+        msg = f"{name} must be a finite number. Got {value!r}."
+        raise InvalidRequest(msg)
+    return out
+
+
+#: The longest ttl, in seconds (100 years): longer is a mistake, not a policy.
+MAX_TTL = 100 * 365.25 * 86400.0
+
+
+def check_ttl(ttl: object, where: str) -> float | None:
+    """``ttl`` in seconds, in (0, MAX_TTL], or None (never expires)."""
+    if ttl is None:
+        return None
+    out = _number(ttl, f"{where}: ttl")
+    if not 0 < out <= MAX_TTL:
+        msg = f"{where}: ttl must be > 0 and <= {MAX_TTL:.0f} seconds, or None. Got ttl={ttl!r}."
+        raise InvalidRequest(msg)
+    return out
+
+
+def check_time(value: object, name: str) -> float:
+    """A finite time on the pool clock (seconds)."""
+    return _number(value, name)
+
+
+def check_exempt(exempt: object, where: str) -> bool:
+    """``exempt`` as a bool; only True or False are taken (``"no"`` is refused)."""
+    if not isinstance(exempt, bool | np.bool_):
+        msg = f"{where}: exempt must be True or False. Got exempt={exempt!r}."
+        raise InvalidRequest(msg)
+    return bool(exempt)
+
+
+def check_delta(delta: object, where: str) -> int:
+    """An adjustment as an int in [-MAX_QTY, MAX_QTY] (bool refused)."""
+    try:
+        if isinstance(delta, bool | np.bool_):
+            raise TypeError
+        out = operator.index(delta)  # type: ignore[arg-type]
+    except TypeError as err:
+        msg = f"{where}: delta must be an integer. Got {delta!r}."
+        raise InvalidRequest(msg) from err
+    if not -MAX_QTY <= out <= MAX_QTY:
+        msg = f"{where}: delta must be in [-2**40, 2**40]. Got delta={out}."
+        raise InvalidRequest(msg)
+    return int(out)

@@ -1,0 +1,300 @@
+"""The live pool's state: per-row counters, node capacity and the reservation book.
+
+:class:`PoolState` is what a :class:`~omnistock.StockPool` wraps and what
+recovery rebuilds; it is changed only through its methods (the pool calls them
+under its lock, recovery on a state no one else sees yet), so the counters are
+derived in one place:
+
+``free = free_units(on_hand, reserved, safety)`` and
+``limit = protected_limit(free, protect)`` (:mod:`omnistock.compiled.state`, the
+ONE formula), kept in a :class:`~omnistock.compiled.state.StockState` whose
+arrays the Sourcer's kernels read; node ``capacity`` is taken by a reservation,
+given back by release or expiry and kept by commit (the node gave the units).
+"""
+
+from __future__ import annotations
+
+import heapq
+from array import array
+from bisect import bisect_left
+from collections.abc import Iterable
+
+import numpy as np
+
+from omnistock._kernels.protection import usable
+from omnistock.compiled import CompiledNetwork
+from omnistock.compiled.state import StockState, free_units, protected_limit
+from omnistock.exceptions import (
+    InsufficientStock,
+    InvalidAdjustment,
+    ReservationClosed,
+    UnknownReservation,
+    UnknownStockRow,
+)
+from omnistock.pool.reservation import (
+    ACTIVE,
+    COMMITTED,
+    MAX_QTY,
+    STATUS_NAMES,
+    Line,
+    Reservation,
+)
+
+__all__ = ["PoolState"]
+
+
+class PoolState:
+    """Counters and reservations of one pool (internal; the pool holds the lock).
+
+    Attributes
+    ----------
+    network
+        The compiled network whose stock rows the counters follow.
+    stock
+        free, limit (int64[nnz]) and capacity (int64[n_nodes]): the live counters.
+    on_hand, reserved, held, safety, shipped, received, protect : int64[nnz]
+        Per stock row; ``held`` are the units reserved outside any pool
+        reservation (the starting ``reserved``), so ``reserved = held + active
+        reservation lines`` always.
+    seq
+        Sequence number of the last operation applied.
+    """
+
+    def __init__(self, network: CompiledNetwork) -> None:
+        net = network
+        self.network = net
+        self.on_hand = net.stock_on_hand.astype(np.int64, copy=True)
+        self.reserved = net.stock_reserved.astype(np.int64, copy=True)
+        self.held = self.reserved.copy()
+        self.safety = net.stock_safety.astype(np.int64, copy=True)
+        self.shipped = np.zeros_like(self.on_hand)
+        self.received = np.zeros_like(self.on_hand)
+        self.protect = net.node_protect[net.stock_node].astype(np.int64)
+        free = free_units(self.on_hand, self.reserved, self.safety)
+        self.stock = StockState(
+            free,
+            protected_limit(free, self.protect),
+            net.node_capacity.astype(np.int64, copy=True),
+        )
+        self._free, self._limit = self.stock.free, self.stock.limit
+        self._cap = self.stock.capacity
+        self._indptr = array("q", net.stock_indptr.astype(np.int64).tobytes())
+        self._nodes = array("q", net.stock_node.astype(np.int64).tobytes())
+        self.active: dict[int, Reservation] = {}
+        self.keys: dict[str, Reservation] = {}
+        self.status = bytearray(1)  # status code per reservation id; id 0 unused
+        self.heap: list[tuple[float, int]] = []
+        self.seq = 0
+
+    # -- reading ------------------------------------------------------------------------
+
+    def row(self, node_id: str, sku: str) -> int:
+        """Stock row of (node_id, sku); -1 when the node has no row for the SKU."""
+        net = self.network
+        node_idx = net.node_index.get(node_id)
+        if node_idx is None:
+            raise UnknownStockRow(node_id, sku, f"Unknown node {node_id!r}.")
+        sku_idx = net.sku_index.get(sku)
+        if sku_idx is None:
+            return -1
+        # CompiledNetwork.stock_row's search, on arrays that bisect reads fast.
+        hi = self._indptr[sku_idx + 1]
+        row = bisect_left(self._nodes, node_idx, self._indptr[sku_idx], hi)
+        return row if row < hi and self._nodes[row] == node_idx else -1
+
+    def usable(self, row: int, exempt: bool) -> int:
+        """Units a reservation of this kind may take from ``row`` now."""
+        return int(usable(self._free, self._limit, row, exempt))
+
+    def code(self, reservation_id: object) -> int:
+        """Status code of ``reservation_id``; 0 when the pool never issued it."""
+        if (
+            isinstance(reservation_id, int | np.integer)
+            and not isinstance(reservation_id, bool)
+            and 0 < reservation_id < len(self.status)
+        ):
+            return self.status[int(reservation_id)]
+        return 0
+
+    def open(self, reservation_id: int, action: str) -> Reservation:
+        """The active reservation ``reservation_id``, else the error saying why not."""
+        res = self.active.get(reservation_id)
+        if res is not None:
+            return res
+        code = self.code(reservation_id)
+        if code == 0:
+            raise UnknownReservation(reservation_id)
+        raise ReservationClosed(int(reservation_id), STATUS_NAMES[code], action)
+
+    @property
+    def next_id(self) -> int:
+        """The id the next reservation gets."""
+        return len(self.status)
+
+    def kept(self) -> list[Reservation]:
+        """Active and keyed reservations by id: what a snapshot must keep."""
+        kept = {r.reservation_id: r for r in self.keys.values()}
+        kept.update(self.active)
+        return [kept[rid] for rid in sorted(kept)]
+
+    # -- checks (change nothing) --------------------------------------------------------
+
+    def check_reserve(self, lines: tuple[Line, ...], exempt: bool) -> tuple[int, ...]:
+        """The rows of ``lines``; raises InsufficientStock unless all fit together."""
+        if len(lines) == 1:  # the common case, without the per-row sums
+            node_id, sku, qty = lines[0]
+            row = self.row(node_id, sku)
+            have = self.usable(row, exempt)
+            if qty > have:
+                raise self._shortage(row, node_id, sku, qty, have, exempt)
+            return (row,)
+        rows = tuple(self.row(node_id, sku) for node_id, sku, _ in lines)
+        need: dict[tuple[str, str], int] = {}
+        for node_id, sku, qty in lines:
+            need[node_id, sku] = need.get((node_id, sku), 0) + qty
+        for row, (node_id, sku, _) in zip(rows, lines, strict=True):
+            have = self.usable(row, exempt)
+            if need[node_id, sku] > have:
+                raise self._shortage(
+                    row, node_id, sku, need[node_id, sku], have, exempt
+                )
+        return rows
+
+    def _shortage(
+        self, row: int, node_id: str, sku: str, need: int, have: int, exempt: bool
+    ) -> InsufficientStock:
+        detail = ""
+        if row < 0:
+            detail = "The node holds no stock of this sku."
+        elif not exempt and have < int(self._free[row]):
+            detail = "Protected units are kept from non-exempt reservations."
+        return InsufficientStock(node_id, sku, need, have, detail)
+
+    def check_adjust(self, node_id: str, sku: str, delta: int) -> int:
+        """The row of (node_id, sku) if on_hand may change by ``delta``."""
+        row = self.row(node_id, sku)
+        if row < 0:
+            raise UnknownStockRow(
+                node_id,
+                sku,
+                "A pool's rows are fixed when it is built: declare the row (on_hand 0) "
+                "in the scenario (docs/decisions.md).",
+            )
+        on_hand, reserved = int(self.on_hand[row]), int(self.reserved[row])
+        if on_hand + delta < reserved:
+            raise InvalidAdjustment(node_id, sku, delta, on_hand, reserved)
+        if on_hand + delta > MAX_QTY:
+            raise InvalidAdjustment(
+                node_id,
+                sku,
+                delta,
+                on_hand,
+                reserved,
+                "above the 2**40 units a row may hold",
+            )
+        return row
+
+    # -- changes ------------------------------------------------------------------------
+
+    def refresh(self, rows: Iterable[int]) -> None:
+        """Re-derive free and limit of ``rows`` from the counters (the ONE formula)."""
+        idx = np.fromiter(rows, dtype=np.int64)
+        free = free_units(self.on_hand[idx], self.reserved[idx], self.safety[idx])
+        self._free[idx] = free
+        self._limit[idx] = protected_limit(free, self.protect[idx])
+
+    def apply_reserve(self, res: Reservation) -> None:
+        """Hold ``res``'s units (checked by :meth:`check_reserve`) and its capacity."""
+        free, limit, cap, nodes = self._free, self._limit, self._cap, self._nodes
+        for row, line in zip(res.rows, res.lines, strict=True):
+            qty = line[2]
+            self.reserved[row] += qty
+            # qty <= free here, so the formula reduces to lowering both counters:
+            # free_units(.., reserved + qty, ..) = free - qty, and
+            # protected_limit(free - qty, protect) = max(0, limit - qty).
+            free[row] -= qty
+            limit[row] = max(int(limit[row]) - qty, 0)
+            cap[nodes[row]] -= qty
+        self.status.append(ACTIVE)
+        self.active[res.reservation_id] = res
+        if res.key is not None:
+            self.keys[res.key] = res
+        if res.deadline is not None:
+            heapq.heappush(self.heap, (res.deadline, res.reservation_id))
+
+    def apply_close(self, res: Reservation, status: int) -> None:
+        """End ``res`` with ``status``: ship its units (commit) or give them back."""
+        shipped = status == COMMITTED
+        for row, line in zip(res.rows, res.lines, strict=True):
+            qty = line[2]
+            self.reserved[row] -= qty
+            if shipped:  # on_hand - reserved is unchanged, and so are the counters
+                self.on_hand[row] -= qty
+                self.shipped[row] += qty
+            else:  # the node did not give the units: its capacity comes back
+                self._cap[self._nodes[row]] += qty
+        if not shipped:
+            self.refresh(res.rows)
+        del self.active[res.reservation_id]
+        self.status[res.reservation_id] = status
+
+    def apply_adjust(self, row: int, delta: int) -> None:
+        """Change on_hand of ``row`` by ``delta`` (checked by :meth:`check_adjust`)."""
+        self.on_hand[row] += delta
+        self.received[row] += delta
+        self.refresh((row,))
+
+    def due(self, now: float) -> list[tuple[float, int]]:
+        """Pop the active reservations whose deadline is <= ``now``, earliest first."""
+        out: list[tuple[float, int]] = []
+        while self.heap and self.heap[0][0] <= now:
+            item = heapq.heappop(self.heap)
+            if item[1] in self.active:
+                out.append(item)
+        return out
+
+    def undue(self, items: list[tuple[float, int]]) -> None:
+        """Put back what :meth:`due` popped (the expiry was not journaled)."""
+        for item in items:
+            heapq.heappush(self.heap, item)
+
+    # -- restoring from a snapshot ------------------------------------------------------
+
+    def restore(
+        self,
+        counters: dict[str, np.ndarray],
+        status: bytes,
+        reservations: list[Reservation],
+        seq: int,
+    ) -> None:
+        """Load a snapshot's counters, statuses and kept reservations.
+
+        ``counters`` holds ``held``, ``shipped``, ``received`` (int64[nnz]) and
+        ``capacity`` (int64[n_nodes]); on_hand, reserved and safety came with
+        the network the state was built from.
+        """
+        self.held[:] = counters["held"]
+        self.shipped[:] = counters["shipped"]
+        self.received[:] = counters["received"]
+        self._cap[:] = counters["capacity"]
+        self.status = bytearray(status) or bytearray(1)
+        for res in reservations:
+            if res.key is not None:
+                self.keys[res.key] = res
+            if self.status[res.reservation_id] == ACTIVE:
+                self.active[res.reservation_id] = res
+                if res.deadline is not None:
+                    self.heap.append((res.deadline, res.reservation_id))
+        heapq.heapify(self.heap)
+        self.seq = seq
+
+    def columns(self) -> dict[str, np.ndarray]:
+        """The live per-row counters by column name (read them under the lock)."""
+        return {
+            "on_hand": self.on_hand,
+            "reserved": self.reserved,
+            "safety_stock": self.safety,
+            "free": self._free,
+            "shipped": self.shipped,
+            "received": self.received,
+        }
