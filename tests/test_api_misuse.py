@@ -63,3 +63,52 @@ def test_plan_round_trips_still_work(tmp_path: Path) -> None:
     plan.to_parquet(tmp_path / "plan.parquet")
     assert Plan.read_parquet(tmp_path / "plan.parquet").objective == plan.objective
     assert Plan.from_json(plan.to_json()).objective == plan.objective
+
+
+def _frames() -> dict[str, pl.DataFrame]:
+    from omnistock.model.io import scenario_to_frames
+
+    return scenario_to_frames(make_scenario())
+
+
+def test_from_frames_takes_pandas_and_pyarrow_tables() -> None:
+    from omnistock import Scenario
+
+    frames = _frames()
+    expected = Scenario.from_frames(**frames)
+    pandas = pytest.importorskip("pandas")
+    assert isinstance(frames["stock"].to_pandas(), pandas.DataFrame)
+    as_pandas = {k: v.to_pandas() for k, v in frames.items()}
+    assert Scenario.from_frames(**as_pandas) == expected
+    as_arrow = {k: v.to_arrow() for k, v in frames.items()}
+    assert Scenario.from_frames(**as_arrow) == expected
+
+
+def test_with_orders_takes_an_orders_and_a_lines_table() -> None:
+    scenario = make_scenario()
+    frames = _frames()
+    again = scenario.with_orders(
+        frames["orders"].to_arrow(), frames["lines"].to_arrow()
+    )
+    assert again.orders == scenario.orders
+
+
+def test_from_frames_names_a_frame_of_the_wrong_type() -> None:
+    from omnistock import Scenario, ScenarioError
+
+    frames: dict[str, object] = dict(_frames())
+    frames["stock"] = [{"node": "W", "sku": "A", "on_hand": 1}]
+    with pytest.raises(
+        ScenarioError,
+        match=r"stock frame: expected a polars, pandas or pyarrow table\. Got a builtins\.list",
+    ):
+        Scenario.from_frames(**frames)  # type: ignore[arg-type]
+
+
+def test_write_scenario_frames_names_a_bad_format(tmp_path: Path) -> None:
+    from omnistock.model.io import write_scenario_frames
+
+    with pytest.raises(
+        InvalidArgument, match=r"fmt must be 'parquet' or 'csv'\. Got 'xlsx'"
+    ):
+        write_scenario_frames(make_scenario(), tmp_path, fmt="xlsx")

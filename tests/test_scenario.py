@@ -117,12 +117,12 @@ CASES = [
     (
         "qty_zero",
         _with("orders.0.lines.0.qty", 0),
-        r"line \(sku 'A'\): qty must be > 0. Got qty=0",
+        r"order 'o1', line sku 'A': qty must be > 0. Got qty=0",
     ),
     (
         "qty_negative",
         _with("orders.0.lines.0.qty", -3),
-        r"line \(sku 'A'\): qty must be > 0. Got qty=-3",
+        r"order 'o1', line sku 'A': qty must be > 0. Got qty=-3",
     ),
     (
         "negative_on_hand",
@@ -195,7 +195,11 @@ CASES = [
         r"node \(id 'W'\): unit_cost must be >= 0",
     ),
     ("no_nodes", _with("nodes", []), r"a scenario needs at least one node"),
-    ("order_without_lines", _with("orders.0.lines", []), r"orders\.0\.lines"),
+    (
+        "order_without_lines",
+        _with("orders.0.lines", []),
+        r"order 'o1': needs at least one line",
+    ),
 ]
 
 
@@ -270,7 +274,7 @@ NUMBER_CASES = [
     ("tier_weight_above_max", _with("rules", {"tier_weights": {"vip": 1001.0}}), r"rules: tier_weights\['vip'\] must be <= 1000"),
     # The quantity maximum (item 14).
     ("on_hand_above_max", _with("stock.0.on_hand", MAX_QTY + 1), r"stock \(node 'W', sku 'A'\): on_hand must be <= 1099511627776 \(2\*\*40"),
-    ("qty_above_max", _with("orders.0.lines.0.qty", 2**63 - 1), r"line \(sku 'A'\): qty must be <= 1099511627776"),
+    ("qty_above_max", _with("orders.0.lines.0.qty", 2**63 - 1), r"order 'o1', line sku 'A': qty must be <= 1099511627776"),
     ("capacity_above_max", _with("nodes.0.capacity", 10**30), r"node \(id 'W'\): capacity must be <= 1099511627776"),
     ("priority_above_max", _with("nodes.0.priority", 10**30), r"node \(id 'W'\): priority must be <= 1099511627776"),
     ("priority_below_min", _with("nodes.0.priority", -(10**30)), r"node \(id 'W'\): priority must be >= -1099511627776"),
@@ -279,8 +283,8 @@ NUMBER_CASES = [
     ("protection_above_max", _with("rules", {"last_unit_protection": {"store": 2**41}}), r"rules: last_unit_protection\['store'\] must be <= 1099511627776"),
     # Strict types: no string numbers, no booleans as numbers, no float counts.
     ("string_on_hand", _with("stock.0.on_hand", "12"), r"stock \(node 'W', sku 'A'\): on_hand must be an integer. Got on_hand='12'"),
-    ("bool_qty", _with("orders.0.lines.0.qty", True), r"line \(sku 'A'\): qty must be an integer. Got qty=True"),
-    ("float_qty", _with("orders.0.lines.0.qty", 2.5), r"line \(sku 'A'\): qty must be an integer. Got qty=2.5"),
+    ("bool_qty", _with("orders.0.lines.0.qty", True), r"order 'o1', line sku 'A': qty must be an integer. Got qty=True"),
+    ("float_qty", _with("orders.0.lines.0.qty", 2.5), r"order 'o1', line sku 'A': qty must be an integer. Got qty=2.5"),
     ("string_package", _with("costs", {"package": "5"}), r"costs: package must be a number. Got package='5'"),
     ("bool_unit_cost", _with("nodes.0.unit_cost", False), r"node \(id 'W'\): unit_cost must be a number. Got unit_cost=False"),
     ("string_lat", _with("nodes.0.lat", "48.8"), r"node \(id 'W'\): lat must be a number. Got lat='48.8'"),
@@ -362,3 +366,35 @@ def test_numpy_scalars_are_the_numbers_they_hold() -> None:
 def test_a_huge_integer_is_refused_not_overflowed() -> None:
     with pytest.raises(ValidationError, match=r"on_hand must be <= 1099511627776"):
         Scenario.model_validate(_with("stock.0.on_hand", 10**400))
+
+
+def test_a_bad_line_is_one_error_naming_the_order_and_the_line() -> None:
+    """Issue 13, item 4: no position-only message, no false 'at least 1 item' error."""
+    from pydantic import ValidationError
+
+    from tests.helpers import make_scenario
+
+    bad = [{"sku": "A", "qty": -1}]
+    order = {"id": "ORD-7", "destination": {"lat": 45.0, "lon": 4.0}, "lines": bad}
+    with pytest.raises(ValidationError) as info:
+        make_scenario(orders=[order])
+    errors = info.value.errors()
+    assert len(errors) == 1
+    assert (
+        "order 'ORD-7', line sku 'A': qty must be > 0. Got qty=-1." in errors[0]["msg"]
+    )
+    for line, expected in (
+        (
+            {"sku": "", "qty": 1},
+            "order 'ORD-7', line 0: sku must be a non-empty string",
+        ),
+        (
+            {"sku": "A", "qtty": 1},
+            "order 'ORD-7', line sku 'A': unknown field(s) ['qtty']",
+        ),
+        ({"sku": "A"}, "order 'ORD-7', line sku 'A': qty is missing"),
+    ):
+        with pytest.raises(ValidationError) as info:
+            make_scenario(orders=[{**order, "lines": [line]}])
+        assert len(info.value.errors()) == 1
+        assert expected in info.value.errors()[0]["msg"]

@@ -16,7 +16,7 @@ from typing import Any
 import polars as pl
 from pydantic import ValidationError
 
-from omnistock.exceptions import ScenarioError
+from omnistock.exceptions import InvalidArgument, ScenarioError
 from omnistock.model.rules import Costs, Rules
 from omnistock.model.scenario import Scenario
 
@@ -25,6 +25,8 @@ __all__ = [
     "NODE_SCHEMA",
     "ORDER_SCHEMA",
     "STOCK_SCHEMA",
+    "as_polars",
+    "orders_from_frames",
     "read_scenario",
     "scenario_from_frames",
     "scenario_to_frames",
@@ -73,6 +75,30 @@ _REQUIRED = {
 _LIST_COLUMNS = ("methods", "channels")
 
 
+def as_polars(name: str, frame: Any) -> pl.DataFrame:
+    """``frame`` as a polars DataFrame: polars, pandas or pyarrow tables are taken.
+
+    Anything else raises :class:`~omnistock.exceptions.ScenarioError` naming the
+    frame and the type given.
+    """
+    if isinstance(frame, pl.DataFrame):
+        return frame
+    if isinstance(frame, pl.LazyFrame):
+        return frame.collect()
+    module = type(frame).__module__.split(".")[0]
+    if module == "pandas":
+        return pl.from_pandas(frame)
+    if module == "pyarrow":
+        converted = pl.from_arrow(frame)
+        if isinstance(converted, pl.DataFrame):
+            return converted
+    msg = (
+        f"{name} frame: expected a polars, pandas or pyarrow table. "
+        f"Got a {type(frame).__module__}.{type(frame).__name__}."
+    )
+    raise ScenarioError(msg)
+
+
 def _require(name: str, frame: pl.DataFrame) -> None:
     missing = [c for c in _REQUIRED[name] if c not in frame.columns]
     if missing:
@@ -100,27 +126,44 @@ def _drop_nulls(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def scenario_from_frames(
     *,
-    nodes: pl.DataFrame,
-    stock: pl.DataFrame,
-    orders: pl.DataFrame,
-    lines: pl.DataFrame,
+    nodes: Any,
+    stock: Any,
+    orders: Any,
+    lines: Any,
     rules: Rules | dict[str, Any] | None = None,
     costs: Costs | dict[str, Any] | None = None,
 ) -> Scenario:
     """Build a validated scenario from frames (columns: ``*_SCHEMA``; optional ones may be absent).
 
-    Lines are grouped into their orders with polars; an order's destination comes
-    from ``dest_lat`` / ``dest_lon``. Lines naming an order that is not in ``orders``
-    are an error.
+    Frames may be polars, pandas or pyarrow tables; orders and lines are read by
+    :func:`orders_from_frames`.
     """
-    for name, frame in (
-        ("nodes", nodes),
-        ("stock", stock),
-        ("orders", orders),
-        ("lines", lines),
-    ):
+    nodes, stock = as_polars("nodes", nodes), as_polars("stock", stock)
+    for name, frame in (("nodes", nodes), ("stock", stock)):
         _require(name, frame)
     nodes = _split_lists(nodes)
+    data: dict[str, Any] = {
+        "nodes": _drop_nulls(nodes.to_dicts()),
+        "stock": _drop_nulls(stock.to_dicts()),
+        "orders": orders_from_frames(orders, lines),
+    }
+    if rules is not None:
+        data["rules"] = rules
+    if costs is not None:
+        data["costs"] = costs
+    return Scenario.model_validate(data)
+
+
+def orders_from_frames(orders: Any, lines: Any) -> list[dict[str, Any]]:
+    """Raw orders (JSON-like dicts) from an orders frame and a lines frame.
+
+    Lines are grouped into their orders with polars; an order's destination comes
+    from ``dest_lat`` / ``dest_lon``. Lines naming an order that is not in ``orders``
+    are an error. Frames may be polars, pandas or pyarrow tables.
+    """
+    orders, lines = as_polars("orders", orders), as_polars("lines", lines)
+    for name, frame in (("orders", orders), ("lines", lines)):
+        _require(name, frame)
     unknown = lines.join(
         orders.select(pl.col("id").alias("order_id")), on="order_id", how="anti"
     )
@@ -147,16 +190,7 @@ def scenario_from_frames(
     order_rows = _drop_nulls(joined.to_dicts())
     for row in order_rows:
         row.setdefault("lines", [])
-    data: dict[str, Any] = {
-        "nodes": _drop_nulls(nodes.to_dicts()),
-        "stock": _drop_nulls(stock.to_dicts()),
-        "orders": order_rows,
-    }
-    if rules is not None:
-        data["rules"] = rules
-    if costs is not None:
-        data["costs"] = costs
-    return Scenario.model_validate(data)
+    return order_rows
 
 
 def scenario_to_frames(scenario: Scenario) -> dict[str, pl.DataFrame]:
@@ -207,8 +241,10 @@ def write_scenario_frames(
 ) -> Path:
     """Write the scenario as a folder of frames (``fmt``: parquet or csv)."""
     if fmt not in ("parquet", "csv"):
-        msg = f"fmt must be 'parquet' or 'csv'. Got {fmt!r}."
-        raise ValueError(msg)
+        detail = f"fmt must be 'parquet' or 'csv'. Got {fmt!r}."
+        raise InvalidArgument(
+            function="write_scenario_frames", argument="fmt", detail=detail
+        )
     out = Path(folder)
     out.mkdir(parents=True, exist_ok=True)
     for name, frame in scenario_to_frames(scenario).items():

@@ -40,6 +40,43 @@ class OrderLine(BaseModel):
         return data
 
 
+_LINE_FIELDS = frozenset(OrderLine.model_fields)
+
+
+def _check_lines(order: dict[str, Any]) -> None:
+    """Check an order's raw lines, naming the order and the line in one message.
+
+    A line's own errors (``orders.0.lines.0``) would name neither the order's id
+    nor, once every line failed, avoid pydantic's second, false "at least 1 item"
+    error; checked here, one fault is one error: ``order 'ORD-7', line sku 'A':
+    qty must be > 0. Got qty=-1.``
+    """
+    lines = order.get("lines")
+    if not isinstance(lines, list | tuple):
+        return
+    order_id = order.get("id")
+    if not lines:
+        msg = f"order {order_id!r}: needs at least one line. Got none."
+        raise ValueError(msg)
+    for position, line in enumerate(lines):
+        if not isinstance(line, dict):
+            continue  # an OrderLine already, or a type pydantic will name
+        sku = line.get("sku")
+        where = f"order {order_id!r}, line sku {sku!r}"
+        if not isinstance(sku, str) or not sku:
+            where = f"order {order_id!r}, line {position}"
+            msg = f"{where}: sku must be a non-empty string. Got sku={sku!r}."
+            raise ValueError(msg)
+        unknown = sorted(set(line) - _LINE_FIELDS)
+        if unknown:
+            msg = f"{where}: unknown field(s) {unknown}; a line has sku and qty."
+            raise ValueError(msg)
+        if "qty" not in line:
+            msg = f"{where}: qty is missing."
+            raise ValueError(msg)
+        check_numbers(line, {"qty": QTY}, where)
+
+
 class Order(BaseModel):
     """One customer order: where it goes, how, for whom, and its lines.
 
@@ -71,6 +108,7 @@ class Order(BaseModel):
             check_booleans(data, ("ship_complete", "allow_partial"), where)
             dest = data.get("destination")
             check_numbers(dest, {"lat": LAT, "lon": LON}, f"{where} destination")
+            _check_lines(data)
         return data
 
     @model_validator(mode="after")

@@ -18,8 +18,6 @@ from omnistock.model.orders import Order
 from omnistock.model.rules import Costs, Rules
 
 if TYPE_CHECKING:
-    import polars as pl
-
     from omnistock.compiled import CompiledScenario
 
 __all__ = ["Scenario"]
@@ -116,8 +114,17 @@ class Scenario(BaseModel):
             self._compiled = compile_scenario(self)
         return self._compiled
 
-    def with_orders(self, orders: Any) -> Scenario:
-        """A copy of this scenario with ``orders`` (list of Order or dicts) instead."""
+    def with_orders(self, orders: Any, lines: Any = None) -> Scenario:
+        """A copy of this scenario with other orders.
+
+        ``orders``: Order objects or their JSON dicts; or, with ``lines``, an
+        orders table and a lines table (polars, pandas or pyarrow; the columns of
+        ``Scenario.from_frames``).
+        """
+        if lines is not None:
+            from omnistock.model.io import orders_from_frames
+
+            orders = orders_from_frames(orders, lines)
         data = {
             "nodes": self.nodes,
             "stock": self.stock,
@@ -145,14 +152,14 @@ class Scenario(BaseModel):
     def from_frames(
         cls,
         *,
-        nodes: pl.DataFrame,
-        stock: pl.DataFrame,
-        orders: pl.DataFrame,
-        lines: pl.DataFrame,
+        nodes: Any,
+        stock: Any,
+        orders: Any,
+        lines: Any,
         rules: Rules | dict[str, Any] | None = None,
         costs: Costs | dict[str, Any] | None = None,
     ) -> Scenario:
-        """Build a scenario from polars frames (column names in docs/scenario.md)."""
+        """Build a scenario from tables: polars, pandas or pyarrow (docs/scenario.md)."""
         from omnistock.model.io import scenario_from_frames
 
         return scenario_from_frames(
