@@ -104,7 +104,7 @@ def test_demo_prints_a_kpi_row_per_solver(capsys: pytest.CaptureFixture[str]) ->
                 "--solver",
                 "null",
             ],
-            "--out must end in .json or .parquet",
+            "--out must end in .json, .parquet or .csv",
         ),
         (["sample", "galaxy", "--out", "x.json"], "galaxy"),
     ],
@@ -296,7 +296,7 @@ def no_solve(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     [
         ("missing/plan.json", "does not exist"),
         (".", "is a directory"),
-        ("plan.txt", "--out must end in .json or .parquet"),
+        ("plan.txt", "--out must end in .json, .parquet or .csv"),
         ("INPUT", "would overwrite the input"),
     ],
     ids=["missing_dir", "existing_dir", "suffix", "the_input"],

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -187,12 +187,33 @@ class Plan:
 
         check_plan(self, scenario)
 
-    def explain(self, order_id: str) -> pl.DataFrame:
-        """Why each node was or was not used for ``order_id`` (one row per node)."""
+    def explain(self, order_id: str, scenario: Scenario | None = None) -> pl.DataFrame:
+        """Why each node was or was not used for ``order_id`` (one row per node).
+
+        ``scenario``: the scenario the plan was made for; needed for a plan read
+        from a file (a solved plan carries its own).
+        """
         from omnistock.explain import explain_plan
 
-        frame: pl.DataFrame = explain_plan(self, order_id)
+        plan = (
+            self if scenario is None else replace(self, _compiled=scenario.compiled())
+        )
+        frame: pl.DataFrame = explain_plan(plan, order_id)
         return frame
+
+    def table(self) -> pl.DataFrame:
+        """Allocations, then the unfilled lines with a null ``node_id``: one table.
+
+        The layout of :meth:`to_parquet` and of a plan written as CSV.
+        """
+        return pl.concat(
+            [
+                self.allocations,
+                self.unfilled.with_columns(
+                    pl.lit(None, dtype=pl.String).alias("node_id")
+                ).select(list(ALLOCATION_SCHEMA)),
+            ]
+        )
 
     # -- files -------------------------------------------------------------------
 
@@ -271,14 +292,7 @@ class Plan:
 
         The objective, status and breakdown go into the file's key-value metadata.
         """
-        frame = pl.concat(
-            [
-                self.allocations,
-                self.unfilled.with_columns(
-                    pl.lit(None, dtype=pl.String).alias("node_id")
-                ).select(list(ALLOCATION_SCHEMA)),
-            ]
-        )
+        frame = self.table()
         meta = {
             k: v
             for k, v in self.to_dict().items()
