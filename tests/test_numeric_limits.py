@@ -111,14 +111,6 @@ def test_availability_sums_rows_at_the_maximum_without_overflow() -> None:
     assert view["available"].to_list() == [2 * MAX_QTY - 1, MAX_QTY]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "optimal's MILP links x <= qty * y; at qty 2**31 an integrality tolerance of "
-        "~5e-10 on y lets one unit ship from a second node (S6 broken). Needs the "
-        "MILP's package variables rounded and repaired (solvers/optimal), not the contract."
-    ),
-)
 def test_optimal_keeps_split_limits_at_large_quantities() -> None:
     net = samples.network("small", seed=0)
     data = net.with_orders(samples.orders(net, 30, seed=0)).model_dump()

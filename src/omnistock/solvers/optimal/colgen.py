@@ -340,8 +340,23 @@ def triples_to_vector(
 
 
 def decode(cand: Candidates, data: MilpData, values: np.ndarray) -> np.ndarray:
-    """int64[k, 3]: (line, node, qty) of the candidates with units in ``values``."""
-    qty = np.rint(values[: data.cand.size]).astype(np.int64)
+    """int64[k, 3]: (line, node, qty) of the candidates with units in ``values``.
+
+    A unit ships only in a package the solution opens (``y`` rounds to 1). At
+    large quantities the back-end's integrality tolerance lets ``x <= ub y`` hold
+    with ``y`` ~ 1e-9 and ``x`` >= 1: such units are dropped (left unfilled), and
+    an all-or-nothing order that loses any is dropped whole, so the plan keeps
+    every rule (S6, S7). Below such quantities ``y`` is 0 or 1 and nothing changes.
+    """
+    nx = data.cand.size
+    qty = np.rint(values[:nx]).astype(np.int64)
+    # data.pair is ascending (flatnonzero in build_milp).
+    opened = values[nx + np.searchsorted(data.pair, cand.pair[data.cand])] > 0.5
+    dropped = (qty > 0) & ~opened
+    if dropped.any():
+        order = cand.pair_order[cand.pair[data.cand]]
+        whole = np.isin(order, data.all_or_nothing_orders)
+        qty[~opened | (whole & np.isin(order, order[dropped]))] = 0
     keep = qty > 0
     c = data.cand[keep]
     return np.stack([cand.line[c], cand.pair_node[cand.pair[c]], qty[keep]], axis=1)
@@ -371,6 +386,10 @@ def fix_integral_solve_rest(
     unsettled[orders.line_order[data.lines[frac[nx + ny : nx + ny + nu]]]] = True
     unsettled[data.all_or_nothing_orders[frac[nx + ny + nu :]]] = True
     units = np.rint(values[:nx]).astype(np.int64)
+    # Units in a package the LP leaves shut (y ~ 1e-9 at huge quantities, see
+    # decode) do not settle their order.
+    shut = values[nx + np.searchsorted(data.pair, cand.pair[data.cand])] <= 0.5
+    unsettled[c_order[(units > 0) & shut]] = True
     fixed = (units > 0) & ~unsettled[c_order]
     c, qty = data.cand[fixed], units[fixed]
     node = cand.pair_node[cand.pair[c]]
