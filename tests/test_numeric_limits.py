@@ -126,15 +126,6 @@ def test_optimal_keeps_split_limits_at_large_quantities() -> None:
     solve(scenario, solver="optimal", time_limit=20.0).check(scenario)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "greedy's search compares costs within TIE_TOL x (1 + |cost|) "
-        "(_kernels/subsets.better): at qty 2**30 the unfilled cost is ~1e12, the "
-        "tolerance ~1,000, so serving one more unit (saving ~990) counts as a tie and "
-        "fewer packages win: 231 of 276 units. Needs a kernel fix, not the contract."
-    ),
-)
 @pytest.mark.parametrize("solver", ["greedy", "lookahead"])
 def test_greedy_fills_a_large_line_as_far_as_stock_allows(solver: str) -> None:
     net = samples.network("small", seed=0)

@@ -15,6 +15,8 @@ from omnistock._kernels.transport import allocate
 
 __all__ = [
     "INF",
+    "NOISE_TOL",
+    "TIE_SCALE",
     "TIE_TOL",
     "Incumbent",
     "Subproblem",
@@ -26,6 +28,11 @@ __all__ = [
 
 #: Relative tolerance under which two decision costs count as tied.
 TIE_TOL = 1e-9
+#: Up to this cost the tie tolerance is TIE_TOL relative; beyond it, it grows only
+#: as float64 rounding of a cost's sum does (NOISE_TOL), so at huge quantities one
+#: unit's saving (~1e3 in a cost of ~1e12) is never taken for a tie.
+TIE_SCALE = 1e6
+NOISE_TOL = 1e-13
 INF = np.inf
 
 
@@ -79,7 +86,11 @@ class Incumbent(NamedTuple):
 
 @njit(cache=True, nogil=True, inline="always")
 def _tol(cost: float) -> float:
-    return TIE_TOL * (1.0 + abs(cost))
+    """Tie tolerance: TIE_TOL x (1 + |cost|) up to TIE_SCALE, then float noise."""
+    size = abs(cost)
+    return TIE_TOL * (1.0 + min(size, TIE_SCALE)) + NOISE_TOL * max(
+        size - TIE_SCALE, 0.0
+    )
 
 
 @njit(cache=True, nogil=True)
