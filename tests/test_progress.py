@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import io
+import os
 import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -185,3 +187,33 @@ def test_every_kernel_named_is_a_cached_kernel() -> None:
     for name in names:
         kernel: Any = warmup.dispatcher(name)
         assert not isinstance(kernel._cache, NullCache), name  # cache=True
+
+
+_COLD_SET = """
+import sys
+from numba.core.registry import CPUDispatcher
+from omnistock import progress
+progress.ensure_kernels()
+compiled = set()
+for name, module in list(sys.modules.items()):
+    if name.startswith("omnistock._kernels."):
+        for attr, value in vars(module).items():
+            if isinstance(value, CPUDispatcher) and value.__module__ == name:
+                if value.overloads:
+                    compiled.add(name.removeprefix("omnistock._kernels.") + "." + attr)
+print(" ".join(sorted(compiled)))
+"""
+
+
+@pytest.mark.slow
+def test_the_counter_total_is_what_a_cold_cache_compiles(tmp_path: Path) -> None:
+    """On an empty cache (a folder of its own), loading compiles exactly ``KERNELS``."""
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)}
+    out = subprocess.run(
+        [sys.executable, "-c", _COLD_SET],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=env,
+    )
+    assert out.stdout.split() == sorted(warmup.kernels_for(warmup.KERNELS))
