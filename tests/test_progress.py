@@ -217,3 +217,34 @@ def test_the_counter_total_is_what_a_cold_cache_compiles(tmp_path: Path) -> None
         env=env,
     )
     assert out.stdout.split() == sorted(warmup.kernels_for(warmup.KERNELS))
+
+
+def test_a_failing_warm_up_never_fails_the_solve(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken(_solver: str) -> None:
+        msg = "no back-end here"
+        raise RuntimeError(msg)
+
+    monkeypatch.setattr(progress, "_warmed", set())
+    monkeypatch.setattr(progress, "_warm", broken)
+    scenario = samples.network("small", seed=1)
+    scenario = scenario.with_orders(samples.orders(scenario, 3, seed=1))
+    with caplog.at_level("WARNING", logger="omnistock"):
+        plan = solve(scenario, solver="greedy")
+    plan.check(scenario)
+    assert "warming up 'greedy' failed" in caplog.text and "no back-end" in caplog.text
+
+
+def test_a_solve_inside_a_warm_up_does_not_wait_on_itself(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    inner: list[float] = []
+    monkeypatch.setattr(progress, "_warmed", set())
+    monkeypatch.setattr(
+        progress, "_warm", lambda s: inner.append(progress.ensure_kernels([s]))
+    )
+    worker = threading.Thread(target=progress.ensure_kernels, args=(["greedy"],))
+    worker.start()
+    worker.join(PATIENCE)
+    assert not worker.is_alive() and inner == [0.0]

@@ -221,8 +221,10 @@ def report(phase: str | None = None, **figures: Any) -> None:
 
 # -- kernels -----------------------------------------------------------------------
 
+#: Solvers whose warm-up has run (or is running) in this process.
 _warmed: set[str] = set()
-_warm_lock = threading.Lock()
+# Re-entrant: a solve inside a warm-up (a solver calling ``solve``) must not wait on itself.
+_warm_lock = threading.RLock()
 
 
 def kernels_cold(solvers: Iterable[str] | None = None) -> bool:
@@ -247,7 +249,10 @@ def ensure_kernels(
 
     Each named built-in solver solves a small sample day once per process, so
     that its kernels are compiled (first run) or loaded from numba's disk cache
-    (later runs) here, not inside a timed solve. Solvers not built in are skipped.
+    (later runs) here, not inside a timed solve. Solvers not built in (or
+    replaced by a registered one) are skipped. A warm-up that fails is logged
+    as a warning and otherwise ignored: the real solve that follows reports
+    the real error, if any.
 
     Parameters
     ----------
@@ -269,9 +274,11 @@ def ensure_kernels(
         Wall seconds spent (0.0 when this process had loaded them already).
     """
     from omnistock._kernels import warmup
-    from omnistock.solvers import _BUILTIN
+    from omnistock.solvers import _BUILTIN, _REGISTERED
 
-    names = [s for s in _solver_names(solvers) if s in _BUILTIN]
+    names = [
+        s for s in _solver_names(solvers) if s in _BUILTIN and s not in _REGISTERED
+    ]
     start = time.perf_counter()
     with _warm_lock:
         todo = [s for s in names if s not in _warmed]
@@ -280,8 +287,11 @@ def ensure_kernels(
         kernels = warmup.kernels_for(todo)
         with _compile_notice(kernels, notice, interval):
             for solver in todo:
-                _warm(solver)
-                _warmed.add(solver)
+                _warmed.add(solver)  # first: a solve inside the warm-up returns at once
+                try:
+                    _warm(solver)
+                except Exception as err:  # a warm-up never fails the solve after it
+                    _log.warning("omnistock: warming up %r failed: %r", solver, err)
     return time.perf_counter() - start
 
 
