@@ -248,3 +248,16 @@ def test_a_solve_inside_a_warm_up_does_not_wait_on_itself(
     worker.start()
     worker.join(PATIENCE)
     assert not worker.is_alive() and inner == [0.0]
+
+
+def test_the_status_line_shows_phase_work_incumbent_gap_and_time() -> None:
+    out = io.StringIO()
+    line = progress.ProgressLine(out)
+    state = Progress("optimal", "MILP (61 packages)", 10, 19, 1000.0, 990.0, 12.4)
+    line(state)
+    line(Progress("lookahead", "prices (LP)"))
+    line.close()
+    assert out.getvalue().splitlines() == [
+        "optimal: MILP (61 packages) | 10/19 | objective 1,000.00 | gap 1.00 % | 12 s",
+        "lookahead: prices (LP) | 0 s",
+    ]

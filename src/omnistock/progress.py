@@ -34,6 +34,7 @@ __all__ = [
     "NOTICE",
     "Progress",
     "ProgressCallback",
+    "ProgressLine",
     "Reporter",
     "ensure_kernels",
     "kernels_cold",
@@ -217,6 +218,49 @@ def report(phase: str | None = None, **figures: Any) -> None:
     if phase is not None:
         figures["phase"] = phase
     reporter.update(**figures)
+
+
+class ProgressLine:
+    """A ``progress`` callback that shows each report as one status line on ``stream``.
+
+    ``optimal: MILP (4,865 packages) | 10/19 | objective 40,194.54 | gap 2.3 % | 12 s``.
+    On a terminal the line is rewritten in place and :meth:`close` clears it; into
+    a file or pipe each report is a line of its own. For the command line.
+    """
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+        self._tty = stream.isatty()
+        self._width = 0
+
+    @staticmethod
+    def text(report: Progress) -> str:
+        """The status line of ``report``."""
+        parts = [f"{report.solver}: {report.phase}"]
+        if report.total:
+            parts.append(f"{report.done:,}/{report.total:,}")
+        if report.objective is not None:
+            parts.append(f"objective {report.objective:,.2f}")
+        if report.gap is not None:
+            parts.append(f"gap {100 * report.gap:.2f} %")
+        parts.append(f"{report.elapsed:.0f} s")
+        return " | ".join(parts)
+
+    def __call__(self, report: Progress) -> None:
+        """Show ``report``."""
+        line = self.text(report)
+        if self._tty:
+            self._stream.write("\r" + line.ljust(self._width))
+            self._width = len(line)
+        else:
+            self._stream.write(line + "\n")
+        self._stream.flush()
+
+    def close(self) -> None:
+        """Clear the line on a terminal (the summary printed next starts clean)."""
+        if self._tty and self._width:
+            self._stream.write("\r" + " " * self._width + "\r")
+            self._stream.flush()
 
 
 # -- kernels -----------------------------------------------------------------------
