@@ -14,6 +14,8 @@ simulator refreshes it on a schedule from a forecast); when absent, the batch's
 own orders are the expected demand. ``exempt_row_cost``, the prices for orders
 of tiers exempt from last-unit protection (default: ``row_cost``). ``weight``
 scales the prices (1 is the dual value itself). ``time_limit`` bounds the LP.
+``progress`` hears the phases (``prices (LP)``, ``orders``, ``done``) as optimal's
+does (:class:`omnistock.progress.Progress`), at least once a second.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from omnistock._kernels.codes import POLICY_GREEDY
 from omnistock.compiled import CompiledScenario
 from omnistock.exceptions import InvalidOptionValue
+from omnistock.progress import ProgressCallback, Reporter
 from omnistock.solvers.base import Capabilities, Solution
 from omnistock.solvers.greedy import run_batch
 
@@ -49,6 +52,10 @@ class LookaheadOptions(BaseModel):
         default=1.0, ge=0.0, description="Scale of the shadow prices."
     )
     time_limit: float = Field(default=60.0, gt=0.0, description="Seconds for the LP.")
+    progress: ProgressCallback | None = Field(
+        default=None,
+        description="Callback: phase and orders done; per phase and each second.",
+    )
 
 
 def stock_prices(
@@ -90,7 +97,7 @@ class LookaheadSolver:
 
     name: ClassVar[str] = "lookahead"
     capabilities: ClassVar[Capabilities] = Capabilities(
-        per_order=True, time_limit=True, priced=True
+        per_order=True, time_limit=True, priced=True, progress=True
     )
     Options: ClassVar[type[LookaheadOptions]] = LookaheadOptions
 
@@ -101,7 +108,15 @@ class LookaheadSolver:
             # price of 0): every order would be left unfilled without a word.
             detail = f"must be a finite number >= 0. Got weight={options.weight!r}."
             raise InvalidOptionValue(self.name, "weight", detail)
+        with Reporter(self.name, options.progress) as reporter:
+            return self._run(compiled, options, reporter)
+
+    def _run(
+        self, compiled: CompiledScenario, options: LookaheadOptions, reporter: Reporter
+    ) -> Solution:
+        n_orders = compiled.orders.n_orders
         if options.row_cost is None:
+            reporter.phase("prices (LP)", total=n_orders)
             prices, exempt = tier_prices(compiled, time_limit=options.time_limit)
         else:
             prices = _row_prices(compiled, options.row_cost, "row_cost")
@@ -111,8 +126,10 @@ class LookaheadSolver:
                 else _row_prices(compiled, options.exempt_row_cost, "exempt_row_cost")
             )
         both = np.concatenate([prices, exempt]) * options.weight
+        reporter.phase("orders", total=n_orders)
         sol = run_batch(compiled, POLICY_GREEDY, both)
         sol.info["priced_rows"] = int((prices > 0).sum())
+        reporter.phase("done", done=n_orders)
         return sol
 
 

@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 
 from omnistock.compiled import CompiledScenario, StockState
+from omnistock.progress import report
 from omnistock.solvers.optimal.bounds import fallback_bound, relaxed_duals
 from omnistock.solvers.optimal.candidates import Candidates
 from omnistock.solvers.optimal.milp import MilpData, build_milp
@@ -193,6 +194,7 @@ def column_generation(
             pair_mask=pair_mask,
             all_constraints=all_constraints,
         )
+        report(f"LP round {out.rounds + 1}")
         lp = solve_lp(data, deadline - time.perf_counter(), engine)
         out.rounds += 1
         if not lp.ok:

@@ -13,6 +13,7 @@ import numpy as np
 
 from omnistock._kernels.cost import COST_TOL
 from omnistock.compiled import CompiledScenario
+from omnistock.progress import report
 from omnistock.solvers.base import SolveStatus
 from omnistock.solvers.optimal.candidates import Candidates
 from omnistock.solvers.optimal.colgen import (
@@ -106,6 +107,7 @@ def solve_model(
     )
     flow_lower = -np.inf
     if flow_first(compiled, cand, order_mask, budget):
+        report("flow")
         flow = flow_plan(compiled, cand, order_mask)
         if flow is not None:
             flow_lower = flow.bound
@@ -142,6 +144,7 @@ def solve_model(
     incumbents = [np.empty((0, 3), dtype=np.int64), warm]
     if last is not None:
         sub_budget = _SUB_SHARE * (end - time.perf_counter())
+        report("LP-guided incumbent")
 
         def solve_sub(sub: MilpData) -> np.ndarray | None:
             return solve_milp(sub, options, sub_budget, None).values
@@ -177,6 +180,7 @@ def solve_model(
         data = build_milp(compiled, cand, order_mask, pair_mask=mip_mask)
         hint = triples_to_vector(compiled, cand, data, triples)
         mip_start = time.perf_counter()
+        report(f"MILP ({int(mip_mask.sum()):,} packages)")
         answer = solve_milp(data, options, end - mip_start, hint)
         mip_seconds = time.perf_counter() - mip_start
         n_mip = int(mip_mask.sum())

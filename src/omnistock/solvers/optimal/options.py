@@ -9,10 +9,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = ["BACKEND_NAME", "Backend", "OptimalOptions", "ProgressCallback"]
 
-#: ``progress(done_components, total_components, objective)``: called after each
-#: model; ``objective`` is the cost of the plan so far (solved components plus the
-#: warm start, or nothing, for the rest).
-ProgressCallback = Callable[[int, int, float], None]
+#: ``progress(report)`` with an :class:`omnistock.progress.Progress` (phase, done and
+#: total components, incumbent objective, bound, elapsed) on each phase, after each
+#: model and at least once a second; a callable of two or three positional
+#: arguments is called the earlier way, ``progress(done, total, objective)``.
+#: ``objective`` is the cost of the plan so far (solved components plus the warm
+#: start, or nothing, for the rest).
+ProgressCallback = Callable[..., None]
 
 Backend = Literal["scip", "highs", "cp_sat"]
 BACKEND_NAME: dict[str, str] = {"scip": "scip", "highs": "highs", "cp_sat": "sat"}
@@ -39,5 +42,6 @@ class OptimalOptions(BaseModel):
         default="highs", description="LP of column generation: HiGHS (scipy) or GLOP."
     )
     progress: ProgressCallback | None = Field(
-        default=None, description="Callback per model."
+        default=None,
+        description="Callback: phase, incumbent, bound; per phase and each second.",
     )

@@ -26,6 +26,7 @@ import numpy as np
 
 from omnistock._kernels.cost import COST_TOL
 from omnistock.compiled import CompiledScenario
+from omnistock.progress import Reporter
 from omnistock.solvers.base import Capabilities, Solution, SolveStatus
 from omnistock.solvers.optimal.candidates import candidates, components
 from omnistock.solvers.optimal.flows import solve_unit_orders, unit_components
@@ -76,14 +77,29 @@ class OptimalSolver:
     Options: ClassVar[type[OptimalOptions]] = OptimalOptions
 
     def run(self, compiled: CompiledScenario, options: OptimalOptions) -> Solution:
-        """Solve the batch; see the module docstring for the guarantees."""
+        """Solve the batch; see the module docstring for the guarantees.
+
+        ``options.progress`` hears each phase (``warm start``, ``candidates``,
+        ``flow``, ``model k/n``, ``LP round r``, ``MILP``, ``done``) with the
+        components done, the incumbent and the batch bound so far, and at least
+        once a second while a phase runs (:class:`omnistock.progress.Reporter`).
+        """
+        with Reporter(self.name, options.progress) as reporter:
+            return self._run(compiled, options, reporter)
+
+    def _run(
+        self, compiled: CompiledScenario, options: OptimalOptions, reporter: Reporter
+    ) -> Solution:
         start = time.perf_counter()
         deadline = start + options.time_limit * (1.0 - _RESERVE)
         orders = compiled.orders
+        reporter.phase("warm start" if options.warm_start else "candidates")
         warm_sol = warm_start_solution(compiled) if options.warm_start else None
         warm = (
             triples_of(warm_sol) if warm_sol is not None else np.empty((0, 3), np.int64)
         )
+        if reporter.active and warm_sol is not None:
+            reporter.phase("candidates", objective=objective_of(compiled, warm))
         cand = candidates(compiled)
         if warm_sol is not None:
             warm = min(
@@ -101,6 +117,7 @@ class OptimalSolver:
         status = SolveStatus.OPTIMAL
         bound = unfillable_cost(compiled, np.flatnonzero(label < 0))
         if flow_orders.any():
+            reporter.phase("flow", total=n_comp)
             flow = solve_unit_orders(compiled, cand, flow_orders)
             parts.append(flow.triples)
             bound += max(flow.bound, 0.0)
@@ -120,7 +137,11 @@ class OptimalSolver:
         solved[:n_comp] = by_flow
         done = int(by_flow.sum())
         # Small models first: a large one that runs to its limit cannot starve them.
-        for group in sorted(groups, key=lambda g: int(size[g].sum())):
+        for k, group in enumerate(sorted(groups, key=lambda g: int(size[g].sum()))):
+            # Costs are >= 0: a model not solved yet adds at least 0 to the bound.
+            reporter.phase(
+                f"model {k + 1}/{len(groups)}", done=done, total=n_comp, bound=bound
+            )
             mask = np.isin(label, group)
             share = float(size[group].sum())
             left = deadline - time.perf_counter()
@@ -143,10 +164,10 @@ class OptimalSolver:
                 status = SolveStatus.FEASIBLE
             done += group.size
             solved[group] = True
-            if options.progress is not None:
+            if reporter.active:
                 rest = warm[~solved[warm_label]]
                 so_far = objective_of(compiled, np.concatenate([*parts, rest]))
-                options.progress(done, n_comp, so_far)
+                reporter.update(done=done, objective=so_far, bound=bound)
         result_triples = np.concatenate(parts)
         objective = objective_of(compiled, result_triples)
         if warm_sol is not None:
@@ -165,6 +186,9 @@ class OptimalSolver:
             status = SolveStatus.OPTIMAL if proven else SolveStatus.FEASIBLE
         info["objective"] = objective
         info["seconds"] = time.perf_counter() - start
+        reporter.phase(
+            "done", done=n_comp, total=n_comp, objective=objective, bound=bound
+        )
         return Solution(
             line_idx=result_triples[:, 0].copy(),
             node_idx=result_triples[:, 1].copy(),
