@@ -160,3 +160,49 @@ def test_simulate_prints_kpis_and_writes_the_days(
     assert pl.read_csv(out_file)["day"].to_list() == [0, 1]
     code, _, err = _run([*args[:-2], "--policy", "nope"], capsys)
     assert code == 2 and "nope" in err
+
+
+@pytest.mark.slow
+def test_a_cold_first_run_says_it_is_compiling(day: Path, tmp_path: Path) -> None:
+    """Never a silent minute: a cold kernel cache prints a notice and a moving counter."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "cache")}
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "omnistock",
+            "solve",
+            str(day / "day.json"),
+            "--solver",
+            "priority",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "compiling kernels, first run only" in done.stderr
+    assert "kernels " in done.stderr and "done" in done.stderr
+    again = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "omnistock",
+            "solve",
+            str(day / "day.json"),
+            "--solver",
+            "priority",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert again.returncode == 0 and "compiling" not in again.stderr

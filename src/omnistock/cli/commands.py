@@ -34,23 +34,31 @@ def solver_options(solver: str, args: argparse.Namespace) -> dict[str, Any]:
 
 
 def progress_bar(solver: str, quiet: bool) -> tuple[dict[str, Any], Callable[[], None]]:
-    """A tqdm bar fed by the ``progress`` callback of a solver that takes one."""
+    """A status line on stderr fed by the ``progress`` callback of a solver that takes one.
+
+    It shows the phase, the work done, the incumbent and the gap, and moves at
+    least once a second (the solvers' heartbeat, docs/solvers.md).
+    """
     from omnistock import solvers
 
     if quiet or not solvers.get(solver).capabilities.progress:
         return {}, lambda: None
-    from tqdm import tqdm
+    from omnistock.progress import ProgressLine
 
-    bar = tqdm(total=0, unit="component", desc=solver, file=sys.stderr, leave=False)
+    line = ProgressLine(sys.stderr)
+    return {"progress": line}, line.close
 
-    def progress(done: int, total: int, best: float | None = None, *_: Any) -> None:
-        bar.total = total
-        bar.n = done
-        if best is not None:
-            bar.set_postfix(objective=f"{best:,.2f}")
-        bar.refresh()
 
-    return {"progress": progress}, bar.close
+def load_kernels(solvers: list[str] | None, quiet: bool = False) -> None:
+    """Load the solvers' kernels before the work starts; on a cold cache say so.
+
+    The first run of a fresh install compiles them (tens of seconds): one line
+    "compiling kernels, first run only" and a counter that moves every second,
+    never a silent minute. A warm cache is quiet.
+    """
+    from omnistock.progress import ensure_kernels
+
+    ensure_kernels(solvers, notice=None if quiet else sys.stderr)
 
 
 def cmd_solve(args: argparse.Namespace) -> int:
@@ -60,6 +68,7 @@ def cmd_solve(args: argparse.Namespace) -> int:
     out = Output.parse(args.out, [args.scenario], PLAN_FORMATS)
     options = solver_options(args.solver, args)
     scenario = load_scenario(args.scenario)
+    load_kernels([args.solver], args.quiet)
     extra, close = progress_bar(args.solver, args.quiet)
     try:
         plan = solve(scenario, solver=args.solver, **options, **extra)
@@ -116,16 +125,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
         f"omnistock demo: sample network 'small' ({len(network.nodes)} nodes, "
         f"{len({r.sku for r in network.stock})} SKUs), {args.orders} orders (seed {args.seed})\n"
     )
-    # Compile each solver's kernels on a few orders first, so the seconds below
-    # are solve time, not numba's first-call compilation.
-    warm = network.with_orders(samples.orders(network, 5, seed=args.seed))
+    # Every solver's kernels first (a notice and a counter on a cold cache), so
+    # the seconds below are solve time, not numba's first-call compilation.
+    load_kernels(None)
 
     def limited(name: str, seconds: float) -> dict[str, Any]:
         timed = solvers.get(name).capabilities.time_limit
         return {"time_limit": seconds} if timed else {}
 
-    for name in available_solvers():
-        solve(warm, solver=name, **limited(name, 5.0))
     rows = []
     for name in available_solvers():
         options = limited(name, args.time_limit)

@@ -6,7 +6,12 @@ import argparse
 import sys
 from typing import Any
 
-from omnistock.cli.commands import PLAN_FORMATS, solver_options, write_plan
+from omnistock.cli.commands import (
+    PLAN_FORMATS,
+    load_kernels,
+    solver_options,
+    write_plan,
+)
 from omnistock.cli.files import (
     BadInput,
     Output,
@@ -80,6 +85,7 @@ def cmd_replan(args: argparse.Namespace) -> int:
     options = solver_options(args.solver, args)
     scenario = load_scenario(args.scenario)
     plan = load_plan(args.plan)
+    load_kernels([args.solver])
     frozen = [f for text in args.frozen or [] for f in text.split(",") if f]
     result = replan(
         scenario,
@@ -121,6 +127,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     options = solver_options(args.policy, args)
     network = load_scenario(args.network)
     orders = load_orders(args.orders)
+    load_kernels([args.policy])
     hours = 24.0 * args.days
     arrivals = np.linspace(0.0, hours, num=len(orders), endpoint=False)
     replenish: Any = None
