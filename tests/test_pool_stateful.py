@@ -20,6 +20,7 @@ from hypothesis.stateful import (
 from omnistock import (
     InsufficientStock,
     InvalidAdjustment,
+    InvalidRequest,
     KeyConflict,
     ReservationClosed,
     Scenario,
@@ -72,6 +73,7 @@ class Res:
     key: str | None
     deadline: float | None
     exempt: bool
+    issued: tuple[tuple[str, str, int], ...] = ()  # the lines as reserved
 
 
 @dataclass
@@ -89,7 +91,7 @@ class Model:
         """The reservation id, or the error (type and fields) the pool must raise."""
         if key is not None and key in self.keys:
             prior = self.res[self.keys[key]]
-            same = (prior.order_id, sorted(prior.lines), prior.exempt) == (
+            same = (prior.order_id, sorted(prior.issued), prior.exempt) == (
                 order_id,
                 sorted(lines),
                 ex,
@@ -109,20 +111,43 @@ class Model:
         rid = len(self.status) + 1
         for node, sku, qty in lines:
             self.rows[node, sku].reserved += qty
-        self.res[rid] = Res(order_id, tuple(lines), key, deadline, ex)
+        self.res[rid] = Res(order_id, tuple(lines), key, deadline, ex, tuple(lines))
         self.status[rid] = "active"
         if key is not None:
             self.keys[key] = rid
         return rid
 
     def close(self, rid: int, status: str) -> None:
+        self.take(rid, self.res[rid].lines, status)
+
+    def take(self, rid: int, lines: Any, status: str) -> Any:
+        """Ship or give back ``lines`` of reservation ``rid``; None, or the error."""
+        held: dict[tuple[str, str], int] = {}
         for node, sku, qty in self.res[rid].lines:
+            held[node, sku] = held.get((node, sku), 0) + qty
+        for node, sku, qty in lines:
+            held[node, sku] = held.get((node, sku), 0) - qty
+            if held[node, sku] < 0:
+                return InvalidRequest
+        for node, sku, qty in lines:
             row = self.rows[node, sku]
             row.reserved -= qty
             if status == "committed":
                 row.on_hand -= qty
                 row.shipped += qty
-        self.status[rid] = status
+        # What is left, line by line in the order reserved: a node-SKU's units
+        # are taken from its first lines first.
+        owed = held
+        left = []
+        for node, sku, qty in reversed(self.res[rid].lines):
+            keep = min(qty, owed[node, sku])
+            owed[node, sku] -= keep
+            if keep:
+                left.append((node, sku, keep))
+        self.res[rid].lines = tuple(reversed(left))
+        if not left:
+            self.status[rid] = status
+        return None
 
 
 class PoolMachine(RuleBasedStateMachine):
@@ -182,7 +207,7 @@ class PoolMachine(RuleBasedStateMachine):
             assert res.reservation_id == expected
             stored = self.model.res[expected]
             assert (res.lines, res.deadline, res.key) == (
-                stored.lines,
+                stored.issued,
                 stored.deadline,
                 stored.key,
             )
@@ -222,6 +247,37 @@ class PoolMachine(RuleBasedStateMachine):
         else:
             action(rid)
             self.model.close(rid, "committed" if commit else "released")
+
+    @rule(data=st.data(), commit=st.booleans())
+    def close_some_lines(self, data: st.DataObject, commit: bool) -> None:
+        active = [rid for rid, s in self.model.status.items() if s == "active"]
+        if not active:
+            return
+        rid = data.draw(st.sampled_from(active))
+        held = self.model.res[rid].lines
+        lines = data.draw(
+            st.lists(
+                st.tuples(
+                    st.sampled_from([(n, s) for n, s, _ in held] + [("S1", "C")]),
+                    st.integers(1, 3),
+                ).map(lambda t: (*t[0], t[1])),
+                min_size=1,
+                max_size=3,
+            )
+        )
+        action = self.pool.commit if commit else self.pool.release
+        status = "committed" if commit else "released"
+        before = self.model.res[rid].lines
+        if self.model.take(rid, lines, status) is InvalidRequest:
+            event("partial: more than held")
+            with pytest.raises(InvalidRequest, match=f"reservation {rid} holds"):
+                action(rid, lines)
+            return
+        event(f"partial: {'ended' if self.model.status[rid] != 'active' else 'kept'}")
+        got = action(rid, lines)
+        left = self.model.res[rid].lines
+        assert got.reservation_id == rid
+        assert got.lines == (left or before)
 
     @rule(dt=st.sampled_from([0.0, 3.0, 5.0, 12.0, 30.0]))
     def expire(self, dt: float) -> None:

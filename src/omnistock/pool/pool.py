@@ -23,7 +23,6 @@ reserve takes all lines or none.
 from __future__ import annotations
 
 import os
-import re
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -34,10 +33,15 @@ import numpy as np
 import polars as pl
 
 from omnistock.compiled import CompiledNetwork
-from omnistock.exceptions import InvalidRequest, JournalError, KeyConflict
+from omnistock.exceptions import InvalidRequest, KeyConflict
 from omnistock.model.scenario import Scenario
 from omnistock.pool.availability import View, pool_availability, stock_frame
-from omnistock.pool.journal import FsyncPolicy, Journal, open_empty_journal
+from omnistock.pool.journal import (
+    FsyncPolicy,
+    Journal,
+    open_empty_journal,
+    rolled_journal,
+)
 from omnistock.pool.recovery import copy_state, recover_state, snapshot_of
 from omnistock.pool.reservation import (
     COMMITTED,
@@ -241,20 +245,46 @@ class StockPool:
     def _deadline(self, order_id: str, ttl: float) -> float:
         return check_time(self.clock() + ttl, f"order {order_id!r}: clock() + ttl")
 
-    def commit(self, reservation_id: int) -> Reservation:
-        """The reservation shipped: its units leave on_hand and reserved."""
-        return self._close(reservation_id, "commit", COMMITTED)
+    def commit(
+        self, reservation_id: int, lines: Iterable[Any] | None = None
+    ) -> Reservation:
+        """Ship the reservation's units (or only ``lines`` of them).
 
-    def release(self, reservation_id: int) -> Reservation:
-        """Give the reservation's units (and node capacity) back."""
-        return self._close(reservation_id, "release", RELEASED)
+        Shipped units leave on_hand and reserved; the node keeps the capacity
+        they took. With ``lines`` (``(node_id, sku, qty)``, as for
+        :meth:`reserve`) the rest stays held under the same id and the value
+        returned holds what is left; when nothing is left (or ``lines`` is None)
+        the reservation is ``"committed"`` and the value returned is the last
+        one it held. Asking for more of a node-SKU than it holds is
+        InvalidRequest.
+        """
+        return self._close(reservation_id, "commit", COMMITTED, lines)
 
-    def _close(self, reservation_id: int, op: str, status: int) -> Reservation:
+    def release(
+        self, reservation_id: int, lines: Iterable[Any] | None = None
+    ) -> Reservation:
+        """Give the reservation's units (and node capacity) back, or only ``lines``.
+
+        ``lines`` as for :meth:`commit`; a release that leaves nothing ends the
+        reservation as ``"released"``.
+        """
+        return self._close(reservation_id, "release", RELEASED, lines)
+
+    def _close(
+        self, reservation_id: int, op: str, status: int, lines: Iterable[Any] | None
+    ) -> Reservation:
+        part = None if lines is None else normalise_lines(lines)
         with self.lock:
-            res = self._state.open(reservation_id, op)
-            self._log([op, res.reservation_id])
-            self._state.apply_close(res, status)
-            return res
+            state = self._state
+            res = state.open(reservation_id, op)
+            if part is None:
+                self._log([op, res.reservation_id])
+                state.apply_close(res, status)
+                return res
+            rest = state.check_part(res, part)
+            self._log([op, res.reservation_id, part])
+            state.apply_part(res, rest, part, status)
+            return rest if rest.lines else res
 
     def expire(self, now: float | None = None) -> list[int]:
         """Release every active reservation whose deadline is <= ``now`` (default: clock).
@@ -398,7 +428,7 @@ class StockPool:
                 if journal is None:
                     msg = "snapshot: roll_journal needs a pool that keeps a journal."
                     raise InvalidRequest(msg)
-                new = self._new_journal(journal, roll_journal)
+                new = rolled_journal(journal, roll_journal, self._state.seq)
             crc = 0 if journal is None else journal.last_crc
             copy = copy_state(self._state)
             snap = snapshot_of(
@@ -417,25 +447,6 @@ class StockPool:
                 journal.close()
                 self._journal = new
             return written
-
-    def _new_journal(
-        self, journal: Journal, roll: bool | str | os.PathLike[str]
-    ) -> Journal:
-        if roll is True:
-            stem = re.sub(r"\.\d+$", "", journal.path.name)
-            target = journal.path.with_name(f"{stem}.{self._state.seq + 1}")
-        else:
-            target = Path(str(roll))
-        if target.exists() and target.stat().st_size > 0:
-            raise JournalError(target, "exists; a rolled journal starts empty.")
-        new = Journal(
-            target,
-            fsync=journal.fsync,
-            batch_records=journal.batch_records,
-            batch_ms=journal.batch_ms,
-        )
-        new.continue_from(self._state.seq)
-        return new
 
     @classmethod
     def recover(

@@ -51,7 +51,7 @@ class StateCopy:
     network: CompiledNetwork
     counters: dict[str, np.ndarray]
     capacity: np.ndarray
-    reservations: list[Reservation]
+    reservations: list[tuple[Reservation, bool]]
     status: bytes
     seq: int
 
@@ -76,8 +76,8 @@ def snapshot_of(
     """The :class:`Snapshot` of a state copy."""
     net = copy.network
     lines = [
-        (r.reservation_id, r.order_id, r.key, r.deadline, r.exempt, i, *line)
-        for r in copy.reservations
+        (r.reservation_id, r.order_id, r.key, r.deadline, r.exempt, issued, i, *line)
+        for r, issued in copy.reservations
         for i, line in enumerate(r.lines)
     ]
     frames = {
@@ -143,44 +143,49 @@ def _network_from_snapshot(
     )
 
 
-def _reservations(frame: pl.DataFrame, state: PoolState) -> list[Reservation]:
-    out: list[Reservation] = []
-    for (rid,), group in frame.sort("reservation_id", "line").group_by(
-        "reservation_id", maintain_order=True
+def _reservations(
+    frame: pl.DataFrame, state: PoolState
+) -> list[tuple[Reservation, bool]]:
+    out: list[tuple[Reservation, bool]] = []
+    for (rid, issued), group in frame.sort("reservation_id", "issued", "line").group_by(
+        "reservation_id", "issued", maintain_order=True
     ):
         first = group.row(0, named=True)
         lines = tuple(group.select("node_id", "sku", "qty").iter_rows())
         rows = tuple(state.row(n, s) for n, s, _ in lines)
-        out.append(
-            Reservation(
-                int(rid),
-                first["order_id"],
-                lines,
-                first["key"],
-                first["deadline"],
-                first["exempt"],
-                rows,
-            )
+        res = Reservation(
+            int(rid),
+            first["order_id"],
+            lines,
+            first["key"],
+            first["deadline"],
+            first["exempt"],
+            rows,
         )
+        out.append((res, bool(issued)))
     return out
 
 
-def _check_invariants(state: PoolState, reservations: list[Reservation]) -> str:
+def _check_invariants(
+    state: PoolState, reservations: list[tuple[Reservation, bool]]
+) -> str:
     """What is wrong with a restored state ("" when its invariants hold)."""
     status = state.status
     if status[0] != 0 or any(code not in STATUS_NAMES for code in status[1:]):
         return "unknown reservation status codes."
     held = state.held.copy()
     keys: set[str] = set()
-    for res in reservations:
+    for res, issued in reservations:
         rid = res.reservation_id
-        if not 0 < rid < len(status) or -1 in res.rows or res.key in keys:
-            return f"reservation {rid} does not fit the stock rows, ids or keys."
-        if res.key is not None:
+        if not 0 < rid < len(status) or -1 in res.rows:
+            return f"reservation {rid} does not fit the stock rows or ids."
+        if issued:
+            if res.key is None or res.key in keys:
+                return f"reservation {rid} does not fit the keys."
             keys.add(res.key)
-        if status[rid] == ACTIVE:
-            for row, line in zip(res.rows, res.lines, strict=True):
-                held[row] += line[2]
+    for res in state.active.values():
+        for row, line in zip(res.rows, res.lines, strict=True):
+            held[row] += line[2]
     if len(state.active) != sum(code == ACTIVE for code in status):
         return "an active reservation is missing its lines."
     if not np.array_equal(held, state.reserved) or np.any(state.held < 0):
@@ -199,7 +204,7 @@ def _state_from_snapshot(snap: Snapshot, where: object) -> tuple[PoolState, Scen
     counters = {c: stock[c].to_numpy() for c in ("held", "shipped", "received")}
     counters["capacity"] = capacity["capacity"].to_numpy()
     status = snap.frames["status"]["status"].to_numpy().tobytes()
-    if any(not 0 < r.reservation_id < len(status) for r in reservations):
+    if any(not 0 < r.reservation_id < len(status) for r, _ in reservations):
         raise JournalError(where, "a reservation id has no status row.")
     state.restore(counters, status, reservations, snap.seq)
     problem = _check_invariants(state, reservations)
@@ -301,6 +306,11 @@ def replay(state: PoolState, rec: list[Any]) -> None:
     elif op in ("commit", "release") and len(args) == 1:
         res = state.open(args[0], op)
         state.apply_close(res, COMMITTED if op == "commit" else RELEASED)
+    elif op in ("commit", "release") and len(args) == 2:
+        res = state.open(args[0], op)
+        part = normalise_lines(args[1])
+        rest = state.check_part(res, part)
+        state.apply_part(res, rest, part, COMMITTED if op == "commit" else RELEASED)
     elif op == "expire" and len(args) == 2 and isinstance(args[1], list):
         check_time(args[0], "now")
         for res in [state.open(rid, "expire") for rid in args[1]]:

@@ -27,6 +27,7 @@ from omnistock.compiled.state import StockState, free_units, protected_limit
 from omnistock.exceptions import (
     InsufficientStock,
     InvalidAdjustment,
+    InvalidRequest,
     ReservationClosed,
     UnknownReservation,
     UnknownStockRow,
@@ -131,11 +132,22 @@ class PoolState:
         """The id the next reservation gets."""
         return len(self.status)
 
-    def kept(self) -> list[Reservation]:
-        """Active and keyed reservations by id: what a snapshot must keep."""
-        kept = {r.reservation_id: r for r in self.keys.values()}
-        kept.update(self.active)
-        return [kept[rid] for rid in sorted(kept)]
+    def kept(self) -> list[tuple[Reservation, bool]]:
+        """What a snapshot must keep, by id: ``(value, issued)`` pairs.
+
+        Every active reservation as it now holds (``issued`` False) and every
+        keyed one as it was issued (``issued`` True: a retry under its key is
+        compared with the request, whatever partial commits or releases did
+        since). A keyed active reservation not changed since appears once, as
+        issued.
+        """
+        out = [(r, True) for r in self.keys.values()]
+        out += [
+            (r, False)
+            for r in self.active.values()
+            if r.key is None or self.keys.get(r.key) is not r
+        ]
+        return sorted(out, key=lambda pair: (pair[0].reservation_id, pair[1]))
 
     # -- checks (change nothing) --------------------------------------------------------
 
@@ -224,8 +236,63 @@ class PoolState:
 
     def apply_close(self, res: Reservation, status: int) -> None:
         """End ``res`` with ``status``: ship its units (commit) or give them back."""
-        shipped = status == COMMITTED
-        for row, line in zip(res.rows, res.lines, strict=True):
+        self._take(res.rows, res.lines, status == COMMITTED)
+        del self.active[res.reservation_id]
+        self.status[res.reservation_id] = status
+
+    def check_part(self, res: Reservation, lines: tuple[Line, ...]) -> Reservation:
+        """``res`` less ``lines`` (a partial commit or release); changes nothing.
+
+        Lines of the same node-SKU are taken together, from ``res``'s lines in
+        order; asking for more of a node-SKU than ``res`` holds is InvalidRequest.
+        The value returned has no lines when ``lines`` take every unit.
+        """
+        need: dict[tuple[str, str], int] = {}
+        for node_id, sku, qty in lines:
+            need[node_id, sku] = need.get((node_id, sku), 0) + qty
+        held: dict[tuple[str, str], int] = {}
+        for node_id, sku, qty in res.lines:
+            held[node_id, sku] = held.get((node_id, sku), 0) + qty
+        for (node_id, sku), qty in need.items():
+            if qty > held.get((node_id, sku), 0):
+                msg = (
+                    f"reservation {res.reservation_id} holds "
+                    f"{held.get((node_id, sku), 0)} units of sku {sku!r} at node "
+                    f"{node_id!r}; asked for {qty}."
+                )
+                raise InvalidRequest(msg)
+        kept_lines: list[Line] = []
+        kept_rows: list[int] = []
+        for row, (node_id, sku, qty) in zip(res.rows, res.lines, strict=True):
+            take = min(qty, need.get((node_id, sku), 0))
+            if take:
+                need[node_id, sku] -= take
+            if qty > take:
+                kept_lines.append((node_id, sku, qty - take))
+                kept_rows.append(row)
+        return res._replace(lines=tuple(kept_lines), rows=tuple(kept_rows))
+
+    def apply_part(
+        self, res: Reservation, rest: Reservation, lines: tuple[Line, ...], status: int
+    ) -> None:
+        """Ship (commit) or give back ``lines`` of ``res``, leaving ``rest`` held.
+
+        ``rest`` comes from :meth:`check_part`; when it holds nothing, ``res``
+        ends with ``status``.
+        """
+        rows = tuple(self.row(node_id, sku) for node_id, sku, _ in lines)
+        self._take(rows, lines, status == COMMITTED)
+        if rest.lines:
+            self.active[res.reservation_id] = rest
+        else:
+            del self.active[res.reservation_id]
+            self.status[res.reservation_id] = status
+
+    def _take(
+        self, rows: tuple[int, ...], lines: tuple[Line, ...], shipped: bool
+    ) -> None:
+        """Lower reserved by ``lines``' units: shipped, or given back with capacity."""
+        for row, line in zip(rows, lines, strict=True):
             qty = line[2]
             self.reserved[row] -= qty
             if shipped:  # on_hand - reserved is unchanged, and so are the counters
@@ -234,9 +301,7 @@ class PoolState:
             else:  # the node did not give the units: its capacity comes back
                 self._cap[self._nodes[row]] += qty
         if not shipped:
-            self.refresh(res.rows)
-        del self.active[res.reservation_id]
-        self.status[res.reservation_id] = status
+            self.refresh(rows)
 
     def apply_adjust(self, row: int, delta: int) -> None:
         """Change on_hand of ``row`` by ``delta`` (checked by :meth:`check_adjust`)."""
@@ -264,27 +329,30 @@ class PoolState:
         self,
         counters: dict[str, np.ndarray],
         status: bytes,
-        reservations: list[Reservation],
+        reservations: list[tuple[Reservation, bool]],
         seq: int,
     ) -> None:
         """Load a snapshot's counters, statuses and kept reservations.
 
         ``counters`` holds ``held``, ``shipped``, ``received`` (int64[nnz]) and
         ``capacity`` (int64[n_nodes]); on_hand, reserved and safety came with
-        the network the state was built from.
+        the network the state was built from. ``reservations`` are the
+        ``(value, issued)`` pairs of :meth:`kept`.
         """
         self.held[:] = counters["held"]
         self.shipped[:] = counters["shipped"]
         self.received[:] = counters["received"]
         self._cap[:] = counters["capacity"]
         self.status = bytearray(status) or bytearray(1)
-        for res in reservations:
-            if res.key is not None:
+        for res, issued in reservations:
+            if issued and res.key is not None:
                 self.keys[res.key] = res
-            if self.status[res.reservation_id] == ACTIVE:
-                self.active[res.reservation_id] = res
-                if res.deadline is not None:
-                    self.heap.append((res.deadline, res.reservation_id))
+            rid = res.reservation_id
+            if self.status[rid] == ACTIVE and (not issued or rid not in self.active):
+                self.active[rid] = res
+        for res in self.active.values():
+            if res.deadline is not None:
+                self.heap.append((res.deadline, res.reservation_id))
         heapq.heapify(self.heap)
         self.seq = seq
 
