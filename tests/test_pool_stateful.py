@@ -28,13 +28,14 @@ from omnistock import (
     UnknownReservation,
     UnknownStockRow,
 )
+from omnistock.compiled.network import NO_LIMIT
 from omnistock.pool.journal import encode_record, scan_journal
 
 SCENARIO = Scenario.model_validate(
     {
         "nodes": [
-            {"id": "W1", "kind": "warehouse", "lat": 48.85, "lon": 2.35},
-            {"id": "S1", "kind": "store", "lat": 45.76, "lon": 4.84},
+            {"id": "W1", "kind": "warehouse", "lat": 48.85, "lon": 2.35, "capacity": 9},
+            {"id": "S1", "kind": "store", "lat": 45.76, "lon": 4.84, "capacity": 3},
             {"id": "S2", "kind": "store", "lat": 43.30, "lon": 5.37},
         ],
         "stock": [
@@ -48,6 +49,7 @@ SCENARIO = Scenario.model_validate(
     }
 )
 PROTECT = {"W1": 1, "S1": 1, "S2": 1}
+CAPACITY = {"W1": 9, "S1": 3, "S2": NO_LIMIT}
 NODE_IDS = ["W1", "S1", "S2"] * 4 + ["X9"]  # X9 is not a node (drawn 1 in 13)
 SKUS = ["A", "B", "C"] * 4 + ["D"]  # D is stocked nowhere
 
@@ -84,6 +86,7 @@ class Model:
     res: dict[int, Res] = field(default_factory=dict)
     status: dict[int, str] = field(default_factory=dict)
     keys: dict[str, int] = field(default_factory=dict)
+    cap: dict[str, int] = field(default_factory=lambda: dict(CAPACITY))
 
     def reserve(
         self, order_id: str, lines: Any, key: Any, deadline: Any, ex: bool
@@ -108,9 +111,16 @@ class Model:
             have = 0 if row is None else row.usable(ex)
             if need[node, sku] > have:
                 return (InsufficientStock, node, sku, need[node, sku], have)
+        at: dict[str, int] = {}
+        for node, _, qty in lines:
+            at[node] = at.get(node, 0) + qty
+        for node, sku, _ in lines:
+            if at[node] > self.cap[node]:
+                return (InsufficientStock, node, sku, at[node], max(self.cap[node], 0))
         rid = len(self.status) + 1
         for node, sku, qty in lines:
             self.rows[node, sku].reserved += qty
+            self.cap[node] -= qty
         self.res[rid] = Res(order_id, tuple(lines), key, deadline, ex, tuple(lines))
         self.status[rid] = "active"
         if key is not None:
@@ -135,6 +145,8 @@ class Model:
             if status == "committed":
                 row.on_hand -= qty
                 row.shipped += qty
+            else:
+                self.cap[node] += qty
         # What is left, line by line in the order reserved: a node-SKU's units
         # are taken from its first lines first.
         owed = held
@@ -148,6 +160,15 @@ class Model:
         if not left:
             self.status[rid] = status
         return None
+
+    def period(self, given: dict[str, int | None]) -> None:
+        cap = dict(CAPACITY)
+        cap.update({n: NO_LIMIT if c is None else c for n, c in given.items()})
+        for rid, r in self.res.items():
+            if self.status[rid] == "active":
+                for node, _, qty in r.lines:
+                    cap[node] -= qty
+        self.cap = cap
 
 
 class PoolMachine(RuleBasedStateMachine):
@@ -279,6 +300,17 @@ class PoolMachine(RuleBasedStateMachine):
         assert got.reservation_id == rid
         assert got.lines == (left or before)
 
+    @rule(
+        given=st.none()
+        | st.dictionaries(
+            st.sampled_from(["W1", "S1", "S2"]), st.none() | st.integers(0, 6)
+        )
+    )
+    def open_period(self, given: dict[str, int | None] | None) -> None:
+        self.model.period(given or {})
+        got = self.pool.open_period(given)
+        assert got.tolist() == [self.model.cap[n] for n in ("W1", "S1", "S2")]
+
     @rule(dt=st.sampled_from([0.0, 3.0, 5.0, 12.0, 30.0]))
     def expire(self, dt: float) -> None:
         self.now += dt
@@ -380,6 +412,9 @@ class PoolMachine(RuleBasedStateMachine):
         }
         for rid, s in self.model.status.items():
             assert self.pool.status(rid) == s
+        assert self.pool.capacity_left.tolist() == [
+            self.model.cap[n] for n in ("W1", "S1", "S2")
+        ]
 
     @invariant()
     def availability_matches_the_model(self) -> None:

@@ -425,7 +425,7 @@ class Sourcer:
     def _reserve(
         self, decision: Decision, key: str | None, ttl: float | None
     ) -> Reservation | None:
-        """Commit through the pool: capacity checked here, stock by the pool, atomically."""
+        """Commit through the pool, which checks stock and capacity atomically."""
         pool = self.pool
         assert pool is not None
         with pool.lock:  # re-entrant: pool.reserve takes it again
@@ -438,21 +438,8 @@ class Sourcer:
             if decision.qty.size == 0:  # nothing to hold: every unit is unfilled
                 decision.committed = True
                 return None
-            cap = pool.capacity_left
-            need = np.bincount(
-                decision.node_idx, weights=decision.qty, minlength=cap.shape[0]
-            )
-            short = np.flatnonzero(need > cap)
-            if short.size:
-                n = int(short[0])
-                j = int(np.flatnonzero(decision.node_idx == n)[0])
-                line = decision.order.lines[int(decision.line_idx[j])]
-                raise InsufficientStock(
-                    str(self.network.node_ids[n]), line.sku, int(need[n]), int(cap[n]),
-                    "(node capacity left)",
-                )  # fmt: skip
-            # The pool takes the stock and the node capacity (and gives both back
-            # on release or expiry).
+            # The pool checks and takes the stock and the node capacity (and
+            # gives both back on release or expiry), all lines or none.
             reservation = pool.reserve(
                 decision.order.id,
                 decision.allocations.select("node_id", "sku", "qty"),

@@ -25,7 +25,7 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +49,7 @@ from omnistock.pool.reservation import (
     RELEASED,
     STATUS_NAMES,
     Reservation,
+    check_capacity,
     check_delta,
     check_exempt,
     check_text,
@@ -321,6 +322,22 @@ class StockPool:
             self._log(["adjust", node_id, sku, delta, reason])
             self._state.apply_adjust(row, delta)
             return int(self._state.on_hand[row])
+
+    def open_period(
+        self, capacity: Mapping[str, int | None] | None = None
+    ) -> np.ndarray:
+        """Start a new capacity period (e.g. each day); returns the capacity left.
+
+        Each node may give its scenario ``capacity`` again, or the units
+        ``capacity`` maps its id to (None: no limit), less the units that
+        active reservations still hold there (they took it when made).
+        Journaled like every operation.
+        """
+        given = check_capacity(capacity, self.network.node_index)
+        with self.lock:
+            self._log(["period", given])
+            self._state.apply_period(given)
+            return self.capacity_left.copy()
 
     # -- views -------------------------------------------------------------------------
 

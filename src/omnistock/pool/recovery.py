@@ -32,6 +32,7 @@ from omnistock.pool.reservation import (
     RELEASED,
     STATUS_NAMES,
     Reservation,
+    check_capacity,
     check_delta,
     check_exempt,
     check_text,
@@ -315,6 +316,8 @@ def replay(state: PoolState, rec: list[Any]) -> None:
         check_time(args[0], "now")
         for res in [state.open(rid, "expire") for rid in args[1]]:
             state.apply_close(res, EXPIRED)
+    elif op == "period" and len(args) == 1 and isinstance(args[0], dict):
+        state.apply_period(check_capacity(args[0], state.network.node_index))
     elif op == "adjust" and len(args) == 4:
         node_id, sku, delta, reason = args
         if not (isinstance(node_id, str) and isinstance(sku, str)):

@@ -23,6 +23,7 @@ import numpy as np
 
 from omnistock._kernels.protection import usable
 from omnistock.compiled import CompiledNetwork
+from omnistock.compiled.network import NO_LIMIT
 from omnistock.compiled.state import StockState, free_units, protected_limit
 from omnistock.exceptions import (
     InsufficientStock,
@@ -152,14 +153,42 @@ class PoolState:
     # -- checks (change nothing) --------------------------------------------------------
 
     def check_reserve(self, lines: tuple[Line, ...], exempt: bool) -> tuple[int, ...]:
-        """The rows of ``lines``; raises InsufficientStock unless all fit together."""
+        """The rows of ``lines``; raises InsufficientStock unless all fit together.
+
+        Stock first (every line), then node capacity (the units of all lines at
+        a node against what the node may still give this period).
+        """
         if len(lines) == 1:  # the common case, without the per-row sums
             node_id, sku, qty = lines[0]
             row = self.row(node_id, sku)
             have = self.usable(row, exempt)
             if qty > have:
                 raise self._shortage(row, node_id, sku, qty, have, exempt)
+            if qty > self._cap[self._nodes[row]]:
+                raise self._over_capacity(node_id, sku, qty)
             return (row,)
+        rows = self._check_stock(lines, exempt)
+        need: dict[str, int] = {}
+        for node_id, _, qty in lines:
+            need[node_id] = need.get(node_id, 0) + qty
+        for row, (node_id, sku, _) in zip(rows, lines, strict=True):
+            if need[node_id] > self._cap[self._nodes[row]]:
+                raise self._over_capacity(node_id, sku, need[node_id])
+        return rows
+
+    def _over_capacity(self, node_id: str, sku: str, need: int) -> InsufficientStock:
+        left = int(self._cap[self.network.node_index[node_id]])
+        return InsufficientStock(
+            node_id,
+            sku,
+            need,
+            max(left, 0),
+            f"(node capacity left: the node may give {max(left, 0)} more units "
+            "this period)",
+        )
+
+    def _check_stock(self, lines: tuple[Line, ...], exempt: bool) -> tuple[int, ...]:
+        """The rows of ``lines`` if each node-SKU's lines fit its usable units."""
         rows = tuple(self.row(node_id, sku) for node_id, sku, _ in lines)
         need: dict[tuple[str, str], int] = {}
         for node_id, sku, qty in lines:
@@ -302,6 +331,22 @@ class PoolState:
                 self._cap[self._nodes[row]] += qty
         if not shipped:
             self.refresh(rows)
+
+    def apply_period(self, capacity: dict[str, int | None]) -> None:
+        """Start a period: node capacity from the network, or ``capacity`` where given.
+
+        The units active reservations still hold at a node are taken from it
+        (they were counted in the period they were made), so the counter may
+        start below zero: the node then gives nothing until they go.
+        """
+        net = self.network
+        cap = net.node_capacity.astype(np.int64, copy=True)
+        for node_id, value in capacity.items():
+            cap[net.node_index[node_id]] = NO_LIMIT if value is None else value
+        for res in self.active.values():
+            for row, line in zip(res.rows, res.lines, strict=True):
+                cap[self._nodes[row]] -= line[2]
+        self._cap[:] = cap
 
     def apply_adjust(self, row: int, delta: int) -> None:
         """Change on_hand of ``row`` by ``delta`` (checked by :meth:`check_adjust`)."""
