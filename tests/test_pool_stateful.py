@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import shutil
 import tempfile
 from dataclasses import dataclass, field
@@ -76,6 +77,7 @@ class Res:
     deadline: float | None
     exempt: bool
     issued: tuple[tuple[str, str, int], ...] = ()  # the lines as reserved
+    amends: int | None = None
 
 
 @dataclass
@@ -160,6 +162,29 @@ class Model:
         if not left:
             self.status[rid] = status
         return None
+
+    def amend(self, rid: int, lines: Any, key: Any, deadline: float | None) -> Any:
+        """The new reservation's id, or the error the pool must raise."""
+        if key is not None and key in self.keys:
+            prior = self.res[self.keys[key]]
+            same = (prior.amends, sorted(prior.issued)) == (rid, sorted(lines))
+            return self.keys[key] if same else (KeyConflict, key)
+        if rid not in self.status:
+            return (UnknownReservation,)
+        if self.status[rid] != "active":
+            return (ReservationClosed,)
+        old = self.res[rid]
+        before = copy.deepcopy((self.rows, self.res, self.status, self.cap))
+        self.take(rid, old.lines, "amended")  # its own units count as free
+        new = self.reserve(old.order_id, lines, None, deadline, old.exempt)
+        if not isinstance(new, int):
+            self.rows, self.res, self.status, self.cap = before
+            return new
+        self.res[new].key, self.res[new].amends = key, rid
+        self.res[new].deadline = old.deadline if deadline is None else deadline
+        if key is not None:
+            self.keys[key] = new
+        return new
 
     def period(self, given: dict[str, int | None]) -> None:
         cap = dict(CAPACITY)
@@ -310,6 +335,61 @@ class PoolMachine(RuleBasedStateMachine):
         self.model.period(given or {})
         got = self.pool.open_period(given)
         assert got.tolist() == [self.model.cap[n] for n in ("W1", "S1", "S2")]
+
+    @rule(
+        data=st.data(),
+        lines=st.lists(
+            st.tuples(
+                st.sampled_from(NODE_IDS), st.sampled_from(SKUS), st.integers(1, 4)
+            ),
+            min_size=1,
+            max_size=3,
+        ),
+        key=st.none() | st.sampled_from(["k1", "k4"]),
+        ttl=st.none() | st.just(20.0),
+    )
+    def amend(
+        self,
+        data: st.DataObject,
+        lines: list[tuple[str, str, int]],
+        key: str | None,
+        ttl: float | None,
+    ) -> None:
+        active = [r for r, s in self.model.status.items() if s == "active"]
+        rid = data.draw(st.sampled_from(active)) if active else self._pick(data)
+        deadline = None if ttl is None else self.now + ttl
+        expected = self.model.amend(rid, lines, key, deadline)
+        event(f"amend: {'ok' if isinstance(expected, int) else expected[0].__name__}")
+        if isinstance(expected, int):
+            new = self.pool.amend(rid, lines, key=key, ttl=ttl)
+            stored = self.model.res[expected]
+            assert (new.reservation_id, new.amends, new.lines, new.deadline) == (
+                expected,
+                stored.amends,
+                stored.issued,
+                stored.deadline,
+            )
+            return
+        kind, *fields = expected
+        with pytest.raises(kind) as err:
+            self.pool.amend(rid, lines, key=key, ttl=ttl)
+        if kind is InsufficientStock:
+            e = err.value
+            assert [e.node_id, e.sku, e.requested, e.free] == fields
+
+    @rule(
+        data=st.data(),
+        rows=st.lists(
+            st.sampled_from([(r.node, r.sku) for r in SCENARIO.stock]),
+            min_size=1,
+            max_size=2,
+        ),
+        key=st.none() | st.just("k5"),
+    )
+    def amend_to_stocked_rows(
+        self, data: st.DataObject, rows: list[tuple[str, str]], key: str | None
+    ) -> None:
+        self.amend(data, [(*row, 1) for row in rows], key, None)
 
     @rule(dt=st.sampled_from([0.0, 3.0, 5.0, 12.0, 30.0]))
     def expire(self, dt: float) -> None:

@@ -14,10 +14,9 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import polars as pl
 
 from omnistock._kernels import candidates, sourcing
-from omnistock._kernels.codes import COMPONENTS, POLICY_GREEDY
+from omnistock._kernels.codes import POLICY_GREEDY
 from omnistock._kernels.cost import unfilled_cost
 from omnistock._kernels.records import (
     NetworkRecord,
@@ -32,15 +31,16 @@ from omnistock.compiled import (
     StockState,
     compile_network,
 )
+from omnistock.decision import Decision
 from omnistock.exceptions import (
     DecisionError,
     InsufficientStock,
+    InvalidRequest,
     KeyConflict,
     ScenarioError,
 )
 from omnistock.model.orders import Order
 from omnistock.model.scenario import Scenario
-from omnistock.plan import ALLOCATION_SCHEMA, UNFILLED_SCHEMA
 
 if TYPE_CHECKING:
     from omnistock.pool.pool import StockPool
@@ -111,112 +111,6 @@ class SourcingState:
             self._take = entry_point(sourcing.commit_takes, *args)
         bad, avail, what = self._take(*args)
         return int(bad), int(avail), int(what)
-
-
-class Decision:
-    """What the Sourcer decided for one order; commit it to take the stock.
-
-    Attributes
-    ----------
-    order
-        The order.
-    cost
-        The order's part of the objective (docs/semantics.md, S9).
-    cost_breakdown
-        ``cost`` by component: package, distance, handling, unit, unfilled.
-    line_idx, node_idx, row_idx, qty : int64[a]
-        Each allocation's line (position in ``order.lines``), node, stock row, units.
-    exempt
-        Whether the order's tier may take protected units.
-    request
-        The order as the kernels read it (``_kernels.records.Request``).
-    committed
-        Whether :meth:`Sourcer.commit` applied it.
-    """
-
-    __slots__ = (
-        "_allocations",
-        "_sourcer",
-        "_state",
-        "committed",
-        "cost_breakdown",
-        "exempt",
-        "line_idx",
-        "line_sku",
-        "node_idx",
-        "order",
-        "qty",
-        "request",
-        "row_idx",
-    )
-
-    def __init__(
-        self,
-        sourcer: Sourcer,
-        order: Order,
-        request: Request,
-        arrays: _Arrays,
-        state: _Arrays,
-    ) -> None:
-        self._sourcer = sourcer
-        self.order = order
-        self.request = request
-        self.line_sku = request.line_sku
-        self.line_idx, self.node_idx, self.row_idx, self.qty, comp = arrays
-        self.cost_breakdown = {
-            name: float(comp[i]) for i, name in enumerate(COMPONENTS)
-        }
-        self.exempt = request.exempt
-        self.committed = False
-        self._state = state
-        self._allocations: pl.DataFrame | None = None
-
-    @property
-    def cost(self) -> float:
-        """The order's part of the objective."""
-        return sum(self.cost_breakdown.values())
-
-    @property
-    def allocations(self) -> pl.DataFrame:
-        """One row per (order, SKU, node) with ``qty > 0`` (``Plan.allocations`` columns)."""
-        if self._allocations is None:
-            lines = self.order.lines
-            self._allocations = pl.DataFrame(
-                {
-                    "order_id": [self.order.id] * len(self.qty),
-                    "sku": [lines[i].sku for i in self.line_idx.tolist()],
-                    "node_id": self._sourcer.network.node_ids[self.node_idx].tolist(),
-                    "qty": self.qty,
-                },
-                schema=ALLOCATION_SCHEMA,
-            )
-        return self._allocations
-
-    @property
-    def unfilled(self) -> pl.DataFrame:
-        """One row per line with units left unfilled (``Plan.unfilled`` columns)."""
-        filled = np.bincount(
-            self.line_idx, weights=self.qty, minlength=len(self.order.lines)
-        )
-        rows = [
-            (self.order.id, line.sku, line.qty - int(f))
-            for line, f in zip(self.order.lines, filled, strict=True)
-            if line.qty > f
-        ]
-        return pl.DataFrame(rows, schema=UNFILLED_SCHEMA, orient="row")
-
-    def explain(self) -> pl.DataFrame:
-        """Why each node was or was not used, at the stock this decision saw (docs/explain.md)."""
-        from omnistock.explain import explain_decision
-
-        return explain_decision(self)
-
-    def __repr__(self) -> str:
-        return (
-            f"Decision(order={self.order.id!r}, units={int(self.qty.sum())}, "
-            f"nodes={len(set(self.node_idx.tolist()))}, cost={self.cost:.2f}, "
-            f"committed={self.committed})"
-        )
 
 
 class Sourcer:
@@ -449,6 +343,75 @@ class Sourcer:
             )
             decision.committed = True
             return reservation
+
+    def amend(
+        self,
+        reservation_id: int,
+        order: Order | Mapping[str, Any],
+        *,
+        key: str | None = None,
+    ) -> tuple[Decision, Reservation]:
+        """Source the amended ``order`` and replace its reservation, in one step.
+
+        Under the pool's lock, the order is sourced as if its reservation were
+        released (its own units count as free; no other request can take them
+        in between), then :meth:`StockPool.amend` replaces the reservation with
+        the decision's lines. The decision's ``explain()`` marks the units kept
+        on the same node and those moved. ``key`` makes it idempotent: a retry
+        returns the amendment made under it.
+
+        Raises
+        ------
+        InsufficientStock
+            The amended order cannot be served in full; the old reservation
+            stands unchanged.
+        InvalidRequest
+            No pool, another order's reservation, or a tier of other exemption.
+        ReservationClosed, UnknownReservation, KeyConflict
+            As for :meth:`StockPool.amend`.
+        """
+        pool = self.pool
+        if pool is None:
+            msg = "Sourcer.amend needs a Sourcer on a StockPool."
+            raise InvalidRequest(msg)
+        if not isinstance(order, Order):
+            order = Order.model_validate(order)
+        with pool.lock:
+            prior = None if key is None else pool.keyed(key)
+            if prior is not None:
+                if (prior.amends, prior.order_id) != (reservation_id, order.id):
+                    raise KeyConflict(key or "", prior.reservation_id, "amendment")
+                decision = self.source(order)  # a retry: nothing is taken again
+                decision.committed = True
+                return decision, prior
+            with pool.as_if_released(reservation_id) as old:
+                if old.order_id != order.id:
+                    msg = (
+                        f"Sourcer.amend: reservation {old.reservation_id} holds order "
+                        f"{old.order_id!r}, not {order.id!r}."
+                    )
+                    raise InvalidRequest(msg)
+                decision = self.source(order)
+            if decision.exempt != old.exempt:
+                msg = (
+                    f"Sourcer.amend: order {order.id!r}: tier {order.tier!r} changes "
+                    "the reservation's protection exemption."
+                )
+                raise InvalidRequest(msg)
+            short = decision.unfilled
+            if short.height:
+                _, sku, qty = short.row(0)
+                where = "(any node)"
+                raise InsufficientStock(
+                    where, sku, qty, 0,
+                    f"order {order.id!r} cannot be served in full; reservation "
+                    f"{old.reservation_id} stands unchanged.",
+                )  # fmt: skip
+            lines = decision.allocations.select("node_id", "sku", "qty")
+            reservation = pool.amend(old.reservation_id, lines, key=key)
+            decision.amended = old.lines
+            decision.committed = True
+            return decision, reservation
 
     def _keyed(
         self, order_id: str, exempt: bool, key: str | None

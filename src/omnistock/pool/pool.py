@@ -25,8 +25,8 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
-from pathlib import Path
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -36,13 +36,13 @@ from omnistock.compiled import CompiledNetwork
 from omnistock.exceptions import InvalidRequest, KeyConflict
 from omnistock.model.scenario import Scenario
 from omnistock.pool.availability import View, pool_availability, stock_frame
+from omnistock.pool.durable import Durable
 from omnistock.pool.journal import (
     FsyncPolicy,
     Journal,
     open_empty_journal,
-    rolled_journal,
 )
-from omnistock.pool.recovery import copy_state, recover_state, snapshot_of
+from omnistock.pool.recovery import recover_state
 from omnistock.pool.reservation import (
     COMMITTED,
     EXPIRED,
@@ -57,7 +57,6 @@ from omnistock.pool.reservation import (
     check_ttl,
     normalise_lines,
 )
-from omnistock.pool.snapshot import write_snapshot
 from omnistock.pool.state import PoolState
 
 __all__ = ["Reservation", "StockPool"]
@@ -65,7 +64,7 @@ __all__ = ["Reservation", "StockPool"]
 _SYNC_OPTIONS = ("fsync", "batch_records", "batch_ms")
 
 
-class StockPool:
+class StockPool(Durable):
     """The live, thread-safe stock of one network.
 
     Parameters
@@ -151,7 +150,7 @@ class StockPool:
             return self._state.usable(self._state.row(node_id, sku), exempt)
 
     def status(self, reservation_id: int) -> str:
-        """``"active"``, ``"committed"``, ``"released"`` or ``"expired"``."""
+        """``"active"``, ``"committed"``, ``"released"``, ``"expired"`` or ``"amended"``."""
         with self.lock:
             code = self._state.code(reservation_id)
             if code == 0:
@@ -287,6 +286,81 @@ class StockPool:
             state.apply_part(res, rest, part, status)
             return rest if rest.lines else res
 
+    def amend(
+        self,
+        reservation_id: int,
+        lines: Iterable[Any] | pl.DataFrame,
+        *,
+        key: str | None = None,
+        ttl: float | None = None,
+    ) -> Reservation:
+        """Replace an active reservation's lines in one step: every line or none.
+
+        The reservation's own units (and node capacity) count as free for the
+        new lines. On success the old reservation's status is ``"amended"`` and
+        the new one (a new id, ``amends=reservation_id``, same order and tier)
+        holds ``lines``; its deadline is the old one, or ``clock() + ttl``.
+        ``key`` makes it idempotent as for :meth:`reserve`: the same amendment
+        again returns the same new reservation.
+
+        Raises
+        ------
+        InsufficientStock
+            A line does not fit even with the old units given back, or a node's
+            capacity left; the old reservation stands unchanged.
+        ReservationClosed, UnknownReservation
+            The reservation is not active (or was never issued).
+        KeyConflict
+            ``key`` names another request.
+        """
+        norm = normalise_lines(lines)
+        if key is not None:
+            key = check_text(key, f"amend of reservation {reservation_id!r}: key")
+        if ttl is not None:
+            ttl = check_ttl(ttl, f"amend of reservation {reservation_id!r}")
+        with self.lock:
+            state = self._state
+            if key is not None and key in state.keys:
+                prior = state.keys[key]
+                if (prior.amends, sorted(prior.lines)) != (
+                    reservation_id,
+                    sorted(norm),
+                ):
+                    raise KeyConflict(key, prior.reservation_id, "amendment or lines")
+                return prior
+            old = state.open(reservation_id, "amend")
+            rows = state.check_amend(old, norm)
+            deadline = (
+                old.deadline if ttl is None else self._deadline(old.order_id, ttl)
+            )
+            new = old._replace(
+                reservation_id=state.next_id,
+                lines=norm,
+                key=key,
+                deadline=deadline,
+                rows=rows,
+                amends=old.reservation_id,
+            )
+            self._log(
+                ["amend", old.reservation_id, new.reservation_id, key, deadline, norm]
+            )
+            state.apply_amend(old, new)
+            return new
+
+    @contextmanager
+    def as_if_released(self, reservation_id: int) -> Iterator[Reservation]:
+        """Hold the lock; inside, the active reservation's units count as free.
+
+        The live counters are exactly those of the pool after releasing it, and
+        exactly as before on leaving; nothing is journaled. This is how
+        :meth:`Sourcer.amend` sources an amended order against the stock it may
+        use, with no other request able to take the units in between.
+        """
+        with self.lock:
+            res = self._state.open(reservation_id, "amend")
+            with self._state.as_if_released(res):
+                yield res
+
     def expire(self, now: float | None = None) -> list[int]:
         """Release every active reservation whose deadline is <= ``now`` (default: clock).
 
@@ -379,91 +453,7 @@ class StockPool:
             cols = {name: a.copy() for name, a in self._state.columns().items()}
         return stock_frame(self.network, cols)
 
-    # -- durability --------------------------------------------------------------------
-
-    @property
-    def seq(self) -> int:
-        """Sequence number of the last operation applied (journaled or not)."""
-        return self._state.seq
-
-    @property
-    def journal_path(self) -> Path | None:
-        """The journal file the pool writes (None without a journal)."""
-        return None if self._journal is None else self._journal.path
-
-    def sync(self) -> None:
-        """Fsync the journal now (no-op without one)."""
-        with self.lock:
-            if self._journal is not None:
-                self._journal.sync()
-
-    def close(self) -> None:
-        """Sync, unlock and close the journal; the pool stays readable.
-
-        Never raises for a journal that already failed (that was reported).
-        """
-        with self.lock:
-            if self._journal is not None:
-                self._journal.close()
-
-    def __enter__(self) -> StockPool:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def snapshot(
-        self,
-        path: str | os.PathLike[str],
-        *,
-        roll_journal: bool | str | os.PathLike[str] = False,
-    ) -> Path:
-        """Write the whole state to the directory ``path`` (parquet) and return it.
-
-        The journal is synced first, so ``StockPool.recover(path, journal)``
-        replays exactly the records after the snapshot.
-
-        Parameters
-        ----------
-        path
-            The snapshot directory; an older snapshot there is replaced
-            crash-safely (docs/pool.md, "Durability").
-        roll_journal
-            True (or the new journal's path): the pool continues in a new,
-            empty journal that the snapshot names, so recovery reads only the
-            records written after it (``StockPool.recover(path)``) and the old
-            journal may be archived or deleted. True names it after the old one:
-            ``<journal>.<seq + 1>`` (with any such suffix of the old name
-            replaced).
-        """
-        with self.lock:
-            if self._journal is not None:
-                self._journal.sync()
-            journal = self._journal
-            new: Journal | None = None
-            if roll_journal is not False and roll_journal is not None:
-                if journal is None:
-                    msg = "snapshot: roll_journal needs a pool that keeps a journal."
-                    raise InvalidRequest(msg)
-                new = rolled_journal(journal, roll_journal, self._state.seq)
-            crc = 0 if journal is None else journal.last_crc
-            copy = copy_state(self._state)
-            snap = snapshot_of(
-                copy,
-                self._base.model_dump_json(),
-                crc,
-                None if new is None else str(new.path.resolve()),
-            )
-            try:
-                written = write_snapshot(path, snap)
-            except BaseException:
-                if new is not None:
-                    new.close()
-                raise
-            if new is not None and journal is not None:
-                journal.close()
-                self._journal = new
-            return written
+    # -- durability: snapshot, sync, close (Durable); recover ---------------------------
 
     @classmethod
     def recover(

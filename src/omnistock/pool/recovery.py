@@ -77,7 +77,17 @@ def snapshot_of(
     """The :class:`Snapshot` of a state copy."""
     net = copy.network
     lines = [
-        (r.reservation_id, r.order_id, r.key, r.deadline, r.exempt, issued, i, *line)
+        (
+            r.reservation_id,
+            r.order_id,
+            r.key,
+            r.deadline,
+            r.exempt,
+            issued,
+            r.amends,
+            i,
+            *line,
+        )
         for r, issued in copy.reservations
         for i, line in enumerate(r.lines)
     ]
@@ -162,6 +172,7 @@ def _reservations(
             first["deadline"],
             first["exempt"],
             rows,
+            first["amends"],
         )
         out.append((res, bool(issued)))
     return out
@@ -316,6 +327,25 @@ def replay(state: PoolState, rec: list[Any]) -> None:
         check_time(args[0], "now")
         for res in [state.open(rid, "expire") for rid in args[1]]:
             state.apply_close(res, EXPIRED)
+    elif op == "amend" and len(args) == 5:
+        old_id, rid, key, deadline, lines = args
+        if type(rid) is not int or rid != state.next_id:
+            msg = f"reservation id {rid!r} out of order (expected {state.next_id})."
+            raise InvalidRequest(msg)
+        key = None if key is None else check_text(_text(key, "key"), "key")
+        deadline = None if deadline is None else check_time(deadline, "deadline")
+        old = state.open(old_id, "amend")
+        norm = normalise_lines(lines)
+        rows = state.check_amend(old, norm)
+        new = old._replace(
+            reservation_id=rid,
+            lines=norm,
+            key=key,
+            deadline=deadline,
+            rows=rows,
+            amends=old.reservation_id,
+        )
+        state.apply_amend(old, new)
     elif op == "period" and len(args) == 1 and isinstance(args[0], dict):
         state.apply_period(check_capacity(args[0], state.network.node_index))
     elif op == "adjust" and len(args) == 4:
@@ -330,6 +360,14 @@ def replay(state: PoolState, rec: list[Any]) -> None:
         msg = f"unknown operation {op!r} or wrong fields {args!r}."
         raise InvalidRequest(msg)
     state.seq = seq
+
+
+def _text(value: object, name: str) -> str:
+    """``value`` if it is text (a record's field), else InvalidRequest."""
+    if not isinstance(value, str):
+        msg = f"{name} must be text. Got {value!r}."
+        raise InvalidRequest(msg)
+    return value
 
 
 def replay_all(state: PoolState, records: list[list[Any]], path: object) -> None:

@@ -15,6 +15,7 @@ from omnistock.model._validation import MAX_QTY
 
 __all__ = [
     "ACTIVE",
+    "AMENDED",
     "COMMITTED",
     "EXPIRED",
     "RELEASED",
@@ -34,12 +35,13 @@ __all__ = [
 #: One reservation line: (node_id, sku, qty).
 Line = tuple[str, str, int]
 
-ACTIVE, COMMITTED, RELEASED, EXPIRED = 1, 2, 3, 4
+ACTIVE, COMMITTED, RELEASED, EXPIRED, AMENDED = 1, 2, 3, 4, 5
 STATUS_NAMES = {
     ACTIVE: "active",
     COMMITTED: "committed",
     RELEASED: "released",
     EXPIRED: "expired",
+    AMENDED: "amended",
 }
 
 
@@ -65,6 +67,9 @@ class Reservation(NamedTuple):
         Whether it was allowed to take protected units.
     rows
         The compiled stock row of each line.
+    amends
+        The id of the reservation this one replaced (:meth:`StockPool.amend`),
+        or None.
     """
 
     reservation_id: int
@@ -74,6 +79,7 @@ class Reservation(NamedTuple):
     deadline: float | None = None
     exempt: bool = True
     rows: tuple[int, ...] = ()
+    amends: int | None = None
 
     @property
     def units(self) -> int:

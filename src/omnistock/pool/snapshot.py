@@ -54,6 +54,7 @@ SCHEMAS: dict[str, dict[str, type[pl.DataType]]] = {
         "deadline": pl.Float64,
         "exempt": pl.Boolean,
         "issued": pl.Boolean,
+        "amends": pl.Int64,
         "line": pl.Int64,
         "node_id": pl.String,
         "sku": pl.String,

@@ -17,7 +17,8 @@ from __future__ import annotations
 import heapq
 from array import array
 from bisect import bisect_left
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 
 import numpy as np
 
@@ -35,6 +36,7 @@ from omnistock.exceptions import (
 )
 from omnistock.pool.reservation import (
     ACTIVE,
+    AMENDED,
     COMMITTED,
     MAX_QTY,
     STATUS_NAMES,
@@ -347,6 +349,33 @@ class PoolState:
             for row, line in zip(res.rows, res.lines, strict=True):
                 cap[self._nodes[row]] -= line[2]
         self._cap[:] = cap
+
+    @contextmanager
+    def as_if_released(self, res: Reservation) -> Iterator[None]:
+        """Inside the block, ``res``'s units and capacity count as free (for an amend).
+
+        The counters are exactly those of a pool where ``res`` was released;
+        on leaving they are exactly as before (the ONE formula, both ways).
+        Statuses and the book do not change. The caller holds the pool's lock.
+        """
+        self._take(res.rows, res.lines, shipped=False)
+        try:
+            yield
+        finally:
+            for row, line in zip(res.rows, res.lines, strict=True):
+                self.reserved[row] += line[2]
+                self._cap[self._nodes[row]] -= line[2]
+            self.refresh(res.rows)
+
+    def check_amend(self, old: Reservation, lines: tuple[Line, ...]) -> tuple[int, ...]:
+        """The rows of ``lines`` if they fit with ``old``'s own units counted as free."""
+        with self.as_if_released(old):
+            return self.check_reserve(lines, old.exempt)
+
+    def apply_amend(self, old: Reservation, new: Reservation) -> None:
+        """Replace ``old`` by ``new`` (checked by :meth:`check_amend`)."""
+        self.apply_close(old, AMENDED)
+        self.apply_reserve(new)
 
     def apply_adjust(self, row: int, delta: int) -> None:
         """Change on_hand of ``row`` by ``delta`` (checked by :meth:`check_adjust`)."""
