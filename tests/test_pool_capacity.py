@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import struct
-import zlib
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +15,7 @@ from omnistock import (
     StockPool,
 )
 from omnistock.compiled.network import NO_LIMIT
-from omnistock.pool.records import MAGIC
+from tests.test_pool_partial import write_journal
 
 SCENARIO = Scenario.model_validate(
     {
@@ -117,8 +114,7 @@ def test_periods_are_recovered_from_the_journal_and_a_snapshot(tmp_path: Path) -
 def test_a_checksummed_period_record_with_bad_fields_is_a_journal_error(
     tmp_path: Path, payload: list[Any]
 ) -> None:
-    body = json.dumps([1, *payload], separators=(",", ":")).encode()
     path = tmp_path / "j"
-    path.write_bytes(MAGIC + struct.pack("<II", len(body), zlib.crc32(body)) + body)
+    write_journal(path, payload)
     with pytest.raises(JournalError, match="record 1 does not apply"):
         StockPool.recover(SCENARIO, path)

@@ -41,6 +41,15 @@ SCENARIO = Scenario.model_validate(
 )
 
 
+def write_journal(path: Path, *payloads: list[Any]) -> None:
+    """A journal of ``payloads`` as records 1, 2, ... with valid checksums."""
+    data = MAGIC
+    for seq, payload in enumerate(payloads, 1):
+        body = json.dumps([seq, *payload], separators=(",", ":")).encode()
+        data += struct.pack("<II", len(body), zlib.crc32(body)) + body
+    path.write_bytes(data)
+
+
 def row(pool: StockPool, node: str, sku: str) -> tuple[int, int, int]:
     r = (
         pool.stock()
@@ -152,14 +161,10 @@ def test_partials_are_recovered_from_the_journal_and_a_snapshot(tmp_path: Path) 
 def test_a_checksummed_partial_record_for_more_than_held_is_a_journal_error(
     tmp_path: Path,
 ) -> None:
-    records = [
+    write_journal(
+        tmp_path / "j",
         ["reserve", 1, "o1", None, None, True, [["W1", "A", 2]]],
         ["commit", 1, [["W1", "A", 3]]],
-    ]
-    data = MAGIC
-    for seq, payload in enumerate(records, 1):
-        body = json.dumps([seq, *payload], separators=(",", ":")).encode()
-        data += struct.pack("<II", len(body), zlib.crc32(body)) + body
-    (tmp_path / "j").write_bytes(data)
+    )
     with pytest.raises(JournalError, match="record 2 does not apply"):
         StockPool.recover(SCENARIO, tmp_path / "j")

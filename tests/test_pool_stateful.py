@@ -63,6 +63,8 @@ class Row:
     protect: int
     shipped: int = 0
     received: int = 0
+    returned: int = 0
+    unsellable: int = 0
 
     def usable(self, exempt: bool) -> int:
         free = max(0, self.on_hand - self.reserved - self.safety)
@@ -412,7 +414,11 @@ class PoolMachine(RuleBasedStateMachine):
     )
     def adjust(self, node: str, sku: str, delta: int) -> None:
         row = self.model.rows.get((node, sku))
-        if row is None:
+        if row is None and node in PROTECT and delta > 0:
+            event("adjust: a new row")
+            assert self.pool.adjust(node, sku, delta, "receipt") == delta
+            self.model.rows[node, sku] = Row(delta, 0, 0, PROTECT[node], received=delta)
+        elif row is None:
             with pytest.raises(UnknownStockRow):
                 self.pool.adjust(node, sku, delta, "count")
         elif row.on_hand + delta < row.reserved:
@@ -422,6 +428,29 @@ class PoolMachine(RuleBasedStateMachine):
             assert self.pool.adjust(node, sku, delta, "count") == row.on_hand + delta
             row.on_hand += delta
             row.received += delta
+
+    @rule(
+        node=st.sampled_from(NODE_IDS),
+        sku=st.sampled_from(SKUS),
+        qty=st.integers(1, 3),
+        restock=st.booleans(),
+    )
+    def receive_return(self, node: str, sku: str, qty: int, restock: bool) -> None:
+        if node not in PROTECT:
+            with pytest.raises(UnknownStockRow):
+                self.pool.receive_return("o1", node, sku, qty, restock=restock)
+            return
+        row = self.model.rows.get((node, sku))
+        event(f"return: {'new row' if row is None else 'row'}, restock={restock}")
+        if row is None:
+            row = self.model.rows[node, sku] = Row(0, 0, 0, PROTECT[node])
+        if restock:
+            row.on_hand += qty
+            row.returned += qty
+        else:
+            row.unsellable += qty
+        got = self.pool.receive_return("o1", node, sku, qty, restock=restock)
+        assert got == (row.on_hand if restock else row.unsellable)
 
     # -- durability ------------------------------------------------------------------
 
@@ -473,12 +502,22 @@ class PoolMachine(RuleBasedStateMachine):
                 r["reserved"],
                 r["shipped"],
                 r["received"],
+                r["returned"],
+                r["returned_unsellable"],
                 r["free"],
             )
             for r in stock.iter_rows(named=True)
         }
         want = {
-            k: (r.on_hand, r.reserved, r.shipped, r.received, r.usable(True))
+            k: (
+                r.on_hand,
+                r.reserved,
+                r.shipped,
+                r.received,
+                r.returned,
+                r.unsellable,
+                r.usable(True),
+            )
             for k, r in self.model.rows.items()
         }
         assert got == want

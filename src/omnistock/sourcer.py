@@ -41,6 +41,7 @@ from omnistock.exceptions import (
 )
 from omnistock.model.orders import Order
 from omnistock.model.scenario import Scenario
+from omnistock.pool.rows import adopt_rows, weak_callback
 
 if TYPE_CHECKING:
     from omnistock.pool.pool import StockPool
@@ -150,25 +151,30 @@ class Sourcer:
     """
 
     def __init__(self, scenario: Scenario, *, pool: StockPool | None = None) -> None:
-        self.network = compile_network(scenario)
+        network = compile_network(scenario)
         self.pool = pool
         if pool is None:
-            self.state = SourcingState.from_network(self.network)
+            state = SourcingState.from_network(network)
         else:
             # Decide on the pool's live counters, under the pool's lock: the pool
             # keeps stock (and its live protection) and node capacity, so a
             # release or an expiry gives both back.
-            if pool.free_left.shape != self.network.stock_free.shape:
+            if pool.free_left.shape != network.stock_free.shape:
                 msg = (
                     f"Sourcer: the pool has {pool.free_left.shape[0]} stock rows, the "
-                    f"scenario {self.network.stock_free.shape[0]}: build both from the "
+                    f"scenario {network.stock_free.shape[0]}: build both from the "
                     "same network."
                 )
                 raise ScenarioError(msg)
-            self.state = SourcingState(
+            state = SourcingState(
                 StockState(pool.free_left, pool.limit_left, pool.capacity_left),
                 lock=pool.lock,
             )
+            pool.on_grow(weak_callback(self, Sourcer._follow_pool))
+        #: The network and the counters, swapped together when the pool adds a
+        #: stock row (a return to a store that never held the SKU): a decision
+        #: reads both from this one tuple, so it never mixes old and new rows.
+        self._live: tuple[CompiledNetwork, SourcingState] = (network, state)
         # The hot path calls the kernels' compiled functions for the records'
         # types (records.entry_point); loading them now also keeps the first
         # order from paying for it.
@@ -185,6 +191,27 @@ class Sourcer:
             sourcing.snapshot_rows, net, stock, empty
         )
         self.state.take_all(empty, empty, empty, False)
+
+    @property
+    def network(self) -> CompiledNetwork:
+        """The compiled network decisions are made on (with the pool's stock rows)."""
+        return self._live[0]
+
+    @property
+    def state(self) -> SourcingState:
+        """The counters decisions read (the pool's live arrays on a pool)."""
+        return self._live[1]
+
+    def _follow_pool(self) -> None:
+        """Adopt the pool's stock rows and counters after it added a row."""
+        pool = self.pool
+        assert pool is not None
+        network = adopt_rows(self.network, pool.network)
+        state = SourcingState(
+            StockState(pool.free_left, pool.limit_left, pool.capacity_left),
+            lock=pool.lock,
+        )
+        self._live = (network, state)
 
     def _request(
         self,
@@ -233,7 +260,7 @@ class Sourcer:
         """
         if not isinstance(order, Order):
             order = Order.model_validate(order)
-        net = self.network
+        net, state = self._live
         line_sku = np.array(
             [net.sku_index.get(line.sku, -1) for line in order.lines], dtype=np.int64
         )
@@ -264,7 +291,7 @@ class Sourcer:
             split_limit=min(NO_LIMIT if limit is None else limit, net.max_splits),
             all_or_nothing=order.all_or_nothing,
         )
-        stock = self.state.stock
+        stock = state.stock
         arrays = self._decide_order(net.record, stock.record, request, POLICY_GREEDY)
         snap = self._snapshot(net.record, stock.record, line_sku)
         return Decision(self, order, request, arrays, (*snap, stock.capacity.copy()))

@@ -12,12 +12,10 @@ arrays of that state:
     what a non-exempt order may take (live reading of last-unit protection,
     docs/decisions.md), read through ``usable``;
 ``capacity_left``
-    what each node may still give: taken by reserve, given back by release and
-    expiry, kept by commit.
+    what each node may still give this period (reserve takes, release gives back).
 
-Every operation is checked in full (arguments, then stock), written to the
-journal, then applied, so a failed operation changes nothing and a multi-line
-reserve takes all lines or none.
+Every operation is checked in full (arguments, then stock), journaled, then
+applied: a failed operation changes nothing; a reserve takes all lines or none.
 """
 
 from __future__ import annotations
@@ -35,7 +33,6 @@ import polars as pl
 from omnistock.compiled import CompiledNetwork
 from omnistock.exceptions import InvalidRequest, KeyConflict
 from omnistock.model.scenario import Scenario
-from omnistock.pool.availability import View, pool_availability, stock_frame
 from omnistock.pool.durable import Durable
 from omnistock.pool.journal import (
     FsyncPolicy,
@@ -58,13 +55,14 @@ from omnistock.pool.reservation import (
     normalise_lines,
 )
 from omnistock.pool.state import PoolState
+from omnistock.pool.views import Views
 
 __all__ = ["Reservation", "StockPool"]
 
 _SYNC_OPTIONS = ("fsync", "batch_records", "batch_ms")
 
 
-class StockPool(Durable):
+class StockPool(Views, Durable):
     """The live, thread-safe stock of one network.
 
     Parameters
@@ -138,6 +136,20 @@ class StockPool(Durable):
         self.limit_left: np.ndarray = state.stock.limit
         self.capacity_left: np.ndarray = state.stock.capacity
         self._journal = None
+        state.on_grow.append(self._regrown)
+
+    def _regrown(self) -> None:
+        """Re-point the live counters after the state added a stock row."""
+        state = self._state
+        self.network = state.network
+        self.free_left, self.limit_left = state.stock.free, state.stock.limit
+
+    def on_grow(self, callback: Callable[[], None]) -> None:
+        """Call ``callback()`` (under the lock) after a return or adjust adds a row.
+
+        ``network``, ``free_left``, ``limit_left`` are then new (a Sourcer follows).
+        """
+        self._state.on_grow.append(callback)
 
     @classmethod
     def from_scenario(cls, scenario: Scenario, **options: Any) -> StockPool:
@@ -391,11 +403,41 @@ class StockPool(Durable):
         """
         delta = check_delta(delta, f"node {node_id!r}, sku {sku!r}")
         reason = check_text(reason, "reason")
+        sku = check_text(sku, "sku")
         with self.lock:
             row = self._state.check_adjust(node_id, sku, delta)
             self._log(["adjust", node_id, sku, delta, reason])
-            self._state.apply_adjust(row, delta)
+            row = self._state.apply_adjust(row, delta, node_id, sku)
             return int(self._state.on_hand[row])
+
+    def receive_return(
+        self,
+        order_id: str,
+        node_id: str,
+        sku: str,
+        qty: int,
+        *,
+        restock: bool = True,
+        reason: str = "",
+    ) -> int:
+        """Take back ``qty`` units of ``sku`` returned at ``node_id`` (any node).
+
+        ``restock=True``: the units go on hand there, sellable at once (also by
+        ship-from-store) and counted in ``returned``; returns the new on_hand.
+        ``restock=False``: they count in ``returned_unsellable``; returns that
+        count. A node that never held the SKU gets the row (the Sourcer,
+        explain and availability see it at once).
+        """
+        order_id = check_text(order_id, "order_id")
+        reason = check_text(reason, "reason")
+        ((node_id, sku, qty),) = normalise_lines([(node_id, sku, qty)])
+        sku = check_text(sku, "sku")
+        restock = check_exempt(restock, f"return of order {order_id!r}: restock")
+        with self.lock:
+            state = self._state
+            row = state.check_return(node_id, sku, qty, restock)
+            self._log(["return", order_id, node_id, sku, qty, restock, reason])
+            return state.apply_return(row, node_id, sku, qty, restock)
 
     def open_period(
         self, capacity: Mapping[str, int | None] | None = None
@@ -412,46 +454,6 @@ class StockPool(Durable):
             self._log(["period", given])
             self._state.apply_period(given)
             return self.capacity_left.copy()
-
-    # -- views -------------------------------------------------------------------------
-
-    def availability(
-        self,
-        *,
-        channel: str | None = None,
-        tier: str | None = None,
-        skus: Iterable[str] | None = None,
-        by: View = "sku",
-    ) -> pl.DataFrame:
-        """What may be promised now, per SKU (``by="sku"``) or per node-SKU (``"node"``).
-
-        Parameters
-        ----------
-        channel
-            Count only the nodes that serve this channel; None: every node.
-        tier
-            A tier not in ``rules.exempt_tiers`` sees free units less the
-            protected ones; None: no protection (all free units).
-        skus
-            The SKUs to show, in this order (unknown SKUs show zeros); None: all.
-        by
-            ``"sku"``: columns sku, on_hand, reserved, free, available, nodes
-            (sums over the channel's nodes; ``nodes`` counts those with
-            available > 0). ``"node"``: one row per stock row of the channel's
-            nodes: node_id, sku, on_hand, reserved, safety_stock, free, available.
-        """
-        return pool_availability(
-            self._state, self.lock, channel=channel, tier=tier, skus=skus, by=by
-        )
-
-    def stock(self) -> pl.DataFrame:
-        """Every stock row: node_id, sku and its counters.
-
-        Columns on_hand, reserved, safety_stock, free, shipped, received.
-        """
-        with self.lock:
-            cols = {name: a.copy() for name, a in self._state.columns().items()}
-        return stock_frame(self.network, cols)
 
     # -- durability: snapshot, sync, close (Durable); recover ---------------------------
 

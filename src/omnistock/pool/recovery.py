@@ -11,6 +11,7 @@ state that was acknowledged. Anything that does not fit is a
 
 from __future__ import annotations
 
+import heapq
 import os
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -205,6 +206,40 @@ def _check_invariants(
     return ""
 
 
+def restore(
+    self: PoolState,
+    counters: dict[str, np.ndarray],
+    status: bytes,
+    reservations: list[tuple[Reservation, bool]],
+    seq: int,
+) -> None:
+    """Load a snapshot's counters, statuses and kept reservations into ``self``.
+
+    ``counters`` holds ``held``, ``shipped``, ``received`` (int64[nnz]) and
+    ``capacity`` (int64[n_nodes]); on_hand, reserved and safety came with
+    the network the state was built from. ``reservations`` are the
+    ``(value, issued)`` pairs of ``PoolState.kept``.
+    """
+    self.held[:] = counters["held"]
+    self.shipped[:] = counters["shipped"]
+    self.received[:] = counters["received"]
+    self.returned[:] = counters["returned"]
+    self.unsellable[:] = counters["returned_unsellable"]
+    self.stock.capacity[:] = counters["capacity"]
+    self.status = bytearray(status) or bytearray(1)
+    for res, issued in reservations:
+        if issued and res.key is not None:
+            self.keys[res.key] = res
+        rid = res.reservation_id
+        if self.status[rid] == ACTIVE and (not issued or rid not in self.active):
+            self.active[rid] = res
+    for res in self.active.values():
+        if res.deadline is not None:
+            self.heap.append((res.deadline, res.reservation_id))
+    heapq.heapify(self.heap)
+    self.seq = seq
+
+
 def _state_from_snapshot(snap: Snapshot, where: object) -> tuple[PoolState, Scenario]:
     base = Scenario.model_validate_json(snap.network_json)
     stock = snap.frames["stock"]
@@ -213,12 +248,15 @@ def _state_from_snapshot(snap: Snapshot, where: object) -> tuple[PoolState, Scen
     if capacity["node_id"].to_list() != state.network.node_ids.tolist():
         raise JournalError(where, "nodes.parquet does not list the network's nodes.")
     reservations = _reservations(snap.frames["reservations"], state)
-    counters = {c: stock[c].to_numpy() for c in ("held", "shipped", "received")}
+    counters = {
+        c: stock[c].to_numpy()
+        for c in ("held", "shipped", "received", "returned", "returned_unsellable")
+    }
     counters["capacity"] = capacity["capacity"].to_numpy()
     status = snap.frames["status"]["status"].to_numpy().tobytes()
     if any(not 0 < r.reservation_id < len(status) for r, _ in reservations):
         raise JournalError(where, "a reservation id has no status row.")
-    state.restore(counters, status, reservations, snap.seq)
+    restore(state, counters, status, reservations, snap.seq)
     problem = _check_invariants(state, reservations)
     if problem:
         raise JournalError(where, f"the snapshot is inconsistent: {problem}")
@@ -346,6 +384,15 @@ def replay(state: PoolState, rec: list[Any]) -> None:
             amends=old.reservation_id,
         )
         state.apply_amend(old, new)
+    elif op == "return" and len(args) == 6:
+        order_id, node_id, sku, qty, restock, reason = args
+        texts = {"order_id": order_id, "node_id": node_id, "sku": sku, "reason": reason}
+        for name, value in texts.items():
+            check_text(_text(value, name), name)
+        ((node_id, sku, qty),) = normalise_lines([(node_id, sku, qty)])
+        restock = check_exempt(restock, "restock")
+        row = state.check_return(node_id, sku, qty, restock)
+        state.apply_return(row, node_id, sku, qty, restock)
     elif op == "period" and len(args) == 1 and isinstance(args[0], dict):
         state.apply_period(check_capacity(args[0], state.network.node_index))
     elif op == "adjust" and len(args) == 4:
@@ -355,7 +402,8 @@ def replay(state: PoolState, rec: list[Any]) -> None:
             raise InvalidRequest(msg)
         delta = check_delta(delta, f"node {node_id!r}, sku {sku!r}")
         check_text(reason, "reason")
-        state.apply_adjust(state.check_adjust(node_id, sku, delta), delta)
+        row = state.check_adjust(node_id, check_text(sku, "sku"), delta)
+        state.apply_adjust(row, delta, node_id, sku)
     else:
         msg = f"unknown operation {op!r} or wrong fields {args!r}."
         raise InvalidRequest(msg)

@@ -44,6 +44,8 @@ SCHEMAS: dict[str, dict[str, type[pl.DataType]]] = {
         "safety_stock": pl.Int64,
         "shipped": pl.Int64,
         "received": pl.Int64,
+        "returned": pl.Int64,
+        "returned_unsellable": pl.Int64,
         "held": pl.Int64,
     },
     "nodes": {"node_id": pl.String, "capacity": pl.Int64},

@@ -17,7 +17,7 @@ from __future__ import annotations
 import heapq
 from array import array
 from bisect import bisect_left
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 
 import numpy as np
@@ -43,6 +43,7 @@ from omnistock.pool.reservation import (
     Line,
     Reservation,
 )
+from omnistock.pool.rows import grow_state
 
 __all__ = ["PoolState"]
 
@@ -73,22 +74,31 @@ class PoolState:
         self.safety = net.stock_safety.astype(np.int64, copy=True)
         self.shipped = np.zeros_like(self.on_hand)
         self.received = np.zeros_like(self.on_hand)
+        self.returned = np.zeros_like(self.on_hand)  # restocked returns
+        self.unsellable = np.zeros_like(self.on_hand)  # returns not restocked
         self.protect = net.node_protect[net.stock_node].astype(np.int64)
+        #: Called (under the pool's lock) after a stock row was added.
+        self.on_grow: list[Callable[[], None]] = []
         free = free_units(self.on_hand, self.reserved, self.safety)
         self.stock = StockState(
             free,
             protected_limit(free, self.protect),
             net.node_capacity.astype(np.int64, copy=True),
         )
-        self._free, self._limit = self.stock.free, self.stock.limit
-        self._cap = self.stock.capacity
-        self._indptr = array("q", net.stock_indptr.astype(np.int64).tobytes())
-        self._nodes = array("q", net.stock_node.astype(np.int64).tobytes())
+        self.index_rows()
         self.active: dict[int, Reservation] = {}
         self.keys: dict[str, Reservation] = {}
         self.status = bytearray(1)  # status code per reservation id; id 0 unused
         self.heap: list[tuple[float, int]] = []
         self.seq = 0
+
+    def index_rows(self) -> None:
+        """Cache the live arrays and the row index (after building or adding a row)."""
+        net = self.network
+        self._free, self._limit = self.stock.free, self.stock.limit
+        self._cap = self.stock.capacity
+        self._indptr = array("q", net.stock_indptr.astype(np.int64).tobytes())
+        self._nodes = array("q", net.stock_node.astype(np.int64).tobytes())
 
     # -- reading ------------------------------------------------------------------------
 
@@ -214,14 +224,20 @@ class PoolState:
         return InsufficientStock(node_id, sku, need, have, detail)
 
     def check_adjust(self, node_id: str, sku: str, delta: int) -> int:
-        """The row of (node_id, sku) if on_hand may change by ``delta``."""
+        """The row of (node_id, sku) if on_hand may change by ``delta``.
+
+        -1 when the node has no row of the SKU and ``delta`` > 0: the row is
+        added when the adjustment is applied.
+        """
         row = self.row(node_id, sku)
         if row < 0:
+            if delta > 0:
+                return -1
             raise UnknownStockRow(
                 node_id,
                 sku,
-                "A pool's rows are fixed when it is built: declare the row (on_hand 0) "
-                "in the scenario (docs/decisions.md).",
+                "The node holds no stock of this sku: only a positive delta (a "
+                "receipt) adds the row.",
             )
         on_hand, reserved = int(self.on_hand[row]), int(self.reserved[row])
         if on_hand + delta < reserved:
@@ -377,11 +393,57 @@ class PoolState:
         self.apply_close(old, AMENDED)
         self.apply_reserve(new)
 
-    def apply_adjust(self, row: int, delta: int) -> None:
-        """Change on_hand of ``row`` by ``delta`` (checked by :meth:`check_adjust`)."""
+    def apply_adjust(self, row: int, delta: int, node_id: str, sku: str) -> int:
+        """Change on_hand of ``row`` by ``delta`` (checked by :meth:`check_adjust`).
+
+        ``row`` -1 adds the row of (node_id, sku) first. Returns the row.
+        """
+        if row < 0:
+            row = self.add_row(node_id, sku)
         self.on_hand[row] += delta
         self.received[row] += delta
         self.refresh((row,))
+        return row
+
+    def check_return(self, node_id: str, sku: str, qty: int, restock: bool) -> int:
+        """The row a return of ``qty`` units goes to (-1: a row to add); changes nothing."""
+        row = self.row(node_id, sku)
+        counter = self.on_hand if restock else self.unsellable
+        if row >= 0 and int(counter[row]) + qty > MAX_QTY:
+            raise InvalidAdjustment(
+                node_id,
+                sku,
+                qty,
+                int(self.on_hand[row]),
+                int(self.reserved[row]),
+                "above the 2**40 units a row may hold",
+            )
+        return row
+
+    def apply_return(
+        self, row: int, node_id: str, sku: str, qty: int, restock: bool
+    ) -> int:
+        """Take back ``qty`` units at the row (checked by :meth:`check_return`).
+
+        Restocked units go on hand (sellable at once); others count as
+        unsellable. Returns the counter the units went to, after.
+        """
+        if row < 0:
+            row = self.add_row(node_id, sku)
+        if not restock:
+            self.unsellable[row] += qty
+            return int(self.unsellable[row])
+        self.on_hand[row] += qty
+        self.returned[row] += qty
+        self.refresh((row,))
+        return int(self.on_hand[row])
+
+    def add_row(self, node_id: str, sku: str) -> int:
+        """Add the empty stock row of (node_id, sku) and return its position.
+
+        See :func:`omnistock.pool.rows.grow_state`.
+        """
+        return grow_state(self, node_id, sku)
 
     def due(self, now: float) -> list[tuple[float, int]]:
         """Pop the active reservations whose deadline is <= ``now``, earliest first."""
@@ -397,39 +459,6 @@ class PoolState:
         for item in items:
             heapq.heappush(self.heap, item)
 
-    # -- restoring from a snapshot ------------------------------------------------------
-
-    def restore(
-        self,
-        counters: dict[str, np.ndarray],
-        status: bytes,
-        reservations: list[tuple[Reservation, bool]],
-        seq: int,
-    ) -> None:
-        """Load a snapshot's counters, statuses and kept reservations.
-
-        ``counters`` holds ``held``, ``shipped``, ``received`` (int64[nnz]) and
-        ``capacity`` (int64[n_nodes]); on_hand, reserved and safety came with
-        the network the state was built from. ``reservations`` are the
-        ``(value, issued)`` pairs of :meth:`kept`.
-        """
-        self.held[:] = counters["held"]
-        self.shipped[:] = counters["shipped"]
-        self.received[:] = counters["received"]
-        self._cap[:] = counters["capacity"]
-        self.status = bytearray(status) or bytearray(1)
-        for res, issued in reservations:
-            if issued and res.key is not None:
-                self.keys[res.key] = res
-            rid = res.reservation_id
-            if self.status[rid] == ACTIVE and (not issued or rid not in self.active):
-                self.active[rid] = res
-        for res in self.active.values():
-            if res.deadline is not None:
-                self.heap.append((res.deadline, res.reservation_id))
-        heapq.heapify(self.heap)
-        self.seq = seq
-
     def columns(self) -> dict[str, np.ndarray]:
         """The live per-row counters by column name (read them under the lock)."""
         return {
@@ -439,4 +468,6 @@ class PoolState:
             "free": self._free,
             "shipped": self.shipped,
             "received": self.received,
+            "returned": self.returned,
+            "returned_unsellable": self.unsellable,
         }
