@@ -65,6 +65,9 @@ def test_reserve_commit_pairs(
     ]:
         path = None if journal == "off" else tmp_path / f"journal-{next(rounds)}"
         pool = StockPool.from_scenario(large_network, journal=path, **JOURNALS[journal])
+        # The lines ignore node capacity (a pool refuses past it since issue 15):
+        # lift it, as the pairs measured before did not count it.
+        pool.open_period(dict.fromkeys(pool.network.node_ids.tolist()))
         pool.reserve("warm-up", [large_lines[0]])  # numba loads usable() here
         return (pool, large_lines[1:]), {}
 
