@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -9,11 +11,13 @@ import polars as pl
 import pytest
 
 from omnistock import (
+    InsufficientStock,
     InvalidRequest,
     JournalError,
     Sourcer,
     StockPool,
     UnknownStockRow,
+    samples,
 )
 from tests.helpers import make_scenario
 from tests.test_pool_partial import write_journal
@@ -138,3 +142,72 @@ def test_a_checksummed_return_record_with_bad_fields_is_a_journal_error(
     write_journal(path, payload)
     with pytest.raises(JournalError, match="record 1 does not apply"):
         StockPool.recover(NETWORK, path)
+
+
+def test_rows_added_while_threads_source_and_commit_never_oversell() -> None:
+    """Returns of new SKUs at random nodes, beside checkouts deciding lock-free."""
+    network = samples.network("small", seed=2)
+    batch = samples.orders(network, 600, seed=4)
+    pool = StockPool.from_scenario(network)
+    sourcer = Sourcer(network, pool=pool)
+    start = pool.stock().select("node_id", "sku", "on_hand")
+    outside = int(pool.stock()["reserved"].sum())  # the scenario's own reserved
+    node_ids = [n.id for n in network.nodes]
+    skus = sorted({r.sku for r in network.stock}) + [f"NEW-{i:02d}" for i in range(30)]
+    errors: list[BaseException] = []
+
+    def checkout(worker: int) -> None:
+        rng = random.Random(worker)
+        try:
+            for order in batch[worker::3]:
+                try:
+                    decision = sourcer.source(order)
+                    decision.explain()  # on the rows the decision saw
+                    res = sourcer.commit(decision)
+                except InsufficientStock:
+                    continue
+                if res is not None and rng.random() < 0.5:
+                    pool.release(res.reservation_id)
+                elif res is not None:
+                    pool.commit(res.reservation_id)
+        except BaseException as err:  # reported below
+            errors.append(err)
+
+    def returns(_: int) -> None:
+        rng = random.Random(99)
+        try:
+            for i in range(120):
+                node, sku = rng.choice(node_ids), rng.choice(skus)
+                pool.receive_return(f"r{i}", node, sku, 1, restock=rng.random() < 0.8)
+        except BaseException as err:  # reported below
+            errors.append(err)
+
+    threads = [threading.Thread(target=checkout, args=(w,)) for w in range(3)]
+    threads.append(threading.Thread(target=returns, args=(0,)))
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    stock = pool.stock()
+    assert stock.height > start.height  # rows were added while deciding
+    began = stock.join(start, on=["node_id", "sku"], how="left")["on_hand_right"]
+    kept = stock["on_hand"] + stock["shipped"] - stock["received"] - stock["returned"]
+    assert kept.equals(began.fill_null(0), check_names=False)
+    assert (stock["reserved"] <= stock["on_hand"]).all()
+    held = sum(r.units for r in pool.reservations())
+    assert int(stock["reserved"].sum()) == outside + held
+    # Every active reservation's rows are the rows of its lines after the shifts.
+    index = {
+        (n, s): i for i, (n, s) in enumerate(stock.select("node_id", "sku").rows())
+    }
+    for res in pool.reservations():
+        assert res.rows == tuple(index[n, s] for n, s, _ in res.lines)
+
+
+def test_a_sourcer_built_after_rows_were_added_decides_on_them() -> None:
+    pool = StockPool.from_scenario(NETWORK)
+    pool.receive_return("o1", "S", "C", 2)
+    sourcer = Sourcer(NETWORK, pool=pool)  # the scenario has no row S-C
+    order = {"id": "o2", "destination": NEAR_S, "lines": [{"sku": "C", "qty": 1}]}
+    assert sourcer.source(order).allocations["node_id"].to_list() == ["S"]

@@ -13,6 +13,7 @@ import polars as pl
 
 from omnistock._kernels.codes import COMPONENTS
 from omnistock._kernels.records import Request
+from omnistock.compiled import CompiledNetwork
 from omnistock.model.orders import Order
 from omnistock.plan import ALLOCATION_SCHEMA, UNFILLED_SCHEMA
 
@@ -55,6 +56,7 @@ class Decision:
         "exempt",
         "line_idx",
         "line_sku",
+        "network",
         "node_idx",
         "order",
         "qty",
@@ -69,8 +71,12 @@ class Decision:
         request: Request,
         arrays: _Arrays,
         state: _Arrays,
+        network: CompiledNetwork | None = None,
     ) -> None:
         self._sourcer = sourcer
+        #: The network the decision was made on: its rows are the ones
+        #: ``row_idx`` and the explanation refer to (a pool may add rows later).
+        self.network = sourcer.network if network is None else network
         self.order = order
         self.request = request
         self.line_sku = request.line_sku
@@ -99,7 +105,7 @@ class Decision:
                 {
                     "order_id": [self.order.id] * len(self.qty),
                     "sku": [lines[i].sku for i in self.line_idx.tolist()],
-                    "node_id": self._sourcer.network.node_ids[self.node_idx].tolist(),
+                    "node_id": self.network.node_ids[self.node_idx].tolist(),
                     "qty": self.qty,
                 },
                 schema=ALLOCATION_SCHEMA,

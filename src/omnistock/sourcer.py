@@ -41,7 +41,7 @@ from omnistock.exceptions import (
 )
 from omnistock.model.orders import Order
 from omnistock.model.scenario import Scenario
-from omnistock.pool.rows import adopt_rows, weak_callback
+from omnistock.pool.rows import adopt_rows, extends_rows, weak_callback
 
 if TYPE_CHECKING:
     from omnistock.pool.pool import StockPool
@@ -153,28 +153,34 @@ class Sourcer:
     def __init__(self, scenario: Scenario, *, pool: StockPool | None = None) -> None:
         network = compile_network(scenario)
         self.pool = pool
+        #: The network and the counters, swapped together when the pool adds a
+        #: stock row (a return to a store that never held the SKU): a decision
+        #: reads both from this one tuple, so it never mixes old and new rows.
+        self._live: tuple[CompiledNetwork, SourcingState]
         if pool is None:
-            state = SourcingState.from_network(network)
+            self._live = (network, SourcingState.from_network(network))
         else:
             # Decide on the pool's live counters, under the pool's lock: the pool
             # keeps stock (and its live protection) and node capacity, so a
             # release or an expiry gives both back.
-            if pool.free_left.shape != network.stock_free.shape:
-                msg = (
-                    f"Sourcer: the pool has {pool.free_left.shape[0]} stock rows, the "
-                    f"scenario {network.stock_free.shape[0]}: build both from the "
-                    "same network."
+            with pool.lock:  # no row is added while the Sourcer adopts them
+                if pool.free_left.shape != network.stock_free.shape:
+                    # A pool that added rows (returns) since it was built from
+                    # the same network: decide on its rows.
+                    if not extends_rows(pool.network, network):
+                        msg = (
+                            f"Sourcer: the pool has {pool.free_left.shape[0]} stock "
+                            f"rows, the scenario {network.stock_free.shape[0]}: build "
+                            "both from the same network."
+                        )
+                        raise ScenarioError(msg)
+                    network = adopt_rows(network, pool.network)
+                state = SourcingState(
+                    StockState(pool.free_left, pool.limit_left, pool.capacity_left),
+                    lock=pool.lock,
                 )
-                raise ScenarioError(msg)
-            state = SourcingState(
-                StockState(pool.free_left, pool.limit_left, pool.capacity_left),
-                lock=pool.lock,
-            )
-            pool.on_grow(weak_callback(self, Sourcer._follow_pool))
-        #: The network and the counters, swapped together when the pool adds a
-        #: stock row (a return to a store that never held the SKU): a decision
-        #: reads both from this one tuple, so it never mixes old and new rows.
-        self._live: tuple[CompiledNetwork, SourcingState] = (network, state)
+                self._live = (network, state)
+                pool.on_grow(weak_callback(self, Sourcer._follow_pool))
         # The hot path calls the kernels' compiled functions for the records'
         # types (records.entry_point); loading them now also keeps the first
         # order from paying for it.
@@ -294,7 +300,8 @@ class Sourcer:
         stock = state.stock
         arrays = self._decide_order(net.record, stock.record, request, POLICY_GREEDY)
         snap = self._snapshot(net.record, stock.record, line_sku)
-        return Decision(self, order, request, arrays, (*snap, stock.capacity.copy()))
+        state_copy = (*snap, stock.capacity.copy())
+        return Decision(self, order, request, arrays, state_copy, net)
 
     def commit(
         self, decision: Decision, *, key: str | None = None, ttl: float | None = None

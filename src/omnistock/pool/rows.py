@@ -28,7 +28,14 @@ if TYPE_CHECKING:
     from omnistock.pool.reservation import Reservation
     from omnistock.pool.state import PoolState
 
-__all__ = ["adopt_rows", "grow_state", "insert_row", "weak_callback", "with_row"]
+__all__ = [
+    "adopt_rows",
+    "extends_rows",
+    "grow_state",
+    "insert_row",
+    "weak_callback",
+    "with_row",
+]
 
 #: The per-row int64 arrays of a PoolState (besides free and limit).
 _ROW_ARRAYS = (
@@ -135,6 +142,18 @@ ROW_FIELDS = (
 def adopt_rows(net: CompiledNetwork, grown: CompiledNetwork) -> CompiledNetwork:
     """``net`` with the stock rows (and SKUs) of ``grown``, a pool's grown network."""
     return replace(net, **{field: getattr(grown, field) for field in ROW_FIELDS})
+
+
+def _pairs(net: CompiledNetwork) -> set[tuple[str, int]]:
+    sku_of = np.repeat(np.arange(net.n_skus), np.diff(net.stock_indptr))
+    return set(zip(net.sku_ids[sku_of].tolist(), net.stock_node.tolist(), strict=True))
+
+
+def extends_rows(grown: CompiledNetwork, net: CompiledNetwork) -> bool:
+    """Whether ``grown`` is ``net``'s network with rows added (same nodes, no row lost)."""
+    return net.node_ids.tolist() == grown.node_ids.tolist() and _pairs(net) <= _pairs(
+        grown
+    )
 
 
 T = TypeVar("T")
