@@ -1,11 +1,15 @@
-"""An order service on the live stock pool: source, reserve, commit or release, expire.
+"""An order service on the live stock pool: the whole life of an order, on threads.
 
 Several checkout threads take orders from a queue. For each order the Sourcer
 decides which nodes serve it, reading the pool's live counters; the pool then
 reserves those units atomically (all lines or none, never more than is free).
 A reservation is later committed (shipped), released (cart abandoned) or left
-to expire (its ttl runs out). Every operation goes to a journal; at the end the
-state is recovered from a snapshot and the journal and compared with the live one.
+to expire (its ttl runs out). Meanwhile, on its own thread, one customer's order
+lives its whole life: reserved, amended twice (an accessory added, then switched
+to click & collect at a store), shipped in part, cancelled in part, returned to
+another store, which sells the unit again. Every operation goes to a journal; at
+the end the process "crashes" and the state is recovered from a snapshot and the
+journal and compared with the live one.
 
 Run: python examples/order_service.py [--orders N] [--threads T] [--small]
 """
@@ -21,7 +25,70 @@ from pathlib import Path
 
 import numpy as np
 
-from omnistock import InsufficientStock, Sourcer, StockPool, samples
+from omnistock import InsufficientStock, Order, Scenario, Sourcer, StockPool, samples
+
+
+def one_life(network: Scenario, pool: StockPool, sourcer: Sourcer) -> list[str]:
+    """One order's whole life through the pool; returns what happened, step by step."""
+    net = pool.network
+    stores = [n for n in network.nodes if n.kind == "store" and "pickup" in n.methods]
+    store, other = stores[0], stores[1]
+    # Two SKUs the store holds (the item and its accessory), one the other lacks.
+    stock = pool.stock().filter(pool.stock()["node_id"] == store.id)
+    held = set(pool.stock().filter(pool.stock()["node_id"] == other.id)["sku"])
+    free = dict(zip(stock["sku"], stock["free"], strict=True))
+    item = next(s for s, f in free.items() if f >= 3 and s not in held)
+    accessory = next(s for s, f in free.items() if f >= 3 and s != item)
+    near = {"lat": store.lat + 0.01, "lon": store.lon + 0.01}
+    log: list[str] = []
+
+    def order(lines: dict[str, int], **how: object) -> Order:
+        data = {"id": "life-1", "tier": "vip", "destination": near, **how}
+        data["lines"] = [{"sku": s, "qty": q} for s, q in lines.items()]
+        return Order.model_validate(data)
+
+    decision = sourcer.source(order({item: 2}))
+    res = sourcer.commit(decision, key="life-1")
+    assert res is not None
+    log.append(f"reserved      {res.lines}")
+    # The call centre adds an accessory: one step, the order's own units stay its own.
+    decision, res = sourcer.amend(res.reservation_id, order({item: 2, accessory: 1}))
+    log.append(f"amended       {res.lines} (amends {res.amends})")
+    # The customer switches to click & collect at the store.
+    pickup = {"method": "pickup", "pickup_node": store.id, "destination": None}
+    decision, res = sourcer.amend(
+        res.reservation_id, order({item: 2, accessory: 1}, **pickup)
+    )
+    kept = decision.explain().filter(decision.explain()["kept"] > 0)
+    log.append(f"click&collect {res.lines}; kept in place: {kept['kept'].sum()} units")
+    # Ship the item now (partial commit), cancel the accessory (partial release).
+    res = pool.commit(
+        res.reservation_id, [line for line in res.lines if line[1] == item]
+    )
+    log.append(f"shipped 2 x {item}; still held {res.lines}")
+    pool.release(res.reservation_id, res.lines)
+    log.append(f"cancelled the accessory: {pool.status(res.reservation_id)}")
+    # One unit comes back at another store, which never stocked the item.
+    on_hand = pool.receive_return("life-1", other.id, item, 1, reason="too small")
+    log.append(f"returned 1 x {item} at {other.id} (on hand there: {on_hand})")
+    # ... and that store sells it again to the next click & collect customer there.
+    again = Order.model_validate(
+        {
+            "id": "life-2",
+            "tier": "vip",  # may take a store's last unit (last-unit protection)
+            "channel": other.channels[0] if other.channels else "web",
+            "method": "pickup",
+            "pickup_node": other.id,
+            "lines": [{"sku": item, "qty": 1}],
+        }
+    )
+    sold = sourcer.commit(sourcer.source(again))
+    assert sold is not None
+    assert sold.lines == ((other.id, item, 1),), sold
+    pool.commit(sold.reservation_id)
+    log.append(f"{other.id} sold the returned unit again: {sold.lines}")
+    assert net.n_nodes == pool.network.n_nodes
+    return log
 
 
 def serve(args: argparse.Namespace, workdir: Path) -> None:
@@ -76,14 +143,26 @@ def serve(args: argparse.Namespace, workdir: Path) -> None:
             with tally:
                 counts[outcome] += 1
 
+    life: list[str] = []
+    failed: list[BaseException] = []
+
+    def live() -> None:
+        try:
+            life.extend(one_life(network, pool, sourcer))
+        except BaseException as err:  # re-raised on the main thread below
+            failed.append(err)
+
     start = time.perf_counter()
     threads = [
         threading.Thread(target=checkout, args=(w,)) for w in range(args.threads)
     ]
+    threads.append(threading.Thread(target=live))
     for t in threads:
         t.start()
     for t in threads:
         t.join()
+    if failed:
+        raise failed[0]
     time.sleep(args.ttl)
     expired = pool.expire()  # a service runs this on a timer
     elapsed = time.perf_counter() - start
@@ -95,13 +174,27 @@ def serve(args: argparse.Namespace, workdir: Path) -> None:
         f"  {'expired':>15}: {len(expired)}  (retries after a lost race: {retries[0]})"
     )
 
+    print("\nThe life of order life-1:")
+    for step in life:
+        print(f"  {step}")
+
     stock = pool.stock()
     # Never oversold, never lost a unit: what is on hand plus what shipped, less
-    # what was received, is what the network started with, row by row.
+    # what was received or returned, is what the network started with, row by
+    # row (a row a return added started at 0).
     assert (stock["on_hand"] >= stock["reserved"]).all()
-    assert (stock["on_hand"] + stock["shipped"] - stock["received"]).equals(
-        start_stock["on_hand"]
+    start = (
+        stock.select("node_id", "sku")
+        .join(
+            start_stock.select("node_id", "sku", "on_hand"),
+            on=["node_id", "sku"],
+            how="left",
+        )["on_hand"]
+        .fill_null(0)
     )
+    assert (
+        stock["on_hand"] + stock["shipped"] - stock["received"] - stock["returned"]
+    ).equals(start, check_names=False)
     print(
         f"  units shipped: {stock['shipped'].sum()}, still held: {stock['reserved'].sum()}"
     )
@@ -112,6 +205,7 @@ def serve(args: argparse.Namespace, workdir: Path) -> None:
     # Durability: snapshot, a few more operations, then rebuild from disk.
     snapshot = pool.snapshot(workdir / "snapshot")
     pool.adjust(str(stock["node_id"][0]), str(stock["sku"][0]), 5, "receipt")
+    pool.sync()  # what the OS holds survives a process crash; drop the pool
     pool.close()
     recovered = StockPool.recover(snapshot, workdir / "journal")
     same = recovered.stock().equals(pool.stock())

@@ -245,10 +245,13 @@ def test_adjust_below_reserved_is_an_error(pool: StockPool) -> None:
     assert pool.free("S1", "A") == 1
 
 
-def test_adjust_of_a_missing_row_is_an_error(pool: StockPool) -> None:
-    # Decision (docs/decisions.md): the pool's rows are fixed when it is built.
-    with pytest.raises(UnknownStockRow, match="declare the row"):
-        pool.adjust("S1", "B", 5, "receipt")
+def test_adjust_of_a_missing_row_adds_it_only_for_a_receipt(pool: StockPool) -> None:
+    # Issue 15 (docs/decisions.md): a receipt adds the row while the pool runs;
+    # a negative or zero delta of a row that does not exist is still an error.
+    with pytest.raises(UnknownStockRow, match="only a positive delta"):
+        pool.adjust("S1", "B", -1, "count")
+    assert pool.adjust("S1", "B", 5, "receipt") == 5
+    assert pool.free("S1", "B") == 5
     with pytest.raises(UnknownStockRow, match="Unknown node"):
         pool.adjust("X9", "A", 5, "receipt")
 

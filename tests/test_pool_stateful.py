@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import shutil
 import tempfile
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ from hypothesis.stateful import (
 from omnistock import (
     InsufficientStock,
     InvalidAdjustment,
+    InvalidRequest,
     KeyConflict,
     ReservationClosed,
     Scenario,
@@ -27,13 +29,14 @@ from omnistock import (
     UnknownReservation,
     UnknownStockRow,
 )
+from omnistock.compiled.network import NO_LIMIT
 from omnistock.pool.journal import encode_record, scan_journal
 
 SCENARIO = Scenario.model_validate(
     {
         "nodes": [
-            {"id": "W1", "kind": "warehouse", "lat": 48.85, "lon": 2.35},
-            {"id": "S1", "kind": "store", "lat": 45.76, "lon": 4.84},
+            {"id": "W1", "kind": "warehouse", "lat": 48.85, "lon": 2.35, "capacity": 9},
+            {"id": "S1", "kind": "store", "lat": 45.76, "lon": 4.84, "capacity": 3},
             {"id": "S2", "kind": "store", "lat": 43.30, "lon": 5.37},
         ],
         "stock": [
@@ -47,6 +50,7 @@ SCENARIO = Scenario.model_validate(
     }
 )
 PROTECT = {"W1": 1, "S1": 1, "S2": 1}
+CAPACITY = {"W1": 9, "S1": 3, "S2": NO_LIMIT}
 NODE_IDS = ["W1", "S1", "S2"] * 4 + ["X9"]  # X9 is not a node (drawn 1 in 13)
 SKUS = ["A", "B", "C"] * 4 + ["D"]  # D is stocked nowhere
 
@@ -59,6 +63,8 @@ class Row:
     protect: int
     shipped: int = 0
     received: int = 0
+    returned: int = 0
+    unsellable: int = 0
 
     def usable(self, exempt: bool) -> int:
         free = max(0, self.on_hand - self.reserved - self.safety)
@@ -72,6 +78,8 @@ class Res:
     key: str | None
     deadline: float | None
     exempt: bool
+    issued: tuple[tuple[str, str, int], ...] = ()  # the lines as reserved
+    amends: int | None = None
 
 
 @dataclass
@@ -82,6 +90,7 @@ class Model:
     res: dict[int, Res] = field(default_factory=dict)
     status: dict[int, str] = field(default_factory=dict)
     keys: dict[str, int] = field(default_factory=dict)
+    cap: dict[str, int] = field(default_factory=lambda: dict(CAPACITY))
 
     def reserve(
         self, order_id: str, lines: Any, key: Any, deadline: Any, ex: bool
@@ -89,7 +98,7 @@ class Model:
         """The reservation id, or the error (type and fields) the pool must raise."""
         if key is not None and key in self.keys:
             prior = self.res[self.keys[key]]
-            same = (prior.order_id, sorted(prior.lines), prior.exempt) == (
+            same = (prior.order_id, sorted(prior.issued), prior.exempt) == (
                 order_id,
                 sorted(lines),
                 ex,
@@ -106,23 +115,87 @@ class Model:
             have = 0 if row is None else row.usable(ex)
             if need[node, sku] > have:
                 return (InsufficientStock, node, sku, need[node, sku], have)
+        at: dict[str, int] = {}
+        for node, _, qty in lines:
+            at[node] = at.get(node, 0) + qty
+        for node, sku, _ in lines:
+            if at[node] > self.cap[node]:
+                return (InsufficientStock, node, sku, at[node], max(self.cap[node], 0))
         rid = len(self.status) + 1
         for node, sku, qty in lines:
             self.rows[node, sku].reserved += qty
-        self.res[rid] = Res(order_id, tuple(lines), key, deadline, ex)
+            self.cap[node] -= qty
+        self.res[rid] = Res(order_id, tuple(lines), key, deadline, ex, tuple(lines))
         self.status[rid] = "active"
         if key is not None:
             self.keys[key] = rid
         return rid
 
     def close(self, rid: int, status: str) -> None:
+        self.take(rid, self.res[rid].lines, status)
+
+    def take(self, rid: int, lines: Any, status: str) -> Any:
+        """Ship or give back ``lines`` of reservation ``rid``; None, or the error."""
+        held: dict[tuple[str, str], int] = {}
         for node, sku, qty in self.res[rid].lines:
+            held[node, sku] = held.get((node, sku), 0) + qty
+        for node, sku, qty in lines:
+            held[node, sku] = held.get((node, sku), 0) - qty
+            if held[node, sku] < 0:
+                return InvalidRequest
+        for node, sku, qty in lines:
             row = self.rows[node, sku]
             row.reserved -= qty
             if status == "committed":
                 row.on_hand -= qty
                 row.shipped += qty
-        self.status[rid] = status
+            else:
+                self.cap[node] += qty
+        # What is left, line by line in the order reserved: a node-SKU's units
+        # are taken from its first lines first.
+        owed = held
+        left = []
+        for node, sku, qty in reversed(self.res[rid].lines):
+            keep = min(qty, owed[node, sku])
+            owed[node, sku] -= keep
+            if keep:
+                left.append((node, sku, keep))
+        self.res[rid].lines = tuple(reversed(left))
+        if not left:
+            self.status[rid] = status
+        return None
+
+    def amend(self, rid: int, lines: Any, key: Any, deadline: float | None) -> Any:
+        """The new reservation's id, or the error the pool must raise."""
+        if key is not None and key in self.keys:
+            prior = self.res[self.keys[key]]
+            same = (prior.amends, sorted(prior.issued)) == (rid, sorted(lines))
+            return self.keys[key] if same else (KeyConflict, key)
+        if rid not in self.status:
+            return (UnknownReservation,)
+        if self.status[rid] != "active":
+            return (ReservationClosed,)
+        old = self.res[rid]
+        before = copy.deepcopy((self.rows, self.res, self.status, self.cap))
+        self.take(rid, old.lines, "amended")  # its own units count as free
+        new = self.reserve(old.order_id, lines, None, deadline, old.exempt)
+        if not isinstance(new, int):
+            self.rows, self.res, self.status, self.cap = before
+            return new
+        self.res[new].key, self.res[new].amends = key, rid
+        self.res[new].deadline = old.deadline if deadline is None else deadline
+        if key is not None:
+            self.keys[key] = new
+        return new
+
+    def period(self, given: dict[str, int | None]) -> None:
+        cap = dict(CAPACITY)
+        cap.update({n: NO_LIMIT if c is None else c for n, c in given.items()})
+        for rid, r in self.res.items():
+            if self.status[rid] == "active":
+                for node, _, qty in r.lines:
+                    cap[node] -= qty
+        self.cap = cap
 
 
 class PoolMachine(RuleBasedStateMachine):
@@ -182,7 +255,7 @@ class PoolMachine(RuleBasedStateMachine):
             assert res.reservation_id == expected
             stored = self.model.res[expected]
             assert (res.lines, res.deadline, res.key) == (
-                stored.lines,
+                stored.issued,
                 stored.deadline,
                 stored.key,
             )
@@ -223,6 +296,103 @@ class PoolMachine(RuleBasedStateMachine):
             action(rid)
             self.model.close(rid, "committed" if commit else "released")
 
+    @rule(data=st.data(), commit=st.booleans())
+    def close_some_lines(self, data: st.DataObject, commit: bool) -> None:
+        active = [rid for rid, s in self.model.status.items() if s == "active"]
+        if not active:
+            return
+        rid = data.draw(st.sampled_from(active))
+        held = self.model.res[rid].lines
+        lines = data.draw(
+            st.lists(
+                st.tuples(
+                    st.sampled_from([(n, s) for n, s, _ in held] + [("S1", "C")]),
+                    st.integers(1, 3),
+                ).map(lambda t: (*t[0], t[1])),
+                min_size=1,
+                max_size=3,
+            )
+        )
+        action = self.pool.commit if commit else self.pool.release
+        status = "committed" if commit else "released"
+        before = self.model.res[rid].lines
+        if self.model.take(rid, lines, status) is InvalidRequest:
+            event("partial: more than held")
+            with pytest.raises(InvalidRequest, match=f"reservation {rid} holds"):
+                action(rid, lines)
+            return
+        event(f"partial: {'ended' if self.model.status[rid] != 'active' else 'kept'}")
+        got = action(rid, lines)
+        left = self.model.res[rid].lines
+        assert got.reservation_id == rid
+        assert got.lines == (left or before)
+
+    @rule(
+        given=st.none()
+        | st.dictionaries(
+            st.sampled_from(["W1", "S1", "S2"]), st.none() | st.integers(0, 6)
+        )
+    )
+    def open_period(self, given: dict[str, int | None] | None) -> None:
+        self.model.period(given or {})
+        got = self.pool.open_period(given)
+        assert got.tolist() == [self.model.cap[n] for n in ("W1", "S1", "S2")]
+
+    @rule(
+        data=st.data(),
+        lines=st.lists(
+            st.tuples(
+                st.sampled_from(NODE_IDS), st.sampled_from(SKUS), st.integers(1, 4)
+            ),
+            min_size=1,
+            max_size=3,
+        ),
+        key=st.none() | st.sampled_from(["k1", "k4"]),
+        ttl=st.none() | st.just(20.0),
+    )
+    def amend(
+        self,
+        data: st.DataObject,
+        lines: list[tuple[str, str, int]],
+        key: str | None,
+        ttl: float | None,
+    ) -> None:
+        active = [r for r, s in self.model.status.items() if s == "active"]
+        rid = data.draw(st.sampled_from(active)) if active else self._pick(data)
+        deadline = None if ttl is None else self.now + ttl
+        expected = self.model.amend(rid, lines, key, deadline)
+        event(f"amend: {'ok' if isinstance(expected, int) else expected[0].__name__}")
+        if isinstance(expected, int):
+            new = self.pool.amend(rid, lines, key=key, ttl=ttl)
+            stored = self.model.res[expected]
+            assert (new.reservation_id, new.amends, new.lines, new.deadline) == (
+                expected,
+                stored.amends,
+                stored.issued,
+                stored.deadline,
+            )
+            return
+        kind, *fields = expected
+        with pytest.raises(kind) as err:
+            self.pool.amend(rid, lines, key=key, ttl=ttl)
+        if kind is InsufficientStock:
+            e = err.value
+            assert [e.node_id, e.sku, e.requested, e.free] == fields
+
+    @rule(
+        data=st.data(),
+        rows=st.lists(
+            st.sampled_from([(r.node, r.sku) for r in SCENARIO.stock]),
+            min_size=1,
+            max_size=2,
+        ),
+        key=st.none() | st.just("k5"),
+    )
+    def amend_to_stocked_rows(
+        self, data: st.DataObject, rows: list[tuple[str, str]], key: str | None
+    ) -> None:
+        self.amend(data, [(*row, 1) for row in rows], key, None)
+
     @rule(dt=st.sampled_from([0.0, 3.0, 5.0, 12.0, 30.0]))
     def expire(self, dt: float) -> None:
         self.now += dt
@@ -244,7 +414,11 @@ class PoolMachine(RuleBasedStateMachine):
     )
     def adjust(self, node: str, sku: str, delta: int) -> None:
         row = self.model.rows.get((node, sku))
-        if row is None:
+        if row is None and node in PROTECT and delta > 0:
+            event("adjust: a new row")
+            assert self.pool.adjust(node, sku, delta, "receipt") == delta
+            self.model.rows[node, sku] = Row(delta, 0, 0, PROTECT[node], received=delta)
+        elif row is None:
             with pytest.raises(UnknownStockRow):
                 self.pool.adjust(node, sku, delta, "count")
         elif row.on_hand + delta < row.reserved:
@@ -254,6 +428,29 @@ class PoolMachine(RuleBasedStateMachine):
             assert self.pool.adjust(node, sku, delta, "count") == row.on_hand + delta
             row.on_hand += delta
             row.received += delta
+
+    @rule(
+        node=st.sampled_from(NODE_IDS),
+        sku=st.sampled_from(SKUS),
+        qty=st.integers(1, 3),
+        restock=st.booleans(),
+    )
+    def receive_return(self, node: str, sku: str, qty: int, restock: bool) -> None:
+        if node not in PROTECT:
+            with pytest.raises(UnknownStockRow):
+                self.pool.receive_return("o1", node, sku, qty, restock=restock)
+            return
+        row = self.model.rows.get((node, sku))
+        event(f"return: {'new row' if row is None else 'row'}, restock={restock}")
+        if row is None:
+            row = self.model.rows[node, sku] = Row(0, 0, 0, PROTECT[node])
+        if restock:
+            row.on_hand += qty
+            row.returned += qty
+        else:
+            row.unsellable += qty
+        got = self.pool.receive_return("o1", node, sku, qty, restock=restock)
+        assert got == (row.on_hand if restock else row.unsellable)
 
     # -- durability ------------------------------------------------------------------
 
@@ -305,12 +502,22 @@ class PoolMachine(RuleBasedStateMachine):
                 r["reserved"],
                 r["shipped"],
                 r["received"],
+                r["returned"],
+                r["returned_unsellable"],
                 r["free"],
             )
             for r in stock.iter_rows(named=True)
         }
         want = {
-            k: (r.on_hand, r.reserved, r.shipped, r.received, r.usable(True))
+            k: (
+                r.on_hand,
+                r.reserved,
+                r.shipped,
+                r.received,
+                r.returned,
+                r.unsellable,
+                r.usable(True),
+            )
             for k, r in self.model.rows.items()
         }
         assert got == want
@@ -324,6 +531,9 @@ class PoolMachine(RuleBasedStateMachine):
         }
         for rid, s in self.model.status.items():
             assert self.pool.status(rid) == s
+        assert self.pool.capacity_left.tolist() == [
+            self.model.cap[n] for n in ("W1", "S1", "S2")
+        ]
 
     @invariant()
     def availability_matches_the_model(self) -> None:

@@ -97,7 +97,7 @@ def explain_decision(decision: Decision) -> pl.DataFrame:
     """The explanation of a Sourcer decision, at the stock the decision saw."""
     _rows, free_rows, limit_rows, cap_left = decision._state
     return _frame(
-        decision._sourcer.network,
+        decision.network,  # the rows the decision saw (a pool may add rows)
         decision.request,
         StockState(free_rows, limit_rows, cap_left),
         decision.node_idx,

@@ -14,10 +14,9 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import polars as pl
 
 from omnistock._kernels import candidates, sourcing
-from omnistock._kernels.codes import COMPONENTS, POLICY_GREEDY
+from omnistock._kernels.codes import POLICY_GREEDY
 from omnistock._kernels.cost import unfilled_cost
 from omnistock._kernels.records import (
     NetworkRecord,
@@ -32,15 +31,17 @@ from omnistock.compiled import (
     StockState,
     compile_network,
 )
+from omnistock.decision import Decision
 from omnistock.exceptions import (
     DecisionError,
     InsufficientStock,
+    InvalidRequest,
     KeyConflict,
     ScenarioError,
 )
 from omnistock.model.orders import Order
 from omnistock.model.scenario import Scenario
-from omnistock.plan import ALLOCATION_SCHEMA, UNFILLED_SCHEMA
+from omnistock.pool.rows import adopt_rows, extends_rows, weak_callback
 
 if TYPE_CHECKING:
     from omnistock.pool.pool import StockPool
@@ -113,112 +114,6 @@ class SourcingState:
         return int(bad), int(avail), int(what)
 
 
-class Decision:
-    """What the Sourcer decided for one order; commit it to take the stock.
-
-    Attributes
-    ----------
-    order
-        The order.
-    cost
-        The order's part of the objective (docs/semantics.md, S9).
-    cost_breakdown
-        ``cost`` by component: package, distance, handling, unit, unfilled.
-    line_idx, node_idx, row_idx, qty : int64[a]
-        Each allocation's line (position in ``order.lines``), node, stock row, units.
-    exempt
-        Whether the order's tier may take protected units.
-    request
-        The order as the kernels read it (``_kernels.records.Request``).
-    committed
-        Whether :meth:`Sourcer.commit` applied it.
-    """
-
-    __slots__ = (
-        "_allocations",
-        "_sourcer",
-        "_state",
-        "committed",
-        "cost_breakdown",
-        "exempt",
-        "line_idx",
-        "line_sku",
-        "node_idx",
-        "order",
-        "qty",
-        "request",
-        "row_idx",
-    )
-
-    def __init__(
-        self,
-        sourcer: Sourcer,
-        order: Order,
-        request: Request,
-        arrays: _Arrays,
-        state: _Arrays,
-    ) -> None:
-        self._sourcer = sourcer
-        self.order = order
-        self.request = request
-        self.line_sku = request.line_sku
-        self.line_idx, self.node_idx, self.row_idx, self.qty, comp = arrays
-        self.cost_breakdown = {
-            name: float(comp[i]) for i, name in enumerate(COMPONENTS)
-        }
-        self.exempt = request.exempt
-        self.committed = False
-        self._state = state
-        self._allocations: pl.DataFrame | None = None
-
-    @property
-    def cost(self) -> float:
-        """The order's part of the objective."""
-        return sum(self.cost_breakdown.values())
-
-    @property
-    def allocations(self) -> pl.DataFrame:
-        """One row per (order, SKU, node) with ``qty > 0`` (``Plan.allocations`` columns)."""
-        if self._allocations is None:
-            lines = self.order.lines
-            self._allocations = pl.DataFrame(
-                {
-                    "order_id": [self.order.id] * len(self.qty),
-                    "sku": [lines[i].sku for i in self.line_idx.tolist()],
-                    "node_id": self._sourcer.network.node_ids[self.node_idx].tolist(),
-                    "qty": self.qty,
-                },
-                schema=ALLOCATION_SCHEMA,
-            )
-        return self._allocations
-
-    @property
-    def unfilled(self) -> pl.DataFrame:
-        """One row per line with units left unfilled (``Plan.unfilled`` columns)."""
-        filled = np.bincount(
-            self.line_idx, weights=self.qty, minlength=len(self.order.lines)
-        )
-        rows = [
-            (self.order.id, line.sku, line.qty - int(f))
-            for line, f in zip(self.order.lines, filled, strict=True)
-            if line.qty > f
-        ]
-        return pl.DataFrame(rows, schema=UNFILLED_SCHEMA, orient="row")
-
-    def explain(self) -> pl.DataFrame:
-        """Why each node was or was not used, at the stock this decision saw (docs/explain.md)."""
-        from omnistock.explain import explain_decision
-
-        return explain_decision(self)
-
-    def __repr__(self) -> str:
-        return (
-            f"Decision(order={self.order.id!r}, units={int(self.qty.sum())}, "
-            f"nodes={len(set(self.node_idx.tolist()))}, cost={self.cost:.2f}, "
-            f"committed={self.committed})"
-        )
-
-
 class Sourcer:
     """Per-order sourcing for an order service: ``source`` then ``commit``.
 
@@ -256,25 +151,36 @@ class Sourcer:
     """
 
     def __init__(self, scenario: Scenario, *, pool: StockPool | None = None) -> None:
-        self.network = compile_network(scenario)
+        network = compile_network(scenario)
         self.pool = pool
+        #: The network and the counters, swapped together when the pool adds a
+        #: stock row (a return to a store that never held the SKU): a decision
+        #: reads both from this one tuple, so it never mixes old and new rows.
+        self._live: tuple[CompiledNetwork, SourcingState]
         if pool is None:
-            self.state = SourcingState.from_network(self.network)
+            self._live = (network, SourcingState.from_network(network))
         else:
             # Decide on the pool's live counters, under the pool's lock: the pool
             # keeps stock (and its live protection) and node capacity, so a
             # release or an expiry gives both back.
-            if pool.free_left.shape != self.network.stock_free.shape:
-                msg = (
-                    f"Sourcer: the pool has {pool.free_left.shape[0]} stock rows, the "
-                    f"scenario {self.network.stock_free.shape[0]}: build both from the "
-                    "same network."
+            with pool.lock:  # no row is added while the Sourcer adopts them
+                if pool.free_left.shape != network.stock_free.shape:
+                    # A pool that added rows (returns) since it was built from
+                    # the same network: decide on its rows.
+                    if not extends_rows(pool.network, network):
+                        msg = (
+                            f"Sourcer: the pool has {pool.free_left.shape[0]} stock "
+                            f"rows, the scenario {network.stock_free.shape[0]}: build "
+                            "both from the same network."
+                        )
+                        raise ScenarioError(msg)
+                    network = adopt_rows(network, pool.network)
+                state = SourcingState(
+                    StockState(pool.free_left, pool.limit_left, pool.capacity_left),
+                    lock=pool.lock,
                 )
-                raise ScenarioError(msg)
-            self.state = SourcingState(
-                StockState(pool.free_left, pool.limit_left, pool.capacity_left),
-                lock=pool.lock,
-            )
+                self._live = (network, state)
+                pool.on_grow(weak_callback(self, Sourcer._follow_pool))
         # The hot path calls the kernels' compiled functions for the records'
         # types (records.entry_point); loading them now also keeps the first
         # order from paying for it.
@@ -291,6 +197,27 @@ class Sourcer:
             sourcing.snapshot_rows, net, stock, empty
         )
         self.state.take_all(empty, empty, empty, False)
+
+    @property
+    def network(self) -> CompiledNetwork:
+        """The compiled network decisions are made on (with the pool's stock rows)."""
+        return self._live[0]
+
+    @property
+    def state(self) -> SourcingState:
+        """The counters decisions read (the pool's live arrays on a pool)."""
+        return self._live[1]
+
+    def _follow_pool(self) -> None:
+        """Adopt the pool's stock rows and counters after it added a row."""
+        pool = self.pool
+        assert pool is not None
+        network = adopt_rows(self.network, pool.network)
+        state = SourcingState(
+            StockState(pool.free_left, pool.limit_left, pool.capacity_left),
+            lock=pool.lock,
+        )
+        self._live = (network, state)
 
     def _request(
         self,
@@ -339,7 +266,7 @@ class Sourcer:
         """
         if not isinstance(order, Order):
             order = Order.model_validate(order)
-        net = self.network
+        net, state = self._live
         line_sku = np.array(
             [net.sku_index.get(line.sku, -1) for line in order.lines], dtype=np.int64
         )
@@ -370,10 +297,11 @@ class Sourcer:
             split_limit=min(NO_LIMIT if limit is None else limit, net.max_splits),
             all_or_nothing=order.all_or_nothing,
         )
-        stock = self.state.stock
+        stock = state.stock
         arrays = self._decide_order(net.record, stock.record, request, POLICY_GREEDY)
         snap = self._snapshot(net.record, stock.record, line_sku)
-        return Decision(self, order, request, arrays, (*snap, stock.capacity.copy()))
+        state_copy = (*snap, stock.capacity.copy())
+        return Decision(self, order, request, arrays, state_copy, net)
 
     def commit(
         self, decision: Decision, *, key: str | None = None, ttl: float | None = None
@@ -425,7 +353,7 @@ class Sourcer:
     def _reserve(
         self, decision: Decision, key: str | None, ttl: float | None
     ) -> Reservation | None:
-        """Commit through the pool: capacity checked here, stock by the pool, atomically."""
+        """Commit through the pool, which checks stock and capacity atomically."""
         pool = self.pool
         assert pool is not None
         with pool.lock:  # re-entrant: pool.reserve takes it again
@@ -438,21 +366,8 @@ class Sourcer:
             if decision.qty.size == 0:  # nothing to hold: every unit is unfilled
                 decision.committed = True
                 return None
-            cap = pool.capacity_left
-            need = np.bincount(
-                decision.node_idx, weights=decision.qty, minlength=cap.shape[0]
-            )
-            short = np.flatnonzero(need > cap)
-            if short.size:
-                n = int(short[0])
-                j = int(np.flatnonzero(decision.node_idx == n)[0])
-                line = decision.order.lines[int(decision.line_idx[j])]
-                raise InsufficientStock(
-                    str(self.network.node_ids[n]), line.sku, int(need[n]), int(cap[n]),
-                    "(node capacity left)",
-                )  # fmt: skip
-            # The pool takes the stock and the node capacity (and gives both back
-            # on release or expiry).
+            # The pool checks and takes the stock and the node capacity (and
+            # gives both back on release or expiry), all lines or none.
             reservation = pool.reserve(
                 decision.order.id,
                 decision.allocations.select("node_id", "sku", "qty"),
@@ -462,6 +377,75 @@ class Sourcer:
             )
             decision.committed = True
             return reservation
+
+    def amend(
+        self,
+        reservation_id: int,
+        order: Order | Mapping[str, Any],
+        *,
+        key: str | None = None,
+    ) -> tuple[Decision, Reservation]:
+        """Source the amended ``order`` and replace its reservation, in one step.
+
+        Under the pool's lock, the order is sourced as if its reservation were
+        released (its own units count as free; no other request can take them
+        in between), then :meth:`StockPool.amend` replaces the reservation with
+        the decision's lines. The decision's ``explain()`` marks the units kept
+        on the same node and those moved. ``key`` makes it idempotent: a retry
+        returns the amendment made under it.
+
+        Raises
+        ------
+        InsufficientStock
+            The amended order cannot be served in full; the old reservation
+            stands unchanged.
+        InvalidRequest
+            No pool, another order's reservation, or a tier of other exemption.
+        ReservationClosed, UnknownReservation, KeyConflict
+            As for :meth:`StockPool.amend`.
+        """
+        pool = self.pool
+        if pool is None:
+            msg = "Sourcer.amend needs a Sourcer on a StockPool."
+            raise InvalidRequest(msg)
+        if not isinstance(order, Order):
+            order = Order.model_validate(order)
+        with pool.lock:
+            prior = None if key is None else pool.keyed(key)
+            if prior is not None:
+                if (prior.amends, prior.order_id) != (reservation_id, order.id):
+                    raise KeyConflict(key or "", prior.reservation_id, "amendment")
+                decision = self.source(order)  # a retry: nothing is taken again
+                decision.committed = True
+                return decision, prior
+            with pool.as_if_released(reservation_id) as old:
+                if old.order_id != order.id:
+                    msg = (
+                        f"Sourcer.amend: reservation {old.reservation_id} holds order "
+                        f"{old.order_id!r}, not {order.id!r}."
+                    )
+                    raise InvalidRequest(msg)
+                decision = self.source(order)
+            if decision.exempt != old.exempt:
+                msg = (
+                    f"Sourcer.amend: order {order.id!r}: tier {order.tier!r} changes "
+                    "the reservation's protection exemption."
+                )
+                raise InvalidRequest(msg)
+            short = decision.unfilled
+            if short.height:
+                _, sku, qty = short.row(0)
+                where = "(any node)"
+                raise InsufficientStock(
+                    where, sku, qty, 0,
+                    f"order {order.id!r} cannot be served in full; reservation "
+                    f"{old.reservation_id} stands unchanged.",
+                )  # fmt: skip
+            lines = decision.allocations.select("node_id", "sku", "qty")
+            reservation = pool.amend(old.reservation_id, lines, key=key)
+            decision.amended = old.lines
+            decision.committed = True
+            return decision, reservation
 
     def _keyed(
         self, order_id: str, exempt: bool, key: str | None

@@ -5,8 +5,9 @@
 reservation values and argument checks; :mod:`.availability` the views an order
 service shows; :mod:`.records` and :mod:`.journal` the append-only record of every
 operation (one writer); :mod:`.snapshot` the checksummed snapshot files and
-:mod:`.recovery` the way back from a snapshot and the journal after a crash.
-Imports run one way: pool -> recovery -> (snapshot, journal -> records, state ->
+:mod:`.recovery` the way back from a snapshot and the journal after a crash;
+:mod:`.durable` the pool's sync, close and snapshot methods (a mixin).
+Imports run one way: pool -> durable -> recovery -> (snapshot, journal -> records, state ->
 reservation), availability.
 """
 

@@ -189,20 +189,18 @@ def pool_availability(
     skus: Iterable[str] | None,
     by: View,
 ) -> pl.DataFrame:
-    """:meth:`omnistock.StockPool.availability`: copy the counters, then build the view."""
-    net = state.network
-    if skus is None:
-        sku_ids = _names(net)[1]
-        rows, indptr = select_rows(net, None)
-    else:
-        wanted = list(skus)
-        sku_ids = pl.Series("sku", wanted, dtype=pl.String)
-        rows, indptr = select_rows(net, wanted)
+    """:meth:`omnistock.StockPool.availability`: copy the counters, then build the view.
+
+    The network is read under the lock too: a return may add a stock row.
+    """
+    wanted = None if skus is None else list(skus)
 
     def pick(a: np.ndarray) -> np.ndarray:
-        return a.copy() if skus is None else a[rows]
+        return a.copy() if wanted is None else a[rows]
 
     with lock:  # copy under the lock, compute outside it
+        net = state.network
+        rows, indptr = select_rows(net, wanted)
         stock = StockArrays(
             rows=rows,
             on_hand=pick(state.on_hand),
@@ -211,6 +209,10 @@ def pool_availability(
             free_left=pick(state.stock.free),
             limit_left=pick(state.stock.limit),
         )
+    if wanted is None:
+        sku_ids = _names(net)[1]
+    else:
+        sku_ids = pl.Series("sku", wanted, dtype=pl.String)
     return availability_frame(
         net, stock, indptr, channel=channel, tier=tier, sku_ids=sku_ids, by=by
     )

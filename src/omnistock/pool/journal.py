@@ -40,6 +40,7 @@ import contextlib
 import fcntl
 import mmap
 import os
+import re
 import threading
 import weakref
 from pathlib import Path
@@ -62,6 +63,7 @@ __all__ = [
     "encode_record",
     "fsync_path",
     "open_empty_journal",
+    "rolled_journal",
     "scan_journal",
 ]
 
@@ -387,3 +389,28 @@ def open_empty_journal(
             j.path, "holds records; resume with StockPool.recover(snapshot, journal)."
         )
     return j
+
+
+def rolled_journal(
+    journal: Journal, roll: bool | str | os.PathLike[str], seq: int
+) -> Journal:
+    """A new, empty journal continuing ``journal`` after record ``seq``.
+
+    ``roll`` True names it ``<journal>.<seq + 1>`` (any such suffix of the old
+    name replaced); a path chooses it. It must not hold records already.
+    """
+    if roll is True:
+        stem = re.sub(r"\.\d+$", "", journal.path.name)
+        target = journal.path.with_name(f"{stem}.{seq + 1}")
+    else:
+        target = Path(str(roll))
+    if target.exists() and target.stat().st_size > 0:
+        raise JournalError(target, "exists; a rolled journal starts empty.")
+    new = Journal(
+        target,
+        fsync=journal.fsync,
+        batch_records=journal.batch_records,
+        batch_ms=journal.batch_ms,
+    )
+    new.continue_from(seq)
+    return new

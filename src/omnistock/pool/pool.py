@@ -12,39 +12,41 @@ arrays of that state:
     what a non-exempt order may take (live reading of last-unit protection,
     docs/decisions.md), read through ``usable``;
 ``capacity_left``
-    what each node may still give: taken by reserve, given back by release and
-    expiry, kept by commit.
+    what each node may still give this period (reserve takes, release gives back).
 
-Every operation is checked in full (arguments, then stock), written to the
-journal, then applied, so a failed operation changes nothing and a multi-line
-reserve takes all lines or none.
+Every operation is checked in full (arguments, then stock), journaled, then
+applied: a failed operation changes nothing; a reserve takes all lines or none.
 """
 
 from __future__ import annotations
 
 import os
-import re
 import threading
 import time
-from collections.abc import Callable, Iterable
-from pathlib import Path
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
 import polars as pl
 
 from omnistock.compiled import CompiledNetwork
-from omnistock.exceptions import InvalidRequest, JournalError, KeyConflict
+from omnistock.exceptions import InvalidRequest, KeyConflict
 from omnistock.model.scenario import Scenario
-from omnistock.pool.availability import View, pool_availability, stock_frame
-from omnistock.pool.journal import FsyncPolicy, Journal, open_empty_journal
-from omnistock.pool.recovery import copy_state, recover_state, snapshot_of
+from omnistock.pool.durable import Durable
+from omnistock.pool.journal import (
+    FsyncPolicy,
+    Journal,
+    open_empty_journal,
+)
+from omnistock.pool.recovery import recover_state
 from omnistock.pool.reservation import (
     COMMITTED,
     EXPIRED,
     RELEASED,
     STATUS_NAMES,
     Reservation,
+    check_capacity,
     check_delta,
     check_exempt,
     check_text,
@@ -52,15 +54,15 @@ from omnistock.pool.reservation import (
     check_ttl,
     normalise_lines,
 )
-from omnistock.pool.snapshot import write_snapshot
 from omnistock.pool.state import PoolState
+from omnistock.pool.views import Views
 
 __all__ = ["Reservation", "StockPool"]
 
 _SYNC_OPTIONS = ("fsync", "batch_records", "batch_ms")
 
 
-class StockPool:
+class StockPool(Views, Durable):
     """The live, thread-safe stock of one network.
 
     Parameters
@@ -134,6 +136,20 @@ class StockPool:
         self.limit_left: np.ndarray = state.stock.limit
         self.capacity_left: np.ndarray = state.stock.capacity
         self._journal = None
+        state.on_grow.append(self._regrown)
+
+    def _regrown(self) -> None:
+        """Re-point the live counters after the state added a stock row."""
+        state = self._state
+        self.network = state.network
+        self.free_left, self.limit_left = state.stock.free, state.stock.limit
+
+    def on_grow(self, callback: Callable[[], None]) -> None:
+        """Call ``callback()`` (under the lock) after a return or adjust adds a row.
+
+        ``network``, ``free_left``, ``limit_left`` are then new (a Sourcer follows).
+        """
+        self._state.on_grow.append(callback)
 
     @classmethod
     def from_scenario(cls, scenario: Scenario, **options: Any) -> StockPool:
@@ -146,7 +162,7 @@ class StockPool:
             return self._state.usable(self._state.row(node_id, sku), exempt)
 
     def status(self, reservation_id: int) -> str:
-        """``"active"``, ``"committed"``, ``"released"`` or ``"expired"``."""
+        """``"active"``, ``"committed"``, ``"released"``, ``"expired"`` or ``"amended"``."""
         with self.lock:
             code = self._state.code(reservation_id)
             if code == 0:
@@ -241,20 +257,121 @@ class StockPool:
     def _deadline(self, order_id: str, ttl: float) -> float:
         return check_time(self.clock() + ttl, f"order {order_id!r}: clock() + ttl")
 
-    def commit(self, reservation_id: int) -> Reservation:
-        """The reservation shipped: its units leave on_hand and reserved."""
-        return self._close(reservation_id, "commit", COMMITTED)
+    def commit(
+        self, reservation_id: int, lines: Iterable[Any] | None = None
+    ) -> Reservation:
+        """Ship the reservation's units (or only ``lines`` of them).
 
-    def release(self, reservation_id: int) -> Reservation:
-        """Give the reservation's units (and node capacity) back."""
-        return self._close(reservation_id, "release", RELEASED)
+        Shipped units leave on_hand and reserved; the node keeps the capacity
+        they took. With ``lines`` (``(node_id, sku, qty)``, as for
+        :meth:`reserve`) the rest stays held under the same id and the value
+        returned holds what is left; when nothing is left (or ``lines`` is None)
+        the reservation is ``"committed"`` and the value returned is the last
+        one it held. Asking for more of a node-SKU than it holds is
+        InvalidRequest.
+        """
+        return self._close(reservation_id, "commit", COMMITTED, lines)
 
-    def _close(self, reservation_id: int, op: str, status: int) -> Reservation:
+    def release(
+        self, reservation_id: int, lines: Iterable[Any] | None = None
+    ) -> Reservation:
+        """Give the reservation's units (and node capacity) back, or only ``lines``.
+
+        ``lines`` as for :meth:`commit`; a release that leaves nothing ends the
+        reservation as ``"released"``.
+        """
+        return self._close(reservation_id, "release", RELEASED, lines)
+
+    def _close(
+        self, reservation_id: int, op: str, status: int, lines: Iterable[Any] | None
+    ) -> Reservation:
+        part = None if lines is None else normalise_lines(lines)
         with self.lock:
-            res = self._state.open(reservation_id, op)
-            self._log([op, res.reservation_id])
-            self._state.apply_close(res, status)
-            return res
+            state = self._state
+            res = state.open(reservation_id, op)
+            if part is None:
+                self._log([op, res.reservation_id])
+                state.apply_close(res, status)
+                return res
+            rest = state.check_part(res, part)
+            self._log([op, res.reservation_id, part])
+            state.apply_part(res, rest, part, status)
+            return rest if rest.lines else res
+
+    def amend(
+        self,
+        reservation_id: int,
+        lines: Iterable[Any] | pl.DataFrame,
+        *,
+        key: str | None = None,
+        ttl: float | None = None,
+    ) -> Reservation:
+        """Replace an active reservation's lines in one step: every line or none.
+
+        The reservation's own units (and node capacity) count as free for the
+        new lines. On success the old reservation's status is ``"amended"`` and
+        the new one (a new id, ``amends=reservation_id``, same order and tier)
+        holds ``lines``; its deadline is the old one, or ``clock() + ttl``.
+        ``key`` makes it idempotent as for :meth:`reserve`: the same amendment
+        again returns the same new reservation.
+
+        Raises
+        ------
+        InsufficientStock
+            A line does not fit even with the old units given back, or a node's
+            capacity left; the old reservation stands unchanged.
+        ReservationClosed, UnknownReservation
+            The reservation is not active (or was never issued).
+        KeyConflict
+            ``key`` names another request.
+        """
+        norm = normalise_lines(lines)
+        if key is not None:
+            key = check_text(key, f"amend of reservation {reservation_id!r}: key")
+        if ttl is not None:
+            ttl = check_ttl(ttl, f"amend of reservation {reservation_id!r}")
+        with self.lock:
+            state = self._state
+            if key is not None and key in state.keys:
+                prior = state.keys[key]
+                if (prior.amends, sorted(prior.lines)) != (
+                    reservation_id,
+                    sorted(norm),
+                ):
+                    raise KeyConflict(key, prior.reservation_id, "amendment or lines")
+                return prior
+            old = state.open(reservation_id, "amend")
+            rows = state.check_amend(old, norm)
+            deadline = (
+                old.deadline if ttl is None else self._deadline(old.order_id, ttl)
+            )
+            new = old._replace(
+                reservation_id=state.next_id,
+                lines=norm,
+                key=key,
+                deadline=deadline,
+                rows=rows,
+                amends=old.reservation_id,
+            )
+            self._log(
+                ["amend", old.reservation_id, new.reservation_id, key, deadline, norm]
+            )
+            state.apply_amend(old, new)
+            return new
+
+    @contextmanager
+    def as_if_released(self, reservation_id: int) -> Iterator[Reservation]:
+        """Hold the lock; inside, the active reservation's units count as free.
+
+        The live counters are exactly those of the pool after releasing it, and
+        exactly as before on leaving; nothing is journaled. This is how
+        :meth:`Sourcer.amend` sources an amended order against the stock it may
+        use, with no other request able to take the units in between.
+        """
+        with self.lock:
+            res = self._state.open(reservation_id, "amend")
+            with self._state.as_if_released(res):
+                yield res
 
     def expire(self, now: float | None = None) -> list[int]:
         """Release every active reservation whose deadline is <= ``now`` (default: clock).
@@ -286,156 +403,59 @@ class StockPool:
         """
         delta = check_delta(delta, f"node {node_id!r}, sku {sku!r}")
         reason = check_text(reason, "reason")
+        sku = check_text(sku, "sku")
         with self.lock:
             row = self._state.check_adjust(node_id, sku, delta)
             self._log(["adjust", node_id, sku, delta, reason])
-            self._state.apply_adjust(row, delta)
+            row = self._state.apply_adjust(row, delta, node_id, sku)
             return int(self._state.on_hand[row])
 
-    # -- views -------------------------------------------------------------------------
-
-    def availability(
+    def receive_return(
         self,
+        order_id: str,
+        node_id: str,
+        sku: str,
+        qty: int,
         *,
-        channel: str | None = None,
-        tier: str | None = None,
-        skus: Iterable[str] | None = None,
-        by: View = "sku",
-    ) -> pl.DataFrame:
-        """What may be promised now, per SKU (``by="sku"``) or per node-SKU (``"node"``).
+        restock: bool = True,
+        reason: str = "",
+    ) -> int:
+        """Take back ``qty`` units of ``sku`` returned at ``node_id`` (any node).
 
-        Parameters
-        ----------
-        channel
-            Count only the nodes that serve this channel; None: every node.
-        tier
-            A tier not in ``rules.exempt_tiers`` sees free units less the
-            protected ones; None: no protection (all free units).
-        skus
-            The SKUs to show, in this order (unknown SKUs show zeros); None: all.
-        by
-            ``"sku"``: columns sku, on_hand, reserved, free, available, nodes
-            (sums over the channel's nodes; ``nodes`` counts those with
-            available > 0). ``"node"``: one row per stock row of the channel's
-            nodes: node_id, sku, on_hand, reserved, safety_stock, free, available.
+        ``restock=True``: the units go on hand there, sellable at once (also by
+        ship-from-store) and counted in ``returned``; returns the new on_hand.
+        ``restock=False``: they count in ``returned_unsellable``; returns that
+        count. A node that never held the SKU gets the row (the Sourcer,
+        explain and availability see it at once).
         """
-        return pool_availability(
-            self._state, self.lock, channel=channel, tier=tier, skus=skus, by=by
-        )
+        order_id = check_text(order_id, "order_id")
+        reason = check_text(reason, "reason")
+        ((node_id, sku, qty),) = normalise_lines([(node_id, sku, qty)])
+        sku = check_text(sku, "sku")
+        restock = check_exempt(restock, f"return of order {order_id!r}: restock")
+        with self.lock:
+            state = self._state
+            row = state.check_return(node_id, sku, qty, restock)
+            self._log(["return", order_id, node_id, sku, qty, restock, reason])
+            return state.apply_return(row, node_id, sku, qty, restock)
 
-    def stock(self) -> pl.DataFrame:
-        """Every stock row: node_id, sku and its counters.
+    def open_period(
+        self, capacity: Mapping[str, int | None] | None = None
+    ) -> np.ndarray:
+        """Start a new capacity period (e.g. each day); returns the capacity left.
 
-        Columns on_hand, reserved, safety_stock, free, shipped, received.
+        Each node may give its scenario ``capacity`` again, or the units
+        ``capacity`` maps its id to (None: no limit), less the units that
+        active reservations still hold there (they took it when made).
+        Journaled like every operation.
         """
+        given = check_capacity(capacity, self.network.node_index)
         with self.lock:
-            cols = {name: a.copy() for name, a in self._state.columns().items()}
-        return stock_frame(self.network, cols)
+            self._log(["period", given])
+            self._state.apply_period(given)
+            return self.capacity_left.copy()
 
-    # -- durability --------------------------------------------------------------------
-
-    @property
-    def seq(self) -> int:
-        """Sequence number of the last operation applied (journaled or not)."""
-        return self._state.seq
-
-    @property
-    def journal_path(self) -> Path | None:
-        """The journal file the pool writes (None without a journal)."""
-        return None if self._journal is None else self._journal.path
-
-    def sync(self) -> None:
-        """Fsync the journal now (no-op without one)."""
-        with self.lock:
-            if self._journal is not None:
-                self._journal.sync()
-
-    def close(self) -> None:
-        """Sync, unlock and close the journal; the pool stays readable.
-
-        Never raises for a journal that already failed (that was reported).
-        """
-        with self.lock:
-            if self._journal is not None:
-                self._journal.close()
-
-    def __enter__(self) -> StockPool:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def snapshot(
-        self,
-        path: str | os.PathLike[str],
-        *,
-        roll_journal: bool | str | os.PathLike[str] = False,
-    ) -> Path:
-        """Write the whole state to the directory ``path`` (parquet) and return it.
-
-        The journal is synced first, so ``StockPool.recover(path, journal)``
-        replays exactly the records after the snapshot.
-
-        Parameters
-        ----------
-        path
-            The snapshot directory; an older snapshot there is replaced
-            crash-safely (docs/pool.md, "Durability").
-        roll_journal
-            True (or the new journal's path): the pool continues in a new,
-            empty journal that the snapshot names, so recovery reads only the
-            records written after it (``StockPool.recover(path)``) and the old
-            journal may be archived or deleted. True names it after the old one:
-            ``<journal>.<seq + 1>`` (with any such suffix of the old name
-            replaced).
-        """
-        with self.lock:
-            if self._journal is not None:
-                self._journal.sync()
-            journal = self._journal
-            new: Journal | None = None
-            if roll_journal is not False and roll_journal is not None:
-                if journal is None:
-                    msg = "snapshot: roll_journal needs a pool that keeps a journal."
-                    raise InvalidRequest(msg)
-                new = self._new_journal(journal, roll_journal)
-            crc = 0 if journal is None else journal.last_crc
-            copy = copy_state(self._state)
-            snap = snapshot_of(
-                copy,
-                self._base.model_dump_json(),
-                crc,
-                None if new is None else str(new.path.resolve()),
-            )
-            try:
-                written = write_snapshot(path, snap)
-            except BaseException:
-                if new is not None:
-                    new.close()
-                raise
-            if new is not None and journal is not None:
-                journal.close()
-                self._journal = new
-            return written
-
-    def _new_journal(
-        self, journal: Journal, roll: bool | str | os.PathLike[str]
-    ) -> Journal:
-        if roll is True:
-            stem = re.sub(r"\.\d+$", "", journal.path.name)
-            target = journal.path.with_name(f"{stem}.{self._state.seq + 1}")
-        else:
-            target = Path(str(roll))
-        if target.exists() and target.stat().st_size > 0:
-            raise JournalError(target, "exists; a rolled journal starts empty.")
-        new = Journal(
-            target,
-            fsync=journal.fsync,
-            batch_records=journal.batch_records,
-            batch_ms=journal.batch_ms,
-        )
-        new.continue_from(self._state.seq)
-        return new
+    # -- durability: snapshot, sync, close (Durable); recover ---------------------------
 
     @classmethod
     def recover(

@@ -11,6 +11,7 @@ state that was acknowledged. Anything that does not fit is a
 
 from __future__ import annotations
 
+import heapq
 import os
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -32,6 +33,7 @@ from omnistock.pool.reservation import (
     RELEASED,
     STATUS_NAMES,
     Reservation,
+    check_capacity,
     check_delta,
     check_exempt,
     check_text,
@@ -51,7 +53,7 @@ class StateCopy:
     network: CompiledNetwork
     counters: dict[str, np.ndarray]
     capacity: np.ndarray
-    reservations: list[Reservation]
+    reservations: list[tuple[Reservation, bool]]
     status: bytes
     seq: int
 
@@ -76,8 +78,18 @@ def snapshot_of(
     """The :class:`Snapshot` of a state copy."""
     net = copy.network
     lines = [
-        (r.reservation_id, r.order_id, r.key, r.deadline, r.exempt, i, *line)
-        for r in copy.reservations
+        (
+            r.reservation_id,
+            r.order_id,
+            r.key,
+            r.deadline,
+            r.exempt,
+            issued,
+            r.amends,
+            i,
+            *line,
+        )
+        for r, issued in copy.reservations
         for i, line in enumerate(r.lines)
     ]
     frames = {
@@ -143,49 +155,89 @@ def _network_from_snapshot(
     )
 
 
-def _reservations(frame: pl.DataFrame, state: PoolState) -> list[Reservation]:
-    out: list[Reservation] = []
-    for (rid,), group in frame.sort("reservation_id", "line").group_by(
-        "reservation_id", maintain_order=True
+def _reservations(
+    frame: pl.DataFrame, state: PoolState
+) -> list[tuple[Reservation, bool]]:
+    out: list[tuple[Reservation, bool]] = []
+    for (rid, issued), group in frame.sort("reservation_id", "issued", "line").group_by(
+        "reservation_id", "issued", maintain_order=True
     ):
         first = group.row(0, named=True)
         lines = tuple(group.select("node_id", "sku", "qty").iter_rows())
         rows = tuple(state.row(n, s) for n, s, _ in lines)
-        out.append(
-            Reservation(
-                int(rid),
-                first["order_id"],
-                lines,
-                first["key"],
-                first["deadline"],
-                first["exempt"],
-                rows,
-            )
+        res = Reservation(
+            int(rid),
+            first["order_id"],
+            lines,
+            first["key"],
+            first["deadline"],
+            first["exempt"],
+            rows,
+            first["amends"],
         )
+        out.append((res, bool(issued)))
     return out
 
 
-def _check_invariants(state: PoolState, reservations: list[Reservation]) -> str:
+def _check_invariants(
+    state: PoolState, reservations: list[tuple[Reservation, bool]]
+) -> str:
     """What is wrong with a restored state ("" when its invariants hold)."""
     status = state.status
     if status[0] != 0 or any(code not in STATUS_NAMES for code in status[1:]):
         return "unknown reservation status codes."
     held = state.held.copy()
     keys: set[str] = set()
-    for res in reservations:
+    for res, issued in reservations:
         rid = res.reservation_id
-        if not 0 < rid < len(status) or -1 in res.rows or res.key in keys:
-            return f"reservation {rid} does not fit the stock rows, ids or keys."
-        if res.key is not None:
+        if not 0 < rid < len(status) or -1 in res.rows:
+            return f"reservation {rid} does not fit the stock rows or ids."
+        if issued:
+            if res.key is None or res.key in keys:
+                return f"reservation {rid} does not fit the keys."
             keys.add(res.key)
-        if status[rid] == ACTIVE:
-            for row, line in zip(res.rows, res.lines, strict=True):
-                held[row] += line[2]
+    for res in state.active.values():
+        for row, line in zip(res.rows, res.lines, strict=True):
+            held[row] += line[2]
     if len(state.active) != sum(code == ACTIVE for code in status):
         return "an active reservation is missing its lines."
     if not np.array_equal(held, state.reserved) or np.any(state.held < 0):
         return "reserved differs from the held units plus the active reservations."
     return ""
+
+
+def restore(
+    self: PoolState,
+    counters: dict[str, np.ndarray],
+    status: bytes,
+    reservations: list[tuple[Reservation, bool]],
+    seq: int,
+) -> None:
+    """Load a snapshot's counters, statuses and kept reservations into ``self``.
+
+    ``counters`` holds ``held``, ``shipped``, ``received`` (int64[nnz]) and
+    ``capacity`` (int64[n_nodes]); on_hand, reserved and safety came with
+    the network the state was built from. ``reservations`` are the
+    ``(value, issued)`` pairs of ``PoolState.kept``.
+    """
+    self.held[:] = counters["held"]
+    self.shipped[:] = counters["shipped"]
+    self.received[:] = counters["received"]
+    self.returned[:] = counters["returned"]
+    self.unsellable[:] = counters["returned_unsellable"]
+    self.stock.capacity[:] = counters["capacity"]
+    self.status = bytearray(status) or bytearray(1)
+    for res, issued in reservations:
+        if issued and res.key is not None:
+            self.keys[res.key] = res
+        rid = res.reservation_id
+        if self.status[rid] == ACTIVE and (not issued or rid not in self.active):
+            self.active[rid] = res
+    for res in self.active.values():
+        if res.deadline is not None:
+            self.heap.append((res.deadline, res.reservation_id))
+    heapq.heapify(self.heap)
+    self.seq = seq
 
 
 def _state_from_snapshot(snap: Snapshot, where: object) -> tuple[PoolState, Scenario]:
@@ -196,12 +248,15 @@ def _state_from_snapshot(snap: Snapshot, where: object) -> tuple[PoolState, Scen
     if capacity["node_id"].to_list() != state.network.node_ids.tolist():
         raise JournalError(where, "nodes.parquet does not list the network's nodes.")
     reservations = _reservations(snap.frames["reservations"], state)
-    counters = {c: stock[c].to_numpy() for c in ("held", "shipped", "received")}
+    counters = {
+        c: stock[c].to_numpy()
+        for c in ("held", "shipped", "received", "returned", "returned_unsellable")
+    }
     counters["capacity"] = capacity["capacity"].to_numpy()
     status = snap.frames["status"]["status"].to_numpy().tobytes()
-    if any(not 0 < r.reservation_id < len(status) for r in reservations):
+    if any(not 0 < r.reservation_id < len(status) for r, _ in reservations):
         raise JournalError(where, "a reservation id has no status row.")
-    state.restore(counters, status, reservations, snap.seq)
+    restore(state, counters, status, reservations, snap.seq)
     problem = _check_invariants(state, reservations)
     if problem:
         raise JournalError(where, f"the snapshot is inconsistent: {problem}")
@@ -301,10 +356,45 @@ def replay(state: PoolState, rec: list[Any]) -> None:
     elif op in ("commit", "release") and len(args) == 1:
         res = state.open(args[0], op)
         state.apply_close(res, COMMITTED if op == "commit" else RELEASED)
+    elif op in ("commit", "release") and len(args) == 2:
+        res = state.open(args[0], op)
+        part = normalise_lines(args[1])
+        rest = state.check_part(res, part)
+        state.apply_part(res, rest, part, COMMITTED if op == "commit" else RELEASED)
     elif op == "expire" and len(args) == 2 and isinstance(args[1], list):
         check_time(args[0], "now")
         for res in [state.open(rid, "expire") for rid in args[1]]:
             state.apply_close(res, EXPIRED)
+    elif op == "amend" and len(args) == 5:
+        old_id, rid, key, deadline, lines = args
+        if type(rid) is not int or rid != state.next_id:
+            msg = f"reservation id {rid!r} out of order (expected {state.next_id})."
+            raise InvalidRequest(msg)
+        key = None if key is None else check_text(_text(key, "key"), "key")
+        deadline = None if deadline is None else check_time(deadline, "deadline")
+        old = state.open(old_id, "amend")
+        norm = normalise_lines(lines)
+        rows = state.check_amend(old, norm)
+        new = old._replace(
+            reservation_id=rid,
+            lines=norm,
+            key=key,
+            deadline=deadline,
+            rows=rows,
+            amends=old.reservation_id,
+        )
+        state.apply_amend(old, new)
+    elif op == "return" and len(args) == 6:
+        order_id, node_id, sku, qty, restock, reason = args
+        texts = {"order_id": order_id, "node_id": node_id, "sku": sku, "reason": reason}
+        for name, value in texts.items():
+            check_text(_text(value, name), name)
+        ((node_id, sku, qty),) = normalise_lines([(node_id, sku, qty)])
+        restock = check_exempt(restock, "restock")
+        row = state.check_return(node_id, sku, qty, restock)
+        state.apply_return(row, node_id, sku, qty, restock)
+    elif op == "period" and len(args) == 1 and isinstance(args[0], dict):
+        state.apply_period(check_capacity(args[0], state.network.node_index))
     elif op == "adjust" and len(args) == 4:
         node_id, sku, delta, reason = args
         if not (isinstance(node_id, str) and isinstance(sku, str)):
@@ -312,11 +402,20 @@ def replay(state: PoolState, rec: list[Any]) -> None:
             raise InvalidRequest(msg)
         delta = check_delta(delta, f"node {node_id!r}, sku {sku!r}")
         check_text(reason, "reason")
-        state.apply_adjust(state.check_adjust(node_id, sku, delta), delta)
+        row = state.check_adjust(node_id, check_text(sku, "sku"), delta)
+        state.apply_adjust(row, delta, node_id, sku)
     else:
         msg = f"unknown operation {op!r} or wrong fields {args!r}."
         raise InvalidRequest(msg)
     state.seq = seq
+
+
+def _text(value: object, name: str) -> str:
+    """``value`` if it is text (a record's field), else InvalidRequest."""
+    if not isinstance(value, str):
+        msg = f"{name} must be text. Got {value!r}."
+        raise InvalidRequest(msg)
+    return value
 
 
 def replay_all(state: PoolState, records: list[list[Any]], path: object) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import operator
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Mapping
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -15,6 +15,7 @@ from omnistock.model._validation import MAX_QTY
 
 __all__ = [
     "ACTIVE",
+    "AMENDED",
     "COMMITTED",
     "EXPIRED",
     "RELEASED",
@@ -22,6 +23,7 @@ __all__ = [
     "STATUS_NAMES",
     "Line",
     "Reservation",
+    "check_capacity",
     "check_delta",
     "check_exempt",
     "check_text",
@@ -33,12 +35,13 @@ __all__ = [
 #: One reservation line: (node_id, sku, qty).
 Line = tuple[str, str, int]
 
-ACTIVE, COMMITTED, RELEASED, EXPIRED = 1, 2, 3, 4
+ACTIVE, COMMITTED, RELEASED, EXPIRED, AMENDED = 1, 2, 3, 4, 5
 STATUS_NAMES = {
     ACTIVE: "active",
     COMMITTED: "committed",
     RELEASED: "released",
     EXPIRED: "expired",
+    AMENDED: "amended",
 }
 
 
@@ -64,6 +67,9 @@ class Reservation(NamedTuple):
         Whether it was allowed to take protected units.
     rows
         The compiled stock row of each line.
+    amends
+        The id of the reservation this one replaced (:meth:`StockPool.amend`),
+        or None.
     """
 
     reservation_id: int
@@ -73,6 +79,7 @@ class Reservation(NamedTuple):
     deadline: float | None = None
     exempt: bool = True
     rows: tuple[int, ...] = ()
+    amends: int | None = None
 
     @property
     def units(self) -> int:
@@ -183,3 +190,33 @@ def check_delta(delta: object, where: str) -> int:
         msg = f"{where}: delta must be in [-2**40, 2**40]. Got delta={out}."
         raise InvalidRequest(msg)
     return int(out)
+
+
+def check_capacity(capacity: object, nodes: Collection[str]) -> dict[str, int | None]:
+    """A period's node capacity: ``{node_id: units in [0, 2**40] or None}``.
+
+    None (no mapping) is ``{}``: every node starts from its scenario capacity.
+    A None value is no limit.
+    """
+    if capacity is None:
+        return {}
+    if not isinstance(capacity, Mapping):
+        msg = f"open_period: capacity must be a mapping node_id -> units. Got {capacity!r}."
+        raise InvalidRequest(msg)
+    out: dict[str, int | None] = {}
+    for node_id, value in capacity.items():
+        if node_id not in nodes:
+            msg = f"open_period: capacity names node {node_id!r}, which is not a node."
+            raise InvalidRequest(msg)
+        if value is not None:
+            if isinstance(value, bool | np.bool_) or not isinstance(
+                value, int | np.integer
+            ):
+                msg = f"open_period: capacity of node {node_id!r} must be an integer or None. Got {value!r}."
+                raise InvalidRequest(msg)
+            if not 0 <= value <= MAX_QTY:
+                msg = f"open_period: capacity of node {node_id!r} must be in [0, 2**40]. Got {value}."
+                raise InvalidRequest(msg)
+            value = int(value)
+        out[str(node_id)] = value
+    return dict(sorted(out.items()))

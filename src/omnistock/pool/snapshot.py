@@ -2,8 +2,8 @@
 
 A snapshot is a directory: ``network.json`` (the scenario without stock or
 orders), ``stock.parquet`` (one row per stock row), ``nodes.parquet`` (node
-capacity left), ``reservations.parquet`` (one row per line of every active or
-keyed reservation), ``status.parquet`` (the status of every reservation id) and,
+capacity left), ``reservations.parquet`` (one row per line of every active
+reservation as it holds now and of every keyed one as it was issued), ``status.parquet`` (the status of every reservation id) and,
 written last, ``meta.json``: the format, the journal sequence number it
 includes, the crc32 of that journal record, the journal that continues it when
 it was rolled, and the sha256 of every other file.
@@ -32,7 +32,7 @@ from omnistock.pool.journal import fsync_path
 
 __all__ = ["SNAPSHOT_FORMAT", "Snapshot", "read_snapshot", "write_snapshot"]
 
-SNAPSHOT_FORMAT = 2
+SNAPSHOT_FORMAT = 3
 _FRAMES = ("stock", "nodes", "reservations", "status")
 #: The columns (and types) each frame must have.
 SCHEMAS: dict[str, dict[str, type[pl.DataType]]] = {
@@ -44,6 +44,8 @@ SCHEMAS: dict[str, dict[str, type[pl.DataType]]] = {
         "safety_stock": pl.Int64,
         "shipped": pl.Int64,
         "received": pl.Int64,
+        "returned": pl.Int64,
+        "returned_unsellable": pl.Int64,
         "held": pl.Int64,
     },
     "nodes": {"node_id": pl.String, "capacity": pl.Int64},
@@ -53,6 +55,8 @@ SCHEMAS: dict[str, dict[str, type[pl.DataType]]] = {
         "key": pl.String,
         "deadline": pl.Float64,
         "exempt": pl.Boolean,
+        "issued": pl.Boolean,
+        "amends": pl.Int64,
         "line": pl.Int64,
         "node_id": pl.String,
         "sku": pl.String,

@@ -17,28 +17,33 @@ from __future__ import annotations
 import heapq
 from array import array
 from bisect import bisect_left
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 
 import numpy as np
 
 from omnistock._kernels.protection import usable
 from omnistock.compiled import CompiledNetwork
+from omnistock.compiled.network import NO_LIMIT
 from omnistock.compiled.state import StockState, free_units, protected_limit
 from omnistock.exceptions import (
     InsufficientStock,
     InvalidAdjustment,
+    InvalidRequest,
     ReservationClosed,
     UnknownReservation,
     UnknownStockRow,
 )
 from omnistock.pool.reservation import (
     ACTIVE,
+    AMENDED,
     COMMITTED,
     MAX_QTY,
     STATUS_NAMES,
     Line,
     Reservation,
 )
+from omnistock.pool.rows import grow_state
 
 __all__ = ["PoolState"]
 
@@ -69,22 +74,31 @@ class PoolState:
         self.safety = net.stock_safety.astype(np.int64, copy=True)
         self.shipped = np.zeros_like(self.on_hand)
         self.received = np.zeros_like(self.on_hand)
+        self.returned = np.zeros_like(self.on_hand)  # restocked returns
+        self.unsellable = np.zeros_like(self.on_hand)  # returns not restocked
         self.protect = net.node_protect[net.stock_node].astype(np.int64)
+        #: Called (under the pool's lock) after a stock row was added.
+        self.on_grow: list[Callable[[], None]] = []
         free = free_units(self.on_hand, self.reserved, self.safety)
         self.stock = StockState(
             free,
             protected_limit(free, self.protect),
             net.node_capacity.astype(np.int64, copy=True),
         )
-        self._free, self._limit = self.stock.free, self.stock.limit
-        self._cap = self.stock.capacity
-        self._indptr = array("q", net.stock_indptr.astype(np.int64).tobytes())
-        self._nodes = array("q", net.stock_node.astype(np.int64).tobytes())
+        self.index_rows()
         self.active: dict[int, Reservation] = {}
         self.keys: dict[str, Reservation] = {}
         self.status = bytearray(1)  # status code per reservation id; id 0 unused
         self.heap: list[tuple[float, int]] = []
         self.seq = 0
+
+    def index_rows(self) -> None:
+        """Cache the live arrays and the row index (after building or adding a row)."""
+        net = self.network
+        self._free, self._limit = self.stock.free, self.stock.limit
+        self._cap = self.stock.capacity
+        self._indptr = array("q", net.stock_indptr.astype(np.int64).tobytes())
+        self._nodes = array("q", net.stock_node.astype(np.int64).tobytes())
 
     # -- reading ------------------------------------------------------------------------
 
@@ -131,23 +145,62 @@ class PoolState:
         """The id the next reservation gets."""
         return len(self.status)
 
-    def kept(self) -> list[Reservation]:
-        """Active and keyed reservations by id: what a snapshot must keep."""
-        kept = {r.reservation_id: r for r in self.keys.values()}
-        kept.update(self.active)
-        return [kept[rid] for rid in sorted(kept)]
+    def kept(self) -> list[tuple[Reservation, bool]]:
+        """What a snapshot must keep, by id: ``(value, issued)`` pairs.
+
+        Every active reservation as it now holds (``issued`` False) and every
+        keyed one as it was issued (``issued`` True: a retry under its key is
+        compared with the request, whatever partial commits or releases did
+        since). A keyed active reservation not changed since appears once, as
+        issued.
+        """
+        out = [(r, True) for r in self.keys.values()]
+        out += [
+            (r, False)
+            for r in self.active.values()
+            if r.key is None or self.keys.get(r.key) is not r
+        ]
+        return sorted(out, key=lambda pair: (pair[0].reservation_id, pair[1]))
 
     # -- checks (change nothing) --------------------------------------------------------
 
     def check_reserve(self, lines: tuple[Line, ...], exempt: bool) -> tuple[int, ...]:
-        """The rows of ``lines``; raises InsufficientStock unless all fit together."""
+        """The rows of ``lines``; raises InsufficientStock unless all fit together.
+
+        Stock first (every line), then node capacity (the units of all lines at
+        a node against what the node may still give this period).
+        """
         if len(lines) == 1:  # the common case, without the per-row sums
             node_id, sku, qty = lines[0]
             row = self.row(node_id, sku)
             have = self.usable(row, exempt)
             if qty > have:
                 raise self._shortage(row, node_id, sku, qty, have, exempt)
+            if qty > self._cap[self._nodes[row]]:
+                raise self._over_capacity(node_id, sku, qty)
             return (row,)
+        rows = self._check_stock(lines, exempt)
+        need: dict[str, int] = {}
+        for node_id, _, qty in lines:
+            need[node_id] = need.get(node_id, 0) + qty
+        for row, (node_id, sku, _) in zip(rows, lines, strict=True):
+            if need[node_id] > self._cap[self._nodes[row]]:
+                raise self._over_capacity(node_id, sku, need[node_id])
+        return rows
+
+    def _over_capacity(self, node_id: str, sku: str, need: int) -> InsufficientStock:
+        left = int(self._cap[self.network.node_index[node_id]])
+        return InsufficientStock(
+            node_id,
+            sku,
+            need,
+            max(left, 0),
+            f"(node capacity left: the node may give {max(left, 0)} more units "
+            "this period)",
+        )
+
+    def _check_stock(self, lines: tuple[Line, ...], exempt: bool) -> tuple[int, ...]:
+        """The rows of ``lines`` if each node-SKU's lines fit its usable units."""
         rows = tuple(self.row(node_id, sku) for node_id, sku, _ in lines)
         need: dict[tuple[str, str], int] = {}
         for node_id, sku, qty in lines:
@@ -171,14 +224,20 @@ class PoolState:
         return InsufficientStock(node_id, sku, need, have, detail)
 
     def check_adjust(self, node_id: str, sku: str, delta: int) -> int:
-        """The row of (node_id, sku) if on_hand may change by ``delta``."""
+        """The row of (node_id, sku) if on_hand may change by ``delta``.
+
+        -1 when the node has no row of the SKU and ``delta`` > 0: the row is
+        added when the adjustment is applied.
+        """
         row = self.row(node_id, sku)
         if row < 0:
+            if delta > 0:
+                return -1
             raise UnknownStockRow(
                 node_id,
                 sku,
-                "A pool's rows are fixed when it is built: declare the row (on_hand 0) "
-                "in the scenario (docs/decisions.md).",
+                "The node holds no stock of this sku: only a positive delta (a "
+                "receipt) adds the row.",
             )
         on_hand, reserved = int(self.on_hand[row]), int(self.reserved[row])
         if on_hand + delta < reserved:
@@ -224,8 +283,63 @@ class PoolState:
 
     def apply_close(self, res: Reservation, status: int) -> None:
         """End ``res`` with ``status``: ship its units (commit) or give them back."""
-        shipped = status == COMMITTED
-        for row, line in zip(res.rows, res.lines, strict=True):
+        self._take(res.rows, res.lines, status == COMMITTED)
+        del self.active[res.reservation_id]
+        self.status[res.reservation_id] = status
+
+    def check_part(self, res: Reservation, lines: tuple[Line, ...]) -> Reservation:
+        """``res`` less ``lines`` (a partial commit or release); changes nothing.
+
+        Lines of the same node-SKU are taken together, from ``res``'s lines in
+        order; asking for more of a node-SKU than ``res`` holds is InvalidRequest.
+        The value returned has no lines when ``lines`` take every unit.
+        """
+        need: dict[tuple[str, str], int] = {}
+        for node_id, sku, qty in lines:
+            need[node_id, sku] = need.get((node_id, sku), 0) + qty
+        held: dict[tuple[str, str], int] = {}
+        for node_id, sku, qty in res.lines:
+            held[node_id, sku] = held.get((node_id, sku), 0) + qty
+        for (node_id, sku), qty in need.items():
+            if qty > held.get((node_id, sku), 0):
+                msg = (
+                    f"reservation {res.reservation_id} holds "
+                    f"{held.get((node_id, sku), 0)} units of sku {sku!r} at node "
+                    f"{node_id!r}; asked for {qty}."
+                )
+                raise InvalidRequest(msg)
+        kept_lines: list[Line] = []
+        kept_rows: list[int] = []
+        for row, (node_id, sku, qty) in zip(res.rows, res.lines, strict=True):
+            take = min(qty, need.get((node_id, sku), 0))
+            if take:
+                need[node_id, sku] -= take
+            if qty > take:
+                kept_lines.append((node_id, sku, qty - take))
+                kept_rows.append(row)
+        return res._replace(lines=tuple(kept_lines), rows=tuple(kept_rows))
+
+    def apply_part(
+        self, res: Reservation, rest: Reservation, lines: tuple[Line, ...], status: int
+    ) -> None:
+        """Ship (commit) or give back ``lines`` of ``res``, leaving ``rest`` held.
+
+        ``rest`` comes from :meth:`check_part`; when it holds nothing, ``res``
+        ends with ``status``.
+        """
+        rows = tuple(self.row(node_id, sku) for node_id, sku, _ in lines)
+        self._take(rows, lines, status == COMMITTED)
+        if rest.lines:
+            self.active[res.reservation_id] = rest
+        else:
+            del self.active[res.reservation_id]
+            self.status[res.reservation_id] = status
+
+    def _take(
+        self, rows: tuple[int, ...], lines: tuple[Line, ...], shipped: bool
+    ) -> None:
+        """Lower reserved by ``lines``' units: shipped, or given back with capacity."""
+        for row, line in zip(rows, lines, strict=True):
             qty = line[2]
             self.reserved[row] -= qty
             if shipped:  # on_hand - reserved is unchanged, and so are the counters
@@ -234,15 +348,102 @@ class PoolState:
             else:  # the node did not give the units: its capacity comes back
                 self._cap[self._nodes[row]] += qty
         if not shipped:
-            self.refresh(res.rows)
-        del self.active[res.reservation_id]
-        self.status[res.reservation_id] = status
+            self.refresh(rows)
 
-    def apply_adjust(self, row: int, delta: int) -> None:
-        """Change on_hand of ``row`` by ``delta`` (checked by :meth:`check_adjust`)."""
+    def apply_period(self, capacity: dict[str, int | None]) -> None:
+        """Start a period: node capacity from the network, or ``capacity`` where given.
+
+        The units active reservations still hold at a node are taken from it
+        (they were counted in the period they were made), so the counter may
+        start below zero: the node then gives nothing until they go.
+        """
+        net = self.network
+        cap = net.node_capacity.astype(np.int64, copy=True)
+        for node_id, value in capacity.items():
+            cap[net.node_index[node_id]] = NO_LIMIT if value is None else value
+        for res in self.active.values():
+            for row, line in zip(res.rows, res.lines, strict=True):
+                cap[self._nodes[row]] -= line[2]
+        self._cap[:] = cap
+
+    @contextmanager
+    def as_if_released(self, res: Reservation) -> Iterator[None]:
+        """Inside the block, ``res``'s units and capacity count as free (for an amend).
+
+        The counters are exactly those of a pool where ``res`` was released;
+        on leaving they are exactly as before (the ONE formula, both ways).
+        Statuses and the book do not change. The caller holds the pool's lock.
+        """
+        self._take(res.rows, res.lines, shipped=False)
+        try:
+            yield
+        finally:
+            for row, line in zip(res.rows, res.lines, strict=True):
+                self.reserved[row] += line[2]
+                self._cap[self._nodes[row]] -= line[2]
+            self.refresh(res.rows)
+
+    def check_amend(self, old: Reservation, lines: tuple[Line, ...]) -> tuple[int, ...]:
+        """The rows of ``lines`` if they fit with ``old``'s own units counted as free."""
+        with self.as_if_released(old):
+            return self.check_reserve(lines, old.exempt)
+
+    def apply_amend(self, old: Reservation, new: Reservation) -> None:
+        """Replace ``old`` by ``new`` (checked by :meth:`check_amend`)."""
+        self.apply_close(old, AMENDED)
+        self.apply_reserve(new)
+
+    def apply_adjust(self, row: int, delta: int, node_id: str, sku: str) -> int:
+        """Change on_hand of ``row`` by ``delta`` (checked by :meth:`check_adjust`).
+
+        ``row`` -1 adds the row of (node_id, sku) first. Returns the row.
+        """
+        if row < 0:
+            row = self.add_row(node_id, sku)
         self.on_hand[row] += delta
         self.received[row] += delta
         self.refresh((row,))
+        return row
+
+    def check_return(self, node_id: str, sku: str, qty: int, restock: bool) -> int:
+        """The row a return of ``qty`` units goes to (-1: a row to add); changes nothing."""
+        row = self.row(node_id, sku)
+        counter = self.on_hand if restock else self.unsellable
+        if row >= 0 and int(counter[row]) + qty > MAX_QTY:
+            raise InvalidAdjustment(
+                node_id,
+                sku,
+                qty,
+                int(self.on_hand[row]),
+                int(self.reserved[row]),
+                "above the 2**40 units a row may hold",
+            )
+        return row
+
+    def apply_return(
+        self, row: int, node_id: str, sku: str, qty: int, restock: bool
+    ) -> int:
+        """Take back ``qty`` units at the row (checked by :meth:`check_return`).
+
+        Restocked units go on hand (sellable at once); others count as
+        unsellable. Returns the counter the units went to, after.
+        """
+        if row < 0:
+            row = self.add_row(node_id, sku)
+        if not restock:
+            self.unsellable[row] += qty
+            return int(self.unsellable[row])
+        self.on_hand[row] += qty
+        self.returned[row] += qty
+        self.refresh((row,))
+        return int(self.on_hand[row])
+
+    def add_row(self, node_id: str, sku: str) -> int:
+        """Add the empty stock row of (node_id, sku) and return its position.
+
+        See :func:`omnistock.pool.rows.grow_state`.
+        """
+        return grow_state(self, node_id, sku)
 
     def due(self, now: float) -> list[tuple[float, int]]:
         """Pop the active reservations whose deadline is <= ``now``, earliest first."""
@@ -258,36 +459,6 @@ class PoolState:
         for item in items:
             heapq.heappush(self.heap, item)
 
-    # -- restoring from a snapshot ------------------------------------------------------
-
-    def restore(
-        self,
-        counters: dict[str, np.ndarray],
-        status: bytes,
-        reservations: list[Reservation],
-        seq: int,
-    ) -> None:
-        """Load a snapshot's counters, statuses and kept reservations.
-
-        ``counters`` holds ``held``, ``shipped``, ``received`` (int64[nnz]) and
-        ``capacity`` (int64[n_nodes]); on_hand, reserved and safety came with
-        the network the state was built from.
-        """
-        self.held[:] = counters["held"]
-        self.shipped[:] = counters["shipped"]
-        self.received[:] = counters["received"]
-        self._cap[:] = counters["capacity"]
-        self.status = bytearray(status) or bytearray(1)
-        for res in reservations:
-            if res.key is not None:
-                self.keys[res.key] = res
-            if self.status[res.reservation_id] == ACTIVE:
-                self.active[res.reservation_id] = res
-                if res.deadline is not None:
-                    self.heap.append((res.deadline, res.reservation_id))
-        heapq.heapify(self.heap)
-        self.seq = seq
-
     def columns(self) -> dict[str, np.ndarray]:
         """The live per-row counters by column name (read them under the lock)."""
         return {
@@ -297,4 +468,6 @@ class PoolState:
             "free": self._free,
             "shipped": self.shipped,
             "received": self.received,
+            "returned": self.returned,
+            "returned_unsellable": self.unsellable,
         }
