@@ -206,3 +206,25 @@ def test_a_cold_first_run_says_it_is_compiling(day: Path, tmp_path: Path) -> Non
         check=False,
     )
     assert again.returncode == 0 and "compiling" not in again.stderr
+
+
+def test_a_solver_without_progress_reports_still_shows_a_moving_line(
+    day: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Never silent over 2 s: greedy (one kernel call) gets the elapsed seconds."""
+    import time
+
+    import omnistock.cli.commands
+    import omnistock.solving
+
+    real = omnistock.solving.solve
+
+    def slow(*args: object, **kwargs: object) -> object:
+        time.sleep(1.3)  # a long kernel call, as a huge batch would be
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(omnistock.solving, "solve", slow)
+    monkeypatch.setattr(omnistock.cli.commands, "TICK_AFTER", 0.0)
+    code, _, err = _run(["solve", str(day / "day.json"), "--solver", "greedy"], capsys)
+    assert code == 0
+    assert err.count("greedy: solving") >= 2  # at once, then a second later

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -12,6 +13,8 @@ from omnistock.cli.files import Output, load_scenario, say
 
 __all__ = ["cmd_demo", "cmd_sample", "cmd_solve", "progress_bar", "solver_options"]
 
+#: Seconds a solver without progress reports may run before the CLI shows a line.
+TICK_AFTER = 2.0
 #: The formats a plan is written in (``-``: CSV on standard output).
 PLAN_FORMATS = (".json", ".parquet", ".csv")
 
@@ -34,19 +37,43 @@ def solver_options(solver: str, args: argparse.Namespace) -> dict[str, Any]:
 
 
 def progress_bar(solver: str, quiet: bool) -> tuple[dict[str, Any], Callable[[], None]]:
-    """A status line on stderr fed by the ``progress`` callback of a solver that takes one.
+    """A status line on stderr for the solve: never a silent stretch over 2 s.
 
-    It shows the phase, the work done, the incumbent and the gap, and moves at
-    least once a second (the solvers' heartbeat, docs/solvers.md).
+    A solver that reports progress (``capabilities.progress``: optimal,
+    lookahead) feeds the line with its phase, work done, incumbent and gap, and
+    its heartbeat moves it at least once a second. Any other solver (one kernel
+    call: greedy and the peers) gets a line with the elapsed seconds once a
+    second, from 2 s on, so a huge batch does not look hung either.
     """
     from omnistock import solvers
 
-    if quiet or not solvers.get(solver).capabilities.progress:
+    if quiet:
         return {}, lambda: None
-    from omnistock.progress import ProgressLine
+    from omnistock.progress import Progress, ProgressLine
 
     line = ProgressLine(sys.stderr)
-    return {"progress": line}, line.close
+    if solvers.get(solver).capabilities.progress:
+        return {"progress": line}, line.close
+    stop = threading.Event()
+    began = time.perf_counter()
+
+    def tick() -> None:
+        if stop.wait(TICK_AFTER):
+            return
+        while True:
+            line(Progress(solver, "solving", elapsed=time.perf_counter() - began))
+            if stop.wait(1.0):
+                return
+
+    ticker = threading.Thread(target=tick, name="omnistock-tick", daemon=True)
+    ticker.start()
+
+    def close() -> None:
+        stop.set()
+        ticker.join()
+        line.close()
+
+    return {}, close
 
 
 def load_kernels(solvers: list[str] | None, quiet: bool = False) -> None:
