@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from omnistock.simulation.offline import hindsight
 from omnistock.simulation.replenishment import OrderUpTo
+from omnistock.simulation.returns import Returns
 from omnistock.simulation.run import Simulation, simulate
 
-__all__ = ["OrderUpTo", "Simulation", "hindsight", "simulate"]
+__all__ = ["OrderUpTo", "Returns", "Simulation", "hindsight", "simulate"]

@@ -47,6 +47,7 @@ from omnistock.simulation.replenishment import (
     receipts_rows,
     review,
 )
+from omnistock.simulation.returns import ReturnFlow, Returns, return_rows
 from omnistock.solvers.sequential import Runs, solve_orders
 from omnistock.solving import validate_options
 
@@ -73,6 +74,8 @@ class Simulation:
         decision_us_per_order, objective.
     policy
         The policy's name.
+    info
+        Extras: ``returns``, the frame of customer returns when simulated with them.
     """
 
     decisions: pl.DataFrame
@@ -136,6 +139,7 @@ def simulate(
     plan_hours: float | None = None,
     seed: int = 0,
     progress: bool = False,
+    returns: Returns | None = None,
 ) -> Simulation:
     """Run ``orders`` through ``policy`` over simulated time.
 
@@ -189,9 +193,14 @@ def simulate(
         policy. With e.g. 24, each day is a plan: capacities and protection limits
         start again from the stock at hand every 24 h.
     seed
-        Seed of the re-planning solver (the simulation itself draws nothing).
+        Seed of the re-planning solver, and of the returns' draws unless
+        ``returns.seed`` is given (nothing else is drawn).
     progress
         Show a progress bar (tqdm) over segments.
+    returns
+        Customer returns (:class:`Returns`, rules in :mod:`.returns`); KPIs gain
+        ``returned``, ``restocked``, ``unsellable``, ``sold_from_returns`` and
+        ``info["returns"]`` lists them. None (default): no returns.
 
     Returns
     -------
@@ -205,6 +214,11 @@ def simulate(
         )
         raise OmnistockError(msg)
     order_list, hours, compiled = prepare_stream(network, orders, arrivals)
+    flow = None
+    if returns is not None:  # first empty rows where a return may reach (decisions.md)
+        network = return_rows(network, returns, compiled, order_list, hours, seed)
+        order_list, hours, compiled = prepare_stream(network, order_list, arrivals)
+        flow = ReturnFlow(returns, compiled, order_list, hours, seed)
     co = compiled.orders
     impl = solvers.get(policy)
     popts: dict[str, Any] = dict(policy_options or {})
@@ -225,6 +239,8 @@ def simulate(
         receipts,
         replenish,
     )
+    if flow is not None:
+        events = flow.events(events, horizon)
     receipt_rows, receipt_hours, receipt_qty = receipts_rows(compiled.network, receipts)
     scheduled: list[tuple[float, np.ndarray, np.ndarray]] = []
 
@@ -258,6 +274,8 @@ def simulate(
         if replenish is not None and start > 0 and start % replenish.period_hours == 0:
             scheduled.append(review(stock, replenish, start))
         arrive(stock, receipt_rows, receipt_hours, receipt_qty, scheduled, start)
+        if flow is not None:
+            flow.step(stock, parts, start)
         if plan_hours is not None and start > 0 and start % plan_hours == 0:
             stock.new_plan()
         if priced and start % refresh_every == 0:
@@ -294,7 +312,7 @@ def simulate(
     if bar is not None:
         bar.close()
     line, node, qty = concat_triples(parts)
-    return report(
+    sim = report(
         compiled,
         (line, node, qty),
         hours,
@@ -303,6 +321,7 @@ def simulate(
         decide_seconds,
         policy,
     )
+    return sim if flow is None else flow.report(sim, stock, parts, horizon)
 
 
 def prepare_stream(
