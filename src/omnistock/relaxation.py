@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
+from omnistock._kernels.cost import unfilled_cost
 from omnistock.compiled import NO_LIMIT, CompiledScenario
 from omnistock.exceptions import InvalidArgument
 from omnistock.model.scenario import Scenario
@@ -154,10 +155,12 @@ def relax_compiled(
     )
     unfillable = ~has_cand[orders.line_order]
     constant = float(
-        net.unfilled
-        * np.sum(
-            orders.order_weight[orders.line_order[unfillable]]
-            * orders.line_qty[unfillable]
+        np.sum(
+            unfilled_cost(
+                net.unfilled,
+                orders.order_weight[orders.line_order[unfillable]],
+                orders.line_qty[unfillable],
+            )
         )
     )
     if has_cand.any():

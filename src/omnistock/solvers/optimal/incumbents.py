@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from omnistock._kernels.cost import plan_cost
+from omnistock._kernels.cost import plan_cost, unfilled_cost
 from omnistock.compiled import CompiledScenario
 from omnistock.exceptions import UnknownSolverError
 from omnistock.solvers.base import Solution
@@ -78,4 +78,5 @@ def unfillable_cost(compiled: CompiledScenario, order_idx: np.ndarray) -> float:
     orders = compiled.orders
     mask = np.isin(orders.line_order, order_idx)
     weight = orders.order_weight[orders.line_order[mask]]
-    return float(compiled.network.unfilled * np.sum(weight * orders.line_qty[mask]))
+    units = orders.line_qty[mask]
+    return float(np.sum(unfilled_cost(compiled.network.unfilled, weight, units)))
