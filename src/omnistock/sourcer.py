@@ -26,11 +26,11 @@ from omnistock._kernels.records import (
 )
 from omnistock.compiled import (
     METHOD_CODES,
-    NO_LIMIT,
     CompiledNetwork,
     StockState,
     compile_network,
 )
+from omnistock.compiled.orders import order_inputs
 from omnistock.decision import Decision
 from omnistock.exceptions import (
     DecisionError,
@@ -271,31 +271,25 @@ class Sourcer:
             [net.sku_index.get(line.sku, -1) for line in order.lines], dtype=np.int64
         )
         line_qty = np.array([line.qty for line in order.lines], dtype=np.int64)
-        pickup = -1
+        inputs = order_inputs(net, order)
+        if order.method == "pickup" and inputs.pickup < 0:
+            msg = f"order {order.id!r}: pickup_node {order.pickup_node!r} is not a node. Got {order.pickup_node!r}."
+            raise ScenarioError(msg)
         lat = lon = math.nan
-        if order.pickup_node is not None and order.method == "pickup":
-            pickup = net.node_index.get(order.pickup_node, -1)
-            if pickup < 0:
-                msg = f"order {order.id!r}: pickup_node {order.pickup_node!r} is not a node. Got {order.pickup_node!r}."
-                raise ScenarioError(msg)
-        elif order.destination is not None:
+        if inputs.pickup < 0 and order.destination is not None:
             lat, lon = order.destination.lat, order.destination.lon
-        exempt = order.tier in net.exempt_tiers
-        limit = order.split_limit
         request = self._request(
             line_sku,
             line_qty,
-            net.channel_index.get(order.channel, -1),
-            METHOD_CODES[order.method],
-            pickup,
+            inputs.channel,
+            inputs.method,
+            inputs.pickup,
             lat,
             lon,
-            exempt=exempt,
-            penalty=unfilled_cost(
-                net.unfilled, net.tier_weights.get(order.tier, 1.0), 1
-            ),
-            split_limit=min(NO_LIMIT if limit is None else limit, net.max_splits),
-            all_or_nothing=order.all_or_nothing,
+            exempt=inputs.exempt,
+            penalty=unfilled_cost(net.unfilled, inputs.weight, 1),
+            split_limit=inputs.split_limit,
+            all_or_nothing=inputs.all_or_nothing,
         )
         stock = state.stock
         arrays = self._decide_order(net.record, stock.record, request, POLICY_GREEDY)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import polars as pl
@@ -15,7 +16,7 @@ from omnistock._kernels.records import OrdersRecord, orders_record
 from omnistock.compiled.network import NO_LIMIT, CompiledNetwork, str_array
 from omnistock.model.orders import Order
 
-__all__ = ["CompiledOrders", "compile_orders"]
+__all__ = ["CompiledOrders", "OrderInputs", "compile_orders", "order_inputs"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -127,6 +128,39 @@ class CompiledOrders:
         return subset, line_map
 
 
+class OrderInputs(NamedTuple):
+    """One order's rule inputs as the kernels read them: the one derivation.
+
+    ``compile_orders`` (a batch) and the Sourcer (one order on its hot path) both
+    call :func:`order_inputs`, so an order means the same to every solver.
+    """
+
+    channel: int  # channel index, -1 when no node names it
+    method: int  # METHOD_CODES
+    pickup: int  # pickup node index for a pickup order, else -1 (-1 also: unknown)
+    exempt: bool  # the tier may take protected units (S4)
+    weight: float  # tier weight of the unfilled cost (S9)
+    split_limit: int  # min(order's own limit, rules.max_splits); NO_LIMIT for none (S6)
+    all_or_nothing: bool  # S7
+
+
+def order_inputs(network: CompiledNetwork, order: Order) -> OrderInputs:
+    """The rule inputs of ``order`` on ``network`` (docs/semantics.md S3-S7, S9)."""
+    pickup = -1
+    if order.method == "pickup" and order.pickup_node is not None:
+        pickup = network.node_index.get(order.pickup_node, -1)
+    limit = order.split_limit
+    return OrderInputs(
+        network.channel_index.get(order.channel, -1),
+        METHOD_CODES[order.method],
+        pickup,
+        order.tier in network.exempt_tiers,
+        network.tier_weights.get(order.tier, 1.0),
+        min(NO_LIMIT if limit is None else limit, network.max_splits),
+        order.all_or_nothing,
+    )
+
+
 def compile_orders(network: CompiledNetwork, orders: Sequence[Order]) -> CompiledOrders:
     """Compile a batch of orders against a compiled network.
 
@@ -159,17 +193,13 @@ def compile_orders(network: CompiledNetwork, orders: Sequence[Order]) -> Compile
         .astype(np.int64, copy=False)
     )
 
-    methods = np.fromiter(
-        (METHOD_CODES[o.method] for o in orders), dtype=np.int64, count=n
-    )
-    pickup = np.fromiter(
-        (
-            -1 if o.pickup_node is None else network.node_index[o.pickup_node]
-            for o in orders
-        ),
-        dtype=np.int64,
-        count=n,
-    )
+    inputs = [order_inputs(network, o) for o in orders]
+
+    def column(field: int, dtype: type) -> np.ndarray:
+        return np.fromiter((i[field] for i in inputs), dtype=dtype, count=n)
+
+    methods = column(1, np.int64)
+    pickup = column(2, np.int64)
     lat = np.fromiter(
         (o.destination.lat if o.destination is not None else np.nan for o in orders),
         dtype=np.float64,
@@ -185,34 +215,17 @@ def compile_orders(network: CompiledNetwork, orders: Sequence[Order]) -> Compile
     # A pickup order's destination is its pickup node.
     xyz[is_pickup] = network.node_xyz[pickup[is_pickup]]
     tiers = str_array([o.tier for o in orders])
-    splits = np.fromiter(
-        (NO_LIMIT if o.split_limit is None else o.split_limit for o in orders),
-        dtype=np.int64,
-        count=n,
-    )
     return CompiledOrders(
         order_ids=str_array([o.id for o in orders]),
-        order_channel=np.fromiter(
-            (network.channel_index.get(o.channel, -1) for o in orders),
-            dtype=np.int64,
-            count=n,
-        ),
+        order_channel=column(0, np.int64),
         order_method=methods,
         order_tier=tiers,
-        order_exempt=np.fromiter(
-            (o.tier in network.exempt_tiers for o in orders), dtype=np.bool_, count=n
-        ),
-        order_weight=np.fromiter(
-            (network.tier_weights.get(o.tier, 1.0) for o in orders),
-            dtype=np.float64,
-            count=n,
-        ),
+        order_exempt=column(3, np.bool_),
+        order_weight=column(4, np.float64),
         order_xyz=xyz,
         order_pickup=pickup,
-        order_max_splits=np.minimum(splits, network.max_splits),
-        order_all_or_nothing=np.fromiter(
-            (o.all_or_nothing for o in orders), dtype=np.bool_, count=n
-        ),
+        order_max_splits=column(5, np.int64),
+        order_all_or_nothing=column(6, np.bool_),
         line_indptr=indptr,
         line_order=line_order,
         line_sku=line_sku,
