@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import signal
 import threading
@@ -21,6 +22,9 @@ distributed = pytest.importorskip(
 )
 
 from omnistock.scale import make_executor  # noqa: E402
+
+# polars and numba keep threads: worker processes are spawned, not forked.
+SPAWN = multiprocessing.get_context("spawn")
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +65,7 @@ def test_greedy_on_a_local_cluster_is_the_in_process_plan(
 
 def test_greedy_on_a_process_pool_is_the_in_process_plan(small: Scenario) -> None:
     here = solve(small, solver="greedy")
-    with ProcessPoolExecutor(2) as pool:
+    with ProcessPoolExecutor(2, mp_context=SPAWN) as pool:
         there = solve(small, solver="greedy", executor=pool)
     assert there.allocations.equals(here.allocations)
 
@@ -129,7 +133,7 @@ def test_a_component_that_fails_twice_is_solved_by_greedy_in_the_driver(
 def test_a_pool_whose_workers_were_killed_still_gives_a_checked_plan(
     small: Scenario,
 ) -> None:
-    pool = ProcessPoolExecutor(2)
+    pool = ProcessPoolExecutor(2, mp_context=SPAWN)
     try:
         pids = {pool.submit(os.getpid).result() for _ in range(8)}
         for pid in pids:
