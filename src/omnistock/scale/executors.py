@@ -143,16 +143,26 @@ def release(ref: Any) -> None:
 
 
 def submit(
-    executor: Executor, fn: Callable[..., T], *args: Any, retries: int = 1
+    executor: Executor,
+    fn: Callable[..., T],
+    *args: Any,
+    retries: int = 1,
+    scatter: tuple[int, ...] = (),
 ) -> Future[T]:
     """``fn(*args)`` on ``executor``; on a Dask client with Dask's own ``retries``.
 
     Dask re-runs a task whose worker was lost by itself; ``retries`` also re-runs
-    one that raised. Other executors are retried by the caller.
+    one that raised. Other executors are retried by the caller. On Dask the
+    arguments at positions ``scatter`` (large arrays) are scattered first, so
+    they travel to the worker that runs the task instead of inside the task graph.
     """
     client = dask_client(executor)
     if client is not None:
-        future: Future[T] = client.submit(fn, *args, pure=False, retries=retries)
+        sent = [
+            client.scatter(a, hash=False) if i in scatter else a
+            for i, a in enumerate(args)
+        ]
+        future: Future[T] = client.submit(fn, *sent, pure=False, retries=retries)
         return future
     return executor.submit(fn, *args)
 

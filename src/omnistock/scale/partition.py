@@ -76,7 +76,7 @@ def _run_task(
 def _attempt(executor: Executor, args: tuple[Any, ...]) -> Any:
     """A future of one task; a pool that refuses the task gives a failed future."""
     try:
-        return submit_task(executor, _run_task, *args)
+        return submit_task(executor, _run_task, *args, scatter=(1,))
     except Exception as err:  # a broken pool refuses at submit
         failed: Future[TaskResult] = Future()
         failed.set_exception(err)
