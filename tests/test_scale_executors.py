@@ -7,7 +7,14 @@ import pickle
 
 import pytest
 
-from omnistock import InvalidArgument, make_executor
+from omnistock import (
+    InvalidArgument,
+    make_executor,
+    replan,
+    samples,
+    simulate_many,
+    solve,
+)
 from omnistock.scale.executors import Shipped, release, resolve, ship
 
 
@@ -50,3 +57,25 @@ def test_workers_below_one_are_refused(workers: int) -> None:
         make_executor(workers=workers),
     ):
         pass
+
+
+def test_an_executor_that_is_not_one_is_named() -> None:
+    net = samples.network("small", seed=1)
+    scenario = net.with_orders(samples.orders(net, 5, seed=1))
+    plan = solve(scenario)
+    calls = [
+        ("solve", lambda: solve(scenario, executor="tcp://x:8786")),
+        ("replan", lambda: replan(scenario, plan, executor="tcp://x:8786")),
+        (
+            "simulate_many",
+            lambda: simulate_many(
+                [{"network": net, "n_orders": 5}], executor="tcp://x:8786"
+            ),
+        ),
+    ]
+    for function, call in calls:
+        with pytest.raises(
+            InvalidArgument, match=f"^{function}: executor must be"
+        ) as err:
+            call()
+        assert "Got a str" in str(err.value)

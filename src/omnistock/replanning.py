@@ -186,6 +186,10 @@ def replan(
     if max_moves is not None and max_moves < 0:
         detail = f"max_moves must be >= 0. Got max_moves={max_moves}."
         raise InvalidArgument(function="replan", argument="max_moves", detail=detail)
+    if executor is not None:
+        from omnistock.scale.executors import check_executor
+
+        check_executor(executor, "replan")
     impl = solvers.get(solver)
     opts = validate_options(solver, options)
     compiled = scenario.compiled()

@@ -142,6 +142,10 @@ def solve(
     0.0
     """
     scenario = as_scenario(scenario, "solve")
+    if executor is not None:
+        from omnistock.scale.executors import check_executor
+
+        check_executor(executor, "solve")
     impl = solvers.get(solver)
     opts = validate_options(solver, options)
     compiled = scenario.compiled()

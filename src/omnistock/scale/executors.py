@@ -29,6 +29,7 @@ from omnistock.exceptions import InvalidArgument
 
 __all__ = [
     "Shipped",
+    "check_executor",
     "dask_client",
     "make_executor",
     "n_workers",
@@ -54,6 +55,17 @@ def dask_client(executor: object) -> Any | None:
     if module.startswith("distributed") and hasattr(client, "scatter"):
         return client
     return None
+
+
+def check_executor(executor: object, function: str) -> None:
+    """Raise :class:`InvalidArgument` unless ``executor`` is None, an Executor or a Dask client."""
+    if executor is None or isinstance(executor, Executor) or dask_client(executor):
+        return
+    detail = (
+        "executor must be None, a concurrent.futures.Executor or a Dask "
+        f"distributed.Client. Got a {type(executor).__name__}."
+    )
+    raise InvalidArgument(function=function, argument="executor", detail=detail)
 
 
 def n_workers(executor: Executor | None) -> int:

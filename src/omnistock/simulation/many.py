@@ -21,7 +21,7 @@ import polars as pl
 from omnistock import samples
 from omnistock.exceptions import InvalidArgument
 from omnistock.model.scenario import Scenario
-from omnistock.scale.executors import release, resolve, ship, submit
+from omnistock.scale.executors import check_executor, release, resolve, ship, submit
 from omnistock.simulation.run import simulate
 
 __all__ = ["DEMAND_KEYS", "simulate_many", "sweep"]
@@ -145,6 +145,7 @@ def simulate_many(
     InvalidArgument
         A run without a network, or without demand (checked before any run).
     """
+    check_executor(executor, "simulate_many")
     _check(runs)
     refs: dict[int, Any] = {}
     kpis: list[dict[str, float]] = []
