@@ -228,3 +228,20 @@ def test_a_solver_without_progress_reports_still_shows_a_moving_line(
     code, _, err = _run(["solve", str(day / "day.json"), "--solver", "greedy"], capsys)
     assert code == 0
     assert err.count("greedy: solving") >= 2  # at once, then a second later
+
+
+def test_solve_on_a_local_cluster_gives_the_in_process_plan(
+    day: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--workers N runs the batch's components on a local Dask cluster (issue 17, 3)."""
+    pytest.importorskip("distributed", reason="the dask extra is not installed")
+    scenario = str(day / "day.json")
+    out = tmp_path / "cluster.json"
+    code, _, err = _run(
+        ["solve", scenario, "--workers", "2", "--quiet", "--out", str(out)], capsys
+    )
+    assert code == 0, err
+    local = Plan.from_json(day / "plan.json")
+    assert Plan.from_json(out).allocations.equals(local.allocations)
+    code, _, err = _run(["solve", scenario, "--workers", "0"], capsys)
+    assert code == 2 and "workers must be >= 1" in err

@@ -43,6 +43,8 @@ if TYPE_CHECKING:
     from omnistock.pool.pool import Reservation, StockPool
     from omnistock.relaxation import relax
     from omnistock.replanning import Replan, replan
+    from omnistock.scale import make_executor
+    from omnistock.simulation.many import simulate_many, sweep
     from omnistock.simulation.run import Simulation, simulate
     from omnistock.solvers.base import SolveStatus
     from omnistock.solving import available_solvers, solve
@@ -59,6 +61,9 @@ _LAZY = {
     "replan": "omnistock.replanning",
     "Simulation": "omnistock.simulation.run",
     "simulate": "omnistock.simulation.run",
+    "simulate_many": "omnistock.simulation.many",
+    "sweep": "omnistock.simulation.many",
+    "make_executor": "omnistock.scale",
     "SolveStatus": "omnistock.solvers.base",
     "available_solvers": "omnistock.solving",
     "solve": "omnistock.solving",
@@ -121,10 +126,13 @@ __all__ = [
     "UnknownSolverError",
     "UnknownStockRow",
     "available_solvers",
+    "make_executor",
     "plot",
     "relax",
     "replan",
     "samples",
     "simulate",
+    "simulate_many",
     "solve",
+    "sweep",
 ]

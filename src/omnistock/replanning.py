@@ -10,6 +10,7 @@ groups of changed orders (``_limit_moves``), the most saving per move first.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any
 
@@ -151,6 +152,7 @@ def replan(
     max_moves: int | None = None,
     min_saving: float = 0.0,
     solver: str = "optimal",
+    executor: Executor | None = None,
     **options: Any,
 ) -> Replan:
     """Re-optimise the orders of ``plan`` that are not ``frozen``.
@@ -172,6 +174,9 @@ def replan(
         Return the old plan unless the new one saves at least this much.
     solver, **options
         The solver that re-optimises (``optimal`` by default) and its options.
+    executor
+        None: in process; else the orders not frozen are solved component by
+        component on it, as ``solve(..., executor=)`` does.
 
     Returns
     -------
@@ -181,6 +186,10 @@ def replan(
     if max_moves is not None and max_moves < 0:
         detail = f"max_moves must be >= 0. Got max_moves={max_moves}."
         raise InvalidArgument(function="replan", argument="max_moves", detail=detail)
+    if executor is not None:
+        from omnistock.scale.executors import check_executor
+
+        check_executor(executor, "replan")
     impl = solvers.get(solver)
     opts = validate_options(solver, options)
     compiled = scenario.compiled()
@@ -197,13 +206,14 @@ def replan(
     if np.any(state.free < 0) or np.any(state.limit < 0) or np.any(state.capacity < 0):
         msg = "the frozen orders of the plan take more than the scenario holds: check the plan first."
         raise OmnistockError(msg)
-    done = solve_orders(
-        compiled,
-        np.flatnonzero(~fixed),
-        impl,
-        opts,
-        state,
-    )
+    if executor is None:
+        done = solve_orders(compiled, np.flatnonzero(~fixed), impl, opts, state)
+    else:
+        from omnistock.scale.partition import solve_partitioned
+
+        done = solve_partitioned(
+            compiled, np.flatnonzero(~fixed), impl, opts, executor, state
+        )
     sol = done.solution
     new_line = np.concatenate([old_line[keep], done.triples[0]])
     new_node = np.concatenate([old_node[keep], done.triples[1]])

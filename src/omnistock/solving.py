@@ -6,6 +6,7 @@ import os
 import reprlib
 import time
 from collections.abc import Mapping
+from concurrent.futures import Executor
 from pathlib import Path
 from typing import Any
 
@@ -109,6 +110,7 @@ def solve(
     scenario: Scenario | Mapping[str, Any] | str | os.PathLike[str],
     *,
     solver: str = "greedy",
+    executor: Executor | None = None,
     **options: Any,
 ) -> Plan:
     """Allocate the scenario's orders with the named solver.
@@ -120,6 +122,12 @@ def solve(
         path of a scenario JSON file or frames folder (``model.io.read_scenario``).
     solver
         One of :func:`available_solvers`.
+    executor
+        None: solve in this process. Any ``concurrent.futures.Executor`` (a
+        ``ProcessPoolExecutor``, a Dask ``distributed.Client`` or its
+        ``get_executor()``): the batch's independent components are solved as
+        tasks and merged (``omnistock.scale``, docs/scale-out.md); greedy and a
+        proven optimum give the same plan as in process.
     **options
         The solver's options (docs/solvers.md), checked by :func:`validate_options`:
         an unknown one raises :class:`~omnistock.exceptions.InvalidOptionError`
@@ -142,6 +150,10 @@ def solve(
     0.0
     """
     scenario = as_scenario(scenario, "solve")
+    if executor is not None:
+        from omnistock.scale.executors import check_executor
+
+        check_executor(executor, "solve")
     impl = solvers.get(solver)
     opts = validate_options(solver, options)
     compiled = scenario.compiled()
@@ -149,7 +161,12 @@ def solve(
     # imported) is timed apart, so solve_time is the solve alone.
     load_time = ensure_kernels([solver])
     start = time.perf_counter()
-    solution = impl.run(compiled, opts)
+    if executor is None:
+        solution = impl.run(compiled, opts)
+    else:
+        from omnistock.scale.partition import solve_batch
+
+        solution = solve_batch(compiled, impl, opts, executor)
     elapsed = time.perf_counter() - start
     return Plan.from_solution(
         compiled, solution, solver=solver, solve_time=elapsed, load_time=load_time

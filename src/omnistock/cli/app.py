@@ -122,6 +122,23 @@ def _solver_flags(
     )
 
 
+def _scale_flags(cmd: argparse.ArgumentParser) -> None:
+    """Where the batch's independent components run (docs/scale-out.md)."""
+    cmd.add_argument(
+        "--scheduler",
+        default=None,
+        metavar="ADDRESS",
+        help="a Dask scheduler, e.g. tcp://host:8786",
+    )
+    cmd.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        metavar="N",
+        help="a local Dask cluster of N worker processes",
+    )
+
+
 def _sub(
     sub: argparse._SubParsersAction[_Parser], name: str, text: str, example: str
 ) -> _Parser:
@@ -189,6 +206,7 @@ def _parser() -> argparse.ArgumentParser:
     _solver_flags(solve)
     solve.add_argument("--out", default=None, help="PLAN.json, .parquet, .csv or -")
     solve.add_argument("--quiet", action="store_true", help="no progress bar")
+    _scale_flags(solve)
     solve.set_defaults(func=cmd_solve)
 
     check = _sub(
@@ -238,6 +256,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     _solver_flags(replan, default="optimal")
     replan.add_argument("--out", default=None, help="MOVES.json, .parquet, .csv or -")
+    _scale_flags(replan)
     replan.add_argument(
         "--plan-out", default=None, help="the new plan: PLAN.json, .parquet, .csv or -"
     )

@@ -96,11 +96,16 @@ def cmd_solve(args: argparse.Namespace) -> int:
     options = solver_options(args.solver, args)
     scenario = load_scenario(args.scenario)
     load_kernels([args.solver], args.quiet)
-    extra, close = progress_bar(args.solver, args.quiet)
-    try:
-        plan = solve(scenario, solver=args.solver, **options, **extra)
-    finally:
-        close()
+    from omnistock.scale import make_executor
+
+    with make_executor(args.scheduler, args.workers) as executor:
+        extra, close = progress_bar(args.solver, args.quiet)
+        try:
+            plan = solve(
+                scenario, solver=args.solver, executor=executor, **options, **extra
+            )
+        finally:
+            close()
     say(plan.summary(), out)
     if out is not None:
         write_plan(plan, out)

@@ -88,20 +88,24 @@ def cmd_replan(args: argparse.Namespace) -> int:
     plan = load_plan(args.plan)
     load_kernels([args.solver])
     frozen = [f for text in args.frozen or [] for f in text.split(",") if f]
-    extra, close = progress_bar(args.solver, quiet=False)
-    try:
-        result = replan(
-            scenario,
-            plan,
-            frozen=frozen,
-            max_moves=args.max_moves,
-            min_saving=args.min_saving,
-            solver=args.solver,
-            **options,
-            **extra,
-        )
-    finally:
-        close()
+    from omnistock.scale import make_executor
+
+    with make_executor(args.scheduler, args.workers) as executor:
+        extra, close = progress_bar(args.solver, quiet=False)
+        try:
+            result = replan(
+                scenario,
+                plan,
+                frozen=frozen,
+                max_moves=args.max_moves,
+                min_saving=args.min_saving,
+                solver=args.solver,
+                executor=executor,
+                **options,
+                **extra,
+            )
+        finally:
+            close()
     shown = out if out is not None else plan_out
     say(
         f"re-plan saves {result.saving:,.2f} ({plan.objective:,.2f} -> "
