@@ -179,6 +179,10 @@ def submit(
     return executor.submit(fn, *args)
 
 
+#: Seconds the local cluster and its client get to shut down.
+CLOSE_SECONDS = 30.0
+
+
 @contextlib.contextmanager
 def make_executor(
     scheduler: str | None = None, workers: int | None = None
@@ -226,14 +230,18 @@ def make_executor(
         with Client(scheduler) as client:  # type: ignore[no-untyped-call]
             yield client
         return
-    with (
-        LocalCluster(  # type: ignore[no-untyped-call]
-            n_workers=workers,
-            threads_per_worker=1,
-            processes=True,
-            host="127.0.0.1",
-            dashboard_address="127.0.0.1:0",
-        ) as cluster,
-        Client(cluster) as client,  # type: ignore[no-untyped-call]
-    ):
-        yield client
+    cluster = LocalCluster(  # type: ignore[no-untyped-call]
+        n_workers=workers,
+        threads_per_worker=1,
+        processes=True,
+        host="127.0.0.1",
+        dashboard_address="127.0.0.1:0",
+    )
+    local: Any = Client(cluster)  # type: ignore[no-untyped-call]
+    try:
+        yield local
+    finally:
+        # Bounded: a worker killed mid-task (a fault a test injects, or a crash)
+        # must not leave the caller waiting on the cluster's shutdown for ever.
+        local.close(timeout=CLOSE_SECONDS)
+        cluster.close(timeout=CLOSE_SECONDS)
