@@ -1,12 +1,17 @@
 """Every integer code a kernel reads or writes, in one table.
 
-Kernels take no enums and no strings, so each vocabulary is mirrored here as int
-constants: the one place its codes are written. ``tests/kernels/test_codes.py``
-pins every name to its code and to the contract's own names (``Reason``,
-``METHODS``, ``NODE_KINDS``).
+Kernels take no enums and no strings, so each vocabulary is read here into int
+constants (numba freezes a module global at compile time). Reasons, methods and
+node kinds are derived from the contract's own vocabulary (``Reason``,
+``METHODS``, ``NODE_KINDS``), never written a second time; cost components and
+policies exist only here. ``tests/kernels/test_codes.py`` pins every code, so a
+reordered vocabulary (which numba's cache would not notice) fails a test.
 """
 
 from __future__ import annotations
+
+from omnistock.model.network import METHODS, NODE_KINDS
+from omnistock.model.rules import Reason
 
 __all__ = [
     "CAPACITY",
@@ -36,26 +41,26 @@ __all__ = [
     "WAREHOUSE",
 ]
 
-# Eligibility reasons, in evaluation order (omnistock.Reason has the same names).
-ELIGIBLE = 0
-CHANNEL = 1
-METHOD = 2
-DISTANCE = 3
-SAME_DAY_RADIUS = 4
-PROTECTION = 5
-CAPACITY = 6
-NO_STOCK = 7
+# Eligibility reasons, in evaluation order (omnistock.Reason).
+ELIGIBLE = int(Reason.ELIGIBLE)
+CHANNEL = int(Reason.CHANNEL)
+METHOD = int(Reason.METHOD)
+DISTANCE = int(Reason.DISTANCE)
+SAME_DAY_RADIUS = int(Reason.SAME_DAY_RADIUS)
+PROTECTION = int(Reason.PROTECTION)
+CAPACITY = int(Reason.CAPACITY)
+NO_STOCK = int(Reason.NO_STOCK)
 
 # Order methods (``order_method``); a node's ``node_methods`` holds ``1 << code``.
-SHIP = 0
-PICKUP = 1
-SAME_DAY = 2
-METHOD_CODES: dict[str, int] = {"ship": SHIP, "pickup": PICKUP, "same_day": SAME_DAY}
+METHOD_CODES: dict[str, int] = {m: i for i, m in enumerate(METHODS)}
+SHIP = METHOD_CODES["ship"]
+PICKUP = METHOD_CODES["pickup"]
+SAME_DAY = METHOD_CODES["same_day"]
 
 # Node kinds (``node_kind``).
-WAREHOUSE = 0
-STORE = 1
-KIND_CODES: dict[str, int] = {"warehouse": WAREHOUSE, "store": STORE}
+KIND_CODES: dict[str, int] = {k: i for i, k in enumerate(NODE_KINDS)}
+WAREHOUSE = KIND_CODES["warehouse"]
+STORE = KIND_CODES["store"]
 
 # Index of each cost component in a cost array (docs/semantics.md, S9).
 COST_PACKAGE = 0
