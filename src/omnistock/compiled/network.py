@@ -172,6 +172,34 @@ class CompiledNetwork:
             else np.asarray(capacity, dtype=np.int64),
         )
 
+    def with_stock_rows(
+        self,
+        sku_ids: np.ndarray,
+        indptr: np.ndarray,
+        stock_node: np.ndarray,
+        on_hand: np.ndarray,
+        reserved: np.ndarray,
+        safety: np.ndarray,
+    ) -> CompiledNetwork:
+        """The same nodes with other stock rows (SKU-major CSR), free and limit derived.
+
+        The free units and protected limits come from the one formula of
+        ``compiled/state.py``; a snapshot's rows are read back this way.
+        """
+        free = free_units(on_hand, reserved, safety)
+        return dataclasses.replace(
+            self,
+            sku_ids=sku_ids,
+            sku_index={str(s): i for i, s in enumerate(sku_ids)},
+            stock_indptr=indptr,
+            stock_node=stock_node,
+            stock_on_hand=on_hand,
+            stock_reserved=reserved,
+            stock_safety=safety,
+            stock_free=free,
+            stock_limit=protected_limit(free, self.node_protect[stock_node]),
+        )
+
     def stock_row(self, node_idx: int, sku_idx: int) -> int:
         """Position of the (node, SKU) stock row, or -1 when the node has none."""
         lo, hi = self.stock_indptr[sku_idx], self.stock_indptr[sku_idx + 1]

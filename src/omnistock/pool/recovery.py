@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import heapq
 import os
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,6 @@ import numpy as np
 import polars as pl
 
 from omnistock.compiled import CompiledNetwork, compile_network
-from omnistock.compiled.state import free_units, protected_limit
 from omnistock.exceptions import InvalidRequest, JournalError
 from omnistock.model.scenario import Scenario
 from omnistock.pool.availability import stock_frame
@@ -140,19 +139,7 @@ def _network_from_snapshot(
     counts_ok = bool(np.all((reserved >= 0) & (reserved <= on_hand) & (safety >= 0)))
     if not (ordered and counts_ok and np.all(node_idx >= 0)):
         raise JournalError(where, "stock rows are out of order, or name unknown nodes.")
-    free = free_units(on_hand, reserved, safety)
-    return replace(
-        net,
-        sku_ids=sku_ids,
-        sku_index={str(sku): i for i, sku in enumerate(sku_ids)},
-        stock_indptr=indptr,
-        stock_node=node_idx,
-        stock_on_hand=on_hand,
-        stock_reserved=reserved,
-        stock_safety=safety,
-        stock_free=free,
-        stock_limit=protected_limit(free, net.node_protect[node_idx]),
-    )
+    return net.with_stock_rows(sku_ids, indptr, node_idx, on_hand, reserved, safety)
 
 
 def _reservations(
