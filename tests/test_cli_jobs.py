@@ -170,41 +170,23 @@ def test_a_cold_first_run_says_it_is_compiling(day: Path, tmp_path: Path) -> Non
     import sys
 
     env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "cache")}
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "omnistock",
-            "solve",
-            str(day / "day.json"),
-            "--solver",
-            "priority",
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
+    command = [sys.executable, "-m", "omnistock", "solve", str(day / "day.json")]
+
+    def run_solve() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [*command, "--solver", "priority"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+        )
+
+    done = run_solve()
     assert done.returncode == 0, done.stderr
     assert "compiling kernels, first run only" in done.stderr
     assert "kernels " in done.stderr and "done" in done.stderr
-    again = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "omnistock",
-            "solve",
-            str(day / "day.json"),
-            "--solver",
-            "priority",
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
+    again = run_solve()  # the same command, now on a warm cache
     assert again.returncode == 0 and "compiling" not in again.stderr
 
 
