@@ -16,9 +16,11 @@ integral (docs/solvers.md). The network::
     row -> sink                capacity stock_free (otherwise)
     capacity(node) -> sink     capacity node_capacity
 
-Costs are floats; the flow takes them scaled by ``SCALE`` and rounded, so its
-plan is optimal within ``n_orders / scale`` (one rounding per path, twice),
-which is the bound reported. OR-Tools multiplies every cost by about the
+Costs are floats; the flow takes them scaled by ``SCALE`` and rounded. Each
+order's path crosses exactly one costed arc, so with ``e`` the largest rounding
+error of a costed arc (at most ``0.5 / scale``; measured, so costs that are whole
+multiples of ``1 / scale`` give ~0) the plan is optimal within ``2 e n_orders``
+(its own rounding and the optimum's), which the reported bound subtracts. OR-Tools multiplies every cost by about the
 number of vertices and fails when that leaves int64, so ``scale`` is ``SCALE``
 lowered until the largest scaled cost times the vertex count fits in
 ``2**60``: any cost the contract accepts then plans, large costs on large
@@ -107,6 +109,13 @@ def solve_unit_orders(
     def scaled(cost: np.ndarray) -> np.ndarray:
         return np.rint(cost * scale).astype(np.int64)
 
+    def rounding(cost: np.ndarray) -> float:
+        # The largest rounding error in cost units, plus a margin for the
+        # product's own float error; never above half a step.
+        x = cost * scale
+        err = float(np.abs(x - np.rint(x)).max(initial=0.0))
+        return min(0.5, err + 1e-9 + 4e-16 * float(np.abs(x).max(initial=0.0))) / scale
+
     via_limit = (l_id[c_row] >= 0) & ~orders.order_exempt[c_order]
     row_node = net.stock_node[rows]
     tails = [
@@ -163,4 +172,5 @@ def solve_unit_orders(
         [cand.line[ci[used]], c_node[used], np.ones(int(used.sum()), dtype=np.int64)],
         axis=1,
     )
-    return FlowResult(triples, cost, cost - n_o / scale)
+    error = max(rounding(unfilled), rounding(unit_cost))
+    return FlowResult(triples, cost, cost - 2.0 * n_o * error)
