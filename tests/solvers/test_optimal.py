@@ -185,6 +185,34 @@ def test_one_unit_orders_go_through_min_cost_flow_exactly(scenario):
     assert plan.gap <= REL
 
 
+def test_flow_bound_is_tight_when_costs_round_exactly():
+    """Tests that the flow's bound is not half a step low when no cost rounds (found by hypothesis).
+
+    One order, one warehouse at its door, unit cost 0.2: 0.2 x 1e6 rounds with
+    an error near 3e-11, so the bound is 0.2 up to ~1e-15, not 0.2 - 1e-6.
+    """
+    scenario = make_scenario(
+        nodes=[
+            {"id": "N0", "kind": "warehouse", "lat": 44.0, "lon": 0.0, "unit_cost": 0.2}
+        ],
+        stock=[{"node": "N0", "sku": "S1", "on_hand": 1}],
+        orders=[
+            {
+                "id": "O0",
+                "destination": {"lat": 44.0, "lon": 0.0},
+                "lines": [{"sku": "S1", "qty": 1}],
+            }
+        ],
+        costs={"package": 0.0, "per_km": 0.0, "unfilled": 5.0},
+    )
+    plan = solve(scenario, solver="optimal")
+    assert plan.info["flow_orders"] == 1
+    assert plan.objective == pytest.approx(0.2, abs=1e-12)
+    assert plan.status == SolveStatus.OPTIMAL
+    assert plan.gap is not None
+    assert plan.gap <= 1e-9
+
+
 def test_flow_obeys_protection_capacity_and_tiers():
     """Tests the flow network on protected rows, a capacity and an exempt tier."""
     near = {"lat": 45.76, "lon": 4.84}
