@@ -33,9 +33,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 import polars as pl
 
-from omnistock._kernels import candidates, sourcing
+from omnistock._kernels import candidates, nested, sourcing
 from omnistock._kernels.cost import unfilled_cost
 from omnistock._kernels.records import Request, make_request
+from omnistock.compiled.nesting import head_usage
 from omnistock.compiled.state import StockState
 from omnistock.exceptions import OmnistockError, UnknownOrder
 from omnistock.model.rules import Reason
@@ -144,7 +145,16 @@ def explain_plan(plan: Plan, order_id: str) -> pl.DataFrame:
         orders.line_sku,
     )
     penalty = unfilled_cost(net.unfilled, float(orders.order_weight[o]), 1)
-    request: Request = make_request(orders.record, o, penalty, net.node_unit_cost)
+    levels = net.levels
+    request: Request = make_request(
+        orders.record, o, penalty, net.node_unit_cost, levels.nested
+    )
+    if levels.nested:  # v1.2: the heads the others left, then this tier's view
+        theirs = (a_line[others], a_node[others], a_qty[others])
+        left.head -= head_usage(compiled, *theirs)
+        rows = sourcing.snapshot_rows(net.record, left.record, request.line_sku)[0]
+        c = levels.tier_class(str(orders.order_tier[o]))
+        nested.open_view(left.record, net.stock_level, rows, c)
     _rows, free_rows, limit_rows = sourcing.snapshot_rows(
         net.record, left.record, request.line_sku
     )

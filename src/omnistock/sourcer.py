@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from omnistock._kernels import candidates, sourcing
+from omnistock._kernels import candidates, nested, sourcing
 from omnistock._kernels.codes import POLICY_GREEDY
 from omnistock._kernels.cost import unfilled_cost
 from omnistock._kernels.records import (
@@ -112,6 +112,30 @@ class SourcingState:
             self._take = entry_point(sourcing.commit_takes, *args)
         bad, avail, what = self._take(*args)
         return int(bad), int(avail), int(what)
+
+    def take_all_nested(
+        self,
+        rows: np.ndarray,
+        nodes: np.ndarray,
+        qty: np.ndarray,
+        level: np.ndarray,
+        c: int,
+    ) -> tuple[int, int, int]:
+        """:meth:`take_all` for an order of tier class ``c`` (S4 v1.2).
+
+        The class's nested view stands in the rows' limits while the takes are
+        checked and taken, then the heads it counts in fall. The caller holds
+        :attr:`lock`.
+        """
+        record = self.stock.record
+        saved = nested.open_view(record, level, rows, c)
+        try:
+            bad, avail, what = self.take_all(rows, nodes, qty, False)
+            if bad < 0:
+                nested.take_heads(record, level, rows, qty, c)
+        finally:
+            nested.close_view(record, rows, saved)
+        return bad, avail, what
 
 
 class Sourcer:
@@ -292,6 +316,14 @@ class Sourcer:
             all_or_nothing=inputs.all_or_nothing,
         )
         stock = state.stock
+        if net.levels.nested:  # v1.2: decide on the tier's view (_kernels.nested)
+            request = request._replace(exempt=False)
+            stock = StockState(
+                stock.free, stock.limit.copy(), stock.capacity, stock.head
+            )
+            rows = sourcing.snapshot_rows(net.record, stock.record, line_sku)[0]
+            c = net.levels.tier_class(order.tier)
+            nested.open_view(stock.record, net.stock_level, rows, c)
         arrays = self._decide_order(net.record, stock.record, request, POLICY_GREEDY)
         snap = self._snapshot(net.record, stock.record, line_sku)
         state_copy = (*snap, stock.capacity.copy())
@@ -326,12 +358,23 @@ class Sourcer:
             raise DecisionError(decision.order.id, "it was made by another Sourcer")
         if self.pool is not None:
             return self._reserve(decision, key, ttl)
+        net = self.network
         with self.state.lock:
             if decision.committed:
                 raise DecisionError(decision.order.id, "it was already committed")
-            bad, avail, what = self.state.take_all(
-                decision.row_idx, decision.node_idx, decision.qty, decision.exempt
-            )
+            if net.levels.nested:
+                c = net.levels.tier_class(decision.order.tier)
+                bad, avail, what = self.state.take_all_nested(
+                    decision.row_idx,
+                    decision.node_idx,
+                    decision.qty,
+                    net.stock_level,
+                    c,
+                )
+            else:
+                bad, avail, what = self.state.take_all(
+                    decision.row_idx, decision.node_idx, decision.qty, decision.exempt
+                )
             if bad < 0:
                 decision.committed = True
                 return None

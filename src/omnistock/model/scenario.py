@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
 from omnistock.model.network import Node, StockRecord
 from omnistock.model.orders import Order
+from omnistock.model.protect import ProtectionEntry, check_protection
 from omnistock.model.rules import Costs, Rules
 
 if TYPE_CHECKING:
@@ -52,6 +53,8 @@ class Scenario(BaseModel):
     orders: tuple[Order, ...] = ()
     rules: Rules = Field(default_factory=Rules)
     costs: Costs = Field(default_factory=Costs)
+    #: Contract v1.2: units per (node, sku, tier) kept from that tier (S4 v1.2).
+    protection: tuple[ProtectionEntry, ...] = ()
 
     _compiled: CompiledScenario | None = PrivateAttr(default=None)
 
@@ -102,6 +105,7 @@ class Scenario(BaseModel):
                         f'"pickup". Got methods={list(pickup.methods)}.'
                     )
                     raise ValueError(msg)
+        check_protection(self.protection, set(nodes))
         return self
 
     # -- compiled form -----------------------------------------------------------
@@ -131,8 +135,23 @@ class Scenario(BaseModel):
             "orders": tuple(orders),
             "rules": self.rules,
             "costs": self.costs,
+            "protection": self.protection,
         }
         return Scenario.model_validate(data)
+
+    def with_protection(self, frame: Any) -> Scenario:
+        """A copy of this scenario whose ``protection`` table is ``frame``.
+
+        ``frame``: a table with columns ``node, sku, tier, units`` (polars, pandas
+        or pyarrow; e.g. :func:`omnistock.protection.levels`), or entries / their
+        JSON dicts. It replaces the scenario's table (contract v1.2, S4).
+        """
+        from omnistock.model.io import protection_from_frame
+
+        parts = {name: getattr(self, name) for name in type(self).model_fields}
+        return Scenario.model_validate(
+            {**parts, "protection": protection_from_frame(frame)}
+        )
 
     # -- files and frames ---------------------------------------------------------
 
