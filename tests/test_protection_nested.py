@@ -224,7 +224,9 @@ def test_explain_names_protection_for_the_tier_that_must_leave_units() -> None:
     frame = solve(later, solver="greedy").explain("o4")
     assert frame["reason"].to_list() == ["protection"]
     assert frame["usable"].to_list() == [[0]]
+    assert frame["protected"].to_list() == [[3]]  # the tier's u names the reason
     assert plan.explain("o3")["usable"].to_list() == [[1]]
+    assert plan.explain("o2")["protected"].to_list() == [[1]]
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -262,3 +264,49 @@ def test_relax_bound_is_the_reference_lp_on_v12(scenario: Scenario) -> None:
 
     bound = relax(scenario).bound
     assert bound <= reference_optimum(scenario).objective + 1e-6 * max(1.0, abs(bound))
+
+
+def test_simulate_reports_tiers_and_takes_each_protection_mode() -> None:
+    from omnistock import samples, simulate
+    from omnistock.exceptions import OmnistockError
+
+    net = samples.network("small", seed=1)
+    orders = samples.orders(net, 80, seed=2)
+    plain = simulate(net, orders, "greedy")
+    fixed = simulate(net, orders, "greedy", protection="fixed")
+    assert plain.decisions.equals(fixed.decisions)  # v1 data: fixed is the network's
+    assert plain.tiers is not None
+    tiers = {r["tier"]: r for r in plain.tiers.iter_rows(named=True)}
+    served = plain.orders.group_by("tier").agg(pl_sum("filled")).rows()
+    assert {t: tiers[t]["units_served"] for t, _ in served} == dict(served)
+    vip = tiers["vip"]
+    assert vip["value_served"] == vip["units_served"] * 2.0 * net.costs.unfilled
+    emsr = simulate(net, orders, "greedy", protection="emsr_b", protection_every=12.0)
+    assert (
+        emsr.tiers is not None
+        and emsr.tiers["units"].sum() == plain.tiers["units"].sum()
+    )
+    with pytest.raises(OmnistockError, match="protection must be one of"):
+        simulate(net, orders, "greedy", protection="always")
+
+
+def pl_sum(column: str) -> Any:
+    import polars as pl
+
+    return pl.col(column).sum()
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(scenarios(max_orders=6, min_orders=1, protection=True))
+def test_a_simulated_stream_obeys_the_nested_rule(scenario: Scenario) -> None:
+    from omnistock import simulate
+
+    sim = simulate(scenario, scenario.orders, "greedy")
+    rows = [
+        (r["order_id"], r["sku"], r["node_id"], r["qty"])
+        for r in sim.decisions.iter_rows(named=True)
+        if r["node_id"] is not None
+    ]
+    from tests.test_check import plan_of
+
+    assert plan_violations(plan_of(scenario, rows), scenario) == []

@@ -36,7 +36,7 @@ import polars as pl
 from omnistock._kernels import candidates, nested, sourcing
 from omnistock._kernels.cost import unfilled_cost
 from omnistock._kernels.records import Request, make_request
-from omnistock.compiled.nesting import head_usage
+from omnistock.compiled.nesting import head_usage, protected_units
 from omnistock.compiled.state import StockState
 from omnistock.exceptions import OmnistockError, UnknownOrder
 from omnistock.model.rules import Reason
@@ -57,6 +57,7 @@ EXPLAIN_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
     "package_cost": pl.Float64,
     "qty": pl.Int64,
     "chosen": pl.Boolean,
+    "protected": pl.List(pl.Int64),
 }
 _LABELS = np.array([r.label for r in sorted(Reason)])
 
@@ -69,8 +70,12 @@ def _frame(
     stock: StockState,
     alloc_node: np.ndarray,
     alloc_qty: np.ndarray,
+    protected: np.ndarray,
 ) -> pl.DataFrame:
     """The explanation frame; ``stock`` holds the counters of the order's rows only.
+
+    ``protected`` (int64[n_nodes, n_lines]): the units the order's tier must
+    leave of each line's row there (``compiled.nesting.protected_units``).
 
     ``stock.free`` and ``stock.limit`` are in ``sourcing.snapshot_rows`` order.
     """
@@ -89,6 +94,7 @@ def _frame(
             "package_cost": pkg,
             "qty": given,
             "chosen": given > 0,
+            "protected": protected.tolist(),
         },
         schema=EXPLAIN_SCHEMA,
     )
@@ -97,12 +103,16 @@ def _frame(
 def explain_decision(decision: Decision) -> pl.DataFrame:
     """The explanation of a Sourcer decision, at the stock the decision saw."""
     _rows, free_rows, limit_rows, cap_left = decision._state
+    net, order = decision.network, decision.order  # the rows it saw (a pool grows)
     return _frame(
-        decision.network,  # the rows the decision saw (a pool may add rows)
+        net,
         decision.request,
         StockState(free_rows, limit_rows, cap_left),
         decision.node_idx,
         decision.qty,
+        protected_units(
+            net, decision.request.line_sku, order.tier, order.tier in net.exempt_tiers
+        ),
     )
 
 
@@ -159,12 +169,14 @@ def explain_plan(plan: Plan, order_id: str) -> pl.DataFrame:
         net.record, left.record, request.line_sku
     )
     mine = a_order == o
+    tier, exempt = str(orders.order_tier[o]), bool(orders.order_exempt[o])
     return _frame(
         net,
         request,
         StockState(free_rows, limit_rows, left.capacity),
         a_node[mine],
         a_qty[mine],
+        protected_units(net, request.line_sku, tier, exempt),
     )
 
 

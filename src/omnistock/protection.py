@@ -14,8 +14,8 @@ forecast of that tier's demand, is the airlines' seat-protection problem:
 - :func:`levels`: a forecast frame (node, sku, tier, mean, std) to a table of
   ``units`` per (node, sku, tier): the tier of value rank k keeps ``y_(k-1)``.
 
-These compute the table; the contract's per-row, per-tier ``protection`` (v1.2) that
-solvers obey is the second part of issue 16 and not built yet.
+These compute the table; the scenario's ``protection`` (contract v1.2, docs/protection.md)
+is what solvers obey: ``Scenario.with_protection(levels(...))``, ``pool.set_protection``.
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from omnistock._kernels import candidates, nested, sourcing
+from omnistock._kernels import candidates, sourcing
 from omnistock._kernels.codes import POLICY_GREEDY
 from omnistock._kernels.cost import unfilled_cost
 from omnistock._kernels.records import (
@@ -41,6 +41,7 @@ from omnistock.exceptions import (
 )
 from omnistock.model.orders import Order
 from omnistock.model.scenario import Scenario
+from omnistock.nested_sourcing import pool_stock, take_all_nested, tier_view
 from omnistock.pool.rows import adopt_rows, extends_rows, weak_callback
 
 if TYPE_CHECKING:
@@ -113,30 +114,6 @@ class SourcingState:
         bad, avail, what = self._take(*args)
         return int(bad), int(avail), int(what)
 
-    def take_all_nested(
-        self,
-        rows: np.ndarray,
-        nodes: np.ndarray,
-        qty: np.ndarray,
-        level: np.ndarray,
-        c: int,
-    ) -> tuple[int, int, int]:
-        """:meth:`take_all` for an order of tier class ``c`` (S4 v1.2).
-
-        The class's nested view stands in the rows' limits while the takes are
-        checked and taken, then the heads it counts in fall. The caller holds
-        :attr:`lock`.
-        """
-        record = self.stock.record
-        saved = nested.open_view(record, level, rows, c)
-        try:
-            bad, avail, what = self.take_all(rows, nodes, qty, False)
-            if bad < 0:
-                nested.take_heads(record, level, rows, qty, c)
-        finally:
-            nested.close_view(record, rows, saved)
-        return bad, avail, what
-
 
 class Sourcer:
     """Per-order sourcing for an order service: ``source`` then ``commit``.
@@ -199,10 +176,9 @@ class Sourcer:
                         )
                         raise ScenarioError(msg)
                     network = adopt_rows(network, pool.network)
-                state = SourcingState(
-                    StockState(pool.free_left, pool.limit_left, pool.capacity_left),
-                    lock=pool.lock,
-                )
+                elif pool.network.protection != network.protection:
+                    network = adopt_rows(network, pool.network)  # set_protection
+                state = SourcingState(pool_stock(pool), lock=pool.lock)
                 self._live = (network, state)
                 pool.on_grow(weak_callback(self, Sourcer._follow_pool))
         # The hot path calls the kernels' compiled functions for the records'
@@ -237,10 +213,7 @@ class Sourcer:
         pool = self.pool
         assert pool is not None
         network = adopt_rows(self.network, pool.network)
-        state = SourcingState(
-            StockState(pool.free_left, pool.limit_left, pool.capacity_left),
-            lock=pool.lock,
-        )
+        state = SourcingState(pool_stock(pool), lock=pool.lock)
         self._live = (network, state)
 
     def _request(
@@ -316,14 +289,9 @@ class Sourcer:
             all_or_nothing=inputs.all_or_nothing,
         )
         stock = state.stock
-        if net.levels.nested:  # v1.2: decide on the tier's view (_kernels.nested)
+        if net.levels.nested:  # v1.2: decide on the tier's view (nested_sourcing)
             request = request._replace(exempt=False)
-            stock = StockState(
-                stock.free, stock.limit.copy(), stock.capacity, stock.head
-            )
-            rows = sourcing.snapshot_rows(net.record, stock.record, line_sku)[0]
-            c = net.levels.tier_class(order.tier)
-            nested.open_view(stock.record, net.stock_level, rows, c)
+            stock = tier_view(net, stock, line_sku, order.tier)
         arrays = self._decide_order(net.record, stock.record, request, POLICY_GREEDY)
         snap = self._snapshot(net.record, stock.record, line_sku)
         state_copy = (*snap, stock.capacity.copy())
@@ -363,14 +331,7 @@ class Sourcer:
             if decision.committed:
                 raise DecisionError(decision.order.id, "it was already committed")
             if net.levels.nested:
-                c = net.levels.tier_class(decision.order.tier)
-                bad, avail, what = self.state.take_all_nested(
-                    decision.row_idx,
-                    decision.node_idx,
-                    decision.qty,
-                    net.stock_level,
-                    c,
-                )
+                bad, avail, what = take_all_nested(self.state, decision, net)
             else:
                 bad, avail, what = self.state.take_all(
                     decision.row_idx, decision.node_idx, decision.qty, decision.exempt
@@ -411,6 +372,8 @@ class Sourcer:
                 key=key,
                 ttl=ttl,
                 exempt=decision.exempt,
+                # v1.2: the tier sets what the pool lets the order take
+                tier=decision.order.tier if self.network.levels.nested else None,
             )
             decision.committed = True
             return reservation

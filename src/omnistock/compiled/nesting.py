@@ -28,9 +28,17 @@ import numpy as np
 from omnistock.compiled.state import protected_limit
 
 if TYPE_CHECKING:
+    from omnistock.compiled.network import CompiledNetwork
     from omnistock.compiled.scenario import CompiledScenario
 
-__all__ = ["TierLevels", "initial_head", "order_classes", "tier_levels"]
+__all__ = [
+    "TierLevels",
+    "head_usage",
+    "initial_head",
+    "order_classes",
+    "protected_units",
+    "tier_levels",
+]
 
 
 @dataclass(frozen=True, eq=False)
@@ -146,4 +154,26 @@ def head_usage(
     cls = net.levels.order_class(orders.order_tier[orders.line_order[line_idx]])
     counts = level[rows] <= level[rows, cls][:, None]
     np.add.at(out, rows, counts * np.asarray(qty, dtype=np.int64)[:, None])
+    return out
+
+
+def protected_units(
+    net: CompiledNetwork, line_sku: np.ndarray, tier: str, exempt: bool
+) -> np.ndarray:
+    """int64[n_nodes, n_lines]: ``u`` the tier leaves of each line's row per node.
+
+    0 where the node has no row of the line's SKU; v1: the node kind's count
+    for a non-exempt tier, 0 for an exempt one (``explain``'s ``protected``).
+    """
+    out = np.zeros((net.n_nodes, line_sku.shape[0]), dtype=np.int64)
+    levels = net.levels
+    for li, s in enumerate(line_sku.tolist()):
+        if s < 0:
+            continue
+        lo, hi = int(net.stock_indptr[s]), int(net.stock_indptr[s + 1])
+        nodes = net.stock_node[lo:hi]
+        if levels.nested:
+            out[nodes, li] = net.stock_level[lo:hi, levels.tier_class(tier)]
+        elif not exempt:
+            out[nodes, li] = net.node_protect[nodes]
     return out
