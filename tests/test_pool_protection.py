@@ -130,3 +130,19 @@ def test_a_protection_record_that_does_not_apply_stops_recovery(tmp_path: Path) 
         JournalError, match=r"record 2 does not apply: .*unknown node 'X'"
     ):
         StockPool.recover(SCENARIO, tmp_path / "j")
+
+
+def test_a_vip_retry_under_its_key_returns_the_same_reservation() -> None:
+    pool = StockPool.from_scenario(SCENARIO)
+    pool.set_protection(TABLE)
+    sourcer = Sourcer(SCENARIO, pool=pool)
+    order = {
+        "id": "v1",
+        "tier": "vip",
+        "destination": {"lat": 48.86, "lon": 2.35},
+        "lines": [{"sku": "A", "qty": 5}],
+    }
+    first = sourcer.commit(sourcer.source(order), key="k")
+    again = sourcer.commit(sourcer.source(order), key="k")
+    assert first is not None and again is first
+    assert (first.tier, first.exempt) == ("vip", True)

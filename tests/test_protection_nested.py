@@ -310,3 +310,15 @@ def test_a_simulated_stream_obeys_the_nested_rule(scenario: Scenario) -> None:
     from tests.test_check import plan_of
 
     assert plan_violations(plan_of(scenario, rows), scenario) == []
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(scenarios(max_orders=5, min_orders=1, protection=True))
+def test_replan_keeps_the_nested_rule(scenario: Scenario) -> None:
+    from omnistock import replan
+
+    plan = solve(scenario, solver="greedy")
+    frozen = [scenario.orders[0].id]
+    for solver in ("greedy", "optimal"):
+        again = replan(scenario, plan, frozen=frozen, solver=solver)
+        assert plan_violations(again.plan, scenario) == [], solver

@@ -295,7 +295,10 @@ class Sourcer:
         arrays = self._decide_order(net.record, stock.record, request, POLICY_GREEDY)
         snap = self._snapshot(net.record, stock.record, line_sku)
         state_copy = (*snap, stock.capacity.copy())
-        return Decision(self, order, request, arrays, state_copy, net)
+        decision = Decision(self, order, request, arrays, state_copy, net)
+        if net.levels.nested:  # decided as non-exempt on its view; its tier's flag
+            decision.exempt = order.tier in net.exempt_tiers
+        return decision
 
     def commit(
         self, decision: Decision, *, key: str | None = None, ttl: float | None = None

@@ -380,6 +380,8 @@ def _network_from_frames(
     safety = rows["safety"].to_numpy().astype(np.int64, copy=False)
     free = free_units(on_hand, reserved, safety)
     limit = protected_limit(free, node_protect[stock_node])
+    if scenario.protection:  # v1.2: the nested heads protect; the scalar limit is
+        limit = free.copy()  # only each order's view (compiled/nesting.py)
     lat = node_frame["lat"].to_numpy()
     lon = node_frame["lon"].to_numpy()
     return CompiledNetwork(

@@ -11,7 +11,15 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    SerializerFunctionWrapHandler,
+    model_serializer,
+    model_validator,
+)
 
 from omnistock.model.network import Node, StockRecord
 from omnistock.model.orders import Order
@@ -107,6 +115,14 @@ class Scenario(BaseModel):
                     raise ValueError(msg)
         check_protection(self.protection, set(nodes))
         return self
+
+    @model_serializer(mode="wrap")
+    def _v1_stays_v1(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # A scenario without a protection table is written exactly as v1 wrote it.
+        data: dict[str, Any] = handler(self)
+        if not self.protection:
+            data.pop("protection", None)
+        return data
 
     # -- compiled form -----------------------------------------------------------
 

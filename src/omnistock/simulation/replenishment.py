@@ -55,6 +55,8 @@ class SimStock:
         self.state = StockState.from_network(net)
         self.total = net.stock_free.copy()  # initial free + receipts so far
         self.protect = net.node_protect[net.stock_node]
+        if net.levels.nested:  # v1.2: the heads protect, the scalar limit does not
+            self.protect = np.zeros_like(self.protect)
         self.on_order = np.zeros_like(self.state.free)
 
     def scenario(self, orders: CompiledOrders) -> CompiledScenario:
