@@ -232,7 +232,8 @@ class StockPool(Views, Durable, Protecting):
             exempt = check_exempt(exempt, f"order {order_id!r}")
         with self.lock:
             state = self._state
-            exempt = state.exempt_of(tier, exempt)
+            if tier is not None:  # the tier sets it (contract v1.2)
+                exempt = tier in state.network.exempt_tiers
             if key is not None and key in state.keys:
                 prior = state.keys[key]
                 same = (prior.order_id, sorted(prior.lines), prior.exempt, prior.tier)
@@ -242,8 +243,9 @@ class StockPool(Views, Durable, Protecting):
             rows = state.check_reserve(norm, exempt, tier)
             deadline = None if ttl is None else self._deadline(order_id, ttl)
             res = Reservation(
-                state.next_id, order_id, norm, key, deadline, exempt, rows, tier=tier
+                state.next_id, order_id, norm, key, deadline, exempt, rows
             )
+            res = res if tier is None else res._replace(tier=tier)
             rec = ["reserve", res.reservation_id, order_id, key, deadline, exempt, norm]
             self._log(rec if tier is None else [*rec, tier])
             state.apply_reserve(res)

@@ -101,6 +101,7 @@ class PoolState:
         self._free, self._limit = self.stock.free, self.stock.limit
         self._cap = self.stock.capacity
         self._head, self._level = self.stock.head, net.stock_level
+        self._nested = bool(self._head.shape[1])  # v1.2: tiers have levels
         self._indptr = array("q", net.stock_indptr.astype(np.int64).tobytes())
         self._nodes = array("q", net.stock_node.astype(np.int64).tobytes())
 
@@ -122,7 +123,7 @@ class PoolState:
 
     def usable(self, row: int, exempt: bool, tier: str | None = None) -> int:
         """Units a reservation of this kind (v1.2: of this tier) may take from ``row`` now."""
-        if tier is not None and self._head.shape[1]:  # max(0, free - u_tier)
+        if tier is not None and self._nested:  # max(0, free - u_tier)
             c = self.network.levels.tier_class(tier)
             return int(nested_usable(self._free, self._head, self._level, row, c))
         return int(usable(self._free, self._limit, row, exempt))
@@ -276,7 +277,7 @@ class PoolState:
         free = free_units(self.on_hand[idx], self.reserved[idx], self.safety[idx])
         self._free[idx] = free
         self._limit[idx] = protected_limit(free, self.protect[idx])
-        if self._head.shape[1]:  # v1.2, live reading: max(0, free - u) per tier
+        if self._nested:  # v1.2, live reading: max(0, free - u) per tier
             self._head[idx] = initial_head(free, self._level[idx])
 
     def apply_reserve(self, res: Reservation) -> None:
@@ -290,7 +291,7 @@ class PoolState:
             # protected_limit(free - qty, protect) = max(0, limit - qty).
             free[row] -= qty
             limit[row] = max(int(limit[row]) - qty, 0)
-            if self._head.shape[1]:  # the same, for each tier's head (v1.2)
+            if self._nested:  # the same, for each tier's head (v1.2)
                 self._head[row] = np.maximum(self._head[row] - qty, 0)
             cap[nodes[row]] -= qty
         self.status.append(ACTIVE)
