@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from omnistock import Scenario, Sourcer, StockPool
 from omnistock.exceptions import InsufficientStock, InvalidRequest
@@ -146,3 +148,34 @@ def test_a_vip_retry_under_its_key_returns_the_same_reservation() -> None:
     again = sourcer.commit(sourcer.source(order), key="k")
     assert first is not None and again is first
     assert (first.tier, first.exempt) == ("vip", True)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    units=st.lists(st.integers(0, 6), min_size=3, max_size=3),
+    requests=st.lists(
+        st.tuples(st.sampled_from(["standard", "gold", "vip"]), st.integers(1, 4)),
+        max_size=8,
+    ),
+)
+def test_reserves_by_tier_follow_a_plain_model(
+    units: list[int], requests: list[tuple[str, int]]
+) -> None:
+    """A plain reading: tier t may take max(0, free - u_t) of S1/A, free falls by what it took."""
+    tiers = ["standard", "gold", "vip"]
+    table = [
+        {"node": "S1", "sku": "A", "tier": t, "units": u}
+        for t, u in zip(tiers, units, strict=True)
+    ]
+    pool = StockPool.from_scenario(SCENARIO)
+    pool.set_protection(table)
+    free = 5
+    for i, (tier, qty) in enumerate(requests):
+        may = max(0, free - units[tiers.index(tier)])
+        assert pool.free("S1", "A", tier=tier) == may
+        if qty <= may:
+            pool.reserve(f"o{i}", [("S1", "A", qty)], tier=tier)
+            free -= qty
+        else:
+            with pytest.raises(InsufficientStock):
+                pool.reserve(f"o{i}", [("S1", "A", qty)], tier=tier)

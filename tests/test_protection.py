@@ -86,6 +86,8 @@ def test_emsr_b_textbook_example() -> None:
 def test_emsr_b_edge_cases() -> None:
     assert emsr_b([100.0], [5.0], [1.0]) == [0]
     assert emsr_b([100.0, 100.0], [5.0, 5.0], [1.0, 1.0]) == [0, 0]  # equal values
+    # Equal values whose weighted mean rounds a hair below them still keep nothing.
+    assert emsr_b([11.0, 11.0], [24.051940332514647, 5.0], [0.0, 2.0]) == [0, 0]
     assert emsr_b([100.0, 50.0], [0.0, 5.0], [0.0, 1.0]) == [0, 0]  # no high demand
     assert emsr_b([100.0, 50.0], [4.0, 5.0], [0.0, 1.0]) == [0, 4]  # exact demand
     # Made non-decreasing: a valuable but tiny second class cannot lower the level.

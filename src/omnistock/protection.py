@@ -114,7 +114,10 @@ def emsr_b(
             continue
         pooled = sum(v * m for v, m in zip(values[:j], means[:j], strict=True)) / mean
         ratio = values[j] / pooled if pooled > 0 else 1.0
-        if ratio >= 1.0:
+        # Classes 1..j worth no more than j+1 (values are sorted: the top one is
+        # their most) keep nothing; said exactly, as the weighted mean of equal
+        # values may round a hair below them.
+        if ratio >= 1.0 or values[0] <= values[j]:
             y = 0.0
         elif std == 0.0 or ratio <= 0.0:
             y = mean if std == 0.0 else math.inf
