@@ -173,9 +173,12 @@ def reference_optimum(
             rows.append((per_order_nodes[oi], -np.inf, float(min(limits))))
     for key, coeffs in stock_all.items():
         rows.append((coeffs, -np.inf, float(free[key])))
-    for (ni, sku), coeffs in stock_protected.items():
-        limit = max(0, free[ni, sku] - rules.protection(nodes[ni].kind))
-        rows.append((coeffs, -np.inf, float(limit)))
+    if scenario.protection:  # contract v1.2: the nested rows of S4 v1.2
+        rows.extend(_nested_rows(scenario, x_pos, x_vars, free))
+    else:
+        for (ni, sku), coeffs in stock_protected.items():
+            limit = max(0, free[ni, sku] - rules.protection(nodes[ni].kind))
+            rows.append((coeffs, -np.inf, float(limit)))
     for ni, coeffs in per_node.items():
         if nodes[ni].capacity is not None:
             rows.append((coeffs, -np.inf, float(nodes[ni].capacity)))
@@ -217,6 +220,39 @@ def reference_optimum(
     return ReferenceResult(
         objective=price(scenario, allocations), allocations=allocations
     )
+
+
+def _nested_rows(
+    scenario: Scenario,
+    x_pos: list[int],
+    x_vars: list[tuple[int, str, int, int]],
+    free: dict[tuple[int, str], int],
+) -> list[tuple[dict[int, float], float, float]]:
+    """S4 v1.2 read from the text: per (node, sku) and tier t of the orders, the
+    takes of orders whose tier protects at least u_t(r) <= max(0, free - u_t(r))."""
+    rules, nodes = scenario.rules, scenario.nodes
+    table = {(e.node, e.sku, e.tier): e.units for e in scenario.protection}
+
+    def u(ni: int, sku: str, tier: str) -> int:
+        key = (nodes[ni].id, sku, tier)
+        if key in table:
+            return table[key]
+        return 0 if tier in rules.exempt_tiers else rules.protection(nodes[ni].kind)
+
+    tiers = {o.tier for o in scenario.orders}
+    out = []
+    for ni, sku in {(ni, sku) for _, sku, ni, _ in x_vars}:
+        for t in tiers:
+            coeffs = {
+                var: 1.0
+                for var, (oi, s, n, _) in zip(x_pos, x_vars, strict=True)
+                if (n, s) == (ni, sku)
+                and u(ni, sku, scenario.orders[oi].tier) >= u(ni, sku, t)
+            }
+            if coeffs:
+                bound = max(0, free[ni, sku] - u(ni, sku, t))
+                out.append((coeffs, -np.inf, float(bound)))
+    return out
 
 
 def price(scenario: Scenario, allocations: list[tuple[str, str, str, int]]) -> float:

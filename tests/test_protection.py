@@ -86,6 +86,8 @@ def test_emsr_b_textbook_example() -> None:
 def test_emsr_b_edge_cases() -> None:
     assert emsr_b([100.0], [5.0], [1.0]) == [0]
     assert emsr_b([100.0, 100.0], [5.0, 5.0], [1.0, 1.0]) == [0, 0]  # equal values
+    # Equal values whose weighted mean rounds a hair below them still keep nothing.
+    assert emsr_b([11.0, 11.0], [24.051940332514647, 5.0], [0.0, 2.0]) == [0, 0]
     assert emsr_b([100.0, 50.0], [0.0, 5.0], [0.0, 1.0]) == [0, 0]  # no high demand
     assert emsr_b([100.0, 50.0], [4.0, 5.0], [0.0, 1.0]) == [0, 4]  # exact demand
     # Made non-decreasing: a valuable but tiny second class cannot lower the level.
@@ -118,3 +120,36 @@ def test_levels_gives_each_tier_its_rank_level() -> None:
     }
     with pytest.raises(InvalidArgument, match=r"no value for tier\(s\) \['vip'\]"):
         levels(forecast, {"gold": 1.0, "standard": 1.0})
+
+
+@settings(max_examples=60)
+@given(
+    mean=st.floats(0.0, 60.0),
+    extra=st.floats(0.0, 30.0),
+    std=st.floats(0.0, 10.0),
+    low=st.floats(1.0, 99.0),
+    lift=st.floats(1.0, 4.0),
+    rest=st.lists(st.tuples(st.floats(0.0, 40.0), st.floats(0.0, 8.0)), max_size=2),
+)
+def test_emsr_b_properties(
+    mean: float,
+    extra: float,
+    std: float,
+    low: float,
+    lift: float,
+    rest: list[tuple[float, float]],
+) -> None:
+    """EMSR-b's level for the top class grows with its mean and with value_high / value_low,
+    is 0 when value_low >= value_high, and the nested levels never decrease."""
+
+    def y1(v_high: float, m: float) -> int:
+        values = [v_high, low, *(low * 0.5 ** (k + 1) for k in range(len(rest)))]
+        means = [m, 5.0, *(r[0] for r in rest)]
+        stds = [std, 2.0, *(r[1] for r in rest)]
+        levels_ = emsr_b(values, means, stds)
+        assert levels_ == sorted(levels_) and levels_[0] == 0
+        return levels_[1]
+
+    assert y1(100.0, mean) <= y1(100.0, mean + extra)
+    assert y1(100.0, mean) <= y1(100.0 * lift, mean)
+    assert emsr_b([low, low], [mean, 5.0], [std, 2.0]) == [0, 0]

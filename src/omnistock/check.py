@@ -104,6 +104,11 @@ def plan_violations(plan: Plan, scenario: Scenario) -> list[str]:
     order_nodes: dict[str, set[str]] = defaultdict(set)
     row_all: dict[tuple[str, str], int] = defaultdict(int)
     row_protected: dict[tuple[str, str], int] = defaultdict(int)
+    row_tier: dict[tuple[str, str], dict[str, int]] = defaultdict(
+        lambda: defaultdict(int)
+    )
+    table = {(e.node, e.sku, e.tier): e.units for e in scenario.protection}
+    tiers = sorted({o.tier for o in scenario.orders})
     node_units: dict[str, int] = defaultdict(int)
     km_of: dict[tuple[str, str], float] = {}
     for (order_id, sku, node_id), qty in taken.items():
@@ -113,6 +118,7 @@ def plan_violations(plan: Plan, scenario: Scenario) -> list[str]:
         row_all[(node_id, sku)] += qty
         if order.tier not in rules.exempt_tiers:
             row_protected[(node_id, sku)] += qty
+        row_tier[(node_id, sku)][order.tier] += qty
         node_units[node_id] += qty
         if (order_id, node_id) not in km_of:
             lat, lon = _destination(order, nodes)
@@ -135,8 +141,13 @@ def plan_violations(plan: Plan, scenario: Scenario) -> list[str]:
             )
         limit = max(0, free - rules.protection(nodes[node_id].kind))
         protected_qty = row_protected.get((node_id, sku), 0)
+        if scenario.protection:  # contract v1.2: the nested rule replaces v1's
+            row = (nodes[node_id], sku, free)
+            out.extend(
+                _s4_nested(scenario, row, table, tiers, row_tier[(node_id, sku)])
+            )
         # Where nothing is protected (limit == free) S4 says no more than S2 does.
-        if protected_qty > limit and limit < free:
+        elif protected_qty > limit and limit < free:
             out.append(
                 f"S4 node {node_id!r}, sku {sku!r}: non-exempt tiers take {protected_qty} "
                 f"> max(0, free {free} - protection) = {limit}."
@@ -228,3 +239,37 @@ def check_plan(plan: Plan, scenario: Scenario) -> None:
     violations = plan_violations(plan, scenario)
     if violations:
         raise PlanCheckError(violations)
+
+
+def _s4_nested(
+    scenario: Scenario,
+    row: tuple[Node, str, int],
+    table: dict[tuple[str, str, str], int],
+    tiers: list[str],
+    took_by_tier: dict[str, int],
+) -> list[str]:
+    """S4 v1.2 on one row (node, sku, free), read from the text.
+
+    Per tier t of the orders, the tiers protecting at least u_t take at most
+    max(0, free - u_t).
+    """
+    rules = scenario.rules
+    node, sku, free = row
+
+    def u(tier: str) -> int:
+        if (node.id, sku, tier) in table:
+            return table[(node.id, sku, tier)]
+        return 0 if tier in rules.exempt_tiers else rules.protection(node.kind)
+
+    out = []
+    for tier in tiers:
+        level = u(tier)
+        took = sum(q for t, q in took_by_tier.items() if u(t) >= level)
+        bound = max(0, free - level)
+        if took > bound and bound < free:  # bound == free: S2 already says it
+            out.append(
+                f"S4 node {node.id!r}, sku {sku!r}: tiers protecting >= {level} "
+                f"(tier {tier!r}) take {took} > max(0, free {free} - {level}) "
+                f"= {bound}."
+            )
+    return out

@@ -33,9 +33,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 import polars as pl
 
-from omnistock._kernels import candidates, sourcing
+from omnistock._kernels import candidates, nested, sourcing
 from omnistock._kernels.cost import unfilled_cost
 from omnistock._kernels.records import Request, make_request
+from omnistock.compiled.nesting import head_usage, protected_units
 from omnistock.compiled.state import StockState
 from omnistock.exceptions import OmnistockError, UnknownOrder
 from omnistock.model.rules import Reason
@@ -56,6 +57,7 @@ EXPLAIN_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
     "package_cost": pl.Float64,
     "qty": pl.Int64,
     "chosen": pl.Boolean,
+    "protected": pl.List(pl.Int64),
 }
 _LABELS = np.array([r.label for r in sorted(Reason)])
 
@@ -68,8 +70,12 @@ def _frame(
     stock: StockState,
     alloc_node: np.ndarray,
     alloc_qty: np.ndarray,
+    protected: np.ndarray,
 ) -> pl.DataFrame:
     """The explanation frame; ``stock`` holds the counters of the order's rows only.
+
+    ``protected`` (int64[n_nodes, n_lines]): the units the order's tier must
+    leave of each line's row there (``compiled.nesting.protected_units``).
 
     ``stock.free`` and ``stock.limit`` are in ``sourcing.snapshot_rows`` order.
     """
@@ -88,6 +94,7 @@ def _frame(
             "package_cost": pkg,
             "qty": given,
             "chosen": given > 0,
+            "protected": protected.tolist(),
         },
         schema=EXPLAIN_SCHEMA,
     )
@@ -96,12 +103,16 @@ def _frame(
 def explain_decision(decision: Decision) -> pl.DataFrame:
     """The explanation of a Sourcer decision, at the stock the decision saw."""
     _rows, free_rows, limit_rows, cap_left = decision._state
+    net, order = decision.network, decision.order  # the rows it saw (a pool grows)
     return _frame(
-        decision.network,  # the rows the decision saw (a pool may add rows)
+        net,
         decision.request,
         StockState(free_rows, limit_rows, cap_left),
         decision.node_idx,
         decision.qty,
+        protected_units(
+            net, decision.request.line_sku, order.tier, order.tier in net.exempt_tiers
+        ),
     )
 
 
@@ -144,17 +155,28 @@ def explain_plan(plan: Plan, order_id: str) -> pl.DataFrame:
         orders.line_sku,
     )
     penalty = unfilled_cost(net.unfilled, float(orders.order_weight[o]), 1)
-    request: Request = make_request(orders.record, o, penalty, net.node_unit_cost)
+    levels = net.levels
+    request: Request = make_request(
+        orders.record, o, penalty, net.node_unit_cost, levels.nested
+    )
+    if levels.nested:  # v1.2: the heads the others left, then this tier's view
+        theirs = (a_line[others], a_node[others], a_qty[others])
+        left.head -= head_usage(compiled, *theirs)
+        rows = sourcing.snapshot_rows(net.record, left.record, request.line_sku)[0]
+        c = levels.tier_class(str(orders.order_tier[o]))
+        nested.open_view(left.record, net.stock_level, rows, c)
     _rows, free_rows, limit_rows = sourcing.snapshot_rows(
         net.record, left.record, request.line_sku
     )
     mine = a_order == o
+    tier, exempt = str(orders.order_tier[o]), bool(orders.order_exempt[o])
     return _frame(
         net,
         request,
         StockState(free_rows, limit_rows, left.capacity),
         a_node[mine],
         a_qty[mine],
+        protected_units(net, request.line_sku, tier, exempt),
     )
 
 

@@ -14,8 +14,8 @@ forecast of that tier's demand, is the airlines' seat-protection problem:
 - :func:`levels`: a forecast frame (node, sku, tier, mean, std) to a table of
   ``units`` per (node, sku, tier): the tier of value rank k keeps ``y_(k-1)``.
 
-These compute the table; the contract's per-row, per-tier ``protection`` (v1.2) that
-solvers obey is the second part of issue 16 and not built yet.
+These compute the table; the scenario's ``protection`` (contract v1.2, docs/protection.md)
+is what solvers obey: ``Scenario.with_protection(levels(...))``, ``pool.set_protection``.
 """
 
 from __future__ import annotations
@@ -114,7 +114,10 @@ def emsr_b(
             continue
         pooled = sum(v * m for v, m in zip(values[:j], means[:j], strict=True)) / mean
         ratio = values[j] / pooled if pooled > 0 else 1.0
-        if ratio >= 1.0:
+        # Classes 1..j worth no more than j+1 (values are sorted: the top one is
+        # their most) keep nothing; said exactly, as the weighted mean of equal
+        # values may round a hair below them.
+        if ratio >= 1.0 or values[0] <= values[j]:
             y = 0.0
         elif std == 0.0 or ratio <= 0.0:
             y = mean if std == 0.0 else math.inf

@@ -23,6 +23,7 @@ from omnistock.model.scenario import Scenario
 from omnistock.solvers.optimal.bounds import RowPrices, dual_prices
 from omnistock.solvers.optimal.candidates import candidates
 from omnistock.solvers.optimal.colgen import column_generation, initial_pairs
+from omnistock.solvers.optimal.nested import nested_dual_frame, nested_lp
 
 __all__ = ["DUAL_SCHEMA", "Duals", "Relaxation", "relax", "relax_compiled"]
 
@@ -102,9 +103,12 @@ def relax(
     start = time.perf_counter()
     compiled = scenario.compiled()
     duals = relax_compiled(compiled, time_limit=time_limit, engine=engine)
+    frame = _dual_frame(compiled, duals.free, duals.limit, duals.capacity)
+    if duals.nested is not None:  # v1.2: a dual per nested row, not per limit
+        frame = nested_dual_frame(compiled, frame, *duals.nested)
     return Relaxation(
         bound=duals.bound,
-        duals=_dual_frame(compiled, duals.free, duals.limit, duals.capacity),
+        duals=frame,
         converged=duals.converged,
         seconds=time.perf_counter() - start,
     )
@@ -124,6 +128,9 @@ class Duals:
         Per stock row: the all-takes and the protected-limit (non-exempt) duals.
     capacity : float64[n_nodes]
         Per node: the capacity dual (0 without a capacity).
+    nested : (int64[k], int64[k], float64[k]) or None
+        v1.2 only: the stock row, level and dual of each nested row (S4 v1.2);
+        ``limit`` then holds each row's sum of them.
     """
 
     bound: float
@@ -131,6 +138,7 @@ class Duals:
     free: np.ndarray
     limit: np.ndarray
     capacity: np.ndarray
+    nested: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
 
 def relax_compiled(
@@ -144,6 +152,10 @@ def relax_compiled(
         detail = f"engine must be one of glop, highs. Got engine={engine!r}."
         raise InvalidArgument(function="relax", argument="engine", detail=detail)
     net, orders = compiled.network, compiled.orders
+    if net.levels.nested:  # contract v1.2: the whole LP with its nested rows
+        bound, free, rows, levels, nested, capacity = nested_lp(compiled)
+        limit = np.bincount(rows, weights=nested, minlength=free.size)
+        return Duals(bound, True, free, limit, capacity, (rows, levels, nested))
     cand = candidates(compiled, stock_in_bound=False)
     has_cand = np.zeros(orders.n_orders, dtype=np.bool_)
     has_cand[orders.line_order[cand.line]] = True

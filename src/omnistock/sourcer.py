@@ -41,6 +41,7 @@ from omnistock.exceptions import (
 )
 from omnistock.model.orders import Order
 from omnistock.model.scenario import Scenario
+from omnistock.nested_sourcing import pool_stock, take_all_nested, tier_view
 from omnistock.pool.rows import adopt_rows, extends_rows, weak_callback
 
 if TYPE_CHECKING:
@@ -175,10 +176,9 @@ class Sourcer:
                         )
                         raise ScenarioError(msg)
                     network = adopt_rows(network, pool.network)
-                state = SourcingState(
-                    StockState(pool.free_left, pool.limit_left, pool.capacity_left),
-                    lock=pool.lock,
-                )
+                elif pool.network.protection != network.protection:
+                    network = adopt_rows(network, pool.network)  # set_protection
+                state = SourcingState(pool_stock(pool), lock=pool.lock)
                 self._live = (network, state)
                 pool.on_grow(weak_callback(self, Sourcer._follow_pool))
         # The hot path calls the kernels' compiled functions for the records'
@@ -213,10 +213,7 @@ class Sourcer:
         pool = self.pool
         assert pool is not None
         network = adopt_rows(self.network, pool.network)
-        state = SourcingState(
-            StockState(pool.free_left, pool.limit_left, pool.capacity_left),
-            lock=pool.lock,
-        )
+        state = SourcingState(pool_stock(pool), lock=pool.lock)
         self._live = (network, state)
 
     def _request(
@@ -292,10 +289,16 @@ class Sourcer:
             all_or_nothing=inputs.all_or_nothing,
         )
         stock = state.stock
+        if net.levels.nested:  # v1.2: decide on the tier's view (nested_sourcing)
+            request = request._replace(exempt=False)
+            stock = tier_view(net, stock, line_sku, order.tier)
         arrays = self._decide_order(net.record, stock.record, request, POLICY_GREEDY)
         snap = self._snapshot(net.record, stock.record, line_sku)
         state_copy = (*snap, stock.capacity.copy())
-        return Decision(self, order, request, arrays, state_copy, net)
+        decision = Decision(self, order, request, arrays, state_copy, net)
+        if net.levels.nested:  # decided as non-exempt on its view; its tier's flag
+            decision.exempt = order.tier in net.exempt_tiers
+        return decision
 
     def commit(
         self, decision: Decision, *, key: str | None = None, ttl: float | None = None
@@ -326,12 +329,16 @@ class Sourcer:
             raise DecisionError(decision.order.id, "it was made by another Sourcer")
         if self.pool is not None:
             return self._reserve(decision, key, ttl)
+        net = self.network
         with self.state.lock:
             if decision.committed:
                 raise DecisionError(decision.order.id, "it was already committed")
-            bad, avail, what = self.state.take_all(
-                decision.row_idx, decision.node_idx, decision.qty, decision.exempt
-            )
+            if net.levels.nested:
+                bad, avail, what = take_all_nested(self.state, decision, net)
+            else:
+                bad, avail, what = self.state.take_all(
+                    decision.row_idx, decision.node_idx, decision.qty, decision.exempt
+                )
             if bad < 0:
                 decision.committed = True
                 return None
@@ -368,6 +375,8 @@ class Sourcer:
                 key=key,
                 ttl=ttl,
                 exempt=decision.exempt,
+                # v1.2: the tier sets what the pool lets the order take
+                tier=decision.order.tier if self.network.levels.nested else None,
             )
             decision.committed = True
             return reservation

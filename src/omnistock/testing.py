@@ -53,13 +53,16 @@ def scenarios(
     max_orders: int = 5,
     max_lines: int = 3,
     min_orders: int = 0,
+    protection: bool = False,
 ) -> Scenario:
     """Small valid scenarios that exercise every rule of docs/semantics.md.
 
     Nodes of both kinds with random methods, channels and capacities; stock with
     reserved and safety units; orders of every method, tier and flag; protection,
     tier weights, same-day radius, distance and split limits; cheap and dear
-    unfilled costs. SKUs that no node stocks appear too.
+    unfilled costs. SKUs that no node stocks appear too. With ``protection`` the
+    scenario is v1.2: a ``protection`` table over random (node, sku, tier),
+    node-SKUs without a stock row included.
     """
     n_nodes = draw(st.integers(1, max_nodes))
     nodes: list[dict[str, Any]] = []
@@ -143,12 +146,22 @@ def scenarios(
         "per_km": draw(st.sampled_from((0.0, 0.01, 0.05))),
         "unfilled": draw(st.sampled_from((5.0, 50.0, 1000.0))),
     }
-    return Scenario.model_validate(
-        {
-            "nodes": nodes,
-            "stock": stock,
-            "orders": orders,
-            "rules": rules,
-            "costs": costs,
-        }
-    )
+    data: dict[str, Any] = {
+        "nodes": nodes,
+        "stock": stock,
+        "orders": orders,
+        "rules": rules,
+        "costs": costs,
+    }
+    if protection:
+        keys = st.tuples(
+            st.sampled_from([n["id"] for n in nodes]),
+            st.sampled_from([*skus, "UNSTOCKED"]),
+            st.sampled_from(_TIERS),
+        )
+        chosen = draw(st.lists(keys, unique=True, min_size=1, max_size=8))
+        data["protection"] = [
+            {"node": n, "sku": k, "tier": t, "units": draw(st.integers(0, 6))}
+            for n, k, t in chosen
+        ]
+    return Scenario.model_validate(data)

@@ -23,6 +23,7 @@ def network(n_nodes: int, **arrays: Any) -> Any:
         "node_priority": np.zeros(n_nodes, dtype=np.int64),
         "stock_indptr": np.zeros(1, dtype=np.int64),
         "stock_node": np.zeros(0, dtype=np.int64),
+        "stock_level": np.zeros((0, 0), dtype=np.int64),  # v1: no tier classes
         "max_distance_km": np.inf,
         "same_day_radius_km": 50.0,
         "package": 0.0,

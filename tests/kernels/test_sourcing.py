@@ -35,7 +35,12 @@ def test_decide_batch_takes_each_decision_from_the_state(scenario):
     net, orders = compiled.network, compiled.orders
     state = StockState.from_network(net)
     line, node, qty = sourcing.decide_batch(
-        net.record, state.record, orders.record, POLICY_GREEDY, np.zeros(0)
+        net.record,
+        state.record,
+        orders.record,
+        POLICY_GREEDY,
+        np.zeros(0),
+        np.zeros(0, dtype=np.int64),  # v1: no tier classes
     )
     taken = np.zeros_like(state.free)
     for li, n, q in zip(line, node, qty, strict=True):

@@ -57,6 +57,7 @@ NETWORK_FIELDS: tuple[tuple[str, Any, int], ...] = (
     ("node_priority", np.int64, 1),
     ("stock_indptr", np.int64, 1),
     ("stock_node", np.int64, 1),
+    ("stock_level", np.int64, 2),  # int64[nnz, n_classes]: S4 v1.2 (0 cols in v1)
     ("max_distance_km", np.float64, 0),
     ("same_day_radius_km", np.float64, 0),
     ("package", np.float64, 0),
@@ -81,6 +82,7 @@ STATE_FIELDS: tuple[tuple[str, Any, int], ...] = (
     ("free", np.int64, 1),  # int64[nnz]: units all orders may still take
     ("limit", np.int64, 1),  # int64[nnz]: units non-exempt orders may still take
     ("capacity", np.int64, 1),  # int64[n_nodes]: units each node may still give
+    ("head", np.int64, 2),  # int64[nnz, n_classes]: S4 v1.2 headroom (0 cols in v1)
 )
 
 
@@ -115,7 +117,7 @@ class OrdersRecord(structref.StructRefProxy):
 
 
 class StateRecord(structref.StructRefProxy):
-    """The stock counters ``free``, ``limit``, ``capacity`` (shared with a StockState)."""
+    """The stock counters ``free``, ``limit``, ``capacity``, ``head`` (a StockState's)."""
 
 
 for _proxy, _typeclass in (
@@ -161,11 +163,12 @@ def _new_network(values: tuple[Any, ...]) -> NetworkRecord:
     record.node_priority = values[6]
     record.stock_indptr = values[7]
     record.stock_node = values[8]
-    record.max_distance_km = values[9]
-    record.same_day_radius_km = values[10]
-    record.package = values[11]
-    record.per_km = values[12]
-    record.unfilled = values[13]
+    record.stock_level = values[9]
+    record.max_distance_km = values[10]
+    record.same_day_radius_km = values[11]
+    record.package = values[12]
+    record.per_km = values[13]
+    record.unfilled = values[14]
     return record
 
 
@@ -193,6 +196,7 @@ def _new_state(values: tuple[Any, ...]) -> StateRecord:
     record.free = values[0]
     record.limit = values[1]
     record.capacity = values[2]
+    record.head = values[3]
     return record
 
 
@@ -289,8 +293,14 @@ def entry_point(kernel: Any, *example: Any) -> Any:
 
 
 @njit(cache=True, nogil=True, inline="always")
-def make_request(orders: Any, o: int, penalty: float, unit_cost: np.ndarray) -> Request:
-    """Order ``o`` of a batch record as a :class:`Request` (inside kernels)."""
+def make_request(
+    orders: Any, o: int, penalty: float, unit_cost: np.ndarray, plain: bool = False
+) -> Request:
+    """Order ``o`` of a batch record as a :class:`Request` (inside kernels).
+
+    ``plain``: decide it as a non-exempt order whatever its tier (a v1.2 order
+    reads its nested view from the limits, ``_kernels.nested``).
+    """
     lo = orders.line_indptr[o]
     hi = orders.line_indptr[o + 1]
     return Request(
@@ -300,7 +310,7 @@ def make_request(orders: Any, o: int, penalty: float, unit_cost: np.ndarray) -> 
         orders.order_method[o],
         orders.order_pickup[o],
         orders.order_xyz[o],
-        orders.order_exempt[o],
+        orders.order_exempt[o] and not plain,
         penalty,
         orders.order_max_splits[o],
         orders.order_all_or_nothing[o],

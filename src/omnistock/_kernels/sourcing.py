@@ -24,6 +24,7 @@ from omnistock._kernels.codes import (
     POLICY_GREEDY,
 )
 from omnistock._kernels.cost import unfilled_cost_kernel
+from omnistock._kernels.nested import close_view, open_view, take_head
 from omnistock._kernels.protection import take, usable
 from omnistock._kernels.records import make_request
 from omnistock._kernels.search import best_decision
@@ -107,8 +108,14 @@ def decide_batch(
     orders: Any,  # records.OrdersRecord
     policy: int,  # codes.POLICY_*
     row_cost: np.ndarray,  # float64[nnz] opportunity cost per unit, or float64[0]
+    order_class: np.ndarray,  # int64[n_orders]: tier class (S4 v1.2), or int64[0]
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Decide every order in turn by ``policy``; returns triples (line, node, qty).
+
+    A v1.2 scenario (``state.head`` has columns) decides each order of tier class
+    ``order_class[o]`` on its nested view of the limits (``nested.open_view``,
+    as a non-exempt request) and lowers the heads it counts in; a v1 scenario
+    never enters that branch.
 
     With a non-empty ``row_cost`` each unit also costs the opportunity cost of its
     stock row (the look-ahead policy): ``float64[nnz]`` prices every tier alike,
@@ -135,15 +142,21 @@ def decide_batch(
     # _price_order's scratch: units per node of the lines it can give
     units = np.zeros(unit_cost.shape[0] if priced else 0, dtype=np.int64)
     p = 0
+    nested = state.head.shape[1] > 0
+    no_rows = np.zeros(0, dtype=np.int64)
     for o in range(orders.order_channel.shape[0]):
         lo = line_indptr[o]
         exempt = orders.order_exempt[o]
         penalty = unfilled_cost_kernel(net.unfilled, orders.order_weight[o], 1)
-        request = make_request(orders, o, penalty, unit_cost)
+        request = make_request(orders, o, penalty, unit_cost, nested)
+        rows, saved = no_rows, no_rows
+        if nested:
+            rows, _ = _order_rows(net.stock_indptr, request.line_sku)
+            saved = open_view(state, net.stock_level, rows, order_class[o])
         if priced:
             prices = row_cost[nnz:] if tiered and exempt else row_cost[:nnz]
             surcharge = _price_order(unit_cost, units, net, state, prices, request)
-            request = make_request(orders, o, penalty + surcharge, unit_cost)
+            request = make_request(orders, o, penalty + surcharge, unit_cost, nested)
         a_line, a_node, a_row, a_qty, _ = decide_order(net, state, request, policy)
         if priced:  # back to the plain unit costs for the next order
             _unprice_order(unit_cost, net, request.line_sku)
@@ -154,11 +167,17 @@ def decide_batch(
             out_qty = _grow(out_qty, cap_out)
         for i in range(a_qty.shape[0]):
             take(state.free, state.limit, a_row[i], a_qty[i], exempt)
+            if nested:
+                take_head(
+                    state.head, net.stock_level, a_row[i], order_class[o], a_qty[i]
+                )
             state.capacity[a_node[i]] -= a_qty[i]
             out_line[p] = lo + a_line[i]
             out_node[p] = a_node[i]
             out_qty[p] = a_qty[i]
             p += 1
+        if nested:
+            close_view(state, rows, saved)
     return out_line[:p], out_node[:p], out_qty[:p]
 
 

@@ -33,6 +33,8 @@ _WALK = (
     *_COMMON,
     "candidates.collect_candidates",
     "geo.km_pairs",
+    "nested.close_view",
+    "nested.open_view",
     "records._new_state",
     "search.best_decision",
     "sourcing._grow",

@@ -22,6 +22,7 @@ import polars as pl
 from omnistock._kernels.codes import KIND_CODES, METHOD_CODES
 from omnistock._kernels.geo import unit_vectors
 from omnistock._kernels.records import NetworkRecord, network_record
+from omnistock.compiled.nesting import TierLevels, initial_head, tier_levels
 from omnistock.compiled.state import free_units, protected_limit
 from omnistock.model.network import NODE_KINDS
 
@@ -95,6 +96,11 @@ class CompiledNetwork:
         The costs.
     exempt_tiers : frozenset[str]
     tier_weights : dict[str, float]
+    protection : tuple[tuple[str, str, str, int], ...]
+        Contract v1.2's table, (node, sku, tier, units); empty for v1.
+    stock_head : int64[nnz, n_classes] or None
+        The nested headroom the batch starts from (``compiled/nesting.py``);
+        None: no take yet, derived from ``stock_free``.
     """
 
     node_ids: np.ndarray
@@ -130,6 +136,33 @@ class CompiledNetwork:
     unfilled: float
     exempt_tiers: frozenset[str]
     tier_weights: dict[str, float]
+    protection: tuple[tuple[str, str, str, int], ...] = ()
+    stock_head: np.ndarray | None = None
+
+    @functools.cached_property
+    def levels(self) -> TierLevels:
+        """Tier classes and ``u`` per row and class (S4 v1.2), built once."""
+        return tier_levels(
+            self.protection,
+            self.exempt_tiers,
+            self.node_ids,
+            self.node_protect,
+            self.sku_ids,
+            self.stock_indptr,
+            self.stock_node,
+        )
+
+    @property
+    def stock_level(self) -> np.ndarray:
+        """int64[nnz, n_classes]: ``u`` per row and tier class (kernels' record)."""
+        return self.levels.level
+
+    @property
+    def head(self) -> np.ndarray:
+        """int64[nnz, n_classes]: the nested headroom the batch starts from."""
+        if self.stock_head is not None:
+            return self.stock_head
+        return initial_head(self.stock_free, self.levels.level)
 
     @functools.cached_property
     def record(self) -> NetworkRecord:
@@ -152,12 +185,14 @@ class CompiledNetwork:
         free: np.ndarray | None = None,
         limit: np.ndarray | None = None,
         capacity: np.ndarray | None = None,
+        head: np.ndarray | None = None,
     ) -> CompiledNetwork:
         """The same network with other free / protected-limit / capacity arrays.
 
         Used to solve part of a batch against what the rest of it left: re-planning
         with frozen orders, and the simulator between events. The arrays are given
-        per stock row (``free``, ``limit``) and per node (``capacity``).
+        per stock row (``free``, ``limit``, ``head``: the nested headroom of a
+        v1.2 scenario, derived from ``free`` when None) and per node (``capacity``).
         """
         return dataclasses.replace(
             self,
@@ -170,6 +205,7 @@ class CompiledNetwork:
             node_capacity=self.node_capacity
             if capacity is None
             else np.asarray(capacity, dtype=np.int64),
+            stock_head=None if head is None or not head.size else head,
         )
 
     def with_stock_rows(
@@ -198,6 +234,7 @@ class CompiledNetwork:
             stock_safety=safety,
             stock_free=free,
             stock_limit=protected_limit(free, self.node_protect[stock_node]),
+            stock_head=None,
         )
 
     def stock_row(self, node_idx: int, sku_idx: int) -> int:
@@ -343,6 +380,8 @@ def _network_from_frames(
     safety = rows["safety"].to_numpy().astype(np.int64, copy=False)
     free = free_units(on_hand, reserved, safety)
     limit = protected_limit(free, node_protect[stock_node])
+    if scenario.protection:  # v1.2: the nested heads protect; the scalar limit is
+        limit = free.copy()  # only each order's view (compiled/nesting.py)
     lat = node_frame["lat"].to_numpy()
     lon = node_frame["lon"].to_numpy()
     return CompiledNetwork(
@@ -381,4 +420,5 @@ def _network_from_frames(
         unfilled=float(costs.unfilled),
         exempt_tiers=frozenset(rules.exempt_tiers),
         tier_weights=dict(rules.tier_weights),
+        protection=tuple((e.node, e.sku, e.tier, e.units) for e in scenario.protection),
     )

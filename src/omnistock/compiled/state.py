@@ -14,7 +14,7 @@ the only places the formula is written, so every one of them agrees.
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -51,11 +51,15 @@ class StockState:
         Units orders of non-exempt tiers may still take, together, from each row.
     capacity : int64[n_nodes]
         Units each node may still give (``NO_LIMIT`` when unlimited).
+    head : int64[nnz, n_classes]
+        Contract v1.2's nested headroom per row and tier class
+        (``compiled/nesting.py``); 0 columns for a v1 scenario.
     """
 
     free: np.ndarray
     limit: np.ndarray
     capacity: np.ndarray
+    head: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.int64))
 
     def __post_init__(self) -> None:
         # int64 contiguous arrays are kept as given (not copied), so a live pool's
@@ -63,6 +67,7 @@ class StockState:
         self.free = np.ascontiguousarray(self.free, dtype=np.int64)
         self.limit = np.ascontiguousarray(self.limit, dtype=np.int64)
         self.capacity = np.ascontiguousarray(self.capacity, dtype=np.int64)
+        self.head = np.ascontiguousarray(self.head, dtype=np.int64)
 
     @classmethod
     def from_network(cls, net: CompiledNetwork) -> StockState:
@@ -71,6 +76,7 @@ class StockState:
             net.stock_free.astype(np.int64, copy=True),
             net.stock_limit.astype(np.int64, copy=True),
             net.node_capacity.astype(np.int64, copy=True),
+            net.head.astype(np.int64, copy=True),
         )
 
     @functools.cached_property
@@ -84,8 +90,10 @@ class StockState:
     @classmethod
     def of_network(cls, net: CompiledNetwork) -> StockState:
         """The network's own counters, not copied: for kernels that only read them."""
-        return cls(net.stock_free, net.stock_limit, net.node_capacity)
+        return cls(net.stock_free, net.stock_limit, net.node_capacity, net.head)
 
     def copy(self) -> StockState:
         """An independent copy of the counters."""
-        return StockState(self.free.copy(), self.limit.copy(), self.capacity.copy())
+        return StockState(
+            self.free.copy(), self.limit.copy(), self.capacity.copy(), self.head.copy()
+        )

@@ -27,6 +27,7 @@ __all__ = [
     "STOCK_SCHEMA",
     "as_polars",
     "orders_from_frames",
+    "protection_from_frame",
     "read_scenario",
     "scenario_from_frames",
     "scenario_to_frames",
@@ -65,12 +66,20 @@ ORDER_SCHEMA: dict[str, Any] = {
     "max_splits": pl.Int64,
 }
 LINE_SCHEMA: dict[str, Any] = {"order_id": pl.String, "sku": pl.String, "qty": pl.Int64}
+#: Contract v1.2's optional protection table (``protection.parquet`` / ``.csv``).
+PROTECTION_SCHEMA: dict[str, Any] = {
+    "node": pl.String,
+    "sku": pl.String,
+    "tier": pl.String,
+    "units": pl.Int64,
+}
 
 _REQUIRED = {
     "nodes": ("id", "kind", "lat", "lon"),
     "stock": ("node", "sku", "on_hand"),
     "orders": ("id",),
     "lines": ("order_id", "sku", "qty"),
+    "protection": ("node", "sku", "tier", "units"),
 }
 _LIST_COLUMNS = ("methods", "channels")
 
@@ -132,11 +141,13 @@ def scenario_from_frames(
     lines: Any,
     rules: Rules | dict[str, Any] | None = None,
     costs: Costs | dict[str, Any] | None = None,
+    protection: Any = None,
 ) -> Scenario:
     """Build a validated scenario from frames (columns: ``*_SCHEMA``; optional ones may be absent).
 
     Frames may be polars, pandas or pyarrow tables; orders and lines are read by
-    :func:`orders_from_frames`.
+    :func:`orders_from_frames`, the optional ``protection`` table (v1.2) by
+    :func:`protection_from_frame`.
     """
     nodes, stock = as_polars("nodes", nodes), as_polars("stock", stock)
     for name, frame in (("nodes", nodes), ("stock", stock)):
@@ -151,7 +162,22 @@ def scenario_from_frames(
         data["rules"] = rules
     if costs is not None:
         data["costs"] = costs
+    if protection is not None:
+        data["protection"] = protection_from_frame(protection)
     return Scenario.model_validate(data)
+
+
+def protection_from_frame(frame: Any) -> list[Any]:
+    """Raw protection entries from a ``node, sku, tier, units`` table (v1.2).
+
+    A list or tuple (entries or their dicts) is taken as it is; a table may be
+    polars, pandas or pyarrow.
+    """
+    if isinstance(frame, list | tuple):
+        return list(frame)
+    table = as_polars("protection", frame)
+    _require("protection", table)
+    return table.select(_REQUIRED["protection"]).to_dicts()
 
 
 def orders_from_frames(orders: Any, lines: Any) -> list[dict[str, Any]]:
@@ -233,7 +259,14 @@ def scenario_to_frames(scenario: Scenario) -> dict[str, pl.DataFrame]:
         ],
         schema=LINE_SCHEMA,
     )
-    return {"nodes": nodes, "stock": stock, "orders": orders, "lines": lines}
+    frames = {"nodes": nodes, "stock": stock, "orders": orders, "lines": lines}
+    if scenario.protection:  # v1.2 only: a v1 scenario keeps its four frames
+        frames["protection"] = pl.DataFrame(
+            [e.model_dump() for e in scenario.protection],
+            schema=PROTECTION_SCHEMA,
+            orient="row",
+        )
+    return frames
 
 
 def write_scenario_frames(
@@ -276,6 +309,7 @@ def _read_frame(folder: Path, name: str) -> pl.DataFrame:
                     **STOCK_SCHEMA,
                     **ORDER_SCHEMA,
                     **LINE_SCHEMA,
+                    **PROTECTION_SCHEMA,
                 }.items()
                 if v != pl.List(pl.String)
             }
@@ -338,5 +372,10 @@ def read_scenario(path: str | Path) -> Scenario:
             lines=_read_frame(p, "lines"),
             rules=settings.get("rules"),
             costs=settings.get("costs"),
+            protection=(
+                _read_frame(p, "protection")
+                if any((p / f"protection.{ext}").exists() for ext in ("parquet", "csv"))
+                else None
+            ),
         )
     return Scenario.from_json(p)

@@ -11,10 +11,19 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    SerializerFunctionWrapHandler,
+    model_serializer,
+    model_validator,
+)
 
 from omnistock.model.network import Node, StockRecord
 from omnistock.model.orders import Order
+from omnistock.model.protect import ProtectionEntry, check_protection
 from omnistock.model.rules import Costs, Rules
 
 if TYPE_CHECKING:
@@ -52,6 +61,8 @@ class Scenario(BaseModel):
     orders: tuple[Order, ...] = ()
     rules: Rules = Field(default_factory=Rules)
     costs: Costs = Field(default_factory=Costs)
+    #: Contract v1.2: units per (node, sku, tier) kept from that tier (S4 v1.2).
+    protection: tuple[ProtectionEntry, ...] = ()
 
     _compiled: CompiledScenario | None = PrivateAttr(default=None)
 
@@ -102,7 +113,16 @@ class Scenario(BaseModel):
                         f'"pickup". Got methods={list(pickup.methods)}.'
                     )
                     raise ValueError(msg)
+        check_protection(self.protection, set(nodes))
         return self
+
+    @model_serializer(mode="wrap")
+    def _v1_stays_v1(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # A scenario without a protection table is written exactly as v1 wrote it.
+        data: dict[str, Any] = handler(self)
+        if not self.protection:
+            data.pop("protection", None)
+        return data
 
     # -- compiled form -----------------------------------------------------------
 
@@ -131,8 +151,23 @@ class Scenario(BaseModel):
             "orders": tuple(orders),
             "rules": self.rules,
             "costs": self.costs,
+            "protection": self.protection,
         }
         return Scenario.model_validate(data)
+
+    def with_protection(self, frame: Any) -> Scenario:
+        """A copy of this scenario whose ``protection`` table is ``frame``.
+
+        ``frame``: a table with columns ``node, sku, tier, units`` (polars, pandas
+        or pyarrow; e.g. :func:`omnistock.protection.levels`), or entries / their
+        JSON dicts. It replaces the scenario's table (contract v1.2, S4).
+        """
+        from omnistock.model.io import protection_from_frame
+
+        parts = {name: getattr(self, name) for name in type(self).model_fields}
+        return Scenario.model_validate(
+            {**parts, "protection": protection_from_frame(frame)}
+        )
 
     # -- files and frames ---------------------------------------------------------
 

@@ -19,6 +19,7 @@ import polars as pl
 from omnistock._kernels.eligibility import channel_mask
 from omnistock._kernels.protection import usable_rows
 from omnistock.compiled import CompiledNetwork
+from omnistock.compiled.state import protected_limit
 from omnistock.exceptions import InvalidRequest
 
 if TYPE_CHECKING:
@@ -141,6 +142,10 @@ def availability_frame(
     exempt = tier is None or tier in network.exempt_tiers
     local = np.arange(stock.rows.shape[0], dtype=np.int64)
     available = usable_rows(stock.free_left, stock.limit_left, local, exempt)
+    levels = network.levels
+    if tier is not None and levels.nested:  # v1.2: max(0, free - u_tier) per row
+        u = network.stock_level[stock.rows, levels.tier_class(tier)]
+        available = protected_limit(stock.free_left, u)
     nodes = network.stock_node[stock.rows]
     if channel is None:
         serves = np.ones(stock.rows.shape[0], dtype=np.bool_)

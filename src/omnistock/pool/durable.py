@@ -14,6 +14,7 @@ from typing import Self
 from omnistock.exceptions import InvalidRequest
 from omnistock.model.scenario import Scenario
 from omnistock.pool.journal import Journal, rolled_journal
+from omnistock.pool.protecting import with_table
 from omnistock.pool.recovery import copy_state, snapshot_of
 from omnistock.pool.snapshot import write_snapshot
 from omnistock.pool.state import PoolState
@@ -98,7 +99,7 @@ class Durable:
             copy = copy_state(self._state)
             snap = snapshot_of(
                 copy,
-                self._base.model_dump_json(),
+                with_table(self._base, self._state).model_dump_json(),
                 crc,
                 None if new is None else str(new.path.resolve()),
             )

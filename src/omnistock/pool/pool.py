@@ -34,11 +34,8 @@ from omnistock.compiled import CompiledNetwork
 from omnistock.exceptions import InvalidRequest, KeyConflict
 from omnistock.model.scenario import Scenario
 from omnistock.pool.durable import Durable
-from omnistock.pool.journal import (
-    FsyncPolicy,
-    Journal,
-    open_empty_journal,
-)
+from omnistock.pool.journal import FsyncPolicy, Journal, open_empty_journal
+from omnistock.pool.protecting import Protecting
 from omnistock.pool.recovery import recover_state
 from omnistock.pool.reservation import (
     COMMITTED,
@@ -62,7 +59,7 @@ __all__ = ["Reservation", "StockPool"]
 _SYNC_OPTIONS = ("fsync", "batch_records", "batch_ms")
 
 
-class StockPool(Views, Durable):
+class StockPool(Views, Durable, Protecting):
     """The live, thread-safe stock of one network.
 
     Parameters
@@ -135,6 +132,7 @@ class StockPool(Views, Durable):
         self.free_left: np.ndarray = state.stock.free
         self.limit_left: np.ndarray = state.stock.limit
         self.capacity_left: np.ndarray = state.stock.capacity
+        self.head_left: np.ndarray = state.stock.head  # v1.2 (compiled/nesting.py)
         self._journal = None
         state.on_grow.append(self._regrown)
 
@@ -143,6 +141,7 @@ class StockPool(Views, Durable):
         state = self._state
         self.network = state.network
         self.free_left, self.limit_left = state.stock.free, state.stock.limit
+        self.head_left = state.stock.head
 
     def on_grow(self, callback: Callable[[], None]) -> None:
         """Call ``callback()`` (under the lock) after a return or adjust adds a row.
@@ -155,11 +154,6 @@ class StockPool(Views, Durable):
     def from_scenario(cls, scenario: Scenario, **options: Any) -> StockPool:
         """The pool of ``scenario``'s network and stock (options as in the class)."""
         return cls(scenario, **options)
-
-    def free(self, node_id: str, sku: str, *, exempt: bool = True) -> int:
-        """Units of (node_id, sku) a reservation of this kind may take now (0 if no row)."""
-        with self.lock:
-            return self._state.usable(self._state.row(node_id, sku), exempt)
 
     def status(self, reservation_id: int) -> str:
         """``"active"``, ``"committed"``, ``"released"``, ``"expired"`` or ``"amended"``."""
@@ -195,6 +189,7 @@ class StockPool(Views, Durable):
         key: str | None = None,
         ttl: float | None = None,
         exempt: bool = True,
+        tier: str | None = None,
     ) -> Reservation:
         """Hold units for ``order_id``: every line or none.
 
@@ -214,6 +209,9 @@ class StockPool(Views, Durable):
         exempt
             False for a tier not in ``rules.exempt_tiers``: it may take at most
             ``max(0, free - protect)`` units of each row (last-unit protection).
+        tier
+            The order's tier; it sets ``exempt``, and on a v1.2 pool the order
+            may take ``max(0, free - u_tier)`` of each row (S4 v1.2).
 
         Raises
         ------
@@ -234,23 +232,22 @@ class StockPool(Views, Durable):
             exempt = check_exempt(exempt, f"order {order_id!r}")
         with self.lock:
             state = self._state
+            if tier is not None:  # the tier sets it (contract v1.2)
+                exempt = tier in state.network.exempt_tiers
             if key is not None and key in state.keys:
                 prior = state.keys[key]
-                if (prior.order_id, sorted(prior.lines), prior.exempt) != (
-                    order_id,
-                    sorted(norm),
-                    exempt,
-                ):
+                same = (prior.order_id, sorted(prior.lines), prior.exempt, prior.tier)
+                if same != (order_id, sorted(norm), exempt, tier):
                     raise KeyConflict(key, prior.reservation_id, "order, lines or tier")
                 return prior
-            rows = state.check_reserve(norm, exempt)
+            rows = state.check_reserve(norm, exempt, tier)
             deadline = None if ttl is None else self._deadline(order_id, ttl)
             res = Reservation(
                 state.next_id, order_id, norm, key, deadline, exempt, rows
             )
-            self._log(
-                ["reserve", res.reservation_id, order_id, key, deadline, exempt, norm]
-            )
+            res = res if tier is None else res._replace(tier=tier)
+            rec = ["reserve", res.reservation_id, order_id, key, deadline, exempt, norm]
+            self._log(rec if tier is None else [*rec, tier])
             state.apply_reserve(res)
             return res
 

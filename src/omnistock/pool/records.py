@@ -39,14 +39,17 @@ def _reserve_body(
     deadline: float | None,
     exempt: bool,
     lines: Any,
+    tier: str | None = None,
 ) -> bytes:
     # The hot record, written by hand; same JSON as _dumps([seq, "reserve", ...]).
+    # A tier (contract v1.2) follows the lines only when the request named one.
     text = ",".join(f"[{_str(n)},{_str(s)},{q}]" for n, s, q in lines)
     return (
         f'[{seq},"reserve",{rid},{_str(order_id)},'
         f"{'null' if key is None else _str(key)},"
         f"{'null' if deadline is None else _dumps(deadline)},"
-        f"{'true' if exempt else 'false'},[{text}]]"
+        f"{'true' if exempt else 'false'},[{text}]"
+        f"{'' if tier is None else ',' + _str(tier)}]"
     ).encode()
 
 

@@ -25,6 +25,7 @@ from omnistock.exceptions import InvalidRequest, JournalError
 from omnistock.model.scenario import Scenario
 from omnistock.pool.availability import stock_frame
 from omnistock.pool.journal import Journal
+from omnistock.pool.protecting import apply_protection, check_table
 from omnistock.pool.reservation import (
     ACTIVE,
     COMMITTED,
@@ -87,6 +88,7 @@ def snapshot_of(
             r.amends,
             i,
             *line,
+            r.tier,
         )
         for r, issued in copy.reservations
         for i, line in enumerate(r.lines)
@@ -161,6 +163,7 @@ def _reservations(
             first["exempt"],
             rows,
             first["amends"],
+            first["tier"],
         )
         out.append((res, bool(issued)))
     return out
@@ -322,8 +325,9 @@ def _check_continues(j: Journal, snap: Snapshot) -> None:
 def replay(state: PoolState, rec: list[Any]) -> None:
     """Apply one journal record ``[seq, op, *args]``, checked like the API's arguments."""
     seq, op, *args = rec
-    if op == "reserve":
-        rid, order_id, key, deadline, exempt, lines = args
+    if op == "reserve" and len(args) in (6, 7):
+        rid, order_id, key, deadline, exempt, lines, *named = args
+        tier = check_text(_text(named[0], "tier"), "tier") if named else None
         if type(rid) is not int or rid != state.next_id:
             msg = f"reservation id {rid!r} out of order (expected {state.next_id})."
             raise InvalidRequest(msg)
@@ -336,9 +340,9 @@ def replay(state: PoolState, rec: list[Any]) -> None:
         deadline = None if deadline is None else check_time(deadline, "deadline")
         norm = normalise_lines(lines)
         exempt = check_exempt(exempt, f"reservation {rid}")
-        rows = state.check_reserve(norm, exempt)
+        rows = state.check_reserve(norm, exempt, tier)
         state.apply_reserve(
-            Reservation(rid, order_id, norm, key, deadline, exempt, rows)
+            Reservation(rid, order_id, norm, key, deadline, exempt, rows, tier=tier)
         )
     elif op in ("commit", "release") and len(args) == 1:
         res = state.open(args[0], op)
@@ -380,6 +384,8 @@ def replay(state: PoolState, rec: list[Any]) -> None:
         restock = check_exempt(restock, "restock")
         row = state.check_return(node_id, sku, qty, restock)
         state.apply_return(row, node_id, sku, qty, restock)
+    elif op == "protection" and len(args) == 1 and isinstance(args[0], list):
+        apply_protection(state, check_table(state, [_entry(e) for e in args[0]]))
     elif op == "period" and len(args) == 1 and isinstance(args[0], dict):
         state.apply_period(check_capacity(args[0], state.network.node_index))
     elif op == "adjust" and len(args) == 4:
@@ -395,6 +401,14 @@ def replay(state: PoolState, rec: list[Any]) -> None:
         msg = f"unknown operation {op!r} or wrong fields {args!r}."
         raise InvalidRequest(msg)
     state.seq = seq
+
+
+def _entry(value: object) -> dict[str, object]:
+    """A journaled protection entry ``[node, sku, tier, units]`` as its fields."""
+    if not (isinstance(value, list) and len(value) == 4):
+        msg = f"a protection entry must be [node, sku, tier, units]. Got {value!r}."
+        raise InvalidRequest(msg)
+    return dict(zip(("node", "sku", "tier", "units"), value, strict=True))
 
 
 def _text(value: object, name: str) -> str:

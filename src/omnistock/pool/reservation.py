@@ -70,6 +70,8 @@ class Reservation(NamedTuple):
     amends
         The id of the reservation this one replaced (:meth:`StockPool.amend`),
         or None.
+    tier
+        The order's tier when the request named it (contract v1.2), else None.
     """
 
     reservation_id: int
@@ -80,6 +82,7 @@ class Reservation(NamedTuple):
     exempt: bool = True
     rows: tuple[int, ...] = ()
     amends: int | None = None
+    tier: str | None = None
 
     @property
     def units(self) -> int:

@@ -107,7 +107,10 @@ def grow_state(state: PoolState, node_id: str, sku: str) -> int:
     state.protect[row] = net.node_protect[node_idx]
     old = state.stock
     state.stock = StockState(
-        insert_row(old.free, row), insert_row(old.limit, row), old.capacity
+        insert_row(old.free, row),
+        insert_row(old.limit, row),
+        old.capacity,
+        np.insert(old.head, row, 0, axis=0),  # v1.2: an empty row's heads are 0
     )
     state.index_rows()
     moved: dict[int, Reservation] = {}
@@ -140,8 +143,12 @@ ROW_FIELDS = (
 
 
 def adopt_rows(net: CompiledNetwork, grown: CompiledNetwork) -> CompiledNetwork:
-    """``net`` with the stock rows (and SKUs) of ``grown``, a pool's grown network."""
-    return replace(net, **{field: getattr(grown, field) for field in ROW_FIELDS})
+    """``net`` with the stock rows (and SKUs) of ``grown``, a pool's grown network.
+
+    The pool's protection table (v1.2, ``set_protection``) comes along too.
+    """
+    fields = (*ROW_FIELDS, "protection")
+    return replace(net, **{field: getattr(grown, field) for field in fields})
 
 
 def _pairs(net: CompiledNetwork) -> set[tuple[str, int]]:

@@ -61,6 +61,7 @@ SCHEMAS: dict[str, dict[str, type[pl.DataType]]] = {
         "node_id": pl.String,
         "sku": pl.String,
         "qty": pl.Int64,
+        "tier": pl.String,  # contract v1.2: the tier a reservation named, or null
     },
     "status": {"status": pl.UInt8},
 }
@@ -180,6 +181,9 @@ def read_snapshot(path: str | os.PathLike[str]) -> Snapshot:
         meta = json.loads((p / "meta.json").read_text(encoding="utf-8"))
         _verify(p, meta)
         frames = {name: pl.read_parquet(p / f"{name}.parquet") for name in _FRAMES}
+        if "tier" not in frames["reservations"].columns:  # a snapshot before v1.2
+            tier = pl.lit(None, dtype=pl.String).alias("tier")
+            frames["reservations"] = frames["reservations"].with_columns(tier)
         for name, frame in frames.items():
             if dict(frame.schema) != SCHEMAS[name]:
                 raise JournalError(

@@ -22,8 +22,10 @@ from contextlib import contextmanager
 
 import numpy as np
 
+from omnistock._kernels.nested import nested_usable
 from omnistock._kernels.protection import usable
 from omnistock.compiled import CompiledNetwork
+from omnistock.compiled.nesting import initial_head
 from omnistock.compiled.network import NO_LIMIT
 from omnistock.compiled.state import StockState, free_units, protected_limit
 from omnistock.exceptions import (
@@ -84,6 +86,7 @@ class PoolState:
             free,
             protected_limit(free, self.protect),
             net.node_capacity.astype(np.int64, copy=True),
+            initial_head(free, net.stock_level),  # v1.2; 0 columns for v1
         )
         self.index_rows()
         self.active: dict[int, Reservation] = {}
@@ -97,6 +100,8 @@ class PoolState:
         net = self.network
         self._free, self._limit = self.stock.free, self.stock.limit
         self._cap = self.stock.capacity
+        self._head, self._level = self.stock.head, net.stock_level
+        self._nested = bool(self._head.shape[1])  # v1.2: tiers have levels
         self._indptr = array("q", net.stock_indptr.astype(np.int64).tobytes())
         self._nodes = array("q", net.stock_node.astype(np.int64).tobytes())
 
@@ -116,9 +121,16 @@ class PoolState:
         row = bisect_left(self._nodes, node_idx, self._indptr[sku_idx], hi)
         return row if row < hi and self._nodes[row] == node_idx else -1
 
-    def usable(self, row: int, exempt: bool) -> int:
-        """Units a reservation of this kind may take from ``row`` now."""
+    def usable(self, row: int, exempt: bool, tier: str | None = None) -> int:
+        """Units a reservation of this kind (v1.2: of this tier) may take from ``row`` now."""
+        if tier is not None and self._nested:  # max(0, free - u_tier)
+            c = self.network.levels.tier_class(tier)
+            return int(nested_usable(self._free, self._head, self._level, row, c))
         return int(usable(self._free, self._limit, row, exempt))
+
+    def exempt_of(self, tier: str | None, exempt: bool) -> bool:
+        """A reservation's exemption: its tier's when it names one, else ``exempt``."""
+        return exempt if tier is None else tier in self.network.exempt_tiers
 
     def code(self, reservation_id: object) -> int:
         """Status code of ``reservation_id``; 0 when the pool never issued it."""
@@ -164,7 +176,9 @@ class PoolState:
 
     # -- checks (change nothing) --------------------------------------------------------
 
-    def check_reserve(self, lines: tuple[Line, ...], exempt: bool) -> tuple[int, ...]:
+    def check_reserve(
+        self, lines: tuple[Line, ...], exempt: bool, tier: str | None = None
+    ) -> tuple[int, ...]:
         """The rows of ``lines``; raises InsufficientStock unless all fit together.
 
         Stock first (every line), then node capacity (the units of all lines at
@@ -173,13 +187,13 @@ class PoolState:
         if len(lines) == 1:  # the common case, without the per-row sums
             node_id, sku, qty = lines[0]
             row = self.row(node_id, sku)
-            have = self.usable(row, exempt)
+            have = self.usable(row, exempt, tier)
             if qty > have:
                 raise self._shortage(row, node_id, sku, qty, have, exempt)
             if qty > self._cap[self._nodes[row]]:
                 raise self._over_capacity(node_id, sku, qty)
             return (row,)
-        rows = self._check_stock(lines, exempt)
+        rows = self._check_stock(lines, exempt, tier)
         need: dict[str, int] = {}
         for node_id, _, qty in lines:
             need[node_id] = need.get(node_id, 0) + qty
@@ -199,14 +213,16 @@ class PoolState:
             "this period)",
         )
 
-    def _check_stock(self, lines: tuple[Line, ...], exempt: bool) -> tuple[int, ...]:
+    def _check_stock(
+        self, lines: tuple[Line, ...], exempt: bool, tier: str | None
+    ) -> tuple[int, ...]:
         """The rows of ``lines`` if each node-SKU's lines fit its usable units."""
         rows = tuple(self.row(node_id, sku) for node_id, sku, _ in lines)
         need: dict[tuple[str, str], int] = {}
         for node_id, sku, qty in lines:
             need[node_id, sku] = need.get((node_id, sku), 0) + qty
         for row, (node_id, sku, _) in zip(rows, lines, strict=True):
-            have = self.usable(row, exempt)
+            have = self.usable(row, exempt, tier)
             if need[node_id, sku] > have:
                 raise self._shortage(
                     row, node_id, sku, need[node_id, sku], have, exempt
@@ -261,6 +277,8 @@ class PoolState:
         free = free_units(self.on_hand[idx], self.reserved[idx], self.safety[idx])
         self._free[idx] = free
         self._limit[idx] = protected_limit(free, self.protect[idx])
+        if self._nested:  # v1.2, live reading: max(0, free - u) per tier
+            self._head[idx] = initial_head(free, self._level[idx])
 
     def apply_reserve(self, res: Reservation) -> None:
         """Hold ``res``'s units (checked by :meth:`check_reserve`) and its capacity."""
@@ -273,6 +291,8 @@ class PoolState:
             # protected_limit(free - qty, protect) = max(0, limit - qty).
             free[row] -= qty
             limit[row] = max(int(limit[row]) - qty, 0)
+            if self._nested:  # the same, for each tier's head (v1.2)
+                self._head[row] = np.maximum(self._head[row] - qty, 0)
             cap[nodes[row]] -= qty
         self.status.append(ACTIVE)
         self.active[res.reservation_id] = res
@@ -386,7 +406,7 @@ class PoolState:
     def check_amend(self, old: Reservation, lines: tuple[Line, ...]) -> tuple[int, ...]:
         """The rows of ``lines`` if they fit with ``old``'s own units counted as free."""
         with self.as_if_released(old):
-            return self.check_reserve(lines, old.exempt)
+            return self.check_reserve(lines, old.exempt, old.tier)
 
     def apply_amend(self, old: Reservation, new: Reservation) -> None:
         """Replace ``old`` by ``new`` (checked by :meth:`check_amend`)."""

@@ -23,6 +23,19 @@ class Views:
     _state: PoolState
     lock: threading.RLock
 
+    def free(
+        self, node_id: str, sku: str, *, exempt: bool = True, tier: str | None = None
+    ) -> int:
+        """Units of (node_id, sku) a reservation of this kind may take now (0 if no row).
+
+        ``tier`` (contract v1.2): a reservation of that tier, which on a pool with
+        a protection table may take ``max(0, free - u_tier)``; it sets ``exempt``.
+        """
+        with self.lock:
+            state = self._state
+            exempt = state.exempt_of(tier, exempt)
+            return state.usable(state.row(node_id, sku), exempt, tier)
+
     def availability(
         self,
         *,

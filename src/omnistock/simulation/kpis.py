@@ -15,7 +15,7 @@ from omnistock.compiled.allocations import Triples, price_orders
 if TYPE_CHECKING:
     from omnistock.simulation.run import Simulation
 
-__all__ = ["HOURS_PER_DAY", "report"]
+__all__ = ["HOURS_PER_DAY", "report", "tier_kpis"]
 
 HOURS_PER_DAY = 24.0
 
@@ -111,6 +111,33 @@ def report(
         daily=per_day,
         kpis={k: float(v) for k, v in overall.items()},
         policy=policy,
+        tiers=tier_kpis(orders, net.tier_weights, net.unfilled),
+    )
+
+
+def tier_kpis(
+    orders: pl.DataFrame, weights: dict[str, float], unfilled: float
+) -> pl.DataFrame:
+    """Per tier: orders, units asked, units served, fill rate and value served.
+
+    A unit served is worth its tier weight x the unfilled cost (what leaving it
+    unfilled would have cost, docs/semantics.md S9): ``value_served``.
+    """
+    value = pl.col("tier").replace_strict(weights, default=1.0, return_dtype=pl.Float64)
+    return (
+        orders.group_by("tier")
+        .agg(
+            pl.len().alias("orders"),
+            pl.col("units").sum().alias("units"),
+            pl.col("filled").sum().alias("units_served"),
+            (pl.col("filled") * value * unfilled).sum().alias("value_served"),
+        )
+        .with_columns(
+            (pl.col("units_served") / pl.max_horizontal(pl.col("units"), 1)).alias(
+                "fill_rate"
+            )
+        )
+        .sort("tier")
     )
 
 

@@ -14,6 +14,7 @@ import polars as pl
 
 from omnistock.compiled import CompiledNetwork, CompiledOrders, CompiledScenario
 from omnistock.compiled.allocations import Triples, stock_rows
+from omnistock.compiled.nesting import initial_head
 from omnistock.compiled.state import StockState, protected_limit
 from omnistock.exceptions import OmnistockError
 from omnistock.solvers.sequential import take_units
@@ -54,6 +55,8 @@ class SimStock:
         self.state = StockState.from_network(net)
         self.total = net.stock_free.copy()  # initial free + receipts so far
         self.protect = net.node_protect[net.stock_node]
+        if net.levels.nested:  # v1.2: the heads protect, the scalar limit does not
+            self.protect = np.zeros_like(self.protect)
         self.on_order = np.zeros_like(self.state.free)
 
     def scenario(self, orders: CompiledOrders) -> CompiledScenario:
@@ -61,7 +64,10 @@ class SimStock:
         state = self.state
         return CompiledScenario(
             self.net.with_stock(
-                free=state.free, limit=state.limit, capacity=state.capacity
+                free=state.free,
+                limit=state.limit,
+                capacity=state.capacity,
+                head=state.head,
             ),
             orders,
         )
@@ -73,18 +79,31 @@ class SimStock:
     def receive(self, rows: np.ndarray, qty: np.ndarray) -> None:
         """Receive ``qty`` units into stock ``rows``; protection limits follow."""
         before = protected_limit(self.total[rows], self.protect[rows])
+        level = self.net.stock_level[rows]
+        head_before = initial_head(self.total[rows], level)
         np.add.at(self.total, rows, qty)
         np.add.at(self.state.free, rows, qty)
         after = protected_limit(self.total[rows], self.protect[rows])
         np.add.at(self.state.limit, rows, after - before)
+        if self.state.head.size:  # v1.2: each level's bound rises with the total
+            grown = initial_head(self.total[rows], level) - head_before
+            np.add.at(self.state.head, rows, grown)
 
     def new_plan(self) -> None:
         """Open a new plan period: capacity and protection start from the stock at hand."""
         free = self.state.free
         self.total = free.copy()
         self.state = StockState(
-            free, protected_limit(free, self.protect), self.net.node_capacity.copy()
+            free,
+            protected_limit(free, self.protect),
+            self.net.node_capacity.copy(),
+            initial_head(free, self.net.stock_level),
         )
+
+    def restart_protection(self) -> None:
+        """v1.2: the nested heads start again from the stock at hand (a new table period)."""
+        if self.state.head.size:
+            self.state.head[:] = initial_head(self.state.free, self.net.stock_level)
 
 
 def receipts_rows(
@@ -153,11 +172,9 @@ def protected_lines(stock: SimStock, sub: CompiledScenario) -> np.ndarray:
     """Bool per line of ``sub``: some node holds units of its SKU only exempt tiers may take."""
     net = stock.net
     protected = (stock.state.free > stock.state.limit).astype(np.int64)
-    per_sku = (
-        np.add.reduceat(protected, net.stock_indptr[:-1])
-        if protected.size
-        else np.zeros(net.n_skus, np.int64)
-    )
-    per_sku = np.where(np.diff(net.stock_indptr) > 0, per_sku, 0)
+    # Sums per SKU by cumulative sums: reduceat fails on trailing SKUs without
+    # rows (a stream's SKU no node stocks).
+    csum = np.concatenate([[0], np.cumsum(protected)])
+    per_sku = csum[net.stock_indptr[1:]] - csum[net.stock_indptr[:-1]]
     sku = sub.orders.line_sku
     return np.where(sku >= 0, per_sku[np.maximum(sku, 0)] > 0, False)

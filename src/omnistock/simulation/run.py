@@ -38,7 +38,9 @@ from omnistock.compiled.allocations import Triples, concat_triples, order_costs
 from omnistock.exceptions import OmnistockError
 from omnistock.model.orders import Order
 from omnistock.model.scenario import Scenario
+from omnistock.simulation.arrivals import arrival_hours
 from omnistock.simulation.kpis import HOURS_PER_DAY, report
+from omnistock.simulation.protecting import protected_network, protection_times
 from omnistock.simulation.replenishment import (
     OrderUpTo,
     SimStock,
@@ -76,6 +78,8 @@ class Simulation:
         The policy's name.
     info
         Extras: ``returns``, the frame of customer returns when simulated with them.
+    tiers
+        Per tier: orders, units, units_served, value_served, fill_rate.
     """
 
     decisions: pl.DataFrame
@@ -84,40 +88,7 @@ class Simulation:
     kpis: dict[str, float]
     policy: str
     info: dict[str, Any] = field(default_factory=dict)
-
-
-def arrival_hours(
-    arrivals: pl.DataFrame | Sequence[float] | np.ndarray, order_ids: Sequence[str]
-) -> np.ndarray:
-    """Hours since the start for each order, from a frame (order_id, arrival) or numbers.
-
-    A datetime ``arrival`` counts from midnight of the first arrival's day.
-    """
-    if isinstance(arrivals, pl.DataFrame):
-        frame = pl.DataFrame(
-            {"order_id": list(order_ids)}, schema={"order_id": pl.String}
-        ).join(
-            arrivals.select("order_id", "arrival"),
-            on="order_id",
-            how="left",
-            maintain_order="left",
-        )
-        if frame["arrival"].null_count():
-            missing = frame.filter(pl.col("arrival").is_null())["order_id"][0]
-            msg = f"arrivals: no arrival for order {missing!r}."
-            raise OmnistockError(msg)
-        col = frame["arrival"]
-        if col.dtype.is_temporal():
-            # Hours since midnight of the first arrival's day.
-            midnight = col.dt.truncate("1d").min()
-            micros = (col - midnight).dt.total_microseconds().to_numpy()
-            return np.asarray(micros / 3.6e9, dtype=np.float64)
-        return np.asarray(col.cast(pl.Float64).to_numpy(), dtype=np.float64)
-    hours = np.asarray(arrivals, dtype=np.float64)
-    if hours.shape[0] != len(order_ids):
-        msg = f"arrivals: {hours.shape[0]} times for {len(order_ids)} orders."
-        raise OmnistockError(msg)
-    return hours
+    tiers: pl.DataFrame | None = None
 
 
 def simulate(
@@ -140,6 +111,8 @@ def simulate(
     seed: int = 0,
     progress: bool = False,
     returns: Returns | None = None,
+    protection: str | None = None,
+    protection_every: float | None = None,
 ) -> Simulation:
     """Run ``orders`` through ``policy`` over simulated time.
 
@@ -201,6 +174,9 @@ def simulate(
         Customer returns (:class:`Returns`, rules in :mod:`.returns`); KPIs gain
         ``returned``, ``restocked``, ``unsellable``, ``sold_from_returns`` and
         ``info["returns"]`` lists them. None (default): no returns.
+    protection, protection_every
+        None (the network's own), ``"fixed"`` (v1's rule) or ``"emsr_b"`` (a
+        table from ``forecast``, heads restarting every ``protection_every`` h).
 
     Returns
     -------
@@ -214,6 +190,10 @@ def simulate(
         )
         raise OmnistockError(msg)
     order_list, hours, compiled = prepare_stream(network, orders, arrivals)
+    if protection is not None:  # issue 16: the stream on the protected network
+        spec = (protection, protection_every, forecast, order_list, hours)
+        network = protected_network(network, *spec)
+        order_list, hours, compiled = prepare_stream(network, order_list, arrivals)
     flow = None
     if returns is not None:  # first empty rows where a return may reach (decisions.md)
         network = return_rows(network, returns, compiled, order_list, hours, seed)
@@ -239,6 +219,7 @@ def simulate(
         receipts,
         replenish,
     )
+    events = sorted({*events, *protection_times(horizon, protection_every)})
     if flow is not None:
         events = flow.events(events, horizon)
     receipt_rows, receipt_hours, receipt_qty = receipts_rows(compiled.network, receipts)
@@ -278,6 +259,8 @@ def simulate(
             flow.step(stock, parts, start)
         if plan_hours is not None and start > 0 and start % plan_hours == 0:
             stock.new_plan()
+        if protection_every and start > 0 and start % protection_every == 0:
+            stock.restart_protection()
         if priced and start % refresh_every == 0:
             period = plan_hours if plan_hours is not None else _horizon_end(horizon)
             popts["row_cost"], popts["exempt_row_cost"] = _prices(

@@ -15,6 +15,7 @@ import numpy as np
 from omnistock._kernels import sourcing
 from omnistock._kernels.codes import POLICY_GREEDY
 from omnistock.compiled import CompiledScenario, StockState
+from omnistock.compiled.nesting import order_classes
 from omnistock.solvers.base import Capabilities, NoOptions, Solution, SolveStatus
 from omnistock.solvers.sequential import solve_orders
 
@@ -37,7 +38,12 @@ def decide_batch(
         else np.ascontiguousarray(row_cost, dtype=np.float64)
     )
     line, node, qty = sourcing.decide_batch(
-        compiled.network.record, state.record, compiled.orders.record, policy, prices
+        compiled.network.record,
+        state.record,
+        compiled.orders.record,
+        policy,
+        prices,
+        order_classes(compiled),
     )
     return line, node, qty
 

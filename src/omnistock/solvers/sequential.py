@@ -20,6 +20,7 @@ import numpy as np
 
 from omnistock.compiled import CompiledScenario, StockState
 from omnistock.compiled.allocations import Triples, usage
+from omnistock.compiled.nesting import head_usage
 from omnistock.solvers.base import Solution
 
 __all__ = ["Runs", "SubsetSolution", "solve_orders", "subset_scenario", "take_units"]
@@ -71,7 +72,7 @@ def subset_scenario(
     net = compiled.network
     if state is not None:
         net = net.with_stock(
-            free=state.free, limit=state.limit, capacity=state.capacity
+            free=state.free, limit=state.limit, capacity=state.capacity, head=state.head
         )
     return CompiledScenario(net, orders), line_map
 
@@ -127,3 +128,5 @@ def take_units(
     state.free -= sign * row_all
     state.limit -= sign * row_prot
     state.capacity -= sign * node_units
+    if state.head.size:  # v1.2: the nested heads (docs/semantics.md, S4 v1.2)
+        state.head -= sign * head_usage(compiled, *triples)

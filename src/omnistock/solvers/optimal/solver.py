@@ -38,6 +38,7 @@ from omnistock.solvers.optimal.incumbents import (
     warm_start_solution,
 )
 from omnistock.solvers.optimal.model import solve_model
+from omnistock.solvers.optimal.nested import solve_nested
 from omnistock.solvers.optimal.options import OptimalOptions, ProgressCallback
 
 __all__ = ["OptimalOptions", "OptimalSolver", "ProgressCallback"]
@@ -85,6 +86,9 @@ class OptimalSolver:
         once a second while a phase runs (:class:`omnistock.progress.Reporter`).
         """
         with Reporter(self.name, options.progress) as reporter:
+            if compiled.network.levels.nested:  # contract v1.2 (S4 v1.2)
+                reporter.phase("MILP")
+                return solve_nested(compiled, options)
             return self._run(compiled, options, reporter)
 
     def _run(
