@@ -9,7 +9,9 @@ One row per node, in scenario node order:
     :class:`omnistock.Reason` order: ``channel``, ``method``, ``distance``,
     ``same_day_radius`` (docs/semantics.md, S3), then ``protection`` (the node has
     free units of an order line but none this tier may take), ``capacity`` (none
-    left) and ``no_stock`` (no usable unit of any order line).
+    left) and ``no_stock`` (no usable unit of any order line); for a pickup order
+    at a locker (S10) the locker's own row reads ``pickup_locker`` and, when it has no
+    parcel left, the eligible nodes read ``locker_full``.
 ``km``
     Distance from the node to the order's destination.
 ``usable``
@@ -38,6 +40,7 @@ from omnistock._kernels.cost import unfilled_cost
 from omnistock._kernels.records import Request, make_request
 from omnistock.compiled.state import StockState
 from omnistock.exceptions import OmnistockError, UnknownOrder
+from omnistock.lockers import explain_reasons, parcels_taken
 from omnistock.model.rules import Reason
 
 if TYPE_CHECKING:
@@ -76,6 +79,7 @@ def _frame(
     reason, km, use, pkg = candidates.node_report(
         net.record, request, stock.free, stock.limit, stock.capacity
     )
+    reason = explain_reasons(reason, net, int(request.pickup), stock.capacity)
     given = np.bincount(alloc_node, weights=alloc_qty, minlength=net.n_nodes).astype(
         np.int64
     )
@@ -149,6 +153,9 @@ def explain_plan(plan: Plan, order_id: str) -> pl.DataFrame:
         net.record, left.record, request.line_sku
     )
     mine = a_order == o
+    left.capacity[max(request.pickup, 0)] -= parcels_taken(
+        net, orders.order_pickup, a_order[others], a_node[others], int(request.pickup)
+    )  # S10: the parcels the other orders sent to this order's locker
     return _frame(
         net,
         request,

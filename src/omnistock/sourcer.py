@@ -39,6 +39,7 @@ from omnistock.exceptions import (
     KeyConflict,
     ScenarioError,
 )
+from omnistock.lockers import locker_index, parcel_limit, take_parcels
 from omnistock.model.orders import Order
 from omnistock.model.scenario import Scenario
 from omnistock.pool.rows import adopt_rows, extends_rows, weak_callback
@@ -275,6 +276,12 @@ class Sourcer:
         if order.method == "pickup" and inputs.pickup < 0:
             msg = f"order {order.id!r}: pickup_node {order.pickup_node!r} is not a node. Got {order.pickup_node!r}."
             raise ScenarioError(msg)
+        split_limit = inputs.split_limit
+        if inputs.pickup >= 0 and (locker := locker_index(net, inputs.pickup)) >= 0:
+            split_limit = parcel_limit(
+                net, state.stock.capacity, locker, split_limit,
+                pooled=self.pool is not None, order_id=order.id,
+            )  # fmt: skip
         lat = lon = math.nan
         if inputs.pickup < 0 and order.destination is not None:
             lat, lon = order.destination.lat, order.destination.lon
@@ -288,7 +295,7 @@ class Sourcer:
             lon,
             exempt=inputs.exempt,
             penalty=unfilled_cost(net.unfilled, inputs.weight, 1),
-            split_limit=inputs.split_limit,
+            split_limit=split_limit,
             all_or_nothing=inputs.all_or_nothing,
         )
         stock = state.stock
@@ -329,10 +336,14 @@ class Sourcer:
         with self.state.lock:
             if decision.committed:
                 raise DecisionError(decision.order.id, "it was already committed")
+            capacity = self.state.stock.capacity
+            locker = take_parcels(self.network, capacity, decision)
             bad, avail, what = self.state.take_all(
                 decision.row_idx, decision.node_idx, decision.qty, decision.exempt
             )
             if bad < 0:
+                if locker >= 0:  # S10: one parcel a package
+                    capacity[locker] -= np.unique(decision.node_idx).size
                 decision.committed = True
                 return None
         line = decision.order.lines[int(decision.line_idx[bad])]

@@ -53,13 +53,16 @@ def scenarios(
     max_orders: int = 5,
     max_lines: int = 3,
     min_orders: int = 0,
+    max_lockers: int = 0,
 ) -> Scenario:
     """Small valid scenarios that exercise every rule of docs/semantics.md.
 
     Nodes of both kinds with random methods, channels and capacities; stock with
     reserved and safety units; orders of every method, tier and flag; protection,
     tier weights, same-day radius, distance and split limits; cheap and dear
-    unfilled costs. SKUs that no node stocks appear too.
+    unfilled costs. SKUs that no node stocks appear too. With ``max_lockers``,
+    up to that many lockers (S10, a parcel capacity of 0..3 or none) that pickup
+    orders may name.
     """
     n_nodes = draw(st.integers(1, max_nodes))
     nodes: list[dict[str, Any]] = []
@@ -96,6 +99,16 @@ def scenarios(
                         "safety_stock": draw(st.integers(0, 2)),
                     }
                 )
+    nodes.extend(
+        {
+            "id": f"L{i}",
+            "kind": "locker",
+            **_coord(draw),
+            "methods": ["pickup"],
+            "capacity": draw(st.one_of(st.none(), st.integers(0, 3))),
+        }
+        for i in range(draw(st.integers(0, max_lockers)) if max_lockers else 0)
+    )
     pickup_nodes = [n["id"] for n in nodes if "pickup" in n["methods"]]
     orders = []
     for k in range(draw(st.integers(min_orders, max_orders))):

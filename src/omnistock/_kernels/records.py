@@ -62,6 +62,7 @@ NETWORK_FIELDS: tuple[tuple[str, Any, int], ...] = (
     ("package", np.float64, 0),
     ("per_km", np.float64, 0),
     ("unfilled", np.float64, 0),
+    ("node_kind", np.int8, 1),
 )
 ORDERS_FIELDS: tuple[tuple[str, Any, int], ...] = (
     ("order_channel", np.int64, 1),
@@ -166,6 +167,7 @@ def _new_network(values: tuple[Any, ...]) -> NetworkRecord:
     record.package = values[11]
     record.per_km = values[12]
     record.unfilled = values[13]
+    record.node_kind = values[14]
     return record
 
 

@@ -37,6 +37,7 @@ from omnistock.solvers.optimal.incumbents import (
     unfillable_cost,
     warm_start_solution,
 )
+from omnistock.solvers.optimal.lockers import order_lockers, solve_with_lockers
 from omnistock.solvers.optimal.model import solve_model
 from omnistock.solvers.optimal.options import OptimalOptions, ProgressCallback
 
@@ -106,6 +107,8 @@ class OptimalSolver:
                 (warm, fewest_options_first(compiled, cand)),
                 key=lambda t: objective_of(compiled, t),
             )
+        if (order_lockers(compiled) >= 0).any():  # S10: one MILP with locker rows
+            return solve_with_lockers(compiled, cand, warm, options, deadline)
         label = components(compiled, cand)
         n_comp = int(label.max()) + 1 if label.size else 0
         size = np.bincount(label[orders.line_order[cand.line]], minlength=n_comp)

@@ -1,0 +1,127 @@
+"""Lockers (docs/semantics.md, S10) on the Sourcer's path: the parcel counter.
+
+A locker holds no stock; its entry of the node capacity counter counts the
+parcels it can still take (``_kernels.lockers``). The batch kernels keep it
+themselves; the Sourcer, which decides in a kernel and commits in Python, reads
+and takes it here: the parcel limit lowers the order's split limit, and a commit
+takes one parcel per package, re-checked under the Sourcer's lock.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from omnistock._kernels.codes import LOCKER
+from omnistock.compiled.network import NO_LIMIT, CompiledNetwork
+from omnistock.exceptions import InsufficientStock, InvalidRequest
+from omnistock.model.rules import Reason
+
+if TYPE_CHECKING:
+    from omnistock.decision import Decision
+
+__all__ = [
+    "explain_reasons",
+    "locker_index",
+    "parcel_limit",
+    "parcels_taken",
+    "take_parcels",
+]
+
+
+def locker_index(net: CompiledNetwork, pickup: int) -> int:
+    """The node index of the order's locker (its pickup node, if a locker), else -1."""
+    if pickup >= 0 and int(net.node_kind[pickup]) == LOCKER:
+        return pickup
+    return -1
+
+
+def parcel_limit(
+    net: CompiledNetwork,
+    capacity: np.ndarray,
+    locker: int,
+    split_limit: int,
+    *,
+    pooled: bool,
+    order_id: str,
+) -> int:
+    """The order's split limit under the locker's parcels left (S6, S10).
+
+    Raises
+    ------
+    InvalidRequest
+        On a pool, for a locker with a parcel capacity: the pool keeps no parcel
+        counter (docs/decisions.md, "Lockers"), so the Sourcer declines rather
+        than promise parcels the pool would not hold.
+    """
+    if net.node_capacity[locker] >= NO_LIMIT:
+        return split_limit
+    if pooled:
+        msg = (
+            f"Sourcer: order {order_id!r} is picked up at locker "
+            f"{str(net.node_ids[locker])!r}, whose parcel capacity a StockPool does not "
+            "keep yet; use a Sourcer without a pool, or a locker without capacity."
+        )
+        raise InvalidRequest(msg)
+    return min(split_limit, max(int(capacity[locker]), 0))
+
+
+def take_parcels(net: CompiledNetwork, capacity: np.ndarray, decision: Decision) -> int:
+    """Check the decision's parcels fit its locker; returns the locker index or -1.
+
+    The caller holds the Sourcer's lock and lowers ``capacity[locker]`` by
+    ``len(set(decision.node_idx))`` once the units are taken.
+
+    Raises
+    ------
+    InsufficientStock
+        The locker has fewer parcels left than the decision has packages (a
+        concurrent commit took them); the message names the locker.
+    """
+    locker = locker_index(net, int(decision.request.pickup))
+    if locker < 0 or net.node_capacity[locker] >= NO_LIMIT:
+        return -1
+    parcels = int(np.unique(decision.node_idx).size)
+    left = int(capacity[locker])
+    if parcels > left:
+        sku = decision.order.lines[0].sku
+        detail = (
+            f"(locker parcels left: locker {str(net.node_ids[locker])!r} can take "
+            f"{max(left, 0)} more parcels, the order needs {parcels})"
+        )
+        raise InsufficientStock(str(net.node_ids[locker]), sku, parcels, left, detail)
+    return locker
+
+
+def explain_reasons(
+    reason: np.ndarray, net: CompiledNetwork, pickup: int, capacity: np.ndarray
+) -> np.ndarray:
+    """``explain()``'s reasons with the order's locker named (docs/explain.md).
+
+    The locker's own row reads ``pickup_locker``; when it has no parcel left
+    (``capacity[locker]`` at the decision), every node that was ``eligible``
+    reads ``locker_full``: it could give units, but no package can go there.
+    """
+    locker = locker_index(net, pickup)
+    if locker < 0:
+        return reason
+    out = reason.copy()
+    out[locker] = Reason.PICKUP_LOCKER
+    if net.node_capacity[locker] < NO_LIMIT and capacity[locker] <= 0:
+        out[out == Reason.ELIGIBLE] = Reason.LOCKER_FULL
+    return out
+
+
+def parcels_taken(
+    net: CompiledNetwork,
+    order_pickup: np.ndarray,
+    a_order: np.ndarray,
+    a_node: np.ndarray,
+    pickup: int,
+) -> int:
+    """Packages of the allocations ``(a_order, a_node)`` of orders at locker ``pickup``."""
+    if locker_index(net, pickup) < 0:
+        return 0
+    at = order_pickup[a_order] == pickup
+    return int(np.unique(a_order[at] * max(net.n_nodes, 1) + a_node[at]).size)

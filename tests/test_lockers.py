@@ -1,0 +1,247 @@
+"""Lockers (docs/semantics.md, S10): validation, a worked example, every solver."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pydantic import ValidationError
+
+from omnistock import Scenario, Sourcer, solve
+from omnistock.exceptions import InsufficientStock, PlanCheckError
+from omnistock.testing import scenarios
+from tests.milp_reference import reference_optimum
+
+W1 = {"id": "W1", "kind": "warehouse", "lat": 40.0, "lon": -75.0}
+W2 = {"id": "W2", "kind": "warehouse", "lat": 41.0, "lon": -74.0}
+L1 = {"id": "L1", "kind": "locker", "lat": 40.7, "lon": -74.0, "capacity": 2}
+
+
+def worked(capacity: int | None = 2) -> Scenario:
+    """The worked example of docs/semantics.md (S10)."""
+    return Scenario.model_validate(
+        {
+            "nodes": [W1, W2, {**L1, "capacity": capacity}],
+            "stock": [
+                {"node": "W1", "sku": "A", "on_hand": 5},
+                {"node": "W2", "sku": "B", "on_hand": 5},
+            ],
+            "orders": [
+                {
+                    "id": "o1",
+                    "method": "pickup",
+                    "pickup_node": "L1",
+                    "lines": [{"sku": "A", "qty": 1}, {"sku": "B", "qty": 1}],
+                },
+                {
+                    "id": "o2",
+                    "method": "pickup",
+                    "pickup_node": "L1",
+                    "lines": [{"sku": "A", "qty": 2}],
+                },
+            ],
+            "costs": {"package": 5.0, "per_km": 0.01, "unfilled": 100.0},
+        }
+    )
+
+
+GREEDY_2 = 211.4842093689304  # o1 takes both parcels; o2's 2 units unfilled
+OPTIMAL_2 = 111.48420936893041  # o2 from W1, o1's B from W2, o1's A unfilled
+UNLIMITED = 17.63483395792715  # three parcels
+
+
+def test_stock_at_a_locker_is_refused_naming_node_and_sku() -> None:
+    data = worked().model_dump(mode="json")
+    data["stock"] = [*data["stock"], {"node": "L1", "sku": "A", "on_hand": 3}]
+    with pytest.raises(ValidationError, match=r"node 'L1', sku 'A'.*is a locker"):
+        Scenario.model_validate(data)
+
+
+@pytest.mark.parametrize("methods", [["ship"], ["pickup", "ship"], ["same_day"], []])
+def test_a_locker_offers_exactly_pickup(methods: list[str]) -> None:
+    with pytest.raises(
+        ValidationError, match=r"node \(id 'L1'\).*exactly \[\"pickup\"\]"
+    ):
+        Scenario.model_validate({"nodes": [{**L1, "methods": methods}]})
+
+
+def test_a_locker_defaults_to_pickup_and_round_trips() -> None:
+    scenario = worked()
+    assert scenario.nodes[2].methods == ("pickup",)
+    assert Scenario.model_validate_json(scenario.to_json()) == scenario
+
+
+def test_worked_example_unlimited_locker_takes_three_parcels() -> None:
+    plan = solve(worked(None), solver="optimal")
+    assert plan.objective == pytest.approx(UNLIMITED)
+    assert plan.allocations.height == 3
+
+
+@pytest.mark.parametrize(
+    ("solver", "objective"), [("greedy", GREEDY_2), ("optimal", OPTIMAL_2)]
+)
+def test_worked_example_parcel_capacity(solver: str, objective: float) -> None:
+    scenario = worked()
+    plan = solve(scenario, solver=solver)
+    plan.check(scenario)
+    assert plan.objective == pytest.approx(objective)
+    parcels = plan.allocations.select("order_id", "node_id").unique().height
+    assert parcels == 2
+    assert reference_optimum(scenario).objective == pytest.approx(OPTIMAL_2)
+
+
+def test_check_reports_a_locker_over_its_parcels() -> None:
+    plan = solve(worked(None), solver="greedy")
+    with pytest.raises(
+        PlanCheckError, match=r"S10 locker 'L1': receives 3 parcels > capacity 2"
+    ):
+        plan.check(worked())
+
+
+@pytest.mark.parametrize(
+    "solver", ["greedy", "priority", "nearest", "most_stock", "lookahead", "optimal"]
+)
+def test_every_solver_keeps_a_full_locker_empty(solver: str) -> None:
+    scenario = worked(0)
+    plan = solve(scenario, solver=solver)
+    plan.check(scenario)
+    assert plan.allocations.height == 0
+    assert int(plan.unfilled["qty"].sum()) == 4
+
+
+def test_sourcer_counts_parcels_and_refuses_a_stale_commit() -> None:
+    scenario = worked()
+    sourcer = Sourcer(scenario)
+    first = sourcer.source(scenario.orders[0])
+    stale = sourcer.source(scenario.orders[1])  # decided while two parcels are left
+    sourcer.commit(first)
+    assert int(sourcer.state.cap_left[2]) == 0
+    assert sourcer.source(scenario.orders[1]).qty.size == 0  # the locker is full
+    with pytest.raises(InsufficientStock, match=r"node 'L1'.*locker parcels left"):
+        sourcer.commit(stale)
+    assert int(sourcer.state.cap_left[2]) == 0
+    assert int(sourcer.state.free_left.sum()) == 8  # nothing of the stale commit taken
+
+
+def test_sourcer_on_a_pool_declines_a_limited_locker() -> None:
+    from omnistock import StockPool
+    from omnistock.exceptions import InvalidRequest
+
+    scenario = worked()
+    sourcer = Sourcer(scenario, pool=StockPool(scenario))
+    with pytest.raises(InvalidRequest, match=r"locker 'L1'"):
+        sourcer.source(scenario.orders[0])
+    unlimited = worked(None)
+    decision = Sourcer(unlimited, pool=StockPool(unlimited)).source(unlimited.orders[0])
+    assert decision.qty.sum() == 2
+
+
+def test_explain_names_the_locker() -> None:
+    scenario = worked()
+    sourcer = Sourcer(scenario)
+    sourcer.commit(sourcer.source(scenario.orders[0]))
+    frame = sourcer.source(scenario.orders[1]).explain()
+    assert dict(frame.select("node_id", "reason").iter_rows()) == {
+        "W1": "locker_full",  # it holds o2's units, but the locker is full
+        "W2": "no_stock",
+        "L1": "pickup_locker",
+    }
+    plan = solve(scenario, solver="greedy")
+    assert plan.explain("o2")["reason"].to_list() == [
+        "locker_full",
+        "no_stock",
+        "pickup_locker",
+    ]
+    assert plan.explain("o1")["reason"].to_list() == [
+        "eligible",
+        "eligible",
+        "pickup_locker",
+    ]
+
+
+@st.composite
+def at_lockers(draw: st.DrawFn, max_orders: int = 4, min_orders: int = 1) -> Scenario:
+    """Scenarios whose orders are mostly picked up at 1-2 small lockers.
+
+    Two to three shipping nodes hold two SKUs, so orders split and lockers fill.
+    """
+    n_nodes = draw(st.integers(2, 3))
+    nodes = [
+        {
+            "id": f"W{i}",
+            "kind": "warehouse",
+            "lat": 47.0 + i,
+            "lon": draw(st.floats(0, 3)),
+        }
+        for i in range(n_nodes)
+    ]
+    lockers = [
+        {
+            **L1,
+            "id": f"L{i}",
+            "lat": 47.5 + i,
+            "lon": 1.0,
+            "capacity": draw(st.integers(0, 2)),
+        }
+        for i in range(draw(st.integers(1, 2)))
+    ]
+    stock = [
+        {"node": n["id"], "sku": sku, "on_hand": draw(st.integers(0, 3))}
+        for n in nodes
+        for sku in ("A", "B")
+    ]
+    orders = []
+    for k in range(draw(st.integers(min_orders, max_orders))):
+        skus = draw(st.lists(st.sampled_from(["A", "B"]), min_size=1, unique=True))
+        order = {
+            "id": f"O{k}",
+            "tier": draw(st.sampled_from(["standard", "vip"])),
+            "allow_partial": draw(st.booleans()),
+            "lines": [{"sku": sku, "qty": draw(st.integers(1, 3))} for sku in skus],
+        }
+        if draw(st.integers(0, 9)) < 8:
+            order.update(
+                method="pickup",
+                pickup_node=draw(st.sampled_from([n["id"] for n in lockers])),
+            )
+        else:
+            order["destination"] = {"lat": 48.0, "lon": 2.0}
+        orders.append(order)
+    costs = {
+        "package": draw(st.sampled_from([1.0, 5.0])),
+        "unfilled": draw(st.sampled_from([10.0, 100.0])),
+    }
+    return Scenario.model_validate(
+        {"nodes": [*nodes, *lockers], "stock": stock, "orders": orders, "costs": costs}
+    )
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.one_of(at_lockers(), scenarios(max_nodes=4, max_orders=4, max_lockers=2)))
+def test_optimal_equals_the_independent_milp_with_lockers(scenario: Scenario) -> None:
+    _at_the_reference_optimum(scenario, "optimal")
+
+
+def _at_the_reference_optimum(scenario: Scenario, solver: str) -> None:
+    """The solver's plan is valid and costs the independent MILP's optimum."""
+    plan = solve(scenario, solver=solver)
+    plan.check(scenario)
+    want = reference_optimum(scenario).objective
+    assert plan.objective == pytest.approx(want, rel=1e-6, abs=1e-6)
+
+
+@settings(max_examples=40, deadline=None)
+@given(at_lockers(max_orders=1, min_orders=1))
+def test_greedy_is_exact_on_one_order_at_a_locker(scenario: Scenario) -> None:
+    _at_the_reference_optimum(scenario, "greedy")
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    st.one_of(at_lockers(), scenarios(max_nodes=4, max_orders=5, max_lockers=2)),
+    st.sampled_from(
+        ["greedy", "priority", "nearest", "most_stock", "lookahead", "null"]
+    ),
+)
+def test_every_plan_with_lockers_passes_check(scenario: Scenario, solver: str) -> None:
+    solve(scenario, solver=solver).check(scenario)
