@@ -1,6 +1,8 @@
-"""Lockers (docs/semantics.md, S10): validation, a worked example, every solver."""
+"""Lockers (docs/semantics.md, S11): validation, a worked example, every solver."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -18,7 +20,7 @@ L1 = {"id": "L1", "kind": "locker", "lat": 40.7, "lon": -74.0, "capacity": 2}
 
 
 def worked(capacity: int | None = 2) -> Scenario:
-    """The worked example of docs/semantics.md (S10)."""
+    """The worked example of docs/semantics.md (S11)."""
     return Scenario.model_validate(
         {
             "nodes": [W1, W2, {**L1, "capacity": capacity}],
@@ -93,7 +95,7 @@ def test_worked_example_parcel_capacity(solver: str, objective: float) -> None:
 def test_check_reports_a_locker_over_its_parcels() -> None:
     plan = solve(worked(None), solver="greedy")
     with pytest.raises(
-        PlanCheckError, match=r"S10 locker 'L1': receives 3 parcels > capacity 2"
+        PlanCheckError, match=r"S11 locker 'L1': receives 3 parcels > capacity 2"
     ):
         plan.check(worked())
 
@@ -245,3 +247,72 @@ def test_greedy_is_exact_on_one_order_at_a_locker(scenario: Scenario) -> None:
 )
 def test_every_plan_with_lockers_passes_check(scenario: Scenario, solver: str) -> None:
     solve(scenario, solver=solver).check(scenario)
+
+
+@pytest.mark.parametrize("operation", ["adjust", "return"])
+def test_a_pool_adds_no_stock_row_at_a_locker(operation: str) -> None:
+    from omnistock import StockPool
+    from omnistock.exceptions import UnknownStockRow
+
+    pool = StockPool(worked())
+    before = pool.stock()
+    calls = {
+        "adjust": lambda: pool.adjust("L1", "A", 3, "receipt"),
+        "return": lambda: pool.receive_return("o1", "L1", "A", 1),
+    }
+    with pytest.raises(UnknownStockRow, match=r"node 'L1', sku 'A'.*is a locker"):
+        calls[operation]()
+    assert pool.stock().equals(before)
+
+
+@pytest.mark.parametrize("name", ["small", "us"])
+def test_sample_networks_without_lockers_are_unchanged(name: str) -> None:
+    from omnistock import samples
+
+    assert (
+        samples.network(name, seed=3, lockers=0).to_json()
+        == samples.network(name, seed=3).to_json()
+    )
+
+
+def test_sample_lockers_stand_near_the_biggest_cities() -> None:
+    from omnistock import samples
+    from omnistock.check import haversine_km
+    from omnistock.samples._places import cities
+
+    plain = samples.network("small", seed=2)
+    net = samples.network("small", seed=2, lockers=4)
+    assert net.nodes[: len(plain.nodes)] == plain.nodes
+    assert net.stock == plain.stock
+    lockers = net.nodes[len(plain.nodes) :]
+    assert [n.id for n in lockers] == ["LCK-1", "LCK-2", "LCK-3", "LCK-4"]
+    city = cities()
+    top = sorted(range(len(city.names)), key=lambda i: -city.weight[i])[:4]
+    for node, c in zip(lockers, top, strict=True):
+        assert node.kind == "locker" and node.methods == ("pickup",)
+        assert node.capacity is not None and 20 <= node.capacity <= 60
+        assert haversine_km(node.lat, node.lon, city.lat[c], city.lon[c]) < 20
+    assert net.to_json() == samples.network("small", seed=2, lockers=4).to_json()
+    orders = samples.orders(net, 300, seed=1)
+    at_lockers = [o for o in orders if (o.pickup_node or "").startswith("LCK-")]
+    assert at_lockers  # sample orders pick up at lockers too
+    scenario = net.with_orders(orders)
+    solve(scenario, solver="greedy").check(scenario)
+
+
+@pytest.mark.parametrize("lockers", [-1, 1.5, True, "2"])
+def test_sample_lockers_must_be_a_count(lockers: object) -> None:
+    from omnistock import samples
+    from omnistock.exceptions import InvalidArgument
+
+    with pytest.raises(InvalidArgument, match="lockers must be an integer >= 0"):
+        samples.network("small", lockers=lockers)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_frames_round_trip_a_locker(tmp_path: Path, fmt: str) -> None:
+    from omnistock.model.io import read_scenario, write_scenario_frames
+
+    scenario = worked()
+    write_scenario_frames(scenario, tmp_path, fmt=fmt)
+    assert read_scenario(tmp_path) == scenario

@@ -228,7 +228,7 @@ def plan_violations(plan: Plan, scenario: Scenario) -> list[str]:
 def _locker_violations(
     scenario: Scenario, nodes: dict[str, Node], order_nodes: dict[str, set[str]]
 ) -> list[str]:
-    """S10: the parcels (one per order and shipping node) each locker receives."""
+    """S11: the parcels (one per order and shipping node) each locker receives."""
     parcels: dict[str, int] = defaultdict(int)
     for order in scenario.orders:
         if order.method == "pickup" and order.pickup_node is not None:
@@ -242,7 +242,7 @@ def _locker_violations(
             and count > node.capacity
         ):
             out.append(
-                f"S10 locker {node_id!r}: receives {count} parcels > capacity "
+                f"S11 locker {node_id!r}: receives {count} parcels > capacity "
                 f"{node.capacity}."
             )
     return out

@@ -10,7 +10,7 @@ One row per node, in scenario node order:
     ``same_day_radius`` (docs/semantics.md, S3), then ``protection`` (the node has
     free units of an order line but none this tier may take), ``capacity`` (none
     left) and ``no_stock`` (no usable unit of any order line); for a pickup order
-    at a locker (S10) the locker's own row reads ``pickup_locker`` and, when it has no
+    at a locker (S11) the locker's own row reads ``pickup_locker`` and, when it has no
     parcel left, the eligible nodes read ``locker_full``.
 ``km``
     Distance from the node to the order's destination.
@@ -155,7 +155,7 @@ def explain_plan(plan: Plan, order_id: str) -> pl.DataFrame:
     mine = a_order == o
     left.capacity[max(request.pickup, 0)] -= parcels_taken(
         net, orders.order_pickup, a_order[others], a_node[others], int(request.pickup)
-    )  # S10: the parcels the other orders sent to this order's locker
+    )  # S11: the parcels the other orders sent to this order's locker
     return _frame(
         net,
         request,

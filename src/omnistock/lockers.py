@@ -1,4 +1,4 @@
-"""Lockers (docs/semantics.md, S10) on the Sourcer's path: the parcel counter.
+"""Lockers (docs/semantics.md, S11) on the Sourcer's path: the parcel counter.
 
 A locker holds no stock; its entry of the node capacity counter counts the
 parcels it can still take (``_kernels.lockers``). The batch kernels keep it
@@ -15,7 +15,7 @@ import numpy as np
 
 from omnistock._kernels.codes import LOCKER
 from omnistock.compiled.network import NO_LIMIT, CompiledNetwork
-from omnistock.exceptions import InsufficientStock, InvalidRequest
+from omnistock.exceptions import InsufficientStock, InvalidRequest, UnknownStockRow
 from omnistock.model.rules import Reason
 
 if TYPE_CHECKING:
@@ -26,6 +26,7 @@ __all__ = [
     "locker_index",
     "parcel_limit",
     "parcels_taken",
+    "refuse_locker_row",
     "take_parcels",
 ]
 
@@ -46,7 +47,7 @@ def parcel_limit(
     pooled: bool,
     order_id: str,
 ) -> int:
-    """The order's split limit under the locker's parcels left (S6, S10).
+    """The order's split limit under the locker's parcels left (S6, S11).
 
     Raises
     ------
@@ -125,3 +126,19 @@ def parcels_taken(
         return 0
     at = order_pickup[a_order] == pickup
     return int(np.unique(a_order[at] * max(net.n_nodes, 1) + a_node[at]).size)
+
+
+def refuse_locker_row(net: CompiledNetwork, node_id: str, sku: str) -> None:
+    """Raise when a pool would add a stock row at a locker (S11: it holds no stock).
+
+    A receipt (``adjust``) or a return (``receive_return``) at a locker is
+    refused, naming the locker and the SKU: the units belong at a store or a
+    warehouse.
+    """
+    node = net.node_index.get(node_id, -1)
+    if node >= 0 and int(net.node_kind[node]) == LOCKER:
+        detail = (
+            f"Node {node_id!r} is a locker, which holds no stock (S11): receive "
+            "the units at a store or a warehouse."
+        )
+        raise UnknownStockRow(node_id, sku, detail)

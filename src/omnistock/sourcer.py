@@ -342,7 +342,7 @@ class Sourcer:
                 decision.row_idx, decision.node_idx, decision.qty, decision.exempt
             )
             if bad < 0:
-                if locker >= 0:  # S10: one parcel a package
+                if locker >= 0:  # S11: one parcel a package
                     capacity[locker] -= np.unique(decision.node_idx).size
                 decision.committed = True
                 return None

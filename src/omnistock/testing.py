@@ -61,7 +61,7 @@ def scenarios(
     reserved and safety units; orders of every method, tier and flag; protection,
     tier weights, same-day radius, distance and split limits; cheap and dear
     unfilled costs. SKUs that no node stocks appear too. With ``max_lockers``,
-    up to that many lockers (S10, a parcel capacity of 0..3 or none) that pickup
+    up to that many lockers (S11, a parcel capacity of 0..3 or none) that pickup
     orders may name.
     """
     n_nodes = draw(st.integers(1, max_nodes))

@@ -1,4 +1,4 @@
-"""S10 lockers: the parcels a pickup order at a locker may still send there.
+"""S11 lockers: the parcels a pickup order at a locker may still send there.
 
 A locker holds no stock, so its node capacity counter (``state.capacity``),
 which S5 would spend on units a node gives, is never spent on units: it counts

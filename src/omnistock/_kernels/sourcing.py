@@ -146,7 +146,7 @@ def decide_batch(
             surcharge = _price_order(unit_cost, units, net, state, prices, request)
             request = make_request(orders, o, penalty + surcharge, unit_cost)
         locker = locker_of(net.node_kind, orders.order_pickup[o])
-        if locker >= 0:  # S10: one parcel a package, at most the locker's left
+        if locker >= 0:  # S11: one parcel a package, at most the locker's left
             request = parcel_limited(request, state.capacity[locker])
         a_line, a_node, a_row, a_qty, _ = decide_order(net, state, request, policy)
         if locker >= 0:

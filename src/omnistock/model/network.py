@@ -74,7 +74,7 @@ class Node(BaseModel):
 
     A ``"locker"`` holds no stock and only receives: its methods are exactly
     ``("pickup",)`` (the default for a locker) and its ``capacity`` is the
-    parcels it can take (docs/semantics.md, S10).
+    parcels it can take (docs/semantics.md, S11).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -101,7 +101,7 @@ class Node(BaseModel):
 
 
 def locker_methods(data: Any, where: str) -> Any:
-    """A locker's methods: ``("pickup",)`` when not given, and nothing else (S10).
+    """A locker's methods: ``("pickup",)`` when not given, and nothing else (S11).
 
     A locker only receives parcels for pickup orders; "ship" or "same_day" at a
     locker would promise units it never holds, so they are refused.

@@ -104,7 +104,7 @@ class Reason(IntEnum):
     CAPACITY = 6
     NO_STOCK = 7
     PICKUP_LOCKER = (
-        8  # the order's pickup locker itself: it receives, it gives nothing (S10)
+        8  # the order's pickup locker itself: it receives, it gives nothing (S11)
     )
     LOCKER_FULL = 9  # the order's locker has no parcel left for this node's package
 

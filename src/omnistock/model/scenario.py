@@ -77,7 +77,7 @@ class Scenario(BaseModel):
             if nodes[rec.node].kind == "locker":
                 msg = (
                     f"stock[{i}] (node {rec.node!r}, sku {rec.sku!r}): node "
-                    f"{rec.node!r} is a locker, which holds no stock (S10). Got "
+                    f"{rec.node!r} is a locker, which holds no stock (S11). Got "
                     f"on_hand={rec.on_hand}."
                 )
                 raise ValueError(msg)

@@ -34,6 +34,7 @@ from omnistock.exceptions import (
     UnknownReservation,
     UnknownStockRow,
 )
+from omnistock.lockers import refuse_locker_row
 from omnistock.pool.reservation import (
     ACTIVE,
     AMENDED,
@@ -231,6 +232,7 @@ class PoolState:
         """
         row = self.row(node_id, sku)
         if row < 0:
+            refuse_locker_row(self.network, node_id, sku)
             if delta > 0:
                 return -1
             raise UnknownStockRow(
@@ -408,6 +410,8 @@ class PoolState:
     def check_return(self, node_id: str, sku: str, qty: int, restock: bool) -> int:
         """The row a return of ``qty`` units goes to (-1: a row to add); changes nothing."""
         row = self.row(node_id, sku)
+        if row < 0:
+            refuse_locker_row(self.network, node_id, sku)
         counter = self.on_hand if restock else self.unsellable
         if row >= 0 and int(counter[row]) + qty > MAX_QTY:
             raise InvalidAdjustment(

@@ -135,7 +135,7 @@ def components(compiled: CompiledScenario, cand: Candidates) -> np.ndarray:
     row_key = np.where(row_binds[cand.row], cand.row, -1)
     cap_key = np.where(cand.cap_binds[node], n_rows + node, -1)
     n_keys = n_rows + cand.cap_binds.shape[0]
-    # S10: orders picked up at one capacity-limited locker share its parcels.
+    # S11: orders picked up at one capacity-limited locker share its parcels.
     from omnistock.solvers.optimal.lockers import order_lockers
 
     locker = order_lockers(compiled)

@@ -1,4 +1,4 @@
-"""The ``optimal`` solver on a batch with locker parcel limits (S10): one whole MILP.
+"""The ``optimal`` solver on a batch with locker parcel limits (S11): one whole MILP.
 
 Every package (order, node) of an order picked up at a locker is one parcel
 there, and a locker takes at most ``capacity`` parcels: a row over the package

@@ -104,7 +104,7 @@ def build_milp(
     constraint (for shadow prices), not only the ones that can bind.
 
     With ``lockers`` each capacity-limited locker gets a last row: its packages
-    ``y`` <= its parcels left (S10, ``solvers.optimal.lockers``).
+    ``y`` <= its parcels left (S11, ``solvers.optimal.lockers``).
     """
     net, orders = compiled.network, compiled.orders
     if left is None:
@@ -253,7 +253,7 @@ def build_milp(
     rows_lim = add_sums(x0 + np.flatnonzero(sel), c_row[sel], limit)
     sel = cap_binds[c_node]
     cap_nodes = add_sums(x0 + np.flatnonzero(sel), c_node[sel], capacity)
-    if lockers:  # S10: the rows come last, so the dual slices above stay as they are
+    if lockers:  # S11: the rows come last, so the dual slices above stay as they are
         from omnistock.solvers.optimal.lockers import locker_rows
 
         at, locker = locker_rows(compiled, cand, pi)

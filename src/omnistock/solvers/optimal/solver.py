@@ -107,7 +107,7 @@ class OptimalSolver:
                 (warm, fewest_options_first(compiled, cand)),
                 key=lambda t: objective_of(compiled, t),
             )
-        if (order_lockers(compiled) >= 0).any():  # S10: one MILP with locker rows
+        if (order_lockers(compiled) >= 0).any():  # S11: one MILP with locker rows
             return solve_with_lockers(compiled, cand, warm, options, deadline)
         label = components(compiled, cand)
         n_comp = int(label.max()) + 1 if label.size else 0
