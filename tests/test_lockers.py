@@ -316,3 +316,46 @@ def test_frames_round_trip_a_locker(tmp_path: Path, fmt: str) -> None:
     scenario = worked()
     write_scenario_frames(scenario, tmp_path, fmt=fmt)
     assert read_scenario(tmp_path) == scenario
+
+
+@pytest.mark.parametrize("solver", ["greedy", "optimal"])
+def test_replan_keeps_the_parcels_of_frozen_orders(solver: str) -> None:
+    from omnistock import replan
+
+    scenario = worked()
+    plan = solve(scenario, solver="greedy")  # o1 holds both parcels
+    result = replan(scenario, plan, frozen=["o1"], solver=solver)
+    result.plan.check(scenario)
+    assert result.plan.objective == pytest.approx(GREEDY_2)
+
+
+def test_replan_moves_in_groups_that_share_a_locker() -> None:
+    from omnistock import replan
+
+    scenario = worked()
+    plan = solve(scenario, solver="greedy")
+    result = replan(scenario, plan, solver="optimal", max_moves=1)
+    result.plan.check(scenario)  # o2 alone cannot switch: o1 must give a parcel back
+    assert result.plan.objective == pytest.approx(GREEDY_2)
+    full = replan(scenario, plan, solver="optimal")
+    assert full.plan.objective == pytest.approx(OPTIMAL_2)
+
+
+def test_partitioned_solve_links_the_orders_of_a_locker() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    scenario = worked()
+    with ThreadPoolExecutor(2) as pool:
+        for solver, want in (("greedy", GREEDY_2), ("optimal", OPTIMAL_2)):
+            plan = solve(scenario, solver=solver, executor=pool)
+            plan.check(scenario)
+            assert plan.objective == pytest.approx(want)
+
+
+def test_the_map_shows_lockers_apart() -> None:
+    pytest.importorskip("matplotlib")
+    from omnistock.plot import network_map
+
+    fig = network_map(worked())
+    labels = [text.get_text() for text in fig.axes[0].get_legend().get_texts()]
+    assert labels == ["stores", "lockers", "warehouses"]

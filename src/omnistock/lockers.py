@@ -19,12 +19,15 @@ from omnistock.exceptions import InsufficientStock, InvalidRequest, UnknownStock
 from omnistock.model.rules import Reason
 
 if TYPE_CHECKING:
+    from omnistock.compiled import CompiledScenario
     from omnistock.decision import Decision
 
 __all__ = [
     "explain_reasons",
     "locker_index",
+    "order_lockers",
     "parcel_limit",
+    "parcels_by_locker",
     "parcels_taken",
     "refuse_locker_row",
     "take_parcels",
@@ -142,3 +145,38 @@ def refuse_locker_row(net: CompiledNetwork, node_id: str, sku: str) -> None:
             "the units at a store or a warehouse."
         )
         raise UnknownStockRow(node_id, sku, detail)
+
+
+def order_lockers(compiled: CompiledScenario) -> np.ndarray:
+    """int64[n_orders]: the capacity-limited locker each order is picked up at, else -1."""
+    net, orders = compiled.network, compiled.orders
+    pickup = orders.order_pickup
+    safe = np.maximum(pickup, 0)
+    limited = (
+        (pickup >= 0)
+        & (net.node_kind[safe] == LOCKER)
+        & (net.node_capacity[safe] < NO_LIMIT)
+    )
+    return np.where(limited, pickup, -1).astype(np.int64)
+
+
+def parcels_by_locker(
+    compiled: CompiledScenario, line_idx: np.ndarray, node_idx: np.ndarray
+) -> np.ndarray:
+    """int64[n_nodes]: parcels the allocations send to each limited locker (S11).
+
+    One parcel per distinct (order, node) package of an order at a locker; 0 at
+    every other node. What ``solvers.sequential.take_units`` takes from a
+    locker's entry of the capacity counter.
+    """
+    n_nodes = compiled.network.n_nodes
+    if not np.any(compiled.network.node_kind == LOCKER):  # the common case: cheap
+        return np.zeros(n_nodes, dtype=np.int64)
+    order = compiled.orders.line_order[line_idx]
+    locker = order_lockers(compiled)[order]
+    at = locker >= 0
+    if not at.any():
+        return np.zeros(n_nodes, dtype=np.int64)
+    key = np.unique(order[at] * max(n_nodes, 1) + node_idx[at])
+    locker_of_key = compiled.orders.order_pickup[key // max(n_nodes, 1)]
+    return np.bincount(locker_of_key, minlength=n_nodes).astype(np.int64)

@@ -33,6 +33,7 @@ _WALK = (
     *_COMMON,
     "candidates.collect_candidates",
     "geo.km_pairs",
+    "lockers.count_packages",
     "records._new_state",
     "search.best_decision",
     "sourcing._grow",

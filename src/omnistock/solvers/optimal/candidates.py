@@ -136,7 +136,7 @@ def components(compiled: CompiledScenario, cand: Candidates) -> np.ndarray:
     cap_key = np.where(cand.cap_binds[node], n_rows + node, -1)
     n_keys = n_rows + cand.cap_binds.shape[0]
     # S11: orders picked up at one capacity-limited locker share its parcels.
-    from omnistock.solvers.optimal.lockers import order_lockers
+    from omnistock.lockers import order_lockers
 
     locker = order_lockers(compiled)
     at_locker = np.flatnonzero(locker >= 0)

@@ -19,27 +19,14 @@ from typing import Any
 
 import numpy as np
 
-from omnistock._kernels.codes import LOCKER
 from omnistock._kernels.cost import COST_TOL
-from omnistock.compiled import NO_LIMIT, CompiledScenario
+from omnistock.compiled import CompiledScenario
+from omnistock.lockers import order_lockers
 from omnistock.solvers.base import Solution, SolveStatus
 from omnistock.solvers.optimal.candidates import Candidates
 from omnistock.solvers.optimal.incumbents import objective_of
 
 __all__ = ["order_lockers", "solve_with_lockers"]
-
-
-def order_lockers(compiled: CompiledScenario) -> np.ndarray:
-    """int64[n_orders]: the capacity-limited locker each order is picked up at, else -1."""
-    net, orders = compiled.network, compiled.orders
-    pickup = orders.order_pickup
-    safe = np.maximum(pickup, 0)
-    limited = (
-        (pickup >= 0)
-        & (net.node_kind[safe] == LOCKER)
-        & (net.node_capacity[safe] < NO_LIMIT)
-    )
-    return np.where(limited, pickup, -1).astype(np.int64)
 
 
 def solve_with_lockers(

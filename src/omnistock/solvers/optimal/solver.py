@@ -26,6 +26,7 @@ import numpy as np
 
 from omnistock._kernels.cost import COST_TOL
 from omnistock.compiled import CompiledScenario
+from omnistock.lockers import order_lockers
 from omnistock.progress import Reporter
 from omnistock.solvers.base import Capabilities, Solution, SolveStatus
 from omnistock.solvers.optimal.candidates import candidates, components
@@ -37,7 +38,7 @@ from omnistock.solvers.optimal.incumbents import (
     unfillable_cost,
     warm_start_solution,
 )
-from omnistock.solvers.optimal.lockers import order_lockers, solve_with_lockers
+from omnistock.solvers.optimal.lockers import solve_with_lockers
 from omnistock.solvers.optimal.model import solve_model
 from omnistock.solvers.optimal.options import OptimalOptions, ProgressCallback
 
