@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import polars as pl
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -359,3 +360,17 @@ def test_the_map_shows_lockers_apart() -> None:
     fig = network_map(worked())
     labels = [text.get_text() for text in fig.axes[0].get_legend().get_texts()]
     assert labels == ["stores", "lockers", "warehouses"]
+
+
+@settings(max_examples=30, deadline=None)
+@given(at_lockers(max_orders=5))
+def test_sourcer_decides_as_greedy_with_lockers(scenario: Scenario) -> None:
+    sourcer = Sourcer(scenario)
+    rows = []
+    for order in scenario.orders:
+        decision = sourcer.source(order)
+        sourcer.commit(decision)
+        rows.append(decision.allocations)
+    plan = solve(scenario, solver="greedy")
+    got = pl.concat(rows).sort("order_id", "sku", "node_id")
+    assert got.equals(plan.allocations.sort("order_id", "sku", "node_id"))
