@@ -374,3 +374,11 @@ def test_sourcer_decides_as_greedy_with_lockers(scenario: Scenario) -> None:
     plan = solve(scenario, solver="greedy")
     got = pl.concat(rows).sort("order_id", "sku", "node_id")
     assert got.equals(plan.allocations.sort("order_id", "sku", "node_id"))
+
+
+def test_optimal_with_lockers_reports_progress_and_a_bound() -> None:
+    heard: list[str] = []
+    plan = solve(worked(), solver="optimal", progress=lambda p: heard.append(p.phase))
+    assert heard[-2:] == ["MILP (lockers)", "done"]
+    assert plan.status == "optimal"
+    assert plan.bound == pytest.approx(OPTIMAL_2)

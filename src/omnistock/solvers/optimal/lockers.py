@@ -26,7 +26,7 @@ from omnistock.solvers.base import Solution, SolveStatus
 from omnistock.solvers.optimal.candidates import Candidates
 from omnistock.solvers.optimal.incumbents import objective_of
 
-__all__ = ["order_lockers", "solve_with_lockers"]
+__all__ = ["locker_rows", "solve_with_lockers"]
 
 
 def solve_with_lockers(
@@ -53,7 +53,7 @@ def solve_with_lockers(
         if objective_of(compiled, found) < objective_of(compiled, warm):
             triples = found
     objective = objective_of(compiled, triples)
-    bound = min(answer.bound, objective)
+    bound = min(max(answer.bound, 0.0), objective)  # costs are >= 0
     tol = COST_TOL * (1.0 + abs(objective))
     if answer.status != SolveStatus.OPTIMAL:
         status = SolveStatus.TIME_LIMIT

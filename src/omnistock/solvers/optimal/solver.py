@@ -109,7 +109,10 @@ class OptimalSolver:
                 key=lambda t: objective_of(compiled, t),
             )
         if (order_lockers(compiled) >= 0).any():  # S11: one MILP with locker rows
-            return solve_with_lockers(compiled, cand, warm, options, deadline)
+            reporter.phase("MILP (lockers)")
+            sol = solve_with_lockers(compiled, cand, warm, options, deadline)
+            reporter.phase("done", objective=sol.info["objective"], bound=sol.bound)
+            return sol
         label = components(compiled, cand)
         n_comp = int(label.max()) + 1 if label.size else 0
         size = np.bincount(label[orders.line_order[cand.line]], minlength=n_comp)
