@@ -126,14 +126,17 @@ def test_sourcer_counts_parcels_and_refuses_a_stale_commit() -> None:
     assert int(sourcer.state.free_left.sum()) == 8  # nothing of the stale commit taken
 
 
-def test_sourcer_on_a_pool_declines_a_limited_locker() -> None:
+def test_sourcer_on_a_pool_keeps_a_limited_locker() -> None:
     from omnistock import StockPool
-    from omnistock.exceptions import InvalidRequest
 
     scenario = worked()
-    sourcer = Sourcer(scenario, pool=StockPool(scenario))
-    with pytest.raises(InvalidRequest, match=r"locker 'L1'"):
-        sourcer.source(scenario.orders[0])
+    pool = StockPool(scenario)
+    sourcer = Sourcer(scenario, pool=pool)
+    first = sourcer.source(scenario.orders[0])
+    reservation = sourcer.commit(first)
+    assert reservation is not None and reservation.parcels == ("W1", "W2")
+    assert int(pool.capacity_left[2]) == 0  # the pool holds the locker's parcels
+    assert sourcer.source(scenario.orders[1]).qty.size == 0  # the locker is full
     unlimited = worked(None)
     decision = Sourcer(unlimited, pool=StockPool(unlimited)).source(unlimited.orders[0])
     assert decision.qty.sum() == 2

@@ -15,7 +15,7 @@ import numpy as np
 
 from omnistock._kernels.codes import LOCKER
 from omnistock.compiled.network import NO_LIMIT, CompiledNetwork
-from omnistock.exceptions import InsufficientStock, InvalidRequest, UnknownStockRow
+from omnistock.exceptions import InsufficientStock, UnknownStockRow
 from omnistock.model.rules import Reason
 
 if TYPE_CHECKING:
@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from omnistock.decision import Decision
 
 __all__ = [
+    "decision_locker",
     "explain_reasons",
     "locker_index",
     "order_lockers",
@@ -52,23 +53,23 @@ def parcel_limit(
 ) -> int:
     """The order's split limit under the locker's parcels left (S6, S11).
 
-    Raises
-    ------
-    InvalidRequest
-        On a pool, for a locker with a parcel capacity: the pool keeps no parcel
-        counter (docs/decisions.md, "Lockers"), so the Sourcer declines rather
-        than promise parcels the pool would not hold.
+    ``capacity`` is the live counter: on a pool (``pooled``) the pool's, whose
+    locker entry ``open_period`` may limit even when the scenario does not, so
+    it is always read there (an unlimited entry leaves ``split_limit``).
+    ``order_id`` is kept for the callers' signature.
     """
-    if net.node_capacity[locker] >= NO_LIMIT:
+    if net.node_capacity[locker] >= NO_LIMIT and not pooled:
         return split_limit
-    if pooled:
-        msg = (
-            f"Sourcer: order {order_id!r} is picked up at locker "
-            f"{str(net.node_ids[locker])!r}, whose parcel capacity a StockPool does not "
-            "keep yet; use a Sourcer without a pool, or a locker without capacity."
-        )
-        raise InvalidRequest(msg)
     return min(split_limit, max(int(capacity[locker]), 0))
+
+
+def decision_locker(net: CompiledNetwork, decision: Decision) -> str | None:
+    """The id of the locker the decision's order is picked up at, else None.
+
+    What the Sourcer passes to ``StockPool.reserve(locker=...)`` / ``amend``.
+    """
+    locker = locker_index(net, int(decision.request.pickup))
+    return None if locker < 0 else str(net.node_ids[locker])
 
 
 def take_parcels(net: CompiledNetwork, capacity: np.ndarray, decision: Decision) -> int:

@@ -39,7 +39,12 @@ from omnistock.exceptions import (
     KeyConflict,
     ScenarioError,
 )
-from omnistock.lockers import locker_index, parcel_limit, take_parcels
+from omnistock.lockers import (
+    decision_locker,
+    locker_index,
+    parcel_limit,
+    take_parcels,
+)
 from omnistock.model.orders import Order
 from omnistock.model.scenario import Scenario
 from omnistock.pool.rows import adopt_rows, extends_rows, weak_callback
@@ -379,6 +384,7 @@ class Sourcer:
                 key=key,
                 ttl=ttl,
                 exempt=decision.exempt,
+                locker=decision_locker(self.network, decision),
             )
             decision.committed = True
             return reservation
@@ -447,7 +453,8 @@ class Sourcer:
                     f"{old.reservation_id} stands unchanged.",
                 )  # fmt: skip
             lines = decision.allocations.select("node_id", "sku", "qty")
-            reservation = pool.amend(old.reservation_id, lines, key=key)
+            locker = decision_locker(self.network, decision)
+            reservation = pool.amend(old.reservation_id, lines, key=key, locker=locker)
             decision.amended = old.lines
             decision.committed = True
             return decision, reservation

@@ -23,7 +23,7 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -33,12 +33,14 @@ import polars as pl
 from omnistock.compiled import CompiledNetwork
 from omnistock.exceptions import InvalidRequest, KeyConflict
 from omnistock.model.scenario import Scenario
+from omnistock.pool.capacity import Capacity
 from omnistock.pool.durable import Durable
 from omnistock.pool.journal import (
     FsyncPolicy,
     Journal,
     open_empty_journal,
 )
+from omnistock.pool.parcels import LockerArg, at_locker
 from omnistock.pool.recovery import recover_state
 from omnistock.pool.reservation import (
     COMMITTED,
@@ -46,7 +48,6 @@ from omnistock.pool.reservation import (
     RELEASED,
     STATUS_NAMES,
     Reservation,
-    check_capacity,
     check_delta,
     check_exempt,
     check_text,
@@ -62,7 +63,7 @@ __all__ = ["Reservation", "StockPool"]
 _SYNC_OPTIONS = ("fsync", "batch_records", "batch_ms")
 
 
-class StockPool(Views, Durable):
+class StockPool(Views, Durable, Capacity):
     """The live, thread-safe stock of one network.
 
     Parameters
@@ -195,6 +196,7 @@ class StockPool(Views, Durable):
         key: str | None = None,
         ttl: float | None = None,
         exempt: bool = True,
+        locker: str | None = None,
     ) -> Reservation:
         """Hold units for ``order_id``: every line or none.
 
@@ -214,11 +216,13 @@ class StockPool(Views, Durable):
         exempt
             False for a tier not in ``rules.exempt_tiers``: it may take at most
             ``max(0, free - protect)`` units of each row (last-unit protection).
+        locker
+            The order's pickup locker: one parcel a shipping node is held there.
 
         Raises
         ------
         InsufficientStock
-            A line asks for more than is free for it; nothing is reserved.
+            A line (or the locker's parcels) does not fit; nothing is reserved.
         InvalidRequest
             A malformed argument, named in the message.
         """
@@ -236,11 +240,12 @@ class StockPool(Views, Durable):
             state = self._state
             if key is not None and key in state.keys:
                 prior = state.keys[key]
-                if (prior.order_id, sorted(prior.lines), prior.exempt) != (
+                same = (prior.order_id, prior.exempt, prior.locker) == (
                     order_id,
-                    sorted(norm),
                     exempt,
-                ):
+                    locker,
+                )
+                if not same or sorted(prior.lines) != sorted(norm):
                     raise KeyConflict(key, prior.reservation_id, "order, lines or tier")
                 return prior
             rows = state.check_reserve(norm, exempt)
@@ -248,9 +253,11 @@ class StockPool(Views, Durable):
             res = Reservation(
                 state.next_id, order_id, norm, key, deadline, exempt, rows
             )
-            self._log(
-                ["reserve", res.reservation_id, order_id, key, deadline, exempt, norm]
-            )
+            record = ["reserve", res.reservation_id, order_id, key, deadline, exempt]
+            record.append(norm)
+            if locker is not None:  # S11: its parcels (the record gains a field)
+                res, record = at_locker(state, res, record, None, locker)
+            self._log(record)
             state.apply_reserve(res)
             return res
 
@@ -295,7 +302,7 @@ class StockPool(Views, Durable):
                 return res
             rest = state.check_part(res, part)
             self._log([op, res.reservation_id, part])
-            state.apply_part(res, rest, part, status)
+            rest = state.apply_part(res, rest, part, status)
             return rest if rest.lines else res
 
     def amend(
@@ -305,6 +312,7 @@ class StockPool(Views, Durable):
         *,
         key: str | None = None,
         ttl: float | None = None,
+        locker: LockerArg = ...,
     ) -> Reservation:
         """Replace an active reservation's lines in one step: every line or none.
 
@@ -313,7 +321,8 @@ class StockPool(Views, Durable):
         the new one (a new id, ``amends=reservation_id``, same order and tier)
         holds ``lines``; its deadline is the old one, or ``clock() + ttl``.
         ``key`` makes it idempotent as for :meth:`reserve`: the same amendment
-        again returns the same new reservation.
+        again returns the same new reservation. ``locker``: as for :meth:`reserve`,
+        default the old one's.
 
         Raises
         ------
@@ -353,9 +362,11 @@ class StockPool(Views, Durable):
                 rows=rows,
                 amends=old.reservation_id,
             )
-            self._log(
-                ["amend", old.reservation_id, new.reservation_id, key, deadline, norm]
-            )
+            record = ["amend", old.reservation_id, new.reservation_id, key, deadline]
+            record.append(norm)
+            if old.locker is not None or locker is not ...:  # S11: the parcels
+                new, record = at_locker(state, new, record, old, locker)
+            self._log(record)
             state.apply_amend(old, new)
             return new
 
@@ -438,22 +449,6 @@ class StockPool(Views, Durable):
             row = state.check_return(node_id, sku, qty, restock)
             self._log(["return", order_id, node_id, sku, qty, restock, reason])
             return state.apply_return(row, node_id, sku, qty, restock)
-
-    def open_period(
-        self, capacity: Mapping[str, int | None] | None = None
-    ) -> np.ndarray:
-        """Start a new capacity period (e.g. each day); returns the capacity left.
-
-        Each node may give its scenario ``capacity`` again, or the units
-        ``capacity`` maps its id to (None: no limit), less the units that
-        active reservations still hold there (they took it when made).
-        Journaled like every operation.
-        """
-        given = check_capacity(capacity, self.network.node_index)
-        with self.lock:
-            self._log(["period", given])
-            self._state.apply_period(given)
-            return self.capacity_left.copy()
 
     # -- durability: snapshot, sync, close (Durable); recover ---------------------------
 

@@ -70,6 +70,11 @@ class Reservation(NamedTuple):
     amends
         The id of the reservation this one replaced (:meth:`StockPool.amend`),
         or None.
+    locker
+        The locker the order is picked up at (``reserve(locker=...)``), or None.
+    parcels
+        The shipping nodes whose parcel at ``locker`` it holds (one a package,
+        S11; docs/pool.md, "Lockers").
     """
 
     reservation_id: int
@@ -80,6 +85,8 @@ class Reservation(NamedTuple):
     exempt: bool = True
     rows: tuple[int, ...] = ()
     amends: int | None = None
+    locker: str | None = None
+    parcels: tuple[str, ...] = ()
 
     @property
     def units(self) -> int:

@@ -35,6 +35,7 @@ from omnistock.exceptions import (
     UnknownStockRow,
 )
 from omnistock.lockers import refuse_locker_row
+from omnistock.pool import parcels
 from omnistock.pool.reservation import (
     ACTIVE,
     AMENDED,
@@ -276,6 +277,7 @@ class PoolState:
             free[row] -= qty
             limit[row] = max(int(limit[row]) - qty, 0)
             cap[nodes[row]] -= qty
+        parcels.give_back(self.network, cap, res, -1)  # S11: a parcel a package
         self.status.append(ACTIVE)
         self.active[res.reservation_id] = res
         if res.key is not None:
@@ -286,6 +288,8 @@ class PoolState:
     def apply_close(self, res: Reservation, status: int) -> None:
         """End ``res`` with ``status``: ship its units (commit) or give them back."""
         self._take(res.rows, res.lines, status == COMMITTED)
+        if status != COMMITTED:
+            parcels.give_back(self.network, self._cap, res)
         del self.active[res.reservation_id]
         self.status[res.reservation_id] = status
 
@@ -323,19 +327,22 @@ class PoolState:
 
     def apply_part(
         self, res: Reservation, rest: Reservation, lines: tuple[Line, ...], status: int
-    ) -> None:
+    ) -> Reservation:
         """Ship (commit) or give back ``lines`` of ``res``, leaving ``rest`` held.
 
         ``rest`` comes from :meth:`check_part`; when it holds nothing, ``res``
-        ends with ``status``.
+        ends with ``status``. Returns ``rest`` with the parcels it still holds.
         """
         rows = tuple(self.row(node_id, sku) for node_id, sku, _ in lines)
         self._take(rows, lines, status == COMMITTED)
+        net, shipped = self.network, status == COMMITTED
+        rest = parcels.settle_part(net, self._cap, rest, lines, shipped)
         if rest.lines:
             self.active[res.reservation_id] = rest
         else:
             del self.active[res.reservation_id]
             self.status[res.reservation_id] = status
+        return rest
 
     def _take(
         self, rows: tuple[int, ...], lines: tuple[Line, ...], shipped: bool
@@ -366,7 +373,7 @@ class PoolState:
         for res in self.active.values():
             for row, line in zip(res.rows, res.lines, strict=True):
                 cap[self._nodes[row]] -= line[2]
-        self._cap[:] = cap
+        self._cap[:] = cap - parcels.held_parcels(net, self.active.values())
 
     @contextmanager
     def as_if_released(self, res: Reservation) -> Iterator[None]:
@@ -377,9 +384,11 @@ class PoolState:
         Statuses and the book do not change. The caller holds the pool's lock.
         """
         self._take(res.rows, res.lines, shipped=False)
+        parcels.give_back(self.network, self._cap, res)
         try:
             yield
         finally:
+            parcels.give_back(self.network, self._cap, res, -1)
             for row, line in zip(res.rows, res.lines, strict=True):
                 self.reserved[row] += line[2]
                 self._cap[self._nodes[row]] -= line[2]
