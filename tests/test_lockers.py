@@ -368,7 +368,11 @@ def test_the_map_shows_lockers_apart() -> None:
 @settings(max_examples=30, deadline=None)
 @given(at_lockers(max_orders=5))
 def test_sourcer_decides_as_greedy_with_lockers(scenario: Scenario) -> None:
-    sourcer = Sourcer(scenario)
+    sources_as_greedy(scenario, Sourcer(scenario))
+
+
+def sources_as_greedy(scenario: Scenario, sourcer: Sourcer) -> None:
+    """Source and commit every order in turn: the decisions are batch greedy's."""
     rows = []
     for order in scenario.orders:
         decision = sourcer.source(order)

@@ -28,10 +28,9 @@ from omnistock import (
     Scenario,
     Sourcer,
     StockPool,
-    solve,
 )
 from omnistock.pool.journal import MAGIC, scan_journal
-from tests.test_lockers import at_lockers
+from tests.test_lockers import at_lockers, sources_as_greedy
 
 SCENARIO = Scenario.model_validate(
     {
@@ -352,15 +351,7 @@ def test_the_journal_names_the_locker_only_when_there_is_one(tmp_path: Path) -> 
 @given(at_lockers(max_orders=5))
 def test_sourcer_on_a_pool_decides_as_greedy_with_lockers(scenario: Scenario) -> None:
     pool = StockPool(scenario)
-    sourcer = Sourcer(scenario, pool=pool)
-    rows = []
-    for order in scenario.orders:
-        decision = sourcer.source(order)
-        sourcer.commit(decision)
-        rows.append(decision.allocations)
-    plan = solve(scenario, solver="greedy")
-    got = pl.concat(rows).sort("order_id", "sku", "node_id")
-    assert got.equals(plan.allocations.sort("order_id", "sku", "node_id"))
+    sources_as_greedy(scenario, Sourcer(scenario, pool=pool))
     # The pool holds what the plan sends to each limited locker.
     net = scenario.compiled().network
     held = {r.locker: 0 for r in pool.reservations()}
