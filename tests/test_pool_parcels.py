@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+import signal
 import struct
 import zlib
 from pathlib import Path
@@ -31,6 +32,7 @@ from omnistock import (
 )
 from omnistock.pool.journal import MAGIC, scan_journal
 from tests.test_lockers import at_lockers, sources_as_greedy
+from tests.test_pool_faults import child
 
 SCENARIO = Scenario.model_validate(
     {
@@ -396,3 +398,32 @@ def test_sourcer_amend_at_a_locker_equals_sourcing_after_release(
     assert (pool.capacity_left == other.capacity_left).all()
     if new.locker is not None:
         assert new.parcels == tuple(sorted(set(decision.allocations["node_id"])))
+
+
+KILLED = """
+    import sys
+    from omnistock import StockPool
+    from tests.test_pool_parcels import SCENARIO, TWO
+    pool = StockPool.from_scenario(SCENARIO, journal=sys.argv[1], fsync="batch")
+    a = pool.reserve("o1", TWO, locker="L1")
+    pool.commit(a.reservation_id, [("W1", "A", 1)])
+    pool.reserve("o2", [("W2", "A", 1)], locker="L1")
+    pool.release(a.reservation_id)
+    pool.sync()
+    print("acknowledged", pool.seq, int(pool.capacity_left[3]), flush=True)
+    sys.stdin.readline()  # until killed
+"""
+
+
+def test_sigkill_loses_no_acknowledged_parcel(tmp_path: Path) -> None:
+    path = tmp_path / "j"
+    with child(KILLED, str(path)) as service:
+        assert service.stdout is not None
+        line = service.stdout.readline()
+        service.send_signal(signal.SIGKILL)
+    # o1 used W1's parcel (shipped) and gave W2's back; o2 holds one: 3 - 2.
+    assert line == "acknowledged 4 1\n"
+    back = StockPool.recover(SCENARIO, path)
+    assert (back.seq, parcels_left(back)) == (4, 1)
+    assert [r.parcels for r in back.reservations()] == [("W2",)]
+    back.close()
