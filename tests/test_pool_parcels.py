@@ -427,3 +427,24 @@ def test_sigkill_loses_no_acknowledged_parcel(tmp_path: Path) -> None:
     assert (back.seq, parcels_left(back)) == (4, 1)
     assert [r.parcels for r in back.reservations()] == [("W2",)]
     back.close()
+
+
+def test_a_period_can_limit_a_locker_the_scenario_leaves_open() -> None:
+    pool = StockPool(SCENARIO)
+    sourcer = Sourcer(SCENARIO, pool=pool)
+    order = {
+        "id": "o1",
+        "method": "pickup",
+        "pickup_node": "L2",
+        "lines": [{"sku": "A", "qty": 1}],
+    }
+    assert sourcer.source(order).qty.sum() == 1
+    pool.open_period({"L2": 0})
+    decision = sourcer.source(order)
+    assert decision.qty.size == 0  # the Sourcer reads the live counter
+    reasons = dict(decision.explain().select("node_id", "reason").iter_rows())
+    assert (reasons["W1"], reasons["L2"]) == ("locker_full", "pickup_locker")
+    pool.open_period({"L2": 1})
+    reservation = sourcer.commit(sourcer.source(order))
+    assert reservation is not None and reservation.locker == "L2"
+    assert parcels_left(pool, L2) == 0

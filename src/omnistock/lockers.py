@@ -107,13 +107,16 @@ def explain_reasons(
     The locker's own row reads ``pickup_locker``; when it has no parcel left
     (``capacity[locker]`` at the decision), every node that was ``eligible``
     reads ``locker_full``: it could give units, but no package can go there.
+    The live counter decides, not the scenario's capacity: a pool's period may
+    limit a locker the scenario leaves unlimited (an unlimited one never
+    falls to 0).
     """
     locker = locker_index(net, pickup)
     if locker < 0:
         return reason
     out = reason.copy()
     out[locker] = Reason.PICKUP_LOCKER
-    if net.node_capacity[locker] < NO_LIMIT and capacity[locker] <= 0:
+    if capacity[locker] <= 0:
         out[out == Reason.ELIGIBLE] = Reason.LOCKER_FULL
     return out
 
