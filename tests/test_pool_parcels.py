@@ -13,6 +13,7 @@ import json
 import shutil
 import signal
 import struct
+import threading
 import zlib
 from pathlib import Path
 from typing import Any
@@ -448,3 +449,36 @@ def test_a_period_can_limit_a_locker_the_scenario_leaves_open() -> None:
     reservation = sourcer.commit(sourcer.source(order))
     assert reservation is not None and reservation.locker == "L2"
     assert parcels_left(pool, L2) == 0
+
+
+def test_threads_never_take_more_parcels_than_the_locker_has() -> None:
+    pool = StockPool(SCENARIO)
+    sourcer = Sourcer(SCENARIO, pool=pool)
+    barrier = threading.Barrier(8)
+    got: list[int] = []
+
+    def customer(i: int) -> None:
+        order = {
+            "id": f"o{i}",
+            "method": "pickup",
+            "pickup_node": "L1",
+            "allow_partial": True,
+            "lines": [{"sku": "A", "qty": 1}],
+        }
+        barrier.wait()
+        for _ in range(5):  # the decision may go stale under the others' commits
+            try:
+                decision = sourcer.source(order)
+                if decision.qty.size and sourcer.commit(decision) is not None:
+                    got.append(i)
+                return
+            except InsufficientStock:
+                continue
+
+    threads = [threading.Thread(target=customer, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(got) == 3 and parcels_left(pool) == 0  # L1 takes 3 parcels
+    assert sum(len(r.parcels) for r in pool.reservations()) == 3
