@@ -17,7 +17,8 @@ Variables, per order ``o``, line ``l`` of ``o``, eligible node ``n`` with ``l``'
 Constraints: ``x[l, n] <= qty_l y[o, n]``; ``sum_n x[l, n] <= qty_l``;
 ``sum_n y[o, n] <= k_o``; for each (node, SKU) ``sum`` of non-exempt ``x`` ``<=``
 ``max(0, free - protect(kind))`` and ``sum`` of all ``x`` ``<= free``; for each node
-with a capacity ``sum x <= capacity``.
+with a capacity ``sum x <= capacity``; for each locker with a capacity, ``sum``
+of ``y`` of the orders picked up there ``<= capacity`` (S11).
 """
 
 from __future__ import annotations
@@ -182,6 +183,15 @@ def reference_optimum(
     for ni, coeffs in per_node.items():
         if nodes[ni].capacity is not None:
             rows.append((coeffs, -np.inf, float(nodes[ni].capacity)))
+    # S11: every package of an order picked up at a locker is a parcel there.
+    parcels: dict[int, dict[int, float]] = {}
+    for (oi, _ni), var in y_index.items():
+        pickup = scenario.orders[oi].pickup_node
+        if scenario.orders[oi].method == "pickup" and pickup is not None:
+            parcels.setdefault(node_pos[pickup], {})[var] = 1.0
+    for li, coeffs in parcels.items():
+        if nodes[li].kind == "locker" and nodes[li].capacity is not None:
+            rows.append((coeffs, -np.inf, float(nodes[li].capacity)))
 
     n_vars = len(cost)
     if n_vars == 0:

@@ -38,6 +38,7 @@ SCENARIO = Scenario.model_validate(
             {"id": "W1", "kind": "warehouse", "lat": 48.85, "lon": 2.35, "capacity": 9},
             {"id": "S1", "kind": "store", "lat": 45.76, "lon": 4.84, "capacity": 3},
             {"id": "S2", "kind": "store", "lat": 43.30, "lon": 5.37},
+            {"id": "L1", "kind": "locker", "lat": 48.9, "lon": 2.4, "capacity": 1},
         ],
         "stock": [
             {"node": "W1", "sku": "A", "on_hand": 6, "safety_stock": 1},
@@ -50,7 +51,8 @@ SCENARIO = Scenario.model_validate(
     }
 )
 PROTECT = {"W1": 1, "S1": 1, "S2": 1}
-CAPACITY = {"W1": 9, "S1": 3, "S2": NO_LIMIT}
+CAPACITY = {"W1": 9, "S1": 3, "S2": NO_LIMIT, "L1": 1}  # L1 counts parcels
+NODES = list(CAPACITY)
 NODE_IDS = ["W1", "S1", "S2"] * 4 + ["X9"]  # X9 is not a node (drawn 1 in 13)
 SKUS = ["A", "B", "C"] * 4 + ["D"]  # D is stocked nowhere
 
@@ -80,6 +82,8 @@ class Res:
     exempt: bool
     issued: tuple[tuple[str, str, int], ...] = ()  # the lines as reserved
     amends: int | None = None
+    locker: str | None = None
+    parcels: set[str] = field(default_factory=set)  # nodes whose parcel it holds
 
 
 @dataclass
@@ -93,7 +97,13 @@ class Model:
     cap: dict[str, int] = field(default_factory=lambda: dict(CAPACITY))
 
     def reserve(
-        self, order_id: str, lines: Any, key: Any, deadline: Any, ex: bool
+        self,
+        order_id: str,
+        lines: Any,
+        key: Any,
+        deadline: Any,
+        ex: bool,
+        locker: str | None = None,
     ) -> Any:
         """The reservation id, or the error (type and fields) the pool must raise."""
         if key is not None and key in self.keys:
@@ -102,7 +112,7 @@ class Model:
                 order_id,
                 sorted(lines),
                 ex,
-            )
+            ) and (prior.locker == locker)
             return self.keys[key] if same else (KeyConflict, key)
         for node, sku, _ in lines:
             if node not in PROTECT:
@@ -121,11 +131,18 @@ class Model:
         for node, sku, _ in lines:
             if at[node] > self.cap[node]:
                 return (InsufficientStock, node, sku, at[node], max(self.cap[node], 0))
+        parcels = set() if locker is None else {node for node, _, _ in lines}
+        if locker is not None and len(parcels) > self.cap[locker]:  # one a package
+            left = max(self.cap[locker], 0)
+            return (InsufficientStock, locker, lines[0][1], len(parcels), left)
         rid = len(self.status) + 1
         for node, sku, qty in lines:
             self.rows[node, sku].reserved += qty
             self.cap[node] -= qty
+        if locker is not None:
+            self.cap[locker] -= len(parcels)
         self.res[rid] = Res(order_id, tuple(lines), key, deadline, ex, tuple(lines))
+        self.res[rid].locker, self.res[rid].parcels = locker, parcels
         self.status[rid] = "active"
         if key is not None:
             self.keys[key] = rid
@@ -161,11 +178,21 @@ class Model:
             if keep:
                 left.append((node, sku, keep))
         self.res[rid].lines = tuple(reversed(left))
+        # Parcels: a commit uses those it ships from; a release gives back a
+        # package's parcel with its last line (unless part of it shipped).
+        res = self.res[rid]
+        touched = {node for node, _, _ in lines}
+        gone = touched if status == "committed" else touched - {n for n, _, _ in left}
+        if status != "committed" and res.locker is not None:
+            self.cap[res.locker] += len(res.parcels & gone)
+        res.parcels -= gone
         if not left:
             self.status[rid] = status
         return None
 
-    def amend(self, rid: int, lines: Any, key: Any, deadline: float | None) -> Any:
+    def amend(
+        self, rid: int, lines: Any, key: Any, deadline: float | None, locker: Any = ...
+    ) -> Any:
         """The new reservation's id, or the error the pool must raise."""
         if key is not None and key in self.keys:
             prior = self.res[self.keys[key]]
@@ -178,7 +205,8 @@ class Model:
         old = self.res[rid]
         before = copy.deepcopy((self.rows, self.res, self.status, self.cap))
         self.take(rid, old.lines, "amended")  # its own units count as free
-        new = self.reserve(old.order_id, lines, None, deadline, old.exempt)
+        locker = old.locker if locker is ... else locker
+        new = self.reserve(old.order_id, lines, None, deadline, old.exempt, locker)
         if not isinstance(new, int):
             self.rows, self.res, self.status, self.cap = before
             return new
@@ -195,6 +223,8 @@ class Model:
             if self.status[rid] == "active":
                 for node, _, qty in r.lines:
                     cap[node] -= qty
+                if r.locker is not None:
+                    cap[r.locker] -= len(r.parcels)
         self.cap = cap
 
 
@@ -238,6 +268,7 @@ class PoolMachine(RuleBasedStateMachine):
         ttl=st.none() | st.sampled_from([5.0, 20.0]),
         exempt=st.booleans(),
         order=st.sampled_from(["o1", "o2"]),
+        locker=st.none() | st.just("L1"),
     )
     def reserve(
         self,
@@ -246,12 +277,18 @@ class PoolMachine(RuleBasedStateMachine):
         ttl: float | None,
         exempt: bool,
         order: str,
+        locker: str | None = None,
     ) -> None:
         deadline = None if ttl is None else self.now + ttl
-        expected = self.model.reserve(order, lines, key, deadline, exempt)
+        expected = self.model.reserve(order, lines, key, deadline, exempt, locker)
         event(f"reserve: {'ok' if isinstance(expected, int) else expected[0].__name__}")
+        if locker is not None:
+            full = not isinstance(expected, int) and expected[1] == "L1"
+            event(f"reserve at L1: {'locker full' if full else 'other'}")
         if isinstance(expected, int):
-            res = self.pool.reserve(order, lines, key=key, ttl=ttl, exempt=exempt)
+            res = self.pool.reserve(
+                order, lines, key=key, ttl=ttl, exempt=exempt, locker=locker
+            )
             assert res.reservation_id == expected
             stored = self.model.res[expected]
             assert (res.lines, res.deadline, res.key) == (
@@ -262,7 +299,9 @@ class PoolMachine(RuleBasedStateMachine):
             return
         kind, *fields = expected
         with pytest.raises(kind) as err:
-            self.pool.reserve(order, lines, key=key, ttl=ttl, exempt=exempt)
+            self.pool.reserve(
+                order, lines, key=key, ttl=ttl, exempt=exempt, locker=locker
+            )
         if kind is InsufficientStock:
             e = err.value
             assert [e.node_id, e.sku, e.requested, e.free] == fields
@@ -277,6 +316,19 @@ class PoolMachine(RuleBasedStateMachine):
         self, row: tuple[str, str], qty: int, ttl: float | None, exempt: bool
     ) -> None:
         self.reserve([(*row, qty)], None, ttl, exempt, "o3")
+
+    @rule(
+        rows=st.lists(
+            st.sampled_from([(r.node, r.sku) for r in SCENARIO.stock]),
+            min_size=1,
+            max_size=2,
+        ),
+        ttl=st.none() | st.just(5.0),
+    )
+    def reserve_at_the_locker(
+        self, rows: list[tuple[str, str]], ttl: float | None
+    ) -> None:
+        self.reserve([(*row, 1) for row in rows], None, ttl, True, "o4", "L1")
 
     def _pick(self, data: st.DataObject) -> int:
         return data.draw(st.integers(0, len(self.model.status) + 1))
@@ -329,14 +381,12 @@ class PoolMachine(RuleBasedStateMachine):
 
     @rule(
         given=st.none()
-        | st.dictionaries(
-            st.sampled_from(["W1", "S1", "S2"]), st.none() | st.integers(0, 6)
-        )
+        | st.dictionaries(st.sampled_from(NODES), st.none() | st.integers(0, 6))
     )
     def open_period(self, given: dict[str, int | None] | None) -> None:
         self.model.period(given or {})
         got = self.pool.open_period(given)
-        assert got.tolist() == [self.model.cap[n] for n in ("W1", "S1", "S2")]
+        assert got.tolist() == [self.model.cap[n] for n in NODES]
 
     @rule(
         data=st.data(),
@@ -349,6 +399,7 @@ class PoolMachine(RuleBasedStateMachine):
         ),
         key=st.none() | st.sampled_from(["k1", "k4"]),
         ttl=st.none() | st.just(20.0),
+        locker=st.sampled_from([..., None, "L1"]),
     )
     def amend(
         self,
@@ -356,14 +407,15 @@ class PoolMachine(RuleBasedStateMachine):
         lines: list[tuple[str, str, int]],
         key: str | None,
         ttl: float | None,
+        locker: Any = ...,
     ) -> None:
         active = [r for r, s in self.model.status.items() if s == "active"]
         rid = data.draw(st.sampled_from(active)) if active else self._pick(data)
         deadline = None if ttl is None else self.now + ttl
-        expected = self.model.amend(rid, lines, key, deadline)
+        expected = self.model.amend(rid, lines, key, deadline, locker)
         event(f"amend: {'ok' if isinstance(expected, int) else expected[0].__name__}")
         if isinstance(expected, int):
-            new = self.pool.amend(rid, lines, key=key, ttl=ttl)
+            new = self.pool.amend(rid, lines, key=key, ttl=ttl, locker=locker)
             stored = self.model.res[expected]
             assert (new.reservation_id, new.amends, new.lines, new.deadline) == (
                 expected,
@@ -374,7 +426,7 @@ class PoolMachine(RuleBasedStateMachine):
             return
         kind, *fields = expected
         with pytest.raises(kind) as err:
-            self.pool.amend(rid, lines, key=key, ttl=ttl)
+            self.pool.amend(rid, lines, key=key, ttl=ttl, locker=locker)
         if kind is InsufficientStock:
             e = err.value
             assert [e.node_id, e.sku, e.requested, e.free] == fields
@@ -531,9 +583,13 @@ class PoolMachine(RuleBasedStateMachine):
         }
         for rid, s in self.model.status.items():
             assert self.pool.status(rid) == s
-        assert self.pool.capacity_left.tolist() == [
-            self.model.cap[n] for n in ("W1", "S1", "S2")
-        ]
+        assert self.pool.capacity_left.tolist() == [self.model.cap[n] for n in NODES]
+        parcels = {r.reservation_id: r.parcels for r in self.pool.reservations()}
+        assert parcels == {
+            rid: tuple(sorted(self.model.res[rid].parcels))
+            for rid, s in self.model.status.items()
+            if s == "active"
+        }
 
     @invariant()
     def availability_matches_the_model(self) -> None:

@@ -177,7 +177,7 @@ CASES = [
     (
         "unknown_node_kind",
         _with("nodes.0.kind", "shop"),
-        r"node \(id 'W'\): kind must be one of 'warehouse', 'store'. Got 'shop'",
+        r"node \(id 'W'\): kind must be one of 'warehouse', 'store', 'locker'. Got 'shop'",
     ),
     (
         "unknown_field",

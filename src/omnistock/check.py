@@ -157,6 +157,8 @@ def plan_violations(plan: Plan, scenario: Scenario) -> list[str]:
         if cap is not None and qty > cap:
             out.append(f"S5 node {node_id!r}: plan takes {qty} units > capacity {cap}.")
 
+    out.extend(_locker_violations(scenario, nodes, order_nodes))
+
     unfilled_reported: dict[tuple[str, str], int] = defaultdict(int)
     for order_id, sku, qty in plan.unfilled.select(
         "order_id", "sku", "qty"
@@ -230,6 +232,29 @@ def plan_violations(plan: Plan, scenario: Scenario) -> list[str]:
         ):
             out.append(
                 f"S9 cost_breakdown[{name!r}]: plan says {got_component}, recomputed {value:.6f}."
+            )
+    return out
+
+
+def _locker_violations(
+    scenario: Scenario, nodes: dict[str, Node], order_nodes: dict[str, set[str]]
+) -> list[str]:
+    """S11: the parcels (one per order and shipping node) each locker receives."""
+    parcels: dict[str, int] = defaultdict(int)
+    for order in scenario.orders:
+        if order.method == "pickup" and order.pickup_node is not None:
+            parcels[order.pickup_node] += len(order_nodes.get(order.id, ()))
+    out = []
+    for node_id, count in parcels.items():
+        node = nodes[node_id]
+        if (
+            node.kind == "locker"
+            and node.capacity is not None
+            and count > node.capacity
+        ):
+            out.append(
+                f"S11 locker {node_id!r}: receives {count} parcels > capacity "
+                f"{node.capacity}."
             )
     return out
 

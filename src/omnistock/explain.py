@@ -9,7 +9,9 @@ One row per node, in scenario node order:
     :class:`omnistock.Reason` order: ``channel``, ``method``, ``distance``,
     ``same_day_radius`` (docs/semantics.md, S3), then ``protection`` (the node has
     free units of an order line but none this tier may take), ``capacity`` (none
-    left) and ``no_stock`` (no usable unit of any order line).
+    left) and ``no_stock`` (no usable unit of any order line); for a pickup order
+    at a locker (S11) the locker's own row reads ``pickup_locker`` and, when it has no
+    parcel left, the eligible nodes read ``locker_full``.
 ``km``
     Distance from the node to the order's destination.
 ``usable``
@@ -39,6 +41,7 @@ from omnistock._kernels.records import Request, make_request
 from omnistock.compiled.nesting import head_usage, protected_units
 from omnistock.compiled.state import StockState
 from omnistock.exceptions import OmnistockError, UnknownOrder
+from omnistock.lockers import explain_reasons, parcels_taken
 from omnistock.model.rules import Reason
 
 if TYPE_CHECKING:
@@ -82,6 +85,7 @@ def _frame(
     reason, km, use, pkg = candidates.node_report(
         net.record, request, stock.free, stock.limit, stock.capacity
     )
+    reason = explain_reasons(reason, net, int(request.pickup), stock.capacity)
     given = np.bincount(alloc_node, weights=alloc_qty, minlength=net.n_nodes).astype(
         np.int64
     )
@@ -170,6 +174,9 @@ def explain_plan(plan: Plan, order_id: str) -> pl.DataFrame:
     )
     mine = a_order == o
     tier, exempt = str(orders.order_tier[o]), bool(orders.order_exempt[o])
+    left.capacity[max(request.pickup, 0)] -= parcels_taken(
+        net, orders.order_pickup, a_order[others], a_node[others], int(request.pickup)
+    )  # S11: the parcels the other orders sent to this order's locker
     return _frame(
         net,
         request,

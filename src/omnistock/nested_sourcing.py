@@ -20,7 +20,7 @@ from omnistock.compiled import CompiledNetwork, StockState
 if TYPE_CHECKING:
     from omnistock.decision import Decision
     from omnistock.pool.pool import StockPool
-    from omnistock.sourcer import SourcingState
+    from omnistock.sourcing_state import SourcingState
 
 __all__ = ["pool_stock", "take_all_nested", "tier_view"]
 

@@ -92,7 +92,7 @@ def network_map(
     max_flows: int = 2000,
     seed: int = 0,
 ) -> Any:
-    """Nodes on a lon/lat map (warehouses, stores) and, given a plan, its flows.
+    """Nodes on a lon/lat map (warehouses, stores, lockers) and, given a plan, its flows.
 
     Each flow is a line from the node that ships to the order's destination; at
     most ``max_flows`` of them, drawn at random (``seed``) when there are more.
@@ -130,10 +130,20 @@ def network_map(
     lon = np.array([n.lon for n in scenario.nodes])
     lat = np.array([n.lat for n in scenario.nodes])
     stores = kinds == "store"
+    lockers = kinds == "locker"
     ax.scatter(lon[stores], lat[stores], s=8, color="tab:blue", label="stores")
+    if lockers.any():
+        ax.scatter(
+            lon[lockers],
+            lat[lockers],
+            s=20,
+            marker="^",
+            color="tab:purple",
+            label="lockers",
+        )
     ax.scatter(
-        lon[~stores],
-        lat[~stores],
+        lon[~stores & ~lockers],
+        lat[~stores & ~lockers],
         s=60,
         marker="s",
         color="tab:red",

@@ -26,6 +26,7 @@ from omnistock.compiled.allocations import (
     stock_rows,
 )
 from omnistock.exceptions import InvalidArgument, OmnistockError
+from omnistock.lockers import order_lockers
 from omnistock.model.scenario import Scenario
 from omnistock.plan import Plan
 from omnistock.solvers.base import Solution
@@ -249,7 +250,7 @@ def _limit_moves(
     Switching one changed order alone is often infeasible: it takes the unit that
     another changed order gave up (greedy plans are improved by such chains, and
     half the changed orders then cost more). Changed orders that share a stock
-    row, or a node with a capacity, form one exchange group (connected
+    row, a node with a capacity, or a limited locker form one exchange group (connected
     components). Every resource a group touches is touched by no other changed
     order, and both the old and the new plan are feasible, so switching any set
     of whole groups is feasible too. Groups of positive saving are taken by
@@ -279,8 +280,12 @@ def _limit_moves(
     rows = stock_rows(net, orders.line_sku[line], node)
     capped = net.node_capacity[node] < NO_LIMIT
     nnz = net.stock_node.shape[0]
-    resource = np.concatenate([rows, nnz + node[capped]])
-    who = np.concatenate([owner, owner[capped]])
+    # S11: orders at one limited locker share its parcels (a locker holds no
+    # stock, so its index never collides with a capacity node's here).
+    locker = order_lockers(compiled)[owner]
+    at = locker >= 0
+    resource = np.concatenate([rows, nnz + node[capped], nnz + locker[at]])
+    who = np.concatenate([owner, owner[capped], owner[at]])
     size = orders.n_orders + nnz + net.n_nodes
     graph = coo_matrix(
         (np.ones(who.shape[0]), (who, orders.n_orders + resource)), shape=(size, size)

@@ -9,7 +9,6 @@ same one ``solve(..., solver="greedy")`` makes for that order against the same s
 from __future__ import annotations
 
 import math
-import threading
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -27,7 +26,6 @@ from omnistock._kernels.records import (
 from omnistock.compiled import (
     METHOD_CODES,
     CompiledNetwork,
-    StockState,
     compile_network,
 )
 from omnistock.compiled.orders import order_inputs
@@ -39,10 +37,17 @@ from omnistock.exceptions import (
     KeyConflict,
     ScenarioError,
 )
+from omnistock.lockers import (
+    decision_locker,
+    locker_index,
+    parcel_limit,
+    take_parcels,
+)
 from omnistock.model.orders import Order
 from omnistock.model.scenario import Scenario
 from omnistock.nested_sourcing import pool_stock, take_all_nested, tier_view
 from omnistock.pool.rows import adopt_rows, extends_rows, weak_callback
+from omnistock.sourcing_state import SourcingState
 
 if TYPE_CHECKING:
     from omnistock.pool.pool import StockPool
@@ -55,64 +60,6 @@ _Arrays = tuple[np.ndarray, ...]
 _DestXyz = Callable[[np.ndarray, int, float, float], np.ndarray]
 _DecideOrder = Callable[[NetworkRecord, StateRecord, Request, int], _Arrays]
 _Snapshot = Callable[[NetworkRecord, StateRecord, np.ndarray], _Arrays]
-_CommitTakes = Callable[
-    [StateRecord, np.ndarray, np.ndarray, np.ndarray, bool], tuple[int, int, int]
-]
-
-
-class SourcingState:
-    """The counters a Sourcer decides against, guarded by one lock.
-
-    Attributes
-    ----------
-    stock : StockState
-        Free units, protected limits and capacity left (docs/semantics.md, S2,
-        S4, S5); the kernels read and write these very arrays, so a live pool's
-        counters can back them.
-    lock : threading.Lock
-        Held while a commit checks and applies its takes.
-    """
-
-    def __init__(
-        self, stock: StockState, lock: threading.Lock | threading.RLock | None = None
-    ) -> None:
-        self.stock = stock
-        self.lock = threading.Lock() if lock is None else lock
-        # The kernel that takes is called through its compiled function (hot path).
-        self._take: _CommitTakes | None = None
-
-    @classmethod
-    def from_network(cls, net: CompiledNetwork) -> SourcingState:
-        """Counters at the network's stock: free, protected limit, capacity."""
-        return cls(StockState.from_network(net))
-
-    @property
-    def free_left(self) -> np.ndarray:
-        """int64[nnz]: units all orders may still take from each stock row."""
-        return self.stock.free
-
-    @property
-    def limit_left(self) -> np.ndarray:
-        """int64[nnz]: units non-exempt orders may still take, together, per row."""
-        return self.stock.limit
-
-    @property
-    def cap_left(self) -> np.ndarray:
-        """int64[n_nodes]: units each node may still give (``NO_LIMIT``: unlimited)."""
-        return self.stock.capacity
-
-    def take_all(
-        self, rows: np.ndarray, nodes: np.ndarray, qty: np.ndarray, exempt: bool
-    ) -> tuple[int, int, int]:
-        """Take every allocation or none (``_kernels.sourcing.commit_takes``).
-
-        The caller holds :attr:`lock`.
-        """
-        args = (self.stock.record, rows, nodes, qty, exempt)
-        if self._take is None:
-            self._take = entry_point(sourcing.commit_takes, *args)
-        bad, avail, what = self._take(*args)
-        return int(bad), int(avail), int(what)
 
 
 class Sourcer:
@@ -272,6 +219,12 @@ class Sourcer:
         if order.method == "pickup" and inputs.pickup < 0:
             msg = f"order {order.id!r}: pickup_node {order.pickup_node!r} is not a node. Got {order.pickup_node!r}."
             raise ScenarioError(msg)
+        split_limit = inputs.split_limit
+        if inputs.pickup >= 0 and (locker := locker_index(net, inputs.pickup)) >= 0:
+            split_limit = parcel_limit(
+                net, state.stock.capacity, locker, split_limit,
+                pooled=self.pool is not None, order_id=order.id,
+            )  # fmt: skip
         lat = lon = math.nan
         if inputs.pickup < 0 and order.destination is not None:
             lat, lon = order.destination.lat, order.destination.lon
@@ -285,7 +238,7 @@ class Sourcer:
             lon,
             exempt=inputs.exempt,
             penalty=unfilled_cost(net.unfilled, inputs.weight, 1),
-            split_limit=inputs.split_limit,
+            split_limit=split_limit,
             all_or_nothing=inputs.all_or_nothing,
         )
         stock = state.stock
@@ -333,6 +286,8 @@ class Sourcer:
         with self.state.lock:
             if decision.committed:
                 raise DecisionError(decision.order.id, "it was already committed")
+            capacity = self.state.stock.capacity
+            locker = take_parcels(self.network, capacity, decision)
             if net.levels.nested:
                 bad, avail, what = take_all_nested(self.state, decision, net)
             else:
@@ -340,6 +295,8 @@ class Sourcer:
                     decision.row_idx, decision.node_idx, decision.qty, decision.exempt
                 )
             if bad < 0:
+                if locker >= 0:  # S11: one parcel a package
+                    capacity[locker] -= np.unique(decision.node_idx).size
                 decision.committed = True
                 return None
         line = decision.order.lines[int(decision.line_idx[bad])]
@@ -377,6 +334,7 @@ class Sourcer:
                 exempt=decision.exempt,
                 # v1.2: the tier sets what the pool lets the order take
                 tier=decision.order.tier if self.network.levels.nested else None,
+                locker=decision_locker(self.network, decision),
             )
             decision.committed = True
             return reservation
@@ -445,7 +403,8 @@ class Sourcer:
                     f"{old.reservation_id} stands unchanged.",
                 )  # fmt: skip
             lines = decision.allocations.select("node_id", "sku", "qty")
-            reservation = pool.amend(old.reservation_id, lines, key=key)
+            locker = decision_locker(self.network, decision)
+            reservation = pool.amend(old.reservation_id, lines, key=key, locker=locker)
             decision.amended = old.lines
             decision.committed = True
             return decision, reservation

@@ -54,6 +54,7 @@ def scenarios(
     max_lines: int = 3,
     min_orders: int = 0,
     protection: bool = False,
+    max_lockers: int = 0,
 ) -> Scenario:
     """Small valid scenarios that exercise every rule of docs/semantics.md.
 
@@ -62,7 +63,9 @@ def scenarios(
     tier weights, same-day radius, distance and split limits; cheap and dear
     unfilled costs. SKUs that no node stocks appear too. With ``protection`` the
     scenario is v1.2: a ``protection`` table over random (node, sku, tier),
-    node-SKUs without a stock row included.
+    node-SKUs without a stock row included. With ``max_lockers``, up to that
+    many lockers (S11, a parcel capacity of 0..3 or none) that pickup orders
+    may name.
     """
     n_nodes = draw(st.integers(1, max_nodes))
     nodes: list[dict[str, Any]] = []
@@ -99,6 +102,16 @@ def scenarios(
                         "safety_stock": draw(st.integers(0, 2)),
                     }
                 )
+    nodes.extend(
+        {
+            "id": f"L{i}",
+            "kind": "locker",
+            **_coord(draw),
+            "methods": ["pickup"],
+            "capacity": draw(st.one_of(st.none(), st.integers(0, 3))),
+        }
+        for i in range(draw(st.integers(0, max_lockers)) if max_lockers else 0)
+    )
     pickup_nodes = [n["id"] for n in nodes if "pickup" in n["methods"]]
     orders = []
     for k in range(draw(st.integers(min_orders, max_orders))):

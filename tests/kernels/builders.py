@@ -29,6 +29,7 @@ def network(n_nodes: int, **arrays: Any) -> Any:
         "package": 0.0,
         "per_km": 0.0,
         "unfilled": 1.0,
+        "node_kind": np.zeros(n_nodes, dtype=np.int8),
     }
     values.update(arrays)
     return network_record(SimpleNamespace(**values))  # type: ignore[arg-type]

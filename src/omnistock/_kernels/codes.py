@@ -25,10 +25,13 @@ __all__ = [
     "DISTANCE",
     "ELIGIBLE",
     "KIND_CODES",
+    "LOCKER",
+    "LOCKER_FULL",
     "METHOD",
     "METHOD_CODES",
     "NO_STOCK",
     "PICKUP",
+    "PICKUP_LOCKER",
     "POLICY_GREEDY",
     "POLICY_MOST_STOCK",
     "POLICY_NEAREST",
@@ -50,6 +53,8 @@ SAME_DAY_RADIUS = int(Reason.SAME_DAY_RADIUS)
 PROTECTION = int(Reason.PROTECTION)
 CAPACITY = int(Reason.CAPACITY)
 NO_STOCK = int(Reason.NO_STOCK)
+PICKUP_LOCKER = int(Reason.PICKUP_LOCKER)
+LOCKER_FULL = int(Reason.LOCKER_FULL)
 
 # Order methods (``order_method``); a node's ``node_methods`` holds ``1 << code``.
 METHOD_CODES: dict[str, int] = {m: i for i, m in enumerate(METHODS)}
@@ -61,6 +66,7 @@ SAME_DAY = METHOD_CODES["same_day"]
 KIND_CODES: dict[str, int] = {k: i for i, k in enumerate(NODE_KINDS)}
 WAREHOUSE = KIND_CODES["warehouse"]
 STORE = KIND_CODES["store"]
+LOCKER = KIND_CODES["locker"]
 
 # Index of each cost component in a cost array (docs/semantics.md, S9).
 COST_PACKAGE = 0

@@ -63,6 +63,7 @@ NETWORK_FIELDS: tuple[tuple[str, Any, int], ...] = (
     ("package", np.float64, 0),
     ("per_km", np.float64, 0),
     ("unfilled", np.float64, 0),
+    ("node_kind", np.int8, 1),
 )
 ORDERS_FIELDS: tuple[tuple[str, Any, int], ...] = (
     ("order_channel", np.int64, 1),
@@ -169,6 +170,7 @@ def _new_network(values: tuple[Any, ...]) -> NetworkRecord:
     record.package = values[12]
     record.per_km = values[13]
     record.unfilled = values[14]
+    record.node_kind = values[15]
     return record
 
 

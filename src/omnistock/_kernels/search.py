@@ -149,7 +149,8 @@ def best_decision(
     inc = Incumbent(penalty * total_q, 0, 0, np.empty(0, dtype=np.int64))
     inc_sel = np.empty(0, dtype=np.int64)
     one = np.empty(1, dtype=np.int64)
-    for step in range(m + 1):
+    # A split limit of 0 (a full locker, S11) leaves only "nothing".
+    for step in range(m + 1 if split_limit >= 1 else 0):
         j = best_lone if step == 0 else step - 1
         if j < 0 or (step > 0 and j == best_lone) or lone[j] == INF:
             continue

@@ -24,6 +24,7 @@ from omnistock._kernels.codes import (
     POLICY_GREEDY,
 )
 from omnistock._kernels.cost import unfilled_cost_kernel
+from omnistock._kernels.lockers import count_packages, locker_of, parcel_limited
 from omnistock._kernels.nested import close_view, open_view, take_head
 from omnistock._kernels.protection import take, usable
 from omnistock._kernels.records import make_request
@@ -157,7 +158,12 @@ def decide_batch(
             prices = row_cost[nnz:] if tiered and exempt else row_cost[:nnz]
             surcharge = _price_order(unit_cost, units, net, state, prices, request)
             request = make_request(orders, o, penalty + surcharge, unit_cost, nested)
+        locker = locker_of(net.node_kind, orders.order_pickup[o])
+        if locker >= 0:  # S11: one parcel a package, at most the locker's left
+            request = parcel_limited(request, state.capacity[locker])
         a_line, a_node, a_row, a_qty, _ = decide_order(net, state, request, policy)
+        if locker >= 0:
+            state.capacity[locker] -= count_packages(a_node)
         if priced:  # back to the plain unit costs for the next order
             _unprice_order(unit_cost, net, request.line_sku)
         if p + a_qty.shape[0] > cap_out:

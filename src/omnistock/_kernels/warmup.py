@@ -33,6 +33,7 @@ _WALK = (
     *_COMMON,
     "candidates.collect_candidates",
     "geo.km_pairs",
+    "lockers.count_packages",
     "nested.close_view",
     "nested.open_view",
     "records._new_state",

@@ -29,9 +29,9 @@ __all__ = [
 ]
 
 Method = Literal["ship", "pickup", "same_day"]
-NodeKind = Literal["warehouse", "store"]
+NodeKind = Literal["warehouse", "store", "locker"]
 METHODS: tuple[Method, ...] = ("ship", "pickup", "same_day")
-NODE_KINDS: tuple[NodeKind, ...] = ("warehouse", "store")
+NODE_KINDS: tuple[NodeKind, ...] = ("warehouse", "store", "locker")
 
 
 #: Degrees of latitude and longitude, stated as an interval in messages.
@@ -66,11 +66,15 @@ class Location(BaseModel):
 
 
 class Node(BaseModel):
-    """A warehouse or store that can give units to orders.
+    """A warehouse or store that can give units to orders, or a parcel locker.
 
     ``channels`` empty means the node serves every channel. ``capacity`` caps the
     units the node gives in one plan (``None``: unlimited). ``priority`` orders the
     peers' priority walk and breaks ties (lower is preferred).
+
+    A ``"locker"`` holds no stock and only receives: its methods are exactly
+    ``("pickup",)`` (the default for a locker) and its ``capacity`` is the
+    parcels it can take (docs/semantics.md, S11).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -93,7 +97,27 @@ class Node(BaseModel):
         check_numbers(data, _NODE_NUMBERS, where)
         require_choice(data, "kind", NODE_KINDS, where)
         require_choice(data, "methods", METHODS, where)
+        return locker_methods(data, where)
+
+
+def locker_methods(data: Any, where: str) -> Any:
+    """A locker's methods: ``("pickup",)`` when not given, and nothing else (S11).
+
+    A locker only receives parcels for pickup orders; "ship" or "same_day" at a
+    locker would promise units it never holds, so they are refused.
+    """
+    if not isinstance(data, dict) or data.get("kind") != "locker":
         return data
+    if data.get("methods") is None:
+        return {**data, "methods": ("pickup",)}
+    methods = data["methods"]
+    if isinstance(methods, list | tuple) and list(methods) != ["pickup"]:
+        msg = (
+            f'{where}: a locker\'s methods must be exactly ["pickup"]. '
+            f"Got methods={methods!r}."
+        )
+        raise ValueError(msg)
+    return data
 
 
 class StockRecord(BaseModel):

@@ -103,6 +103,10 @@ class Reason(IntEnum):
     PROTECTION = 5
     CAPACITY = 6
     NO_STOCK = 7
+    PICKUP_LOCKER = (
+        8  # the order's pickup locker itself: it receives, it gives nothing (S11)
+    )
+    LOCKER_FULL = 9  # the order's locker has no parcel left for this node's package
 
     @property
     def label(self) -> str:

@@ -85,6 +85,13 @@ class Scenario(BaseModel):
                     f"{rec.node!r}."
                 )
                 raise ValueError(msg)
+            if nodes[rec.node].kind == "locker":
+                msg = (
+                    f"stock[{i}] (node {rec.node!r}, sku {rec.sku!r}): node "
+                    f"{rec.node!r} is a locker, which holds no stock (S11). Got "
+                    f"on_hand={rec.on_hand}."
+                )
+                raise ValueError(msg)
             key = (rec.node, rec.sku)
             if key in seen_stock:
                 msg = (

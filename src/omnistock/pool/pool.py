@@ -23,7 +23,7 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -33,8 +33,10 @@ import polars as pl
 from omnistock.compiled import CompiledNetwork
 from omnistock.exceptions import InvalidRequest, KeyConflict
 from omnistock.model.scenario import Scenario
+from omnistock.pool.capacity import Capacity
 from omnistock.pool.durable import Durable
 from omnistock.pool.journal import FsyncPolicy, Journal, open_empty_journal
+from omnistock.pool.parcels import LockerArg, at_locker
 from omnistock.pool.protecting import Protecting
 from omnistock.pool.recovery import recover_state
 from omnistock.pool.reservation import (
@@ -43,7 +45,6 @@ from omnistock.pool.reservation import (
     RELEASED,
     STATUS_NAMES,
     Reservation,
-    check_capacity,
     check_delta,
     check_exempt,
     check_text,
@@ -59,7 +60,7 @@ __all__ = ["Reservation", "StockPool"]
 _SYNC_OPTIONS = ("fsync", "batch_records", "batch_ms")
 
 
-class StockPool(Views, Durable, Protecting):
+class StockPool(Views, Durable, Capacity, Protecting):
     """The live, thread-safe stock of one network.
 
     Parameters
@@ -190,6 +191,7 @@ class StockPool(Views, Durable, Protecting):
         ttl: float | None = None,
         exempt: bool = True,
         tier: str | None = None,
+        locker: str | None = None,
     ) -> Reservation:
         """Hold units for ``order_id``: every line or none.
 
@@ -212,11 +214,13 @@ class StockPool(Views, Durable, Protecting):
         tier
             The order's tier; it sets ``exempt``, and on a v1.2 pool the order
             may take ``max(0, free - u_tier)`` of each row (S4 v1.2).
+        locker
+            The order's pickup locker: one parcel a shipping node is held there.
 
         Raises
         ------
         InsufficientStock
-            A line asks for more than is free for it; nothing is reserved.
+            A line (or the locker's parcels) does not fit; nothing is reserved.
         InvalidRequest
             A malformed argument, named in the message.
         """
@@ -237,7 +241,9 @@ class StockPool(Views, Durable, Protecting):
             if key is not None and key in state.keys:
                 prior = state.keys[key]
                 same = (prior.order_id, sorted(prior.lines), prior.exempt, prior.tier)
-                if same != (order_id, sorted(norm), exempt, tier):
+                if same != (order_id, sorted(norm), exempt, tier) or (
+                    prior.locker != locker
+                ):
                     raise KeyConflict(key, prior.reservation_id, "order, lines or tier")
                 return prior
             rows = state.check_reserve(norm, exempt, tier)
@@ -247,7 +253,11 @@ class StockPool(Views, Durable, Protecting):
             )
             res = res if tier is None else res._replace(tier=tier)
             rec = ["reserve", res.reservation_id, order_id, key, deadline, exempt, norm]
-            self._log(rec if tier is None else [*rec, tier])
+            if locker is not None:  # S11: its parcels (the record gains tier, locker)
+                res, rec = at_locker(state, res, [*rec, tier], None, locker)
+            elif tier is not None:  # contract v1.2: the record gains the tier
+                rec.append(tier)
+            self._log(rec)
             state.apply_reserve(res)
             return res
 
@@ -292,7 +302,7 @@ class StockPool(Views, Durable, Protecting):
                 return res
             rest = state.check_part(res, part)
             self._log([op, res.reservation_id, part])
-            state.apply_part(res, rest, part, status)
+            rest = state.apply_part(res, rest, part, status)
             return rest if rest.lines else res
 
     def amend(
@@ -302,6 +312,7 @@ class StockPool(Views, Durable, Protecting):
         *,
         key: str | None = None,
         ttl: float | None = None,
+        locker: LockerArg = ...,
     ) -> Reservation:
         """Replace an active reservation's lines in one step: every line or none.
 
@@ -310,7 +321,8 @@ class StockPool(Views, Durable, Protecting):
         the new one (a new id, ``amends=reservation_id``, same order and tier)
         holds ``lines``; its deadline is the old one, or ``clock() + ttl``.
         ``key`` makes it idempotent as for :meth:`reserve`: the same amendment
-        again returns the same new reservation.
+        again returns the same new reservation. ``locker``: as for :meth:`reserve`,
+        default the old one's.
 
         Raises
         ------
@@ -350,9 +362,11 @@ class StockPool(Views, Durable, Protecting):
                 rows=rows,
                 amends=old.reservation_id,
             )
-            self._log(
-                ["amend", old.reservation_id, new.reservation_id, key, deadline, norm]
-            )
+            record = ["amend", old.reservation_id, new.reservation_id, key, deadline]
+            record.append(norm)
+            if old.locker is not None or locker is not ...:  # S11: the parcels
+                new, record = at_locker(state, new, record, old, locker)
+            self._log(record)
             state.apply_amend(old, new)
             return new
 
@@ -435,22 +449,6 @@ class StockPool(Views, Durable, Protecting):
             row = state.check_return(node_id, sku, qty, restock)
             self._log(["return", order_id, node_id, sku, qty, restock, reason])
             return state.apply_return(row, node_id, sku, qty, restock)
-
-    def open_period(
-        self, capacity: Mapping[str, int | None] | None = None
-    ) -> np.ndarray:
-        """Start a new capacity period (e.g. each day); returns the capacity left.
-
-        Each node may give its scenario ``capacity`` again, or the units
-        ``capacity`` maps its id to (None: no limit), less the units that
-        active reservations still hold there (they took it when made).
-        Journaled like every operation.
-        """
-        given = check_capacity(capacity, self.network.node_index)
-        with self.lock:
-            self._log(["period", given])
-            self._state.apply_period(given)
-            return self.capacity_left.copy()
 
     # -- durability: snapshot, sync, close (Durable); recover ---------------------------
 

@@ -57,7 +57,7 @@ def encode_record(seq: int, payload: list[Any]) -> bytes:
     """The bytes of record ``[seq, *payload]``: length, crc32, JSON payload."""
     if len(payload) == 2 and type(payload[1]) is int:  # commit / release: no escaping
         body = f'[{seq},"{payload[0]}",{payload[1]}]'.encode()
-    elif payload[0] == "reserve":
+    elif payload[0] == "reserve" and len(payload) == 7:  # not at a locker
         body = _reserve_body(seq, *payload[1:])
     else:
         body = _dumps([seq, *payload]).encode()

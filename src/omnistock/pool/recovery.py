@@ -25,6 +25,7 @@ from omnistock.exceptions import InvalidRequest, JournalError
 from omnistock.model.scenario import Scenario
 from omnistock.pool.availability import stock_frame
 from omnistock.pool.journal import Journal
+from omnistock.pool.parcels import at_locker
 from omnistock.pool.protecting import apply_protection, check_table
 from omnistock.pool.reservation import (
     ACTIVE,
@@ -89,6 +90,8 @@ def snapshot_of(
             i,
             *line,
             r.tier,
+            r.locker,
+            line[0] in r.parcels,
         )
         for r, issued in copy.reservations
         for i, line in enumerate(r.lines)
@@ -153,6 +156,7 @@ def _reservations(
     ):
         first = group.row(0, named=True)
         lines = tuple(group.select("node_id", "sku", "qty").iter_rows())
+        held = group.filter("parcel")["node_id"].unique().sort().to_list()
         rows = tuple(state.row(n, s) for n, s, _ in lines)
         res = Reservation(
             int(rid),
@@ -164,6 +168,8 @@ def _reservations(
             rows,
             first["amends"],
             first["tier"],
+            first["locker"],
+            tuple(held),
         )
         out.append((res, bool(issued)))
     return out
@@ -325,9 +331,14 @@ def _check_continues(j: Journal, snap: Snapshot) -> None:
 def replay(state: PoolState, rec: list[Any]) -> None:
     """Apply one journal record ``[seq, op, *args]``, checked like the API's arguments."""
     seq, op, *args = rec
-    if op == "reserve" and len(args) in (6, 7):
+    if op == "reserve" and len(args) in (6, 7, 8):
         rid, order_id, key, deadline, exempt, lines, *named = args
-        tier = check_text(_text(named[0], "tier"), "tier") if named else None
+        # Optional fields after the lines: the tier (v1.2; null when only a
+        # locker follows), then the locker (S11).
+        tier = None
+        if named and named[0] is not None:
+            tier = check_text(_text(named[0], "tier"), "tier")
+        locker = named[1:2]
         if type(rid) is not int or rid != state.next_id:
             msg = f"reservation id {rid!r} out of order (expected {state.next_id})."
             raise InvalidRequest(msg)
@@ -341,9 +352,10 @@ def replay(state: PoolState, rec: list[Any]) -> None:
         norm = normalise_lines(lines)
         exempt = check_exempt(exempt, f"reservation {rid}")
         rows = state.check_reserve(norm, exempt, tier)
-        state.apply_reserve(
-            Reservation(rid, order_id, norm, key, deadline, exempt, rows, tier=tier)
-        )
+        res = Reservation(rid, order_id, norm, key, deadline, exempt, rows, tier=tier)
+        if locker:  # S11: a reservation at a locker holds its parcels
+            res, _ = at_locker(state, res, [], None, locker[0])
+        state.apply_reserve(res)
     elif op in ("commit", "release") and len(args) == 1:
         res = state.open(args[0], op)
         state.apply_close(res, COMMITTED if op == "commit" else RELEASED)
@@ -356,8 +368,8 @@ def replay(state: PoolState, rec: list[Any]) -> None:
         check_time(args[0], "now")
         for res in [state.open(rid, "expire") for rid in args[1]]:
             state.apply_close(res, EXPIRED)
-    elif op == "amend" and len(args) == 5:
-        old_id, rid, key, deadline, lines = args
+    elif op == "amend" and len(args) in (5, 6):
+        old_id, rid, key, deadline, lines, *locker = args
         if type(rid) is not int or rid != state.next_id:
             msg = f"reservation id {rid!r} out of order (expected {state.next_id})."
             raise InvalidRequest(msg)
@@ -374,6 +386,8 @@ def replay(state: PoolState, rec: list[Any]) -> None:
             rows=rows,
             amends=old.reservation_id,
         )
+        if old.locker is not None or locker:  # S11: the parcels (5 fields: kept)
+            new, _ = at_locker(state, new, [], old, locker[0] if locker else ...)
         state.apply_amend(old, new)
     elif op == "return" and len(args) == 6:
         order_id, node_id, sku, qty, restock, reason = args

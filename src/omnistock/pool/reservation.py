@@ -72,6 +72,11 @@ class Reservation(NamedTuple):
         or None.
     tier
         The order's tier when the request named it (contract v1.2), else None.
+    locker
+        The locker the order is picked up at (``reserve(locker=...)``), or None.
+    parcels
+        The shipping nodes whose parcel at ``locker`` it holds (one a package,
+        S11; docs/pool.md, "Lockers").
     """
 
     reservation_id: int
@@ -83,6 +88,8 @@ class Reservation(NamedTuple):
     rows: tuple[int, ...] = ()
     amends: int | None = None
     tier: str | None = None
+    locker: str | None = None
+    parcels: tuple[str, ...] = ()
 
     @property
     def units(self) -> int:

@@ -32,7 +32,9 @@ from omnistock.pool.journal import fsync_path
 
 __all__ = ["SNAPSHOT_FORMAT", "Snapshot", "read_snapshot", "write_snapshot"]
 
-SNAPSHOT_FORMAT = 3
+SNAPSHOT_FORMAT = 4
+#: Older formats still read: 3 had no locker columns (no reservation at a locker).
+_OLDER_FORMATS = (3,)
 _FRAMES = ("stock", "nodes", "reservations", "status")
 #: The columns (and types) each frame must have.
 SCHEMAS: dict[str, dict[str, type[pl.DataType]]] = {
@@ -62,6 +64,8 @@ SCHEMAS: dict[str, dict[str, type[pl.DataType]]] = {
         "sku": pl.String,
         "qty": pl.Int64,
         "tier": pl.String,  # contract v1.2: the tier a reservation named, or null
+        "locker": pl.String,
+        "parcel": pl.Boolean,
     },
     "status": {"status": pl.UInt8},
 }
@@ -162,7 +166,8 @@ def locate_snapshot(path: str | os.PathLike[str]) -> Path:
 
 
 def _verify(p: Path, meta: Any) -> None:
-    if not isinstance(meta, dict) or meta.get("format") != SNAPSHOT_FORMAT:
+    formats = (SNAPSHOT_FORMAT, *_OLDER_FORMATS)
+    if not isinstance(meta, dict) or meta.get("format") not in formats:
         got = meta.get("format") if isinstance(meta, dict) else meta
         raise JournalError(p, f"unknown snapshot format {got!r}.")
     files = meta.get("files")
@@ -184,6 +189,10 @@ def read_snapshot(path: str | os.PathLike[str]) -> Snapshot:
         if "tier" not in frames["reservations"].columns:  # a snapshot before v1.2
             tier = pl.lit(None, dtype=pl.String).alias("tier")
             frames["reservations"] = frames["reservations"].with_columns(tier)
+        if meta["format"] == 3:  # no locker columns: no reservation at a locker
+            frames["reservations"] = frames["reservations"].with_columns(
+                locker=pl.lit(None, pl.String), parcel=pl.lit(False)
+            )
         for name, frame in frames.items():
             if dict(frame.schema) != SCHEMAS[name]:
                 raise JournalError(

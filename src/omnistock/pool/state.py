@@ -36,6 +36,8 @@ from omnistock.exceptions import (
     UnknownReservation,
     UnknownStockRow,
 )
+from omnistock.lockers import refuse_locker_row
+from omnistock.pool import parcels
 from omnistock.pool.reservation import (
     ACTIVE,
     AMENDED,
@@ -46,6 +48,7 @@ from omnistock.pool.reservation import (
     Reservation,
 )
 from omnistock.pool.rows import grow_state
+from omnistock.pool.shortages import over_capacity, shortage
 
 __all__ = ["PoolState"]
 
@@ -204,14 +207,7 @@ class PoolState:
 
     def _over_capacity(self, node_id: str, sku: str, need: int) -> InsufficientStock:
         left = int(self._cap[self.network.node_index[node_id]])
-        return InsufficientStock(
-            node_id,
-            sku,
-            need,
-            max(left, 0),
-            f"(node capacity left: the node may give {max(left, 0)} more units "
-            "this period)",
-        )
+        return over_capacity(node_id, sku, need, left)
 
     def _check_stock(
         self, lines: tuple[Line, ...], exempt: bool, tier: str | None
@@ -232,12 +228,8 @@ class PoolState:
     def _shortage(
         self, row: int, node_id: str, sku: str, need: int, have: int, exempt: bool
     ) -> InsufficientStock:
-        detail = ""
-        if row < 0:
-            detail = "The node holds no stock of this sku."
-        elif not exempt and have < int(self._free[row]):
-            detail = "Protected units are kept from non-exempt reservations."
-        return InsufficientStock(node_id, sku, need, have, detail)
+        free = int(self._free[row]) if row >= 0 else 0
+        return shortage(node_id, sku, need, have, row >= 0, exempt, free)
 
     def check_adjust(self, node_id: str, sku: str, delta: int) -> int:
         """The row of (node_id, sku) if on_hand may change by ``delta``.
@@ -247,6 +239,7 @@ class PoolState:
         """
         row = self.row(node_id, sku)
         if row < 0:
+            refuse_locker_row(self.network, node_id, sku)
             if delta > 0:
                 return -1
             raise UnknownStockRow(
@@ -294,6 +287,7 @@ class PoolState:
             if self._nested:  # the same, for each tier's head (v1.2)
                 self._head[row] = np.maximum(self._head[row] - qty, 0)
             cap[nodes[row]] -= qty
+        parcels.give_back(self.network, cap, res, -1)  # S11: a parcel a package
         self.status.append(ACTIVE)
         self.active[res.reservation_id] = res
         if res.key is not None:
@@ -304,6 +298,8 @@ class PoolState:
     def apply_close(self, res: Reservation, status: int) -> None:
         """End ``res`` with ``status``: ship its units (commit) or give them back."""
         self._take(res.rows, res.lines, status == COMMITTED)
+        if status != COMMITTED:
+            parcels.give_back(self.network, self._cap, res)
         del self.active[res.reservation_id]
         self.status[res.reservation_id] = status
 
@@ -341,19 +337,22 @@ class PoolState:
 
     def apply_part(
         self, res: Reservation, rest: Reservation, lines: tuple[Line, ...], status: int
-    ) -> None:
+    ) -> Reservation:
         """Ship (commit) or give back ``lines`` of ``res``, leaving ``rest`` held.
 
         ``rest`` comes from :meth:`check_part`; when it holds nothing, ``res``
-        ends with ``status``.
+        ends with ``status``. Returns ``rest`` with the parcels it still holds.
         """
         rows = tuple(self.row(node_id, sku) for node_id, sku, _ in lines)
         self._take(rows, lines, status == COMMITTED)
+        net, shipped = self.network, status == COMMITTED
+        rest = parcels.settle_part(net, self._cap, rest, lines, shipped)
         if rest.lines:
             self.active[res.reservation_id] = rest
         else:
             del self.active[res.reservation_id]
             self.status[res.reservation_id] = status
+        return rest
 
     def _take(
         self, rows: tuple[int, ...], lines: tuple[Line, ...], shipped: bool
@@ -384,7 +383,7 @@ class PoolState:
         for res in self.active.values():
             for row, line in zip(res.rows, res.lines, strict=True):
                 cap[self._nodes[row]] -= line[2]
-        self._cap[:] = cap
+        self._cap[:] = cap - parcels.held_parcels(net, self.active.values())
 
     @contextmanager
     def as_if_released(self, res: Reservation) -> Iterator[None]:
@@ -395,9 +394,11 @@ class PoolState:
         Statuses and the book do not change. The caller holds the pool's lock.
         """
         self._take(res.rows, res.lines, shipped=False)
+        parcels.give_back(self.network, self._cap, res)
         try:
             yield
         finally:
+            parcels.give_back(self.network, self._cap, res, -1)
             for row, line in zip(res.rows, res.lines, strict=True):
                 self.reserved[row] += line[2]
                 self._cap[self._nodes[row]] -= line[2]
@@ -428,6 +429,8 @@ class PoolState:
     def check_return(self, node_id: str, sku: str, qty: int, restock: bool) -> int:
         """The row a return of ``qty`` units goes to (-1: a row to add); changes nothing."""
         row = self.row(node_id, sku)
+        if row < 0:
+            refuse_locker_row(self.network, node_id, sku)
         counter = self.on_hand if restock else self.unsellable
         if row >= 0 and int(counter[row]) + qty > MAX_QTY:
             raise InvalidAdjustment(

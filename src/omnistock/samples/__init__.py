@@ -39,6 +39,7 @@ from omnistock.samples._generate import (
     build_orders,
     draw_orders,
 )
+from omnistock.samples._lockers import with_lockers
 
 __all__ = ["NAMES", "network", "orders", "orders_frame"]
 
@@ -55,7 +56,7 @@ HOURLY_PROFILE: tuple[float, ...] = (
 DEFAULT_START = dt.datetime(2026, 1, 5)
 
 
-def network(name: str, seed: int = 0) -> Scenario:
+def network(name: str, seed: int = 0, lockers: int = 0) -> Scenario:
     """
     Build the sample network ``name``: nodes, stock, rules and costs; no orders.
 
@@ -78,6 +79,11 @@ def network(name: str, seed: int = 0) -> Scenario:
         fulfilment centres and one store at each of the 99 cities, 1,000 SKUs).
     seed
         Seed of the random stream. Default 0; the same seed gives the same bytes.
+    lockers
+        Parcel lockers to add near the biggest cities (docs/semantics.md, S11),
+        after the other nodes: ids ``LCK-1``.., methods exactly "pickup", no
+        stock, 20 to 60 parcels each, drawn from a stream of their own. Default 0:
+        the network is byte-identical to one built without the argument.
 
     Returns
     -------
@@ -104,7 +110,12 @@ def network(name: str, seed: int = 0) -> Scenario:
         raise InvalidArgument(
             function="samples.network", argument="name", detail=detail
         )
-    return build_network(name, seed)
+    if isinstance(lockers, bool) or not isinstance(lockers, int) or lockers < 0:
+        detail = f"lockers must be an integer >= 0. Got {lockers!r}."
+        raise InvalidArgument(
+            function="samples.network", argument="lockers", detail=detail
+        )
+    return with_lockers(build_network(name, seed), lockers, seed)
 
 
 def orders(network: Scenario, n: int, seed: int = 0) -> list[Order]:

@@ -21,6 +21,7 @@ import numpy as np
 from omnistock.compiled import CompiledScenario, StockState
 from omnistock.compiled.allocations import Triples, usage
 from omnistock.compiled.nesting import head_usage
+from omnistock.lockers import parcels_by_locker
 from omnistock.solvers.base import Solution
 
 __all__ = ["Runs", "SubsetSolution", "solve_orders", "subset_scenario", "take_units"]
@@ -122,7 +123,8 @@ def take_units(
 
     Every taken unit leaves its stock row's free units; a unit of a non-exempt
     order also leaves the row's protected limit; every unit uses its node's
-    capacity (docs/semantics.md, S2, S4, S5).
+    capacity (docs/semantics.md, S2, S4, S5); every package of an order at a
+    locker uses one of its parcels (S11).
     """
     row_all, row_prot, node_units = usage(compiled, *triples)
     state.free -= sign * row_all
@@ -130,3 +132,5 @@ def take_units(
     state.capacity -= sign * node_units
     if state.head.size:  # v1.2: the nested heads (docs/semantics.md, S4 v1.2)
         state.head -= sign * head_usage(compiled, *triples)
+    # S11: a locker's entry counts parcels, one per package sent there.
+    state.capacity -= sign * parcels_by_locker(compiled, triples[0], triples[1])

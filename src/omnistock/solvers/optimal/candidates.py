@@ -135,11 +135,16 @@ def components(compiled: CompiledScenario, cand: Candidates) -> np.ndarray:
     row_key = np.where(row_binds[cand.row], cand.row, -1)
     cap_key = np.where(cand.cap_binds[node], n_rows + node, -1)
     n_keys = n_rows + cand.cap_binds.shape[0]
+    # S11: orders picked up at one capacity-limited locker share its parcels.
+    from omnistock.lockers import order_lockers
+
+    locker = order_lockers(compiled)
+    at_locker = np.flatnonzero(locker >= 0)
     root = link(
         n_orders,
-        np.concatenate([cand_order, cand_order]),
-        np.concatenate([row_key, cap_key]),
-        n_keys,
+        np.concatenate([cand_order, cand_order, at_locker]),
+        np.concatenate([row_key, cap_key, n_keys + locker[at_locker]]),
+        n_keys + cand.cap_binds.shape[0],
     )
     has_cand = np.zeros(n_orders, dtype=np.bool_)
     has_cand[cand_order] = True

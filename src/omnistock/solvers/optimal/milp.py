@@ -93,6 +93,7 @@ def build_milp(
     pair_mask: np.ndarray | None = None,
     all_constraints: bool = False,
     left: StockState | None = None,
+    lockers: bool = False,
 ) -> MilpData:
     """The fixed-charge MILP of the orders where ``order_mask`` is True.
 
@@ -101,6 +102,9 @@ def build_milp(
 
     With ``all_constraints`` every stock row and capacity the orders touch gets a
     constraint (for shadow prices), not only the ones that can bind.
+
+    With ``lockers`` each capacity-limited locker gets a last row: its packages
+    ``y`` <= its parcels left (S11, ``solvers.optimal.lockers``).
     """
     net, orders = compiled.network, compiled.orders
     if left is None:
@@ -249,6 +253,11 @@ def build_milp(
     rows_lim = add_sums(x0 + np.flatnonzero(sel), c_row[sel], limit)
     sel = cap_binds[c_node]
     cap_nodes = add_sums(x0 + np.flatnonzero(sel), c_node[sel], capacity)
+    if lockers:  # S11: the rows come last, so the dual slices above stay as they are
+        from omnistock.solvers.optimal.lockers import locker_rows
+
+        at, locker = locker_rows(compiled, cand, pi)
+        add_sums(y0 + at, locker, capacity)
 
     r = np.concatenate(rows_r)
     order = np.argsort(r, kind="stable")

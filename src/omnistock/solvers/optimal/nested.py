@@ -127,7 +127,8 @@ def solve_nested(compiled: CompiledScenario, options: OptimalOptions) -> Solutio
     loose = relaxed(compiled)
     cand = candidates(loose)
     everyone = np.ones(compiled.orders.n_orders, dtype=np.bool_)
-    data, _, _ = with_nested_rows(compiled, cand, build_milp(loose, cand, everyone))
+    base = build_milp(loose, cand, everyone, lockers=True)  # S11 rows too
+    data, _, _ = with_nested_rows(compiled, cand, base)
     warm_sol = warm_start_solution(compiled) if options.warm_start else None
     warm = triples_of(warm_sol) if warm_sol is not None else None
     hint = None if warm is None else triples_to_vector(compiled, cand, data, warm)

@@ -26,6 +26,7 @@ import numpy as np
 
 from omnistock._kernels.cost import COST_TOL
 from omnistock.compiled import CompiledScenario
+from omnistock.lockers import order_lockers
 from omnistock.progress import Reporter
 from omnistock.solvers.base import Capabilities, Solution, SolveStatus
 from omnistock.solvers.optimal.candidates import candidates, components
@@ -37,6 +38,7 @@ from omnistock.solvers.optimal.incumbents import (
     unfillable_cost,
     warm_start_solution,
 )
+from omnistock.solvers.optimal.lockers import solve_with_lockers
 from omnistock.solvers.optimal.model import solve_model
 from omnistock.solvers.optimal.nested import solve_nested
 from omnistock.solvers.optimal.options import OptimalOptions, ProgressCallback
@@ -110,6 +112,11 @@ class OptimalSolver:
                 (warm, fewest_options_first(compiled, cand)),
                 key=lambda t: objective_of(compiled, t),
             )
+        if (order_lockers(compiled) >= 0).any():  # S11: one MILP with locker rows
+            reporter.phase("MILP (lockers)")
+            sol = solve_with_lockers(compiled, cand, warm, options, deadline)
+            reporter.phase("done", objective=sol.info["objective"], bound=sol.bound)
+            return sol
         label = components(compiled, cand)
         n_comp = int(label.max()) + 1 if label.size else 0
         size = np.bincount(label[orders.line_order[cand.line]], minlength=n_comp)
