@@ -22,7 +22,7 @@ import pytest
 from omnistock import simulate_many, solve, sweep
 from omnistock.model.scenario import Scenario
 from omnistock.scale import make_executor
-from omnistock.solvers.optimal.candidates import candidates, components
+from omnistock.solvers.optimal.candidates import component_profile
 
 
 def _peak_mb() -> float:
@@ -61,14 +61,10 @@ def test_component_profile(
     benchmark: Any, case_scenario: Callable[[str], Scenario], case: str
 ) -> None:
     compiled = case_scenario(case).compiled()
-
-    def profile() -> tuple[np.ndarray, Any]:
-        cand = candidates(compiled)
-        return components(compiled, cand), cand
-
-    label, cand = benchmark.pedantic(profile, rounds=1, iterations=1)
-    n_comp = int(label.max()) + 1
-    size = np.bincount(label[compiled.orders.line_order[cand.line]], minlength=n_comp)
+    label, size = benchmark.pedantic(
+        component_profile, args=(compiled,), rounds=1, iterations=1
+    )
+    n_comp = size.shape[0]
     orders = np.bincount(label[label >= 0], minlength=n_comp)
     info = {
         "orders": compiled.orders.n_orders,
@@ -81,6 +77,8 @@ def test_component_profile(
         "p50_orders": float(np.percentile(orders, 50)),
         "p99_orders": float(np.percentile(orders, 99)),
         "top5_candidates": sorted(size.tolist(), reverse=True)[:5],
+        "top5_orders": sorted(orders.tolist(), reverse=True)[:5],
+        "peak_mb": _peak_mb(),
     }
     benchmark.extra_info.update(info)
     print(case, info)
