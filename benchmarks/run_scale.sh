@@ -10,16 +10,16 @@ cap=${CAP:-8000000000}
 py=${PY:-/work/venv/bin/python}
 cases=(
     "test_component_profile and large-1m"
-    "test_medium_100k"
     "test_scale_solve and large-1m and greedy and inprocess"
     "test_scale_solve and large-1m and greedy and pool2"
     "test_scale_solve and large-1m and greedy and cluster2"
-    "test_scale_solve and large-50k and optimal and inprocess"
-    "test_scale_solve and large-50k and optimal and pool2"
-    "test_scale_solve and large-50k and optimal and cluster2"
     "test_scale_solve and large-1m and optimal and inprocess"
     "test_scale_solve and large-1m and optimal and pool2"
     "test_scale_solve and large-1m and optimal and cluster2"
+    "test_scale_solve and large-50k and optimal and inprocess"
+    "test_scale_solve and large-50k and optimal and pool2"
+    "test_scale_solve and large-50k and optimal and cluster2"
+    "test_medium_100k"
     "test_sweep"
 )
 for k in "${cases[@]}"; do
