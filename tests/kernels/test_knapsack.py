@@ -25,7 +25,7 @@ def test_cheapest_first_equals_lexsort_and_prefix_takes(cands, qty):
     need = np.array(qty, dtype=np.float64)
     by, take = cheapest_first(line, price, ub, need)
     assert by.tolist() == np.lexsort((price, line)).tolist()
-    before = {k: 0.0 for k in range(4)}
+    before = dict.fromkeys(range(4), 0.0)
     for k, i in enumerate(by.tolist()):
         expected = min(ub[i], max(need[line[i]] - before[line[i]], 0.0))
         assert take[k] == expected
