@@ -28,6 +28,7 @@ CASES: dict[str, Case] = {
         Case("medium-10k", "medium", 10_000),
         Case("medium-100k", "medium", 100_000),
         Case("large-10k", "large", 10_000),
+        Case("large-50k", "large", 50_000),
         Case("large-100k", "large", 100_000),
         Case("large-1m", "large", 1_000_000),
     )

@@ -55,7 +55,13 @@ _WALK = (
     "walks._before",
     "walks.walk",
 )
-_LOOKAHEAD = (*_WALK, "packages.batch_candidates")
+_LOOKAHEAD = (
+    *_WALK,
+    "packages.batch_candidates",
+    "packages.order_candidates",
+    "packages.package_ok",
+    "packages.packages_ok",
+)
 #: Kernels (``module.function`` under ``omnistock._kernels``) that the first solve
 #: of each built-in solver compiles on a cold cache.
 KERNELS: dict[str, tuple[str, ...]] = {
@@ -65,7 +71,14 @@ KERNELS: dict[str, tuple[str, ...]] = {
     "nearest": _WALK,
     "most_stock": _WALK,
     "lookahead": _LOOKAHEAD,
-    "optimal": (*_LOOKAHEAD, "components.find", "components.link", "repair.fill_short"),
+    "optimal": (
+        *_LOOKAHEAD,
+        "components.find",
+        "components.flatten",
+        "components.link",
+        "components.link_into",
+        "repair.fill_short",
+    ),
 }
 
 

@@ -33,7 +33,7 @@ from omnistock.scale.executors import dask_client, n_workers, release, resolve, 
 from omnistock.scale.executors import submit as submit_task
 from omnistock.solvers.base import NoOptions, Solution, SolveStatus
 from omnistock.solvers.greedy import GreedySolver
-from omnistock.solvers.optimal.candidates import candidates, components
+from omnistock.solvers.optimal.candidates import component_profile
 from omnistock.solvers.optimal.incumbents import objective_of
 from omnistock.solvers.sequential import (
     Runs,
@@ -158,10 +158,9 @@ def solve_partitioned(
     """
     began = time.perf_counter()
     sub, line_map = subset_scenario(compiled, order_idx, state)
-    cand = candidates(sub)
-    label = components(sub, cand)
-    n_comp = int(label.max()) + 1 if label.size else 0
-    size = np.bincount(label[sub.orders.line_order[cand.line]], minlength=n_comp)
+    # Chunk by chunk: a whole batch's candidates may not fit in the driver.
+    label, size = component_profile(sub)
+    n_comp = size.shape[0]
     workers = n_workers(executor)
     tasks = _tasks(size, workers)
     # Orders sorted by task (stably: each task keeps the batch's order of orders).

@@ -39,6 +39,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from omnistock._kernels.cost import unfilled_cost
+from omnistock._kernels.knapsack import cheapest_first
 from omnistock.compiled import NO_LIMIT, CompiledScenario
 from omnistock.solvers.optimal.candidates import Candidates
 from omnistock.solvers.optimal.milp import MilpData
@@ -213,12 +214,9 @@ def line_split_bound(
     np.minimum.at(best_package, cand.pair_order[whole], package[whole])
 
     # Units each candidate takes to fill its line, cheapest first.
-    by = np.lexsort((price, line))
-    line, ub, price = line[by], ub[by], price[by]
-    cum = np.cumsum(ub)
-    first_of_line = np.searchsorted(line, line, side="left")
-    before = cum - ub - np.where(first_of_line > 0, cum[first_of_line - 1], 0.0)
-    take = np.clip(qty[line] - before, 0.0, ub)
+    # (Candidates are listed line by line, which the kernel needs.)
+    by, take = cheapest_first(line, price, ub, qty)
+    line, price = line[by], price[by]
     penalty = unfilled_cost(
         net.unfilled, orders.order_weight[orders.line_order[line]], 1
     )

@@ -20,10 +20,25 @@ from dataclasses import dataclass
 import numpy as np
 
 from omnistock._kernels.components import link
-from omnistock._kernels.packages import batch_candidates
+from omnistock._kernels.packages import (
+    batch_candidates,
+    candidate_demand,
+    candidate_links,
+    packages_ok,
+)
 from omnistock.compiled import NO_LIMIT, CompiledScenario, StockState
+from omnistock.lockers import order_lockers
 
-__all__ = ["Candidates", "candidates", "components"]
+__all__ = [
+    "CHUNK_ORDERS",
+    "Candidates",
+    "candidates",
+    "component_profile",
+    "components",
+]
+
+#: Orders listed at a time by :func:`component_profile` (~13 M candidates on "large").
+CHUNK_ORDERS = 25_000
 
 
 @dataclass(frozen=True, eq=False)
@@ -85,9 +100,12 @@ def candidates(
     full = np.bincount(
         pair, weights=ub >= orders.line_qty[line], minlength=pair_order.size
     )
-    pair_ok = ~single[pair_order] | (
-        (full == n_lines[pair_order])
-        & (net.node_capacity[pair_node] >= order_qty[pair_order])
+    pair_ok = packages_ok(
+        pair_order,
+        pair_node,
+        full.astype(np.int64),
+        net.node_capacity,
+        (single, n_lines, order_qty.astype(np.int64)),
     )
     if not pair_ok.all():
         keep = pair_ok[pair]
@@ -95,17 +113,12 @@ def candidates(
         line, row, ub, pair = line[keep], row[keep], ub[keep], new_id[pair[keep]]
         pair_order, pair_node = pair_order[pair_ok], pair_node[pair_ok]
         pair_cost = pair_cost[pair_ok]
-    n_rows = net.stock_node.shape[0]
     node = pair_node[pair]
     if not stock_in_bound:
         ub = np.minimum(orders.line_qty[line], net.node_capacity[node])
-    protected = ~orders.order_exempt[orders.line_order[line]]
-    demand_all = np.bincount(row, weights=ub, minlength=n_rows)
-    demand_protected = np.bincount(
-        row[protected], weights=ub[protected], minlength=n_rows
+    row_free_binds, row_limit_binds, cap_binds = _binds(
+        compiled, _demand(compiled, line, row, ub, node)
     )
-    demand_node = np.bincount(node, weights=ub, minlength=net.n_nodes)
-    cap = net.node_capacity
     return Candidates(
         line=line,
         row=row,
@@ -115,10 +128,76 @@ def candidates(
         pair_node=pair_node,
         pair_cost=pair_cost,
         exact=single[pair_order[pair]],
-        row_free_binds=demand_all > net.stock_free,
-        row_limit_binds=demand_protected > net.stock_limit,
-        cap_binds=(cap < NO_LIMIT) & (demand_node > cap),
+        row_free_binds=row_free_binds,
+        row_limit_binds=row_limit_binds,
+        cap_binds=cap_binds,
     )
+
+
+def _demand(
+    compiled: CompiledScenario,
+    line: np.ndarray,
+    row: np.ndarray,
+    ub: np.ndarray,
+    node: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Units the candidates could take together: per row (all, non-exempt), per node."""
+    net, orders = compiled.network, compiled.orders
+    n_rows = net.stock_node.shape[0]
+    protected = ~orders.order_exempt[orders.line_order[line]]
+    return (
+        np.bincount(row, weights=ub, minlength=n_rows),
+        np.bincount(row[protected], weights=ub[protected], minlength=n_rows),
+        np.bincount(node, weights=ub, minlength=net.n_nodes),
+    )
+
+
+def _binds(
+    compiled: CompiledScenario, demand: tuple[np.ndarray, np.ndarray, np.ndarray]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Which row free units, row protected limits and node capacities can bind."""
+    net = compiled.network
+    demand_all, demand_protected, demand_node = demand
+    cap = net.node_capacity
+    return (
+        demand_all > net.stock_free,
+        demand_protected > net.stock_limit,
+        (cap < NO_LIMIT) & (demand_node > cap),
+    )
+
+
+def _keys(
+    compiled: CompiledScenario, cand: Candidates
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """Items to link and their keys: each candidate's order twice (its row, its node).
+
+    The key is the binding row or node, -1 if none binds.
+
+    Orders picked up at one capacity-limited locker share its parcels (S11): each
+    such order gets one more key, its locker's.
+    """
+    cand_order = compiled.orders.line_order[cand.line]
+    n_rows = cand.row_free_binds.shape[0]
+    row_binds = cand.row_free_binds | cand.row_limit_binds
+    node = cand.pair_node[cand.pair]
+    row_key = np.where(row_binds[cand.row], cand.row, -1)
+    cap_key = np.where(cand.cap_binds[node], n_rows + node, -1)
+    n_keys = n_rows + cand.cap_binds.shape[0]
+    locker = order_lockers(compiled)
+    at_locker = np.flatnonzero(locker >= 0)
+    return (
+        np.concatenate([cand_order, cand_order, at_locker]),
+        np.concatenate([row_key, cap_key, n_keys + locker[at_locker]]),
+        n_keys + cand.cap_binds.shape[0],
+    )
+
+
+def _labels(root: np.ndarray, has_cand: np.ndarray) -> np.ndarray:
+    """Labels 0..k-1 numbered by first order from union-find roots; -1 without candidates."""
+    label = np.full(root.shape[0], -1, dtype=np.int64)
+    roots = np.unique(root[has_cand])
+    label[has_cand] = np.searchsorted(roots, root[has_cand])
+    return label
 
 
 def components(compiled: CompiledScenario, cand: Candidates) -> np.ndarray:
@@ -126,29 +205,56 @@ def components(compiled: CompiledScenario, cand: Candidates) -> np.ndarray:
 
     Labels are 0..n_components-1, numbered by first order.
     """
-    orders = compiled.orders
-    n_orders = orders.n_orders
-    cand_order = orders.line_order[cand.line]
-    n_rows = cand.row_free_binds.shape[0]
-    row_binds = cand.row_free_binds | cand.row_limit_binds
-    node = cand.pair_node[cand.pair]
-    row_key = np.where(row_binds[cand.row], cand.row, -1)
-    cap_key = np.where(cand.cap_binds[node], n_rows + node, -1)
-    n_keys = n_rows + cand.cap_binds.shape[0]
-    # S11: orders picked up at one capacity-limited locker share its parcels.
-    from omnistock.lockers import order_lockers
+    n_orders = compiled.orders.n_orders
+    item, key, n_keys = _keys(compiled, cand)
+    root = link(n_orders, item, key, n_keys)
+    has_cand = np.zeros(n_orders, dtype=np.bool_)
+    has_cand[compiled.orders.line_order[cand.line]] = True
+    return _labels(root, has_cand)
 
+
+def component_profile(compiled: CompiledScenario) -> tuple[np.ndarray, np.ndarray]:
+    """``components`` and each component's candidate count, no candidate stored.
+
+    The same labels as ``components(compiled, candidates(compiled))`` without
+    ever holding the batch's candidates (about 510 a "large" order: 51 M at
+    100,000 orders, 32 bytes each and more in copies, beyond memory at
+    1,000,000). Whether a constraint binds depends on every candidate, so the
+    candidates are listed twice in numba (``_kernels.packages``): once to add up
+    the demand on each row and node, once to link orders through the
+    constraints that bind.
+
+    Returns
+    -------
+    label : int64[n_orders]
+        As :func:`components`.
+    size : int64[n_components]
+        Candidates of each component.
+    """
+    net, orders = compiled.network, compiled.orders
+    records = (net.record, StockState.of_network(net).record, orders.record)
+    single = orders.order_all_or_nothing & (orders.order_max_splits == 1)
+    order_qty = np.bincount(
+        orders.line_order, weights=orders.line_qty, minlength=orders.n_orders
+    ).astype(np.int64)
+    rule = (single, order_qty)
+    demand_all, demand_protected, demand_node, count = candidate_demand(*records, rule)
+    free_binds, limit_binds, cap_binds = _binds(
+        compiled, (demand_all, demand_protected, demand_node)
+    )
+    root = candidate_links(*records, rule, (free_binds | limit_binds, cap_binds))
     locker = order_lockers(compiled)
     at_locker = np.flatnonzero(locker >= 0)
-    root = link(
-        n_orders,
-        np.concatenate([cand_order, cand_order, at_locker]),
-        np.concatenate([row_key, cap_key, n_keys + locker[at_locker]]),
-        n_keys + cand.cap_binds.shape[0],
-    )
-    has_cand = np.zeros(n_orders, dtype=np.bool_)
-    has_cand[cand_order] = True
-    label = np.full(n_orders, -1, dtype=np.int64)
-    roots = np.unique(root[has_cand])
-    label[has_cand] = np.searchsorted(roots, root[has_cand])
-    return label
+    if at_locker.size:  # S11: orders at one limited locker share its parcels
+        n_orders = orders.n_orders
+        root = link(
+            n_orders,
+            np.concatenate([np.arange(n_orders), at_locker]),
+            np.concatenate([root, n_orders + locker[at_locker]]),
+            n_orders + net.n_nodes,
+        )
+    label = _labels(root, count > 0)
+    n_comp = int(label.max()) + 1 if label.size else 0
+    has = label >= 0
+    size = np.bincount(label[has], weights=count[has], minlength=n_comp)
+    return label, size.astype(np.int64)

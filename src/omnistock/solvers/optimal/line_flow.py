@@ -78,12 +78,16 @@ def line_flow(
     cand: Candidates,
     line_mask: np.ndarray,
     left: StockState | None = None,
+    *,
+    priced: bool = True,
 ) -> LineFlow | None:
     """Solve the line-split relaxation of the lines in ``line_mask`` as a min-cost flow.
 
     ``left``: the free units, protected limits and capacity the lines may use (default:
-    the network's). Returns None when OR-Tools reports no optimum (costs out of
-    its range).
+    the network's). With ``priced=False`` the prices are left at 0 (valid, and
+    free: reading the duals off the residual graph costs a second or more on
+    millions of arcs, and a flow wanted only for its units does not need them).
+    Returns None when OR-Tools reports no optimum (costs out of its range).
     """
     from ortools.graph.python import min_cost_flow
 
@@ -150,10 +154,11 @@ def line_flow(
     if solver.solve() != solver.OPTIMAL:
         return None
     flow = np.asarray(solver.flows(np.arange(tails.shape[0], dtype=np.int64)))
-    dist, settled = potentials(tails, heads, capacity, cost, flow, sink + 1)
-    dual = np.maximum(dist[heads] - dist[tails] - cost, 0) / COST_SCALE
-    if not settled:  # cannot happen for an optimal flow; zero prices stay valid
-        dual[:] = 0.0
+    dual = np.zeros(tails.shape[0])
+    if priced:
+        dist, settled = potentials(tails, heads, capacity, cost, flow, sink + 1)
+        if settled:  # it always is for an optimal flow; zero prices stay valid
+            dual = np.maximum(dist[heads] - dist[tails] - cost, 0) / COST_SCALE
     first = c.shape[0] + n_lines
     has_cap = node_cap < NO_LIMIT
     prices = RowPrices(
@@ -221,7 +226,9 @@ def flow_plan(
     redo = run_orders(compiled, np.flatnonzero(order_mask & ruled & wrong), left)
     left = _minus(compiled, left, redo)
     parts = [kept, redo]
-    rest = line_flow(compiled, cand, in_model & ~ruled[orders.line_order], left)
+    rest = line_flow(
+        compiled, cand, in_model & ~ruled[orders.line_order], left, priced=False
+    )
     if rest is not None:
         parts.append(rest.triples)
     triples = complete(compiled, cand, np.concatenate(parts), order_mask)

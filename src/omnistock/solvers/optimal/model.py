@@ -43,10 +43,10 @@ _WIDEN_ROOM = 6.0
 # the LP-guided incumbent; the MILP gets the rest.
 _LP_SHARE = 0.5
 _SUB_SHARE = 0.3
-# Every model may use at least this much of the time left (small ones are quick).
-# Pace of solvers.line_flow.flow_plan: 73 s for the 15.6 M candidates of 100,000
-# "medium" orders on 2 cores (docs/benchmarks.md).
-_FLOW_SECONDS_PER_CANDIDATE = 5e-6
+# Pace of solvers.line_flow.flow_plan, a little above the ~2.5 us a candidate
+# measured on the 15.6 M candidates of 100,000 "medium" orders on 2 shared cores
+# (docs/benchmarks.md, 2026-12-01): the path runs when the budget covers it once.
+_FLOW_SECONDS_PER_CANDIDATE = 3e-6
 
 
 @dataclass
@@ -212,13 +212,14 @@ def flow_first(
 
     Yes when its first restricted LP could not hold ``START_PER_LINE`` packages a
     line (beyond that column generation was not seen to converge) and the budget
-    covers the flow path's measured pace twice over (it cannot be interrupted).
+    covers the flow path's measured pace (it cannot be interrupted, so a loaded
+    machine may overrun the budget by what the pace misjudges).
     """
     lines = int(np.count_nonzero(order_mask[compiled.orders.line_order]))
     if lines * START_PER_LINE <= START_PACKAGES:
         return False
     n_cand = int(np.count_nonzero(order_mask[compiled.orders.line_order[cand.line]]))
-    return budget >= 2.0 * _FLOW_SECONDS_PER_CANDIDATE * n_cand
+    return budget >= _FLOW_SECONDS_PER_CANDIDATE * n_cand
 
 
 def _fixing(
