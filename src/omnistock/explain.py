@@ -143,7 +143,9 @@ def explain_plan(plan: Plan, order_id: str) -> pl.DataFrame:
         a_qty[others],
         orders.line_sku,
     )
-    penalty = unfilled_cost(net.unfilled, float(orders.order_weight[o]), 1)
+    penalty = unfilled_cost(
+        float(orders.order_unfilled[o]), float(orders.order_weight[o]), 1
+    )
     request: Request = make_request(orders.record, o, penalty, net.node_unit_cost)
     _rows, free_rows, limit_rows = sourcing.snapshot_rows(
         net.record, left.record, request.line_sku

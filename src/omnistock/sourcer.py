@@ -31,6 +31,7 @@ from omnistock.compiled import (
     compile_network,
 )
 from omnistock.compiled.orders import order_inputs
+from omnistock.compiled.rates import line_weights, order_rates
 from omnistock.decision import Decision
 from omnistock.exceptions import (
     DecisionError,
@@ -233,6 +234,8 @@ class Sourcer:
         penalty: float = 1.0,
         split_limit: int = 1,
         all_or_nothing: bool = False,
+        line_weight: np.ndarray | None = None,
+        charge: float = 0.0,
     ) -> Request:
         """The kernels' :class:`Request` of one order.
 
@@ -252,6 +255,8 @@ class Sourcer:
             split_limit,
             all_or_nothing,
             net.node_unit_cost,
+            np.zeros(line_sku.shape[0]) if line_weight is None else line_weight,
+            charge,
         )
 
     def source(self, order: Order | Mapping[str, Any]) -> Decision:
@@ -276,6 +281,7 @@ class Sourcer:
             msg = f"order {order.id!r}: pickup_node {order.pickup_node!r} is not a node. Got {order.pickup_node!r}."
             raise ScenarioError(msg)
         lat = lon = math.nan
+        unfilled, unfilled_order = order_rates(net.unfilled, net.unfilled_order, order)
         if inputs.pickup < 0 and order.destination is not None:
             lat, lon = order.destination.lat, order.destination.lon
         request = self._request(
@@ -287,9 +293,11 @@ class Sourcer:
             lat,
             lon,
             exempt=inputs.exempt,
-            penalty=unfilled_cost(net.unfilled, inputs.weight, 1),
+            penalty=unfilled_cost(unfilled, inputs.weight, 1),
             split_limit=inputs.split_limit,
             all_or_nothing=inputs.all_or_nothing,
+            line_weight=line_weights(net.sku_weight, (order,)),
+            charge=unfilled_cost(unfilled_order, inputs.weight, 1),
         )
         stock = state.stock
         arrays = self._decide_order(net.record, stock.record, request, POLICY_GREEDY)

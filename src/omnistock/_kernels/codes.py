@@ -34,6 +34,8 @@ __all__ = [
     "POLICY_NEAREST",
     "POLICY_PRIORITY",
     "PROTECTION",
+    "RATED_COMPONENTS",
+    "RATE_CARD",
     "SAME_DAY",
     "SAME_DAY_RADIUS",
     "SHIP",
@@ -50,6 +52,7 @@ SAME_DAY_RADIUS = int(Reason.SAME_DAY_RADIUS)
 PROTECTION = int(Reason.PROTECTION)
 CAPACITY = int(Reason.CAPACITY)
 NO_STOCK = int(Reason.NO_STOCK)
+RATE_CARD = int(Reason.RATE_CARD)
 
 # Order methods (``order_method``); a node's ``node_methods`` holds ``1 << code``.
 METHOD_CODES: dict[str, int] = {m: i for i, m in enumerate(METHODS)}
@@ -69,6 +72,9 @@ COST_HANDLING = 2
 COST_UNIT = 3
 COST_UNFILLED = 4
 COMPONENTS = ("package", "distance", "handling", "unit", "unfilled")
+#: Contract v1.1 adds three (``_kernels.rates``): kept apart so that a v1
+#: scenario's breakdown and objective stay the same five floats.
+RATED_COMPONENTS = (*COMPONENTS, "unit_distance", "rate_card", "unfilled_order")
 
 # How an order's nodes are chosen: the exact cheapest decision, or a peer's walk.
 POLICY_GREEDY = 0

@@ -7,7 +7,9 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from omnistock.model._validation import (
+    COST,
     MAX_QTY,
+    Cost,
     Num,
     check_booleans,
     check_number,
@@ -41,6 +43,7 @@ class OrderLine(BaseModel):
 
 
 _LINE_FIELDS = frozenset(OrderLine.model_fields)
+_OVERRIDES = {"unfilled_unit_cost": COST, "unfilled_order_cost": COST}
 
 
 def _check_lines(order: dict[str, Any]) -> None:
@@ -97,6 +100,9 @@ class Order(BaseModel):
     allow_partial: bool = Field(default=True)
     max_splits: int | None = Field(default=None, ge=1, le=MAX_QTY)
     lines: tuple[OrderLine, ...] = Field(min_length=1)
+    # Contract v1.1: the order's own lost-sale costs (null: the costs' ones).
+    unfilled_unit_cost: Cost | None = None
+    unfilled_order_cost: Cost | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -106,6 +112,7 @@ class Order(BaseModel):
         if isinstance(data, dict):
             check_number(data.get("max_splits"), "max_splits", SPLITS, where)
             check_booleans(data, ("ship_complete", "allow_partial"), where)
+            check_numbers(data, _OVERRIDES, where)
             dest = data.get("destination")
             check_numbers(dest, {"lat": LAT, "lon": LON}, f"{where} destination")
             _check_lines(data)

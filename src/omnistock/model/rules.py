@@ -24,6 +24,7 @@ from omnistock.model._validation import (
 )
 from omnistock.model.network import NodeKind
 from omnistock.model.orders import SPLITS
+from omnistock.model.rates import RateBand, check_bands
 
 __all__ = ["Costs", "Reason", "Rules"]
 
@@ -32,7 +33,13 @@ WEIGHT = Num(integer=False, low=0.0, high=MAX_TIER_WEIGHT)
 #: A distance in km: any finite value >= 0.
 KM = Num(integer=False, low=0.0, high=float("inf"))
 _RULE_NUMBERS = {"same_day_radius_km": KM, "max_distance_km": KM, "max_splits": SPLITS}
-_COST_NUMBERS = {"package": COST, "per_km": COST, "unfilled": COST}
+_COST_NUMBERS = {
+    "package": COST,
+    "per_km": COST,
+    "unfilled": COST,
+    "unit_per_km": COST,
+    "unfilled_order": COST,
+}
 
 
 class Rules(BaseModel):
@@ -84,12 +91,25 @@ class Costs(BaseModel):
     package: Cost = Field(default=5.0, description="Per (order, node) package.")
     per_km: Cost = Field(default=0.01, description="Per package per km.")
     unfilled: Cost = Field(default=1000.0, description="Per unfilled unit.")
+    # Contract v1.1 (docs/scenario.md, "Rate cards"): all default to "absent".
+    unit_per_km: Cost = Field(default=0.0, description="Per unit per km.")
+    unfilled_order: Cost = Field(
+        default=0.0, description="Per order with any unfilled unit."
+    )
+    rate_card: tuple[RateBand, ...] = Field(
+        default=(), description="Carrier bands by method and distance."
+    )
 
     @model_validator(mode="before")
     @classmethod
     def _name_the_cost(cls, data: Any) -> Any:
         check_numbers(data, _COST_NUMBERS, "costs")
         return data
+
+    @model_validator(mode="after")
+    def _bands_are_distinct(self) -> Costs:
+        check_bands(self.rate_card)
+        return self
 
 
 class Reason(IntEnum):
@@ -103,6 +123,9 @@ class Reason(IntEnum):
     PROTECTION = 5
     CAPACITY = 6
     NO_STOCK = 7
+    #: Contract v1.1: no band of the order's rate card covers the distance
+    #: (checked after the v1 eligibility rules; a new code keeps v1's codes).
+    RATE_CARD = 8
 
     @property
     def label(self) -> str:

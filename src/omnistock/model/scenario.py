@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
 from omnistock.model.network import Node, StockRecord
 from omnistock.model.orders import Order
+from omnistock.model.rates import Sku
 from omnistock.model.rules import Costs, Rules
 
 if TYPE_CHECKING:
@@ -52,6 +53,7 @@ class Scenario(BaseModel):
     orders: tuple[Order, ...] = ()
     rules: Rules = Field(default_factory=Rules)
     costs: Costs = Field(default_factory=Costs)
+    skus: tuple[Sku, ...] = ()
 
     _compiled: CompiledScenario | None = PrivateAttr(default=None)
 
@@ -102,6 +104,12 @@ class Scenario(BaseModel):
                         f'"pickup". Got methods={list(pickup.methods)}.'
                     )
                     raise ValueError(msg)
+        seen_skus: set[str] = set()
+        for i, sku in enumerate(self.skus):
+            if sku.sku in seen_skus:
+                msg = f"skus[{i}]: duplicate sku {sku.sku!r}."
+                raise ValueError(msg)
+            seen_skus.add(sku.sku)
         return self
 
     # -- compiled form -----------------------------------------------------------
@@ -131,6 +139,7 @@ class Scenario(BaseModel):
             "orders": tuple(orders),
             "rules": self.rules,
             "costs": self.costs,
+            "skus": self.skus,
         }
         return Scenario.model_validate(data)
 

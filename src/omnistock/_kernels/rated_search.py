@@ -1,0 +1,321 @@
+"""The exact decision for one order under contract v1.1 costs (docs/decisions.md).
+
+With a rate card a unit's cost depends on its line (``band.per_kg x weight``), so
+the v1 search's polymatroid fill (``transport.allocate``) is no longer exact, and
+the unfilled-order charge is a fixed cost. This kernel, used only when an order
+has a v1.1 term (``sourcing.decide_order``), keeps v1 orders on the v1 search:
+
+* a node subset's best units are an exact min-cost flow (successive shortest
+  paths, :func:`_flow`): lines -> nodes, per (node, line) the usable units and
+  that line's unit cost, per node its capacity. The shortest-path costs rise
+  as the flow grows, so ``cost(k) + penalty x (Q - k)`` is convex in the units
+  ``k`` served; the best partial fill is at a breakpoint and the full fill
+  (no unfilled-order charge) is compared with it;
+* the subsets are enumerated in lexicographic order of package cost with a
+  bound: the packages chosen plus, per line, its units at the cheaper of the
+  unfilled penalty and the least unit cost over the nodes chosen or still
+  allowed (capacity and the charge dropped: a valid lower bound), and the
+  siblings of a pruned node cost no less (package order).
+
+Ties go as in the v1 search (``subsets.better``): cost, packages, priority sum,
+sorted nodes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from numba import njit
+
+from omnistock._kernels.candidates import km_from_half
+from omnistock._kernels.cost import package_cost_kernel
+from omnistock._kernels.rates import band_of, line_unit_extra, rated_package
+from omnistock._kernels.subsets import INF, Incumbent, better, prunable
+
+__all__ = ["rated_decision", "rated_terms"]
+
+
+@njit(cache=True, nogil=True)
+def rated_terms(
+    cands: Any,  # candidates.collect_candidates
+    net: Any,  # records.NetworkRecord
+    request: Any,  # records.Request
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per candidate: package cost, unit cost per line, band and km.
+
+    Returns
+    -------
+    fixed : float64[m]
+        ``package_cost`` + the band's package.
+    unit : float64[m, n_lines]
+        The node's unit cost + ``unit_per_km x km`` + ``band.unit + band.per_kg x kg``.
+    band : int64[m]
+        The band of each candidate (``rates.band_of``).
+    km : float64[m]
+    """
+    cand_node, cand_half = cands[0], cands[1]
+    m = cand_node.shape[0]
+    n_lines = request.line_qty.shape[0]
+    fixed = np.empty(m, dtype=np.float64)
+    unit = np.empty((m, n_lines), dtype=np.float64)
+    bands = np.empty(m, dtype=np.int64)
+    kms = np.empty(m, dtype=np.float64)
+    for j in range(m):
+        n = cand_node[j]
+        km = km_from_half(cand_half[j])
+        band = band_of(net, request.method, km)
+        bands[j] = band
+        kms[j] = km
+        fixed[j] = package_cost_kernel(
+            net.package, net.node_handling[n], net.per_km, km
+        ) + rated_package(net, band)
+        for li in range(n_lines):
+            d, c = line_unit_extra(net, band, km, request.line_weight[li])
+            unit[j, li] = request.unit_cost[n] + d + c
+    return fixed, unit, bands, kms
+
+
+@njit(cache=True, nogil=True)
+def _flow(
+    subset: np.ndarray,  # int64[s] candidate positions
+    unit: np.ndarray,  # float64[m, n_lines]
+    use: np.ndarray,  # int64[m, n_lines]
+    cap: np.ndarray,  # int64[m]
+    qty: np.ndarray,  # int64[n_lines]
+    penalty: float,
+    charge: float,
+    all_or_nothing: bool,
+) -> tuple[float, np.ndarray]:
+    """The cheapest units over ``subset``: (variable cost incl. unfilled, units[s, L]).
+
+    ``inf`` when an all-or-nothing order cannot be filled in full here.
+    """
+    s = subset.shape[0]
+    n_lines = qty.shape[0]
+    x = np.zeros((s, n_lines), dtype=np.int64)
+    dem = qty.copy()
+    out = np.zeros(s, dtype=np.int64)
+    total_q = 0
+    for li in range(n_lines):
+        total_q += qty[li]
+    filled = 0
+    var = 0.0  # sum of unit costs of the flow
+    best_cost = INF if all_or_nothing else penalty * total_q + charge
+    best_x = x.copy()
+    d_line = np.empty(n_lines, dtype=np.float64)
+    d_node = np.empty(s, dtype=np.float64)
+    p_line = np.empty(n_lines, dtype=np.int64)  # node position it came from (-1 root)
+    p_node = np.empty(s, dtype=np.int64)  # line it came from
+    while filled < total_q:
+        for li in range(n_lines):
+            d_line[li] = 0.0 if dem[li] > 0 else INF
+            p_line[li] = -1
+        d_node[:] = INF
+        changed = True
+        rounds = 0
+        while changed and rounds <= s + n_lines + 1:
+            changed = False
+            rounds += 1
+            for a in range(s):
+                j = subset[a]
+                for li in range(n_lines):
+                    if d_line[li] < INF and x[a, li] < use[j, li]:
+                        nd = d_line[li] + unit[j, li]
+                        if nd < d_node[a] - 1e-12:
+                            d_node[a] = nd
+                            p_node[a] = li
+                            changed = True
+                    if d_node[a] < INF and x[a, li] > 0:
+                        nd = d_node[a] - unit[j, li]
+                        if nd < d_line[li] - 1e-12:
+                            d_line[li] = nd
+                            p_line[li] = a
+                            changed = True
+        target = -1
+        for a in range(s):
+            if out[a] < cap[subset[a]] and d_node[a] < INF:
+                if target < 0 or d_node[a] < d_node[target]:
+                    target = a
+        if target < 0:
+            break
+        # Bottleneck along the path (node <- line <- node <- ... <- root line).
+        delta = cap[subset[target]] - out[target]
+        a = target
+        while True:
+            li = p_node[a]
+            delta = min(delta, use[subset[a], li] - x[a, li])
+            b = p_line[li]
+            if b < 0:
+                delta = min(delta, dem[li])
+                break
+            delta = min(delta, x[b, li])
+            a = b
+        a = target
+        while True:
+            li = p_node[a]
+            x[a, li] += delta
+            b = p_line[li]
+            if b < 0:
+                dem[li] -= delta
+                break
+            x[b, li] -= delta
+            a = b
+        out[target] += delta
+        filled += delta
+        var += delta * d_node[target]
+        cost = var + penalty * (total_q - filled)
+        if filled < total_q:
+            if all_or_nothing:
+                continue
+            cost += charge
+        if cost < best_cost:
+            best_cost = cost
+            best_x = x.copy()
+    return best_cost, best_x
+
+
+@njit(cache=True, nogil=True)
+def _evaluate(
+    subset: np.ndarray,
+    cand_node: np.ndarray,
+    prio: np.ndarray,
+    fixed: np.ndarray,
+    unit: np.ndarray,
+    use: np.ndarray,
+    cap: np.ndarray,
+    request: Any,
+) -> tuple[Incumbent, np.ndarray, bool]:
+    """The rank of the best decision over ``subset`` and its units."""
+    var, x = _flow(
+        subset,
+        unit,
+        use,
+        cap,
+        request.line_qty,
+        request.penalty,
+        request.charge,
+        request.all_or_nothing,
+    )
+    if var == INF:
+        return Incumbent(INF, 0, 0, np.empty(0, dtype=np.int64)), x, False
+    cost = var
+    packages = 0
+    prio_sum = 0
+    nodes = np.empty(subset.shape[0], dtype=np.int64)
+    for a in range(subset.shape[0]):
+        if x[a].sum() > 0:
+            j = subset[a]
+            cost += fixed[j]
+            nodes[packages] = cand_node[j]
+            packages += 1
+            prio_sum += prio[j]
+    return Incumbent(cost, packages, prio_sum, np.sort(nodes[:packages])), x, True
+
+
+@njit(cache=True, nogil=True)
+def _var_bound(
+    chosen: np.ndarray,  # int64[d]
+    order: np.ndarray,  # int64[m] candidates by package cost
+    start: int,  # positions of ``order`` from here are still allowed
+    unit: np.ndarray,
+    use: np.ndarray,
+    qty: np.ndarray,
+    penalty: float,
+    all_or_nothing: bool,
+) -> float:
+    """Per line: its units at the least price among chosen and allowed nodes."""
+    total = 0.0
+    for li in range(qty.shape[0]):
+        best = INF if all_or_nothing else penalty
+        for a in range(chosen.shape[0]):
+            if use[chosen[a], li] > 0:
+                best = min(best, unit[chosen[a], li])
+        for p in range(start, order.shape[0]):
+            if use[order[p], li] > 0:
+                best = min(best, unit[order[p], li])
+        if best == INF:
+            return INF
+        total += qty[li] * best
+    return total
+
+
+@njit(cache=True, nogil=True)
+def rated_decision(
+    cands: Any,  # candidates.collect_candidates
+    net: Any,  # records.NetworkRecord
+    cap_left: np.ndarray,  # int64[n_nodes]
+    request: Any,  # records.Request
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """The cheapest decision for one order under v1.1 costs (``search.best_decision``'s shape)."""
+    cand_node, _, cand_use, _ = cands
+    qty = request.line_qty
+    m = cand_node.shape[0]
+    n_lines = qty.shape[0]
+    total_q = qty.sum()
+    fixed, unit, _, _ = rated_terms(cands, net, request)
+    prio = np.empty(m, dtype=np.int64)
+    cap = np.empty(m, dtype=np.int64)
+    use = np.empty((m, n_lines), dtype=np.int64)
+    for j in range(m):
+        prio[j] = net.node_priority[cand_node[j]]
+        cap[j] = min(cap_left[cand_node[j]], total_q)
+        for li in range(n_lines):
+            use[j, li] = min(cand_use[j, li], qty[li])
+    by_prio = np.argsort(prio, kind="mergesort")
+    order = by_prio[np.argsort(fixed[by_prio], kind="mergesort")]
+    inc = Incumbent(
+        request.penalty * total_q + request.charge, 0, 0, np.empty(0, dtype=np.int64)
+    )
+    inc_sub = np.empty(0, dtype=np.int64)
+    inc_x = np.zeros((0, n_lines), dtype=np.int64)
+    kmax = min(request.split_limit, m, total_q)
+    chosen = np.empty(max(kmax, 1), dtype=np.int64)
+    pos = np.empty(max(kmax, 1), dtype=np.int64)
+    d = 0
+    start = 0
+    fsum = 0.0
+    evaluated = 0
+    while True:
+        extended = False
+        if d < kmax and start < m:
+            vb = _var_bound(
+                chosen[:d],
+                order,
+                start,
+                unit,
+                use,
+                qty,
+                request.penalty,
+                request.all_or_nothing,
+            )
+            if vb < INF:
+                for p in range(start, m):
+                    j = order[p]
+                    if prunable(fsum + fixed[j] + vb, 1, inc):
+                        break  # later siblings' packages cost no less
+                    chosen[d] = j
+                    pos[d] = p
+                    d += 1
+                    fsum += fixed[j]
+                    new, x, ok = _evaluate(
+                        chosen[:d], cand_node, prio, fixed, unit, use, cap, request
+                    )
+                    evaluated += 1
+                    if ok and better(new, inc):
+                        inc = new
+                        inc_sub = chosen[:d].copy()
+                        inc_x = x
+                    start = p + 1
+                    extended = True
+                    break
+        if not extended:
+            if d == 0:
+                break
+            d -= 1
+            fsum -= fixed[chosen[d]]
+            start = pos[d] + 1
+    ships = np.zeros(inc_sub.shape[0], dtype=np.bool_)
+    for a in range(inc_sub.shape[0]):
+        ships[a] = inc_x[a].sum() > 0
+    return inc_sub[ships], inc_x[ships], evaluated
