@@ -22,6 +22,16 @@ One row per node, in scenario node order:
 ``chosen``
     Whether the node gives the order anything.
 
+Contract v1.1 (an order under a rate card, a per-unit distance cost or an
+unfilled-order cost) adds two columns, and ``package_cost`` then includes the
+band's ``package``:
+
+``band``
+    Position in ``costs.rate_card`` of the band that prices the node (null: none).
+``unit_cost``
+    List of one unit's cost of each order line there: the node's ``unit_cost`` +
+    ``unit_per_km x km`` + ``band.unit + band.per_kg x weight``.
+
 Every figure comes from the kernels the solvers use (``_kernels.candidates.node_report``
 over ``eligibility`` and ``protection``).
 """
@@ -35,6 +45,7 @@ import polars as pl
 
 from omnistock._kernels import candidates, sourcing
 from omnistock._kernels.cost import unfilled_cost
+from omnistock._kernels.rates import node_rates
 from omnistock._kernels.records import Request, make_request
 from omnistock.compiled.state import StockState
 from omnistock.exceptions import OmnistockError, UnknownOrder
@@ -79,6 +90,8 @@ def _frame(
     given = np.bincount(alloc_node, weights=alloc_qty, minlength=net.n_nodes).astype(
         np.int64
     )
+    if net.rated or request.charge > 0.0:
+        return _rated_frame(net, request, reason, km, use, pkg, given)
     return pl.DataFrame(
         {
             "node_id": net.node_ids,
@@ -91,6 +104,33 @@ def _frame(
         },
         schema=EXPLAIN_SCHEMA,
     )
+
+
+def _rated_frame(
+    net: CompiledNetwork,
+    request: Request,
+    reason: np.ndarray,
+    km: np.ndarray,
+    use: np.ndarray,
+    pkg: np.ndarray,
+    given: np.ndarray,
+) -> pl.DataFrame:
+    """The explanation frame of a v1.1 order: the band and each line's unit cost."""
+    band, band_package, unit = node_rates(net.record, request)
+    return pl.DataFrame(
+        {
+            "node_id": net.node_ids,
+            "reason": _LABELS[reason],
+            "km": km,
+            "usable": use.tolist(),
+            "package_cost": pkg + band_package,
+            "qty": given,
+            "chosen": given > 0,
+            "band": np.where(band >= 0, band, -1),
+            "unit_cost": unit.tolist(),
+        },
+        schema={**EXPLAIN_SCHEMA, "band": pl.Int64, "unit_cost": pl.List(pl.Float64)},
+    ).with_columns(pl.col("band").replace(-1, None))
 
 
 def explain_decision(decision: Decision) -> pl.DataFrame:

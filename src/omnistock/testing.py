@@ -53,13 +53,15 @@ def scenarios(
     max_orders: int = 5,
     max_lines: int = 3,
     min_orders: int = 0,
+    rates: bool = False,
 ) -> Scenario:
     """Small valid scenarios that exercise every rule of docs/semantics.md.
 
     Nodes of both kinds with random methods, channels and capacities; stock with
     reserved and safety units; orders of every method, tier and flag; protection,
     tier weights, same-day radius, distance and split limits; cheap and dear
-    unfilled costs. SKUs that no node stocks appear too.
+    unfilled costs. SKUs that no node stocks appear too. With ``rates`` the
+    contract v1.1 fields too (``_rate_fields``).
     """
     n_nodes = draw(st.integers(1, max_nodes))
     nodes: list[dict[str, Any]] = []
@@ -143,12 +145,52 @@ def scenarios(
         "per_km": draw(st.sampled_from((0.0, 0.01, 0.05))),
         "unfilled": draw(st.sampled_from((5.0, 50.0, 1000.0))),
     }
-    return Scenario.model_validate(
-        {
-            "nodes": nodes,
-            "stock": stock,
-            "orders": orders,
-            "rules": rules,
-            "costs": costs,
-        }
-    )
+    data = {
+        "nodes": nodes,
+        "stock": stock,
+        "orders": orders,
+        "rules": rules,
+        "costs": costs,
+    }
+    if rates:
+        _rate_fields(draw, data, skus)
+    return Scenario.model_validate(data)
+
+
+def _rate_fields(draw: Any, data: dict[str, Any], skus: list[str]) -> None:
+    """Draw contract v1.1 fields into a scenario's JSON ``data`` (in place).
+
+    SKU weights, a per-unit distance cost, an unfilled-order cost, per-order
+    overrides and a rate card whose bands by method or for every method
+    sometimes leave nodes out of reach.
+    """
+    data["skus"] = [
+        {"sku": s, "weight_kg": draw(st.sampled_from((0.0, 0.4, 2.5, 20.0)))}
+        for s in skus
+        if draw(st.booleans())
+    ]
+    costs = data["costs"]
+    costs["unit_per_km"] = draw(st.sampled_from((0.0, 0.002, 0.02)))
+    costs["unfilled_order"] = draw(st.sampled_from((0.0, 10.0, 200.0)))
+    bands: list[dict[str, Any]] = []
+    for method in draw(
+        st.lists(st.sampled_from((None, "ship", "same_day", "pickup")), unique=True)
+    ):
+        limits = draw(st.lists(st.sampled_from((60.0, 250.0, 500.0)), unique=True))
+        if draw(st.booleans()):
+            limits.append(None)
+        bands.extend(
+            {
+                "method": method,
+                "max_km": max_km,
+                "package": draw(st.sampled_from((0.0, 1.5, 6.0))),
+                "unit": draw(st.sampled_from((0.0, 0.3))),
+                "per_kg": draw(st.sampled_from((0.0, 0.25, 1.0))),
+            }
+            for max_km in limits
+        )
+    costs["rate_card"] = bands
+    for order in data["orders"]:
+        if draw(st.booleans()):
+            order["unfilled_unit_cost"] = draw(st.sampled_from((None, 3.0, 80.0)))
+            order["unfilled_order_cost"] = draw(st.sampled_from((None, 0.0, 40.0)))

@@ -18,6 +18,7 @@ REASONS = {
     "PROTECTION": 5,
     "CAPACITY": 6,
     "NO_STOCK": 7,
+    "RATE_CARD": 8,  # contract v1.1
 }
 METHOD_NAMES = {"SHIP": 0, "PICKUP": 1, "SAME_DAY": 2}
 KIND_NAMES = {"WAREHOUSE": 0, "STORE": 1}

@@ -169,9 +169,13 @@ def collect_candidates(
             km = km_between(node_xyz[node], dest_xyz)
             if distance_reason(km, method, max_distance_km, radius_km) != ELIGIBLE:
                 continue
-        if has_card and band_of(  # v1.1 rule "rate_card", after the v1 rules
-            net, method, km_between(node_xyz[node], dest_xyz)
-        ) == NOT_COVERED:
+        if (
+            has_card
+            and band_of(  # v1.1 rule "rate_card", after the v1 rules
+                net, method, km_between(node_xyz[node], dest_xyz)
+            )
+            == NOT_COVERED
+        ):
             continue
         cand_node[m] = node
         cand_half[m] = half_chord(node_xyz[node], dest_xyz)

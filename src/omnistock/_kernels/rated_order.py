@@ -76,7 +76,9 @@ def rated_order(
                 alloc_node[p] = n
                 alloc_row[p] = cand_row[j, li]
                 alloc_qty[p] = q
-                dist, card = line_unit_extra(net, band[j], km[j], request.line_weight[li])
+                dist, card = line_unit_extra(
+                    net, band[j], km[j], request.line_weight[li]
+                )
                 comp[COST_UNIT] += q * request.unit_cost[n]
                 comp[COST_UNIT_DISTANCE] += q * dist
                 comp[COST_RATE_CARD] += q * card

@@ -134,9 +134,12 @@ def _flow(
                             changed = True
         target = -1
         for a in range(s):
-            if out[a] < cap[subset[a]] and d_node[a] < INF:
-                if target < 0 or d_node[a] < d_node[target]:
-                    target = a
+            if (
+                out[a] < cap[subset[a]]
+                and d_node[a] < INF
+                and (target < 0 or d_node[a] < d_node[target])
+            ):
+                target = a
         if target < 0:
             break
         # Bottleneck along the path (node <- line <- node <- ... <- root line).

@@ -23,6 +23,8 @@ __all__ = [
     "NOT_COVERED",
     "band_of",
     "line_unit_extra",
+    "node_rates",
+    "pair_extras",
     "rated_components",
     "rated_package",
 ]
@@ -69,7 +71,9 @@ def rated_package(net: Any, band: int) -> float:
 
 
 @njit(cache=True, nogil=True, inline="always")
-def line_unit_extra(net: Any, band: int, km: float, weight: float) -> tuple[float, float]:
+def line_unit_extra(
+    net: Any, band: int, km: float, weight: float
+) -> tuple[float, float]:
     """One unit's v1.1 extra at a node ``km`` away: (unit_distance, rate_card).
 
     ``unit_per_km x km`` and ``band.unit + band.per_kg x weight`` (0 without a band).
@@ -126,3 +130,54 @@ def rated_components(
                 orders.order_unfilled_order[o], orders.order_weight[o], 1
             )
     return out
+
+
+@njit(cache=True, nogil=True)
+def pair_extras(
+    net: Any,  # records.NetworkRecord
+    orders: Any,  # records.OrdersRecord
+    line: np.ndarray,  # int64[k]: the line of each (line, node) pair
+    node: np.ndarray,  # int64[k]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per (line, node): one unit's v1.1 extra and its package's (for batch models).
+
+    Returns ``unit`` (``unit_distance + rate_card`` of one unit of the line) and
+    ``package`` (the band's package of the line's order at the node).
+    """
+    unit = np.empty(line.shape[0], dtype=np.float64)
+    package = np.empty(line.shape[0], dtype=np.float64)
+    for i in range(line.shape[0]):
+        o = orders.line_order[line[i]]
+        km = km_between(net.node_xyz[node[i]], orders.order_xyz[o])
+        band = band_of(net, orders.order_method[o], km)
+        dist, card = line_unit_extra(net, band, km, orders.line_weight[line[i]])
+        unit[i] = dist + card
+        package[i] = rated_package(net, band)
+    return unit, package
+
+
+@njit(cache=True, nogil=True)
+def node_rates(
+    net: Any,  # records.NetworkRecord
+    request: Any,  # records.Request
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every node's band, band package and unit cost per line for one order (explain).
+
+    Returns ``band`` int64[n_nodes] (``band_of``), ``package`` float64[n_nodes]
+    and ``unit`` float64[n_nodes, n_lines]: the node's ``unit_cost`` plus the
+    line's v1.1 extra (``line_unit_extra``).
+    """
+    n = net.node_xyz.shape[0]
+    n_lines = request.line_qty.shape[0]
+    bands = np.empty(n, dtype=np.int64)
+    package = np.empty(n, dtype=np.float64)
+    unit = np.empty((n, n_lines), dtype=np.float64)
+    for i in range(n):
+        km = km_between(net.node_xyz[i], request.dest_xyz)
+        band = band_of(net, request.method, km)
+        bands[i] = band
+        package[i] = rated_package(net, band)
+        for li in range(n_lines):
+            dist, card = line_unit_extra(net, band, km, request.line_weight[li])
+            unit[i, li] = request.unit_cost[i] + dist + card
+    return bands, package, unit

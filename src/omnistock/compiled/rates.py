@@ -19,24 +19,17 @@ if TYPE_CHECKING:
     from omnistock.model.orders import Order
     from omnistock.model.scenario import Scenario
 
-__all__ = ["NO_METHOD", "network_rates", "order_rates", "order_rates", "orders_rates", "uses_rates"]
+__all__ = [
+    "NO_METHOD",
+    "line_weights",
+    "network_rates",
+    "order_rates",
+    "orders_rates",
+    "rated_batch",
+]
 
 #: ``band_method`` of a band that names no method.
 NO_METHOD = -1
-
-
-def uses_rates(scenario: Scenario) -> bool:
-    """Whether the scenario uses any v1.1 cost (SKU weights alone change nothing)."""
-    costs = scenario.costs
-    return (
-        costs.unit_per_km > 0.0
-        or costs.unfilled_order > 0.0
-        or len(costs.rate_card) > 0
-        or any(
-            o.unfilled_unit_cost is not None or o.unfilled_order_cost is not None
-            for o in scenario.orders
-        )
-    )
 
 
 def network_rates(scenario: Scenario) -> dict[str, Any]:
@@ -68,7 +61,9 @@ def network_rates(scenario: Scenario) -> dict[str, Any]:
     }
 
 
-def order_rates(unfilled: float, unfilled_order: float, order: Order) -> tuple[float, float]:
+def order_rates(
+    unfilled: float, unfilled_order: float, order: Order
+) -> tuple[float, float]:
     """One order's unfilled cost per unit and per order, before the tier weight.
 
     ``unfilled`` and ``unfilled_order`` are the scenario's (``costs``); an order's

@@ -80,6 +80,10 @@ def _check_lines(order: dict[str, Any]) -> None:
         check_numbers(line, {"qty": QTY}, where)
 
 
+def _is_none(value: Any) -> bool:
+    return value is None
+
+
 class Order(BaseModel):
     """One customer order: where it goes, how, for whom, and its lines.
 
@@ -101,8 +105,9 @@ class Order(BaseModel):
     max_splits: int | None = Field(default=None, ge=1, le=MAX_QTY)
     lines: tuple[OrderLine, ...] = Field(min_length=1)
     # Contract v1.1: the order's own lost-sale costs (null: the costs' ones).
-    unfilled_unit_cost: Cost | None = None
-    unfilled_order_cost: Cost | None = None
+    # (left out of dumps when null: a v1 order's JSON stays v1's)
+    unfilled_unit_cost: Cost | None = Field(default=None, exclude_if=_is_none)
+    unfilled_order_cost: Cost | None = Field(default=None, exclude_if=_is_none)
 
     @model_validator(mode="before")
     @classmethod

@@ -50,7 +50,9 @@ class RateBand(BaseModel):
         where = f"costs.rate_card band ({describe(data, 'method', 'max_km')})"
         require_choice(data, "method", METHODS, where)
         check_numbers(
-            data, {"package": COST, "unit": COST, "per_kg": COST, "max_km": MAX_KM}, where
+            data,
+            {"package": COST, "unit": COST, "per_kg": COST, "max_km": MAX_KM},
+            where,
         )
         if isinstance(data, dict) and data.get("max_km") == 0:
             msg = f"{where}: max_km must be > 0. Got max_km=0."
@@ -64,7 +66,9 @@ def check_bands(bands: tuple[RateBand, ...]) -> None:
     for i, band in enumerate(bands):
         key = (band.method, band.max_km)
         if key in seen:
-            what = "two unbounded bands" if band.max_km is None else "a duplicate max_km"
+            what = (
+                "two unbounded bands" if band.max_km is None else "a duplicate max_km"
+            )
             msg = (
                 f"costs.rate_card[{i}] (method {band.method!r}, max_km "
                 f"{band.max_km!r}): {what} for one method. Got max_km={band.max_km!r} twice."

@@ -83,6 +83,11 @@ class Rules(BaseModel):
         return float(self.tier_weights.get(tier, 1.0))
 
 
+def _unset(value: Any) -> bool:
+    """A contract v1.1 field at its default (not dumped, see ``Costs``)."""
+    return value is None or not value
+
+
 class Costs(BaseModel):
     """Cost coefficients of the objective (docs/semantics.md, S9)."""
 
@@ -92,12 +97,17 @@ class Costs(BaseModel):
     per_km: Cost = Field(default=0.01, description="Per package per km.")
     unfilled: Cost = Field(default=1000.0, description="Per unfilled unit.")
     # Contract v1.1 (docs/scenario.md, "Rate cards"): all default to "absent".
-    unit_per_km: Cost = Field(default=0.0, description="Per unit per km.")
+    # Left out of dumps at their defaults: a v1 scenario's JSON stays v1's.
+    unit_per_km: Cost = Field(
+        default=0.0, description="Per unit per km.", exclude_if=_unset
+    )
     unfilled_order: Cost = Field(
-        default=0.0, description="Per order with any unfilled unit."
+        default=0.0, description="Per order with any unfilled unit.", exclude_if=_unset
     )
     rate_card: tuple[RateBand, ...] = Field(
-        default=(), description="Carrier bands by method and distance."
+        default=(),
+        description="Carrier bands by method and distance.",
+        exclude_if=_unset,
     )
 
     @model_validator(mode="before")

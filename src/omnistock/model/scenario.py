@@ -53,7 +53,8 @@ class Scenario(BaseModel):
     orders: tuple[Order, ...] = ()
     rules: Rules = Field(default_factory=Rules)
     costs: Costs = Field(default_factory=Costs)
-    skus: tuple[Sku, ...] = ()
+    #: Contract v1.1 SKU weights (left out of dumps when empty: v1 JSON stays v1's).
+    skus: tuple[Sku, ...] = Field(default=(), exclude_if=lambda v: not v)
 
     _compiled: CompiledScenario | None = PrivateAttr(default=None)
 

@@ -26,6 +26,7 @@ import numpy as np
 
 from omnistock._kernels.cost import COST_TOL
 from omnistock.compiled import CompiledScenario
+from omnistock.compiled.rates import rated_batch
 from omnistock.progress import Reporter
 from omnistock.solvers.base import Capabilities, Solution, SolveStatus
 from omnistock.solvers.optimal.candidates import candidates, components
@@ -39,6 +40,7 @@ from omnistock.solvers.optimal.incumbents import (
 )
 from omnistock.solvers.optimal.model import solve_model
 from omnistock.solvers.optimal.options import OptimalOptions, ProgressCallback
+from omnistock.solvers.optimal.rated import solve_rated
 
 __all__ = ["OptimalOptions", "OptimalSolver", "ProgressCallback"]
 
@@ -90,6 +92,8 @@ class OptimalSolver:
     def _run(
         self, compiled: CompiledScenario, options: OptimalOptions, reporter: Reporter
     ) -> Solution:
+        if rated_batch(compiled.network, compiled.orders):
+            return solve_rated(compiled, options)  # contract v1.1: one exact MILP
         start = time.perf_counter()
         deadline = start + options.time_limit * (1.0 - _RESERVE)
         orders = compiled.orders

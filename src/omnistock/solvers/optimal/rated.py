@@ -1,0 +1,131 @@
+"""The ``optimal`` solver on a batch with contract v1.1 terms: one exact MILP.
+
+The v1 model (``milp.build_milp``) with the v1.1 costs added where they fall
+(docs/decisions.md, "rate cards"): each candidate's unit cost gains its line's
+``unit_per_km x km + band.unit + band.per_kg x kg``, each package its band's
+``package``, each line's unfilled unit its order's own cost (already in the v1
+model), and each order with an unfilled-order charge a binary ``w`` with
+``sum of its lines' u <= Q w`` priced ``charge x tier weight``. The model is
+exact, so the back-end's bound is a valid bound on the v1.1 objective; the
+greedy plan (exact per order under v1.1) is the warm start and the answer when
+cheaper, so a time limit still returns a feasible plan with a valid bound.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from typing import Any
+
+import numpy as np
+
+from omnistock._kernels.cost import COST_TOL, unfilled_cost
+from omnistock._kernels.rates import pair_extras
+from omnistock.compiled import CompiledScenario
+from omnistock.solvers.base import Solution, SolveStatus
+from omnistock.solvers.optimal.candidates import Candidates, candidates
+from omnistock.solvers.optimal.colgen import decode
+from omnistock.solvers.optimal.incumbents import (
+    objective_of,
+    triples_of,
+    warm_start_solution,
+)
+from omnistock.solvers.optimal.milp import MilpData, build_milp, solve_milp
+from omnistock.solvers.optimal.options import OptimalOptions
+
+__all__ = ["rated_milp", "solve_rated"]
+
+
+def rated_milp(compiled: CompiledScenario, cand: Candidates) -> MilpData:
+    """The v1 MILP of the whole batch with the v1.1 costs and ``w`` variables."""
+    net, orders = compiled.network, compiled.orders
+    data = build_milp(compiled, cand, np.ones(orders.n_orders, dtype=np.bool_))
+    nx = data.cand.size
+    ny = data.pair.size
+    unit_extra, _ = pair_extras(
+        net.record,
+        orders.record,
+        cand.line[data.cand],
+        cand.pair_node[cand.pair[data.cand]],
+    )
+    pair_line = orders.line_indptr[cand.pair_order[data.pair]]  # any line of the order
+    _, package_extra = pair_extras(
+        net.record, orders.record, pair_line, cand.pair_node[data.pair]
+    )
+    cost = data.cost.copy()
+    cost[:nx] += unit_extra
+    cost[nx : nx + ny] += package_extra
+    # One w per order that pays a charge: sum of its lines' u - Q w <= 0.
+    charge = unfilled_cost(orders.order_unfilled_order, orders.order_weight, 1)
+    charged = np.flatnonzero(charge > 0.0)
+    u0 = nx + ny
+    line_order = orders.line_order[data.lines]
+    rows_c: list[np.ndarray] = []
+    rows_v: list[np.ndarray] = []
+    w0 = data.n_vars
+    for k, o in enumerate(charged.tolist()):
+        mine = np.flatnonzero(line_order == o)
+        total = float(orders.line_qty[data.lines[mine]].sum())
+        rows_c.append(np.concatenate([u0 + mine, [w0 + k]]))
+        rows_v.append(np.concatenate([np.ones(mine.size), [-total]]))
+    n_new = charged.size
+    lengths = np.array([c.size for c in rows_c], dtype=np.int64)
+    indptr = np.concatenate([data.a_indptr, data.a_indptr[-1] + np.cumsum(lengths)])
+    return dataclasses.replace(
+        data,
+        cost=np.concatenate([cost, charge[charged]]),
+        lb=np.concatenate([data.lb, np.zeros(n_new)]),
+        ub=np.concatenate([data.ub, np.ones(n_new)]),
+        integer=np.concatenate([data.integer, np.ones(n_new, dtype=np.bool_)]),
+        a_indptr=indptr.astype(np.int64),
+        a_col=np.concatenate([data.a_col, *rows_c]).astype(np.int64),
+        a_val=np.concatenate([data.a_val, *rows_v]).astype(np.float64),
+        lo=np.concatenate([data.lo, np.full(n_new, -np.inf)]),
+        hi=np.concatenate([data.hi, np.zeros(n_new)]),
+    )
+
+
+def solve_rated(compiled: CompiledScenario, options: OptimalOptions) -> Solution:
+    """The batch optimum under v1.1 costs (module docstring); never worse than greedy."""
+    start = time.perf_counter()
+    warm_sol = warm_start_solution(compiled) if options.warm_start else None
+    cand = candidates(compiled)
+    data = rated_milp(compiled, cand)
+    left = max(options.time_limit - (time.perf_counter() - start), 0.01)
+    answer = solve_milp(data, options, left, None)
+    triples = np.empty((0, 3), dtype=np.int64)
+    if answer.values is not None:
+        triples = decode(cand, data, np.asarray(answer.values))
+    objective = objective_of(compiled, triples)
+    status = answer.status
+    if answer.values is None:
+        status = SolveStatus.TIME_LIMIT
+    if warm_sol is not None:
+        warm = triples_of(warm_sol)
+        warm_objective = objective_of(compiled, warm)
+        if answer.values is None or warm_objective < objective - COST_TOL * (
+            1.0 + abs(objective)
+        ):
+            triples, objective = warm, warm_objective
+    bound = min(float(answer.bound), objective) if np.isfinite(answer.bound) else 0.0
+    tol = COST_TOL * (1.0 + abs(objective))
+    if status == SolveStatus.TIME_LIMIT and objective - bound <= max(
+        options.gap * abs(objective), tol
+    ):
+        proven = objective - bound <= tol and options.gap == 0
+        status = SolveStatus.OPTIMAL if proven else SolveStatus.FEASIBLE
+    info: dict[str, Any] = {
+        "backend": options.backend,
+        "rated": True,
+        "objective": objective,
+        "packages": int(cand.pair_order.shape[0]),
+        "seconds": time.perf_counter() - start,
+    }
+    return Solution(
+        line_idx=triples[:, 0].copy(),
+        node_idx=triples[:, 1].copy(),
+        qty=triples[:, 2].copy(),
+        status=status,
+        bound=bound,
+        info=info,
+    )
