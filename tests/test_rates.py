@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 
+import polars as pl
 import pytest
 from hypothesis import HealthCheck, given, settings
 from pydantic import ValidationError
@@ -249,3 +250,42 @@ def test_every_solver_plan_passes_check(s):
     """Tests that every per-order solver's v1.1 plan keeps every rule and prices it right."""
     for name in ("greedy", "priority", "nearest", "most_stock", "lookahead", "null"):
         solved(s, name)
+
+
+@_SETTINGS
+@given(scenarios(max_nodes=4, max_skus=3, max_orders=4, rates=True))
+def test_relax_bounds_the_v1_1_optimum(s):
+    """Tests that relax()'s LP bound stays below the v1.1 optimum (a valid bound)."""
+    from omnistock import relax
+
+    ref = reference_optimum(s)
+    assert relax(s).bound <= ref.objective + 1e-6 * (1 + abs(ref.objective))
+
+
+def test_explain_shows_the_band_and_each_lines_unit_cost():
+    """Tests explain's v1.1 columns: W1's band 1, its unit cost per line, rule rate_card."""
+    card = [{"max_km": 50, "package": 1}, {"max_km": 200, "package": 3, "per_kg": 1.5}]
+    s = scenario({"rate_card": card}, skus=[{"sku": "A", "weight_kg": 4}])
+    frame = solve(s, solver="greedy").explain("o")
+    w1 = frame.row(by_predicate=pl.col("node_id") == "W1", named=True)
+    assert w1["band"] == 1
+    assert w1["unit_cost"] == pytest.approx([6.0])
+    assert w1["package_cost"] == pytest.approx(5.0 + 3.0)
+    s = scenario({"rate_card": [{"max_km": 50}]})
+    frame = solve(s, solver="greedy").explain("o")
+    assert frame.filter(pl.col("node_id") == "W1")["reason"][0] == "rate_card"
+
+
+def test_sourcer_decides_and_prices_like_greedy():
+    """Tests that the Sourcer's decision under v1.1 costs is greedy's, component by component."""
+    from omnistock import Sourcer
+
+    card = [{"max_km": 500, "package": 3, "unit": 0.5, "per_kg": 1.5}]
+    s = scenario(
+        {"rate_card": card, "unit_per_km": 0.01},
+        skus=[{"sku": "A", "weight_kg": 4}],
+        unfilled_order_cost=9.0,
+    )
+    plan = solve(s, solver="greedy")
+    decision = Sourcer(s).source(s.orders[0])
+    assert decision.cost_breakdown == pytest.approx(plan.cost_breakdown)

@@ -24,7 +24,8 @@ from omnistock._kernels.rates import pair_extras
 from omnistock.compiled import CompiledScenario
 from omnistock.solvers.base import Solution, SolveStatus
 from omnistock.solvers.optimal.candidates import Candidates, candidates
-from omnistock.solvers.optimal.colgen import decode
+from omnistock.solvers.optimal.bounds import RowPrices, dual_prices
+from omnistock.solvers.optimal.colgen import decode, solve_lp
 from omnistock.solvers.optimal.incumbents import (
     objective_of,
     triples_of,
@@ -33,13 +34,23 @@ from omnistock.solvers.optimal.incumbents import (
 from omnistock.solvers.optimal.milp import MilpData, build_milp, solve_milp
 from omnistock.solvers.optimal.options import OptimalOptions
 
-__all__ = ["rated_milp", "solve_rated"]
+__all__ = ["rated_milp", "relax_rated", "solve_rated"]
 
 
-def rated_milp(compiled: CompiledScenario, cand: Candidates) -> MilpData:
-    """The v1 MILP of the whole batch with the v1.1 costs and ``w`` variables."""
+def rated_milp(
+    compiled: CompiledScenario, cand: Candidates, *, all_constraints: bool = False
+) -> MilpData:
+    """The v1 MILP of the whole batch with the v1.1 costs and ``w`` variables.
+
+    ``all_constraints`` as in ``build_milp`` (every stock row and capacity).
+    """
     net, orders = compiled.network, compiled.orders
-    data = build_milp(compiled, cand, np.ones(orders.n_orders, dtype=np.bool_))
+    data = build_milp(
+        compiled,
+        cand,
+        np.ones(orders.n_orders, dtype=np.bool_),
+        all_constraints=all_constraints,
+    )
     nx = data.cand.size
     ny = data.pair.size
     unit_extra, _ = pair_extras(
@@ -129,3 +140,27 @@ def solve_rated(compiled: CompiledScenario, options: OptimalOptions) -> Solution
         bound=bound,
         info=info,
     )
+
+
+def relax_rated(
+    compiled: CompiledScenario, time_limit: float, engine: str
+) -> tuple[float, bool, RowPrices | None]:
+    """The LP relaxation of :func:`rated_milp` (``omnistock.relax`` on a v1.1 batch).
+
+    Returns the LP bound, whether it was proven, and the rows' prices (None when
+    the LP did not solve in time: the bound is then 0, valid as costs are >= 0).
+    """
+    cand = candidates(compiled, stock_in_bound=False)
+    data = rated_milp(compiled, cand, all_constraints=True)
+    lp = solve_lp(data, time_limit, engine)
+    if not lp.ok:
+        return 0.0, False, None
+    # One w (and one row) per charged order, after the v1 rows dual_prices reads.
+    n_w = data.n_vars - (
+        data.cand.size
+        + data.pair.size
+        + data.lines.size
+        + data.all_or_nothing_orders.size
+    )
+    duals = lp.duals[: lp.duals.shape[0] - n_w]
+    return lp.objective, True, dual_prices(compiled, data, duals)
