@@ -23,8 +23,8 @@ from omnistock._kernels.cost import COST_TOL, unfilled_cost
 from omnistock._kernels.rates import pair_extras
 from omnistock.compiled import CompiledScenario
 from omnistock.solvers.base import Solution, SolveStatus
-from omnistock.solvers.optimal.candidates import Candidates, candidates
 from omnistock.solvers.optimal.bounds import RowPrices, dual_prices
+from omnistock.solvers.optimal.candidates import Candidates, candidates
 from omnistock.solvers.optimal.colgen import decode, solve_lp
 from omnistock.solvers.optimal.incumbents import (
     objective_of,
