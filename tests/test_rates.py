@@ -289,3 +289,46 @@ def test_sourcer_decides_and_prices_like_greedy():
     plan = solve(s, solver="greedy")
     decision = Sourcer(s).source(s.orders[0])
     assert decision.cost_breakdown == pytest.approx(plan.cost_breakdown)
+
+
+def test_samples_flat_is_v1_and_carrier_prices_by_the_card():
+    """Tests samples.network(costs=...): flat is today's bytes; carrier's plans pass check."""
+    from omnistock import samples
+
+    flat = samples.network("small", seed=3)
+    assert samples.network("small", seed=3, costs="flat").to_json() == flat.to_json()
+    carrier = samples.network("small", seed=3, costs="carrier")
+    assert carrier.nodes == flat.nodes and carrier.stock == flat.stock
+    weights = [s.weight_kg for s in carrier.skus]
+    assert 0.1 <= min(weights) and max(weights) <= 25.0
+    assert {b.method for b in carrier.costs.rate_card} == {"ship", "same_day", "pickup"}
+    s = carrier.with_orders(samples.orders(carrier, 60, seed=3))
+    for name in ("greedy", "nearest", "optimal"):
+        plan = solved(s, name)
+        assert plan.cost_breakdown["rate_card"] > 0
+    with pytest.raises(ValueError, match="costs must be one of flat, carrier"):
+        samples.network("small", costs="zones")
+
+
+def test_cli_sample_writes_carrier_costs(tmp_path):
+    """Tests `omnistock sample --costs carrier`: the file holds the card and the weights."""
+    from omnistock.cli.app import main
+
+    out = tmp_path / "day.json"
+    assert (
+        main(
+            [
+                "sample",
+                "small",
+                "--orders",
+                "5",
+                "--costs",
+                "carrier",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    s = Scenario.from_json(out)
+    assert s.costs.rate_card and s.skus
