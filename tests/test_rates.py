@@ -300,7 +300,7 @@ def test_samples_flat_is_v1_and_carrier_prices_by_the_card():
     carrier = samples.network("small", seed=3, costs="carrier")
     assert carrier.nodes == flat.nodes and carrier.stock == flat.stock
     weights = [s.weight_kg for s in carrier.skus]
-    assert 0.1 <= min(weights) and max(weights) <= 25.0
+    assert min(weights) >= 0.1 and max(weights) <= 25.0
     assert {b.method for b in carrier.costs.rate_card} == {"ship", "same_day", "pickup"}
     s = carrier.with_orders(samples.orders(carrier, 60, seed=3))
     for name in ("greedy", "nearest", "optimal"):
