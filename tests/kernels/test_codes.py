@@ -81,4 +81,9 @@ def test_policy_codes_are_distinct():
 def test_every_code_is_exported():
     """Tests that the table exports exactly the names pinned here and its dicts."""
     pinned = {*REASONS, *METHOD_NAMES, *KIND_NAMES, *COSTS, *POLICIES}
-    assert set(codes.__all__) == pinned | {"COMPONENTS", "KIND_CODES", "METHOD_CODES"}
+    assert set(codes.__all__) == pinned | {
+        "COMPONENTS",
+        "KIND_CODES",
+        "METHOD_CODES",
+        "RATED_COMPONENTS",
+    }

@@ -23,7 +23,7 @@ sorted nodes.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from numba import njit
@@ -33,7 +33,27 @@ from omnistock._kernels.cost import package_cost_kernel
 from omnistock._kernels.rates import band_of, line_unit_extra, rated_package
 from omnistock._kernels.subsets import INF, Incumbent, better, prunable
 
-__all__ = ["rated_decision", "rated_terms"]
+__all__ = ["RatedOrder", "rated_decision", "rated_terms"]
+
+
+class RatedOrder(NamedTuple):
+    """One order's search space under v1.1 costs (built inside :func:`rated_decision`).
+
+    ``node``, ``prio``, ``fixed`` (package cost), ``cap`` per candidate;
+    ``unit`` and ``use`` per (candidate, line); ``qty`` per line; ``penalty``
+    (one unfilled unit), ``charge`` (any unit unfilled), ``all_or_nothing``.
+    """
+
+    node: np.ndarray
+    prio: np.ndarray
+    fixed: np.ndarray
+    unit: np.ndarray
+    use: np.ndarray
+    cap: np.ndarray
+    qty: np.ndarray
+    penalty: float
+    charge: float
+    all_or_nothing: bool
 
 
 @njit(cache=True, nogil=True)
@@ -79,18 +99,14 @@ def rated_terms(
 @njit(cache=True, nogil=True)
 def _flow(
     subset: np.ndarray,  # int64[s] candidate positions
-    unit: np.ndarray,  # float64[m, n_lines]
-    use: np.ndarray,  # int64[m, n_lines]
-    cap: np.ndarray,  # int64[m]
-    qty: np.ndarray,  # int64[n_lines]
-    penalty: float,
-    charge: float,
-    all_or_nothing: bool,
+    rt: RatedOrder,
 ) -> tuple[float, np.ndarray]:
     """The cheapest units over ``subset``: (variable cost incl. unfilled, units[s, L]).
 
     ``inf`` when an all-or-nothing order cannot be filled in full here.
     """
+    unit, use, cap, qty = rt.unit, rt.use, rt.cap, rt.qty
+    penalty, charge, all_or_nothing = rt.penalty, rt.charge, rt.all_or_nothing
     s = subset.shape[0]
     n_lines = qty.shape[0]
     x = np.zeros((s, n_lines), dtype=np.int64)
@@ -179,27 +195,10 @@ def _flow(
 
 
 @njit(cache=True, nogil=True)
-def _evaluate(
-    subset: np.ndarray,
-    cand_node: np.ndarray,
-    prio: np.ndarray,
-    fixed: np.ndarray,
-    unit: np.ndarray,
-    use: np.ndarray,
-    cap: np.ndarray,
-    request: Any,
-) -> tuple[Incumbent, np.ndarray, bool]:
+def _evaluate(subset: np.ndarray, rt: RatedOrder) -> tuple[Incumbent, np.ndarray, bool]:
     """The rank of the best decision over ``subset`` and its units."""
-    var, x = _flow(
-        subset,
-        unit,
-        use,
-        cap,
-        request.line_qty,
-        request.penalty,
-        request.charge,
-        request.all_or_nothing,
-    )
+    cand_node, prio, fixed = rt.node, rt.prio, rt.fixed
+    var, x = _flow(subset, rt)
     if var == INF:
         return Incumbent(INF, 0, 0, np.empty(0, dtype=np.int64)), x, False
     cost = var
@@ -221,13 +220,11 @@ def _var_bound(
     chosen: np.ndarray,  # int64[d]
     order: np.ndarray,  # int64[m] candidates by package cost
     start: int,  # positions of ``order`` from here are still allowed
-    unit: np.ndarray,
-    use: np.ndarray,
-    qty: np.ndarray,
-    penalty: float,
-    all_or_nothing: bool,
+    rt: RatedOrder,
 ) -> float:
     """Per line: its units at the least price among chosen and allowed nodes."""
+    unit, use, qty = rt.unit, rt.use, rt.qty
+    penalty, all_or_nothing = rt.penalty, rt.all_or_nothing
     total = 0.0
     for li in range(qty.shape[0]):
         best = INF if all_or_nothing else penalty
@@ -265,6 +262,18 @@ def rated_decision(
         cap[j] = min(cap_left[cand_node[j]], total_q)
         for li in range(n_lines):
             use[j, li] = min(cand_use[j, li], qty[li])
+    rt = RatedOrder(
+        cand_node,
+        prio,
+        fixed,
+        unit,
+        use,
+        cap,
+        qty,
+        request.penalty,
+        request.charge,
+        request.all_or_nothing,
+    )
     by_prio = np.argsort(prio, kind="mergesort")
     order = by_prio[np.argsort(fixed[by_prio], kind="mergesort")]
     inc = Incumbent(
@@ -282,16 +291,7 @@ def rated_decision(
     while True:
         extended = False
         if d < kmax and start < m:
-            vb = _var_bound(
-                chosen[:d],
-                order,
-                start,
-                unit,
-                use,
-                qty,
-                request.penalty,
-                request.all_or_nothing,
-            )
+            vb = _var_bound(chosen[:d], order, start, rt)
             if vb < INF:
                 for p in range(start, m):
                     j = order[p]
@@ -301,9 +301,7 @@ def rated_decision(
                     pos[d] = p
                     d += 1
                     fsum += fixed[j]
-                    new, x, ok = _evaluate(
-                        chosen[:d], cand_node, prio, fixed, unit, use, cap, request
-                    )
+                    new, x, ok = _evaluate(chosen[:d], rt)
                     evaluated += 1
                     if ok and better(new, inc):
                         inc = new

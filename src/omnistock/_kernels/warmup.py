@@ -33,6 +33,13 @@ _WALK = (
     *_COMMON,
     "candidates.collect_candidates",
     "geo.km_pairs",
+    "rated_order.rated_order",  # contract v1.1's path of decide_order
+    "rated_search._evaluate",
+    "rated_search._flow",
+    "rated_search._var_bound",
+    "rated_search.rated_decision",
+    "rated_search.rated_terms",
+    "rates.band_of",
     "records._new_state",
     "search.best_decision",
     "sourcing._grow",
