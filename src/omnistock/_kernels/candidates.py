@@ -33,7 +33,7 @@ from omnistock._kernels.eligibility import (
 )
 from omnistock._kernels.geo import EARTH_RADIUS_KM, km_between
 from omnistock._kernels.protection import usable
-from omnistock._kernels.rates import NOT_COVERED, band_of
+from omnistock._kernels.rates import card_reach
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -132,7 +132,8 @@ def collect_candidates(
     max_distance_km = net.max_distance_km
     radius_km = net.same_day_radius_km
     need_km = max_distance_km < np.inf or method == SAME_DAY
-    has_card = net.band_method.shape[0] > 0
+    # v1.1: the rate card's reach for the order's method (inf: nothing to check)
+    reach = card_reach(net, method) if net.band_method.shape[0] > 0 else np.inf
     cand_use = np.empty((size, n_lines), dtype=np.int64)
     cand_row = np.empty((size, n_lines), dtype=np.int64)
     big = np.iinfo(np.int64).max
@@ -169,14 +170,8 @@ def collect_candidates(
             km = km_between(node_xyz[node], dest_xyz)
             if distance_reason(km, method, max_distance_km, radius_km) != ELIGIBLE:
                 continue
-        if (
-            has_card
-            and band_of(  # v1.1 rule "rate_card", after the v1 rules
-                net, method, km_between(node_xyz[node], dest_xyz)
-            )
-            == NOT_COVERED
-        ):
-            continue
+        if reach < np.inf and km_between(node_xyz[node], dest_xyz) > reach:
+            continue  # v1.1 rule "rate_card", after the v1 rules
         cand_node[m] = node
         cand_half[m] = half_chord(node_xyz[node], dest_xyz)
         m += 1

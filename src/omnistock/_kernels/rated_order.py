@@ -43,11 +43,12 @@ def rated_order(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """``sourcing.decide_order`` for an order with a v1.1 term (same returns)."""
     cand_node, _, _, cand_row = cands
+    terms = rated_terms(cands, net, request)
     if policy == POLICY_GREEDY:
-        sel, units, _ = rated_decision(cands, net, state.capacity, request)
+        sel, units, _ = rated_decision(cands, terms, net, state.capacity, request)
     else:
         sel, units = walk(policy, cands, net, state, request)
-    _, _, band, km = rated_terms(cands, net, request)
+    band, km = terms[2], terms[3]
     line_qty = request.line_qty
     n_lines = line_qty.shape[0]
     count = 0

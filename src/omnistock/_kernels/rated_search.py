@@ -218,31 +218,47 @@ def _evaluate(subset: np.ndarray, rt: RatedOrder) -> tuple[Incumbent, np.ndarray
 @njit(cache=True, nogil=True)
 def _var_bound(
     chosen: np.ndarray,  # int64[d]
-    order: np.ndarray,  # int64[m] candidates by package cost
+    order: np.ndarray,  # int64[k] candidates by package cost
     start: int,  # positions of ``order`` from here are still allowed
     rt: RatedOrder,
+    spread: np.ndarray,  # float64[m]: added to an allowed node's unit price
 ) -> float:
-    """Per line: its units at the least price among chosen and allowed nodes."""
+    """Per line: its units at the least price among chosen and allowed nodes.
+
+    An allowed node's price is its unit cost plus ``spread`` (0: the plain bound).
+    Units no such node holds are unfilled, and then the unfilled-order charge is
+    due; capacity is dropped (a lower bound).
+    """
     unit, use, qty = rt.unit, rt.use, rt.qty
     penalty, all_or_nothing = rt.penalty, rt.all_or_nothing
     total = 0.0
+    short = False  # a line these nodes cannot fill even together: the charge is due
     for li in range(qty.shape[0]):
-        best = INF if all_or_nothing else penalty
+        best = INF
+        avail = 0
         for a in range(chosen.shape[0]):
             if use[chosen[a], li] > 0:
                 best = min(best, unit[chosen[a], li])
+                avail += use[chosen[a], li]
         for p in range(start, order.shape[0]):
             if use[order[p], li] > 0:
-                best = min(best, unit[order[p], li])
-        if best == INF:
-            return INF
-        total += qty[li] * best
-    return total
+                best = min(best, unit[order[p], li] + spread[order[p]])
+                avail += use[order[p], li]
+        served = min(avail, qty[li])
+        if served < qty[li]:
+            if all_or_nothing:
+                return INF
+            short = True
+        if not all_or_nothing:
+            best = min(best, penalty)
+        total += served * best + (qty[li] - served) * penalty
+    return total + rt.charge if short else total
 
 
 @njit(cache=True, nogil=True)
 def rated_decision(
     cands: Any,  # candidates.collect_candidates
+    terms: Any,  # rated_terms(cands, net, request): computed once by the caller
     net: Any,  # records.NetworkRecord
     cap_left: np.ndarray,  # int64[n_nodes]
     request: Any,  # records.Request
@@ -253,7 +269,7 @@ def rated_decision(
     m = cand_node.shape[0]
     n_lines = qty.shape[0]
     total_q = qty.sum()
-    fixed, unit, _, _ = rated_terms(cands, net, request)
+    fixed, unit = terms[0], terms[1]
     prio = np.empty(m, dtype=np.int64)
     cap = np.empty(m, dtype=np.int64)
     use = np.empty((m, n_lines), dtype=np.int64)
@@ -281,42 +297,94 @@ def rated_decision(
     )
     inc_sub = np.empty(0, dtype=np.int64)
     inc_x = np.zeros((0, n_lines), dtype=np.int64)
+    evaluated = 0
+    plain = np.zeros(m, dtype=np.float64)
+    vb_all = _var_bound(np.empty(0, dtype=np.int64), order, 0, rt, plain)
+    if vb_all == INF:
+        return inc_sub, inc_x, evaluated
+    # 1. Every single node whose package fits under the incumbent.
+    one = np.empty(1, dtype=np.int64)
+    for p in range(m):
+        j = order[p]
+        if prunable(fixed[j] + vb_all, 1, inc):
+            break  # later nodes' packages cost no less
+        one[0] = j
+        new, x, ok = _evaluate(one, rt)
+        evaluated += 1
+        if ok and better(new, inc):
+            inc, inc_sub, inc_x = new, one.copy(), x
+    # 2. Two or more packages: only when the two least packages can compete, over
+    # the nodes whose package fits with the least other one (the rest cannot
+    # join a better decision); what is left to find ships from >= 2 nodes.
     kmax = min(request.split_limit, m, total_q)
-    chosen = np.empty(max(kmax, 1), dtype=np.int64)
-    pos = np.empty(max(kmax, 1), dtype=np.int64)
+    if (
+        kmax < 2
+        or m < 2
+        or prunable(fixed[order[0]] + fixed[order[1]] + vb_all, 2, inc)
+    ):
+        sel, units = _shipping(inc_sub, inc_x)
+        return sel, units, evaluated
+    keep = np.empty(m, dtype=np.int64)
+    n_keep = 0
+    for p in range(m):
+        other = fixed[order[1]] if p == 0 else fixed[order[0]]
+        if not prunable(fixed[order[p]] + other + vb_all, 2, inc):
+            keep[n_keep] = order[p]
+            n_keep += 1
+    keep = keep[:n_keep]
+    # A node not chosen yet spreads its package over the units it may give: a
+    # bound on any superset (its units cost at least unit + fixed / units).
+    spread = np.empty(m, dtype=np.float64)
+    for j in range(m):
+        spread[j] = fixed[j] / max(min(cap[j], use[j].sum()), 1)
+    chosen = np.empty(kmax, dtype=np.int64)
+    pos = np.empty(kmax, dtype=np.int64)
     d = 0
     start = 0
     fsum = 0.0
-    evaluated = 0
     while True:
         extended = False
-        if d < kmax and start < m:
-            vb = _var_bound(chosen[:d], order, start, rt)
-            if vb < INF:
-                for p in range(start, m):
-                    j = order[p]
-                    if prunable(fsum + fixed[j] + vb, 1, inc):
-                        break  # later siblings' packages cost no less
-                    chosen[d] = j
-                    pos[d] = p
-                    d += 1
-                    fsum += fixed[j]
+        if (
+            d < kmax
+            and start < n_keep
+            and not (
+                d > 0
+                and prunable(
+                    fsum + _var_bound(chosen[:d], keep, start, rt, spread), 2, inc
+                )
+            )
+        ):
+            vb = _var_bound(chosen[:d], keep, start, rt, plain)
+            for p in range(start, n_keep if vb < INF else start):
+                j = keep[p]
+                if prunable(fsum + fixed[j] + vb, 2, inc):
+                    break  # later siblings' packages cost no less
+                chosen[d] = j
+                pos[d] = p
+                d += 1
+                fsum += fixed[j]
+                if d >= 2:
                     new, x, ok = _evaluate(chosen[:d], rt)
                     evaluated += 1
                     if ok and better(new, inc):
-                        inc = new
-                        inc_sub = chosen[:d].copy()
-                        inc_x = x
-                    start = p + 1
-                    extended = True
-                    break
+                        inc, inc_sub, inc_x = new, chosen[:d].copy(), x
+                start = p + 1
+                extended = True
+                break
         if not extended:
             if d == 0:
                 break
             d -= 1
             fsum -= fixed[chosen[d]]
             start = pos[d] + 1
-    ships = np.zeros(inc_sub.shape[0], dtype=np.bool_)
-    for a in range(inc_sub.shape[0]):
-        ships[a] = inc_x[a].sum() > 0
-    return inc_sub[ships], inc_x[ships], evaluated
+    sel, units = _shipping(inc_sub, inc_x)
+    return sel, units, evaluated
+
+
+@njit(cache=True, nogil=True)
+def _shipping(sub: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The positions of ``sub`` that ship something, and their units."""
+    ships = np.zeros(sub.shape[0], dtype=np.bool_)
+    for a in range(sub.shape[0]):
+        ships[a] = x[a].sum() > 0
+    return sub[ships], x[ships]

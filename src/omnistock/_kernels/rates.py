@@ -22,6 +22,7 @@ __all__ = [
     "NO_BAND",
     "NOT_COVERED",
     "band_of",
+    "card_reach",
     "line_unit_extra",
     "node_rates",
     "pair_extras",
@@ -62,6 +63,27 @@ def band_of(net: Any, method: int, km: float) -> int:
         if km <= band_max_km[b] and (best < 0 or band_max_km[b] < band_max_km[best]):
             best = b
     return best
+
+
+@njit(cache=True, nogil=True)
+def card_reach(net: Any, method: int) -> float:
+    """The farthest km a band of ``method`` reaches (inf: no band applies, or one is unbounded).
+
+    ``band_of(net, method, km) == NOT_COVERED`` exactly when ``km`` is beyond it,
+    so the candidates need no km when it is ``inf``.
+    """
+    band_method = net.band_method
+    named = False
+    for b in range(band_method.shape[0]):
+        if band_method[b] == method:
+            named = True
+            break
+    want = method if named else -1
+    reach = -1.0
+    for b in range(band_method.shape[0]):
+        if band_method[b] == want:
+            reach = max(reach, net.band_max_km[b])
+    return np.inf if reach < 0.0 else reach
 
 
 @njit(cache=True, nogil=True, inline="always")

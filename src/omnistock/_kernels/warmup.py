@@ -40,6 +40,7 @@ _WALK = (
     "rated_search.rated_decision",
     "rated_search.rated_terms",
     "rates.band_of",
+    "rates.card_reach",
     "records._new_state",
     "search.best_decision",
     "sourcing._grow",
