@@ -88,6 +88,8 @@ if __name__ == "__main__":
     if what == "latency":
         print(latency(costs), flush=True)
     elif what == "batch":
-        print(batch(costs, int(sys.argv[3]) if len(sys.argv) > 3 else 100_000), flush=True)
+        print(
+            batch(costs, int(sys.argv[3]) if len(sys.argv) > 3 else 100_000), flush=True
+        )
     else:
         print(optimal(costs), flush=True)

@@ -82,7 +82,11 @@ class Decision:
         self.line_sku = request.line_sku
         self.line_idx, self.node_idx, self.row_idx, self.qty, comp = arrays
         # Contract v1.1's three components show when the order has such a term.
-        names = RATED_COMPONENTS if comp[5:].any() or self.network.rated else COMPONENTS
+        names = (
+            RATED_COMPONENTS
+            if self.network.rated or request.charge > 0.0
+            else COMPONENTS
+        )
         self.cost_breakdown = {name: float(comp[i]) for i, name in enumerate(names)}
         self.exempt = request.exempt
         self.committed = False

@@ -296,7 +296,9 @@ class Sourcer:
             penalty=unfilled_cost(unfilled, inputs.weight, 1),
             split_limit=inputs.split_limit,
             all_or_nothing=inputs.all_or_nothing,
-            line_weight=line_weights(net.sku_weight, (order,)),
+            line_weight=line_weights(net.sku_weight, (order,))
+            if net.sku_weight
+            else None,
             charge=unfilled_cost(unfilled_order, inputs.weight, 1),
         )
         stock = state.stock

@@ -33,7 +33,13 @@ from omnistock._kernels.cost import package_cost_kernel
 from omnistock._kernels.rates import band_of, line_unit_extra, rated_package
 from omnistock._kernels.subsets import INF, Incumbent, better, prunable
 
-__all__ = ["RatedOrder", "rated_decision", "rated_terms"]
+__all__ = ["MAX_SUBSETS", "RatedOrder", "rated_decision", "rated_terms"]
+
+#: Most node subsets of two or more one order's search evaluates. An order of
+#: many lines and units over many near-equal nodes can exceed it (a few in 10,000
+#: "large" carrier orders); its decision is then the best found so far, not a
+#: proven optimum (docs/decisions.md, "rate cards"). Every smaller search is exact.
+MAX_SUBSETS = 20_000
 
 
 class RatedOrder(NamedTuple):
@@ -217,42 +223,82 @@ def _evaluate(subset: np.ndarray, rt: RatedOrder) -> tuple[Incumbent, np.ndarray
 
 @njit(cache=True, nogil=True)
 def _var_bound(
-    chosen: np.ndarray,  # int64[d]
-    order: np.ndarray,  # int64[k] candidates by package cost
-    start: int,  # positions of ``order`` from here are still allowed
+    chosen: np.ndarray,  # int64[d] candidates chosen (priced by their unit cost)
+    kpos: np.ndarray,  # int64[m]: position in the search order, -1 when left out
+    start: int,  # candidates at positions >= start are still allowed
     rt: RatedOrder,
-    spread: np.ndarray,  # float64[m]: added to an allowed node's unit price
+    extra: np.ndarray,  # float64[m]: added to an allowed candidate's unit price
+    by_price: np.ndarray,  # int64[n_lines, m]: candidates by unit + extra, per line
 ) -> float:
-    """Per line: its units at the least price among chosen and allowed nodes.
+    """A lower bound on the variable cost: each line filled from its cheapest units.
 
-    An allowed node's price is its unit cost plus ``spread`` (0: the plain bound).
-    Units no such node holds are unfilled, and then the unfilled-order charge is
-    due; capacity is dropped (a lower bound).
+    Per line, the chosen and allowed candidates' units in price order (a chosen
+    one at its unit cost, an allowed one at unit + ``extra``), each up to what it
+    holds of the line and its capacity, the rest unfilled at the penalty (then
+    the unfilled-order charge is due when no node holds it). Capacity shared
+    between lines is dropped: a relaxation, so a valid bound.
     """
-    unit, use, qty = rt.unit, rt.use, rt.qty
+    unit, use, cap, qty = rt.unit, rt.use, rt.cap, rt.qty
     penalty, all_or_nothing = rt.penalty, rt.all_or_nothing
+    m = unit.shape[0]
+    d = chosen.shape[0]
     total = 0.0
-    short = False  # a line these nodes cannot fill even together: the charge is due
+    short = False
+    mine = np.empty(d, dtype=np.int64)
     for li in range(qty.shape[0]):
-        best = INF
-        avail = 0
-        for a in range(chosen.shape[0]):
-            if use[chosen[a], li] > 0:
-                best = min(best, unit[chosen[a], li])
-                avail += use[chosen[a], li]
-        for p in range(start, order.shape[0]):
-            if use[order[p], li] > 0:
-                best = min(best, unit[order[p], li] + spread[order[p]])
-                avail += use[order[p], li]
-        served = min(avail, qty[li])
-        if served < qty[li]:
-            if all_or_nothing:
-                return INF
-            short = True
-        if not all_or_nothing:
-            best = min(best, penalty)
-        total += served * best + (qty[li] - served) * penalty
+        # The chosen candidates of this line by unit cost (few: insertion sort).
+        n_mine = 0
+        for a in range(d):
+            j = chosen[a]
+            if use[j, li] == 0:
+                continue
+            q = n_mine
+            while q > 0 and unit[mine[q - 1], li] > unit[j, li]:
+                mine[q] = mine[q - 1]
+                q -= 1
+            mine[q] = j
+            n_mine += 1
+        need = qty[li]
+        a = 0
+        b = 0
+        while need > 0:
+            while b < m and (
+                kpos[by_price[li, b]] < start or use[by_price[li, b], li] == 0
+            ):
+                b += 1
+            pa = unit[mine[a], li] if a < n_mine else INF
+            pb = unit[by_price[li, b], li] + extra[by_price[li, b]] if b < m else INF
+            if pa <= pb:
+                price = pa
+                j = mine[a] if a < n_mine else -1
+                a += 1
+            else:
+                price = pb
+                j = by_price[li, b]
+                b += 1
+            if price == INF:
+                if all_or_nothing:
+                    return INF
+                short = True
+                total += need * penalty
+                break
+            if not all_or_nothing and price >= penalty:
+                total += need * penalty
+                break
+            t = min(need, use[j, li], cap[j])
+            total += t * price
+            need -= t
     return total + rt.charge if short else total
+
+
+@njit(cache=True, nogil=True)
+def _price_order(rt: RatedOrder, extra: np.ndarray) -> np.ndarray:
+    """int64[n_lines, m]: per line, the candidates by unit + ``extra`` (stable)."""
+    m, n_lines = rt.unit.shape
+    out = np.empty((n_lines, m), dtype=np.int64)
+    for li in range(n_lines):
+        out[li] = np.argsort(rt.unit[:, li] + extra, kind="mergesort")
+    return out
 
 
 @njit(cache=True, nogil=True)
@@ -299,7 +345,11 @@ def rated_decision(
     inc_x = np.zeros((0, n_lines), dtype=np.int64)
     evaluated = 0
     plain = np.zeros(m, dtype=np.float64)
-    vb_all = _var_bound(np.empty(0, dtype=np.int64), order, 0, rt, plain)
+    by_plain = _price_order(rt, plain)
+    kpos = np.empty(m, dtype=np.int64)
+    kpos[order] = np.arange(m)
+    none = np.empty(0, dtype=np.int64)
+    vb_all = _var_bound(none, kpos, 0, rt, plain, by_plain)
     if vb_all == INF:
         return inc_sub, inc_x, evaluated
     # 1. Every single node whose package fits under the incumbent.
@@ -332,11 +382,14 @@ def rated_decision(
             keep[n_keep] = order[p]
             n_keep += 1
     keep = keep[:n_keep]
+    kpos[:] = -1
+    kpos[keep] = np.arange(n_keep)
     # A node not chosen yet spreads its package over the units it may give: a
     # bound on any superset (its units cost at least unit + fixed / units).
     spread = np.empty(m, dtype=np.float64)
     for j in range(m):
         spread[j] = fixed[j] / max(min(cap[j], use[j].sum()), 1)
+    by_spread = _price_order(rt, spread)
     chosen = np.empty(kmax, dtype=np.int64)
     pos = np.empty(kmax, dtype=np.int64)
     d = 0
@@ -350,11 +403,13 @@ def rated_decision(
             and not (
                 d > 0
                 and prunable(
-                    fsum + _var_bound(chosen[:d], keep, start, rt, spread), 2, inc
+                    fsum + _var_bound(chosen[:d], kpos, start, rt, spread, by_spread),
+                    2,
+                    inc,
                 )
             )
         ):
-            vb = _var_bound(chosen[:d], keep, start, rt, plain)
+            vb = _var_bound(chosen[:d], kpos, start, rt, plain, by_plain)
             for p in range(start, n_keep if vb < INF else start):
                 j = keep[p]
                 if prunable(fsum + fixed[j] + vb, 2, inc):
@@ -371,8 +426,8 @@ def rated_decision(
                 start = p + 1
                 extended = True
                 break
-        if not extended:
-            if d == 0:
+        if not extended or evaluated >= MAX_SUBSETS:
+            if d == 0 or evaluated >= MAX_SUBSETS:
                 break
             d -= 1
             fsum -= fixed[chosen[d]]
