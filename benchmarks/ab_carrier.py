@@ -74,7 +74,7 @@ def optimal(costs: str) -> str:
     scenario.compiled()
     solve(net.with_orders(samples.orders(net, 50, seed=1)), solver="optimal")
     start = time.perf_counter()
-    plan = solve(scenario, solver="optimal", gap=0.01, time_limit=300)
+    plan = solve(scenario, solver="optimal", gap=0.01, time_limit=180)
     seconds = time.perf_counter() - start
     greedy = solve(scenario, solver="greedy").objective
     return (
