@@ -60,6 +60,10 @@ _CommitTakes = Callable[
 ]
 
 
+#: The weights of a v1 order's lines: never read (docs/decisions.md, "rate cards").
+_NO_WEIGHT = np.zeros(0)
+
+
 class SourcingState:
     """The counters a Sourcer decides against, guarded by one lock.
 
@@ -255,7 +259,14 @@ class Sourcer:
             split_limit,
             all_or_nothing,
             net.node_unit_cost,
-            np.zeros(line_sku.shape[0]) if line_weight is None else line_weight,
+            # Only the v1.1 path reads the weights: a v1 order shares one empty array.
+            (
+                _NO_WEIGHT
+                if charge == 0.0 and not net.rated
+                else np.zeros(line_sku.shape[0])
+            )
+            if line_weight is None
+            else line_weight,
             charge,
         )
 
@@ -282,6 +293,7 @@ class Sourcer:
             raise ScenarioError(msg)
         lat = lon = math.nan
         unfilled, unfilled_order = order_rates(net.unfilled, net.unfilled_order, order)
+        charge = unfilled_cost(unfilled_order, inputs.weight, 1)
         if inputs.pickup < 0 and order.destination is not None:
             lat, lon = order.destination.lat, order.destination.lon
         request = self._request(
@@ -297,9 +309,9 @@ class Sourcer:
             split_limit=inputs.split_limit,
             all_or_nothing=inputs.all_or_nothing,
             line_weight=line_weights(net.sku_weight, (order,))
-            if net.sku_weight
+            if net.sku_weight and (net.rated or charge > 0.0)
             else None,
-            charge=unfilled_cost(unfilled_order, inputs.weight, 1),
+            charge=charge,
         )
         stock = state.stock
         arrays = self._decide_order(net.record, stock.record, request, POLICY_GREEDY)
