@@ -36,6 +36,7 @@ _WALK = (
     "rated_order.rated_order",  # contract v1.1's path of decide_order
     "rated_search._evaluate",
     "rated_search._flow",
+    "rated_search._price_order",
     "rated_search._shipping",
     "rated_search._var_bound",
     "rated_search.rated_decision",
