@@ -24,33 +24,34 @@ from omnistock._kernels.rates import pair_extras
 from omnistock.compiled import CompiledScenario
 from omnistock.solvers.base import Solution, SolveStatus
 from omnistock.solvers.optimal.bounds import RowPrices, dual_prices
-from omnistock.solvers.optimal.candidates import Candidates, candidates
+from omnistock.solvers.optimal.candidates import Candidates, candidates, components
 from omnistock.solvers.optimal.colgen import decode, solve_lp
 from omnistock.solvers.optimal.incumbents import (
     objective_of,
     triples_of,
     warm_start_solution,
 )
-from omnistock.solvers.optimal.milp import MilpData, build_milp, solve_milp
+from omnistock.solvers.optimal.milp import MilpAnswer, MilpData, build_milp, solve_milp
 from omnistock.solvers.optimal.options import OptimalOptions
 
 __all__ = ["rated_milp", "relax_rated", "solve_rated"]
 
 
 def rated_milp(
-    compiled: CompiledScenario, cand: Candidates, *, all_constraints: bool = False
+    compiled: CompiledScenario,
+    cand: Candidates,
+    order_mask: np.ndarray | None = None,
+    *,
+    all_constraints: bool = False,
 ) -> MilpData:
-    """The v1 MILP of the whole batch with the v1.1 costs and ``w`` variables.
+    """The v1 MILP of the orders in ``order_mask`` (all: None) with the v1.1 costs and ``w``.
 
     ``all_constraints`` as in ``build_milp`` (every stock row and capacity).
     """
     net, orders = compiled.network, compiled.orders
-    data = build_milp(
-        compiled,
-        cand,
-        np.ones(orders.n_orders, dtype=np.bool_),
-        all_constraints=all_constraints,
-    )
+    if order_mask is None:
+        order_mask = np.ones(orders.n_orders, dtype=np.bool_)
+    data = build_milp(compiled, cand, order_mask, all_constraints=all_constraints)
     nx = data.cand.size
     ny = data.pair.size
     unit_extra, _ = pair_extras(
@@ -68,7 +69,7 @@ def rated_milp(
     cost[nx : nx + ny] += package_extra
     # One w per order that pays a charge: sum of its lines' u - Q w <= 0.
     charge = unfilled_cost(orders.order_unfilled_order, orders.order_weight, 1)
-    charged = np.flatnonzero(charge > 0.0)
+    charged = np.flatnonzero((charge > 0.0) & order_mask)
     u0 = nx + ny
     line_order = orders.line_order[data.lines]
     rows_c: list[np.ndarray] = []
@@ -97,28 +98,60 @@ def rated_milp(
 
 
 def solve_rated(compiled: CompiledScenario, options: OptimalOptions) -> Solution:
-    """The batch optimum under v1.1 costs (module docstring); never worse than greedy."""
+    """The batch optimum under v1.1 costs (module docstring); never worse than greedy.
+
+    Independent components (``candidates.components``) are grouped into models as
+    the v1 driver groups them and solved one by one, small first, each with its
+    share of the time left; a model the back-end cannot solve (time, memory)
+    keeps the warm start's units for its orders and adds 0 to the bound.
+    """
+    from omnistock.solvers.optimal.solver import _groups  # the v1 driver's grouping
+
     start = time.perf_counter()
+    deadline = start + options.time_limit
+    orders = compiled.orders
     warm_sol = warm_start_solution(compiled) if options.warm_start else None
+    warm = triples_of(warm_sol) if warm_sol is not None else np.empty((0, 3), np.int64)
     cand = candidates(compiled)
-    data = rated_milp(compiled, cand)
-    left = max(options.time_limit - (time.perf_counter() - start), 0.01)
-    answer = solve_milp(data, options, left, None)
-    triples = np.empty((0, 3), dtype=np.int64)
-    if answer.values is not None:
-        triples = decode(cand, data, np.asarray(answer.values))
+    label = components(compiled, cand)
+    n_comp = int(label.max()) + 1 if label.size else 0
+    size = np.bincount(label[orders.line_order[cand.line]], minlength=n_comp)
+    groups = _groups(np.arange(n_comp), size)
+    # Orders with no candidate: one trivial model (all unfilled, the charge paid).
+    masks = [label < 0] if (label < 0).any() else []
+    masks += [
+        np.isin(label, g) for g in sorted(groups, key=lambda g: int(size[g].sum()))
+    ]
+    warm_order = orders.line_order[warm[:, 0]]
+    parts: list[np.ndarray] = [np.empty((0, 3), dtype=np.int64)]
+    bound = 0.0
+    status = SolveStatus.OPTIMAL
+    remaining = float(size.sum()) + 1.0
+    for mask in masks:
+        share = float(size[np.unique(label[mask & (label >= 0)])].sum()) + 1.0
+        left = deadline - time.perf_counter()
+        budget = max(left * share / remaining, min(max(left, 0.01), 1.0))
+        remaining -= share
+        data = rated_milp(compiled, cand, mask)
+        try:
+            answer = solve_milp(data, options, budget, None)
+        except MemoryError:  # the back-end's std::bad_alloc: keep the warm start
+            answer = MilpAnswer(None, SolveStatus.TIME_LIMIT, -np.inf)
+        if answer.values is None:
+            status = SolveStatus.TIME_LIMIT
+            parts.append(warm[mask[warm_order]])
+            continue
+        parts.append(decode(cand, data, np.asarray(answer.values)))
+        bound += max(float(answer.bound), 0.0) if np.isfinite(answer.bound) else 0.0
+        if answer.status != SolveStatus.OPTIMAL:
+            status = SolveStatus.TIME_LIMIT
+    triples = np.concatenate(parts)
     objective = objective_of(compiled, triples)
-    status = answer.status
-    if answer.values is None:
-        status = SolveStatus.TIME_LIMIT
     if warm_sol is not None:
-        warm = triples_of(warm_sol)
         warm_objective = objective_of(compiled, warm)
-        if answer.values is None or warm_objective < objective - COST_TOL * (
-            1.0 + abs(objective)
-        ):
+        if warm_objective < objective - COST_TOL * (1.0 + abs(objective)):
             triples, objective = warm, warm_objective
-    bound = min(float(answer.bound), objective) if np.isfinite(answer.bound) else 0.0
+    bound = min(bound, objective)
     tol = COST_TOL * (1.0 + abs(objective))
     if status == SolveStatus.TIME_LIMIT and objective - bound <= max(
         options.gap * abs(objective), tol
@@ -128,6 +161,7 @@ def solve_rated(compiled: CompiledScenario, options: OptimalOptions) -> Solution
     info: dict[str, Any] = {
         "backend": options.backend,
         "rated": True,
+        "models": len(masks),
         "objective": objective,
         "packages": int(cand.pair_order.shape[0]),
         "seconds": time.perf_counter() - start,
