@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -97,16 +98,19 @@ def rated_milp(
     )
 
 
-def solve_rated(compiled: CompiledScenario, options: OptimalOptions) -> Solution:
+def solve_rated(
+    compiled: CompiledScenario,
+    options: OptimalOptions,
+    group: Callable[[np.ndarray, np.ndarray], list[np.ndarray]],
+) -> Solution:
     """The batch optimum under v1.1 costs (module docstring); never worse than greedy.
 
     Independent components (``candidates.components``) are grouped into models as
     the v1 driver groups them and solved one by one, small first, each with its
     share of the time left; a model the back-end cannot solve (time, memory)
     keeps the warm start's units for its orders and adds 0 to the bound.
+    ``group(components, size)`` is the v1 driver's grouping (``solver._groups``).
     """
-    from omnistock.solvers.optimal.solver import _groups  # the v1 driver's grouping
-
     start = time.perf_counter()
     deadline = start + options.time_limit
     orders = compiled.orders
@@ -116,7 +120,7 @@ def solve_rated(compiled: CompiledScenario, options: OptimalOptions) -> Solution
     label = components(compiled, cand)
     n_comp = int(label.max()) + 1 if label.size else 0
     size = np.bincount(label[orders.line_order[cand.line]], minlength=n_comp)
-    groups = _groups(np.arange(n_comp), size)
+    groups = group(np.arange(n_comp), size)
     # Orders with no candidate: one trivial model (all unfilled, the charge paid).
     masks = [label < 0] if (label < 0).any() else []
     masks += [

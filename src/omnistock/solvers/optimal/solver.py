@@ -93,7 +93,7 @@ class OptimalSolver:
         self, compiled: CompiledScenario, options: OptimalOptions, reporter: Reporter
     ) -> Solution:
         if rated_batch(compiled.network, compiled.orders):
-            return solve_rated(compiled, options)  # contract v1.1: one exact MILP
+            return solve_rated(compiled, options, _groups)  # contract v1.1: exact MILPs
         start = time.perf_counter()
         deadline = start + options.time_limit * (1.0 - _RESERVE)
         orders = compiled.orders
