@@ -332,3 +332,34 @@ def test_cli_sample_writes_carrier_costs(tmp_path):
     )
     s = Scenario.from_json(out)
     assert s.costs.rate_card and s.skus
+
+
+@settings(max_examples=20, deadline=None)
+@given(scenarios(rates=True))
+def test_frames_round_trip_the_v1_1_fields(tmp_path_factory, s):
+    """Tests the skus frame, the card in settings.json and the override columns (csv, parquet)."""
+    from omnistock.model.io import read_scenario, write_scenario_frames
+
+    for fmt in ("csv", "parquet"):
+        folder = tmp_path_factory.mktemp(fmt)
+        write_scenario_frames(s, folder, fmt=fmt)
+        assert read_scenario(folder) == s
+
+
+def test_a_v1_scenario_dumps_no_v1_1_field(tmp_path):
+    """Tests that v1 JSON and frames carry no v1.1 key (a v1 file written back is v1's)."""
+    from omnistock.model.io import write_scenario_frames
+
+    s = scenario()
+    text = s.to_json()
+    for key in (
+        "skus",
+        "unit_per_km",
+        "unfilled_order",
+        "rate_card",
+        "unfilled_unit_cost",
+    ):
+        assert f'"{key}"' not in text
+    write_scenario_frames(s, tmp_path, fmt="csv")
+    assert not (tmp_path / "skus.csv").exists()
+    assert "unfilled_unit_cost" not in (tmp_path / "orders.csv").read_text()
