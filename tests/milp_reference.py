@@ -31,6 +31,9 @@ from scipy.optimize import Bounds, LinearConstraint, milp
 from scipy.sparse import coo_array
 
 from omnistock import Scenario
+from omnistock.model.network import Node
+from omnistock.model.orders import Order
+from tests import rates_reference as rates
 
 EARTH_RADIUS_KM = 6371.0
 
@@ -88,6 +91,8 @@ def _eligible_km(scenario: Scenario) -> dict[tuple[int, int], float]:
                 node.id == order.pickup_node or "ship" in node.methods
             ):
                 continue
+            if not rates.band(scenario, order, km)[0]:  # v1.1 rule "rate_card"
+                continue
             out[oi, ni] = km
     return out
 
@@ -115,6 +120,7 @@ def reference_optimum(
     x_vars: list[tuple[int, str, int, int]] = []  # (order, sku, node, qty of line)
     y_index: dict[tuple[int, int], int] = {}
     z_index: dict[int, int] = {}
+    w_index: dict[int, int] = {}
     x_pos: list[int] = []
     constant = 0.0
 
@@ -124,26 +130,33 @@ def reference_optimum(
         return len(cost) - 1
 
     for oi, order in enumerate(scenario.orders):
-        weight = rules.tier_weight(order.tier)
+        lost = rates.unfilled_unit(scenario, order)  # v1.1: the order's own
         for line in order.lines:
-            constant += costs.unfilled * weight * line.qty
+            constant += lost * line.qty
             for ni, node in enumerate(nodes):
                 if (oi, ni) not in km or free.get((ni, line.sku), 0) <= 0:
                     continue
                 if (oi, ni) not in y_index:
                     y_index[oi, ni] = new_var(
-                        costs.package + node.handling_cost + costs.per_km * km[oi, ni],
+                        costs.package
+                        + node.handling_cost
+                        + costs.per_km * km[oi, ni]
+                        + rates.package_extra(scenario, order, km[oi, ni]),
                         1,
                     )
                 x_pos.append(
                     new_var(
-                        node.unit_cost - costs.unfilled * weight,
+                        node.unit_cost
+                        + rates.unit_extra(scenario, order, line.sku, km[oi, ni])
+                        - lost,
                         min(line.qty, free[ni, line.sku]),
                     )
                 )
                 x_vars.append((oi, line.sku, ni, line.qty))
         if order.all_or_nothing:
             z_index[oi] = new_var(0.0, 1)
+        if rates.unfilled_order(scenario, order) > 0:  # v1.1: w = any unit unfilled
+            w_index[oi] = new_var(rates.unfilled_order(scenario, order), 1)
 
     rows: list[tuple[dict[int, float], float, float]] = []
     per_line: dict[tuple[int, str], dict[int, float]] = {}
@@ -169,6 +182,15 @@ def reference_optimum(
                 rows.append((coeffs, 0.0, 0.0))
             elif coeffs:
                 rows.append((coeffs, -np.inf, float(line.qty)))
+        if oi in w_index:  # Q - sum x <= Q w
+            total = float(sum(line.qty for line in order.lines))
+            coeffs = {
+                v: -1.0
+                for sku in {ln.sku for ln in order.lines}
+                for v in per_line.get((oi, sku), {})
+            }
+            coeffs[w_index[oi]] = -total
+            rows.append((coeffs, -np.inf, -total))
         limits = [v for v in (order.split_limit, rules.max_splits) if v is not None]
         if limits and oi in per_order_nodes:
             rows.append((per_order_nodes[oi], -np.inf, float(min(limits))))
@@ -267,7 +289,7 @@ def _nested_rows(
 
 def price(scenario: Scenario, allocations: list[tuple[str, str, str, int]]) -> float:
     """The objective of an allocation list, by the text of the semantics."""
-    rules, costs = scenario.rules, scenario.costs
+    costs = scenario.costs
     nodes = {n.id: n for n in scenario.nodes}
     filled: dict[tuple[str, str], int] = {}
     packages: set[tuple[str, str]] = set()
@@ -277,6 +299,11 @@ def price(scenario: Scenario, allocations: list[tuple[str, str, str, int]]) -> f
         packages.add((order_id, node_id))
         total += nodes[node_id].unit_cost * qty
     orders = {o.id: o for o in scenario.orders}
+    for order_id, sku, node_id, qty in allocations:  # v1.1 per-unit terms
+        order, node = orders[order_id], nodes[node_id]
+        dlat, dlon = _place(order, nodes)
+        km = haversine_km(node.lat, node.lon, dlat, dlon)
+        total += rates.unit_extra(scenario, order, sku, km) * qty
     for order_id, node_id in packages:
         order, node = orders[order_id], nodes[node_id]
         if order.method == "pickup":
@@ -288,8 +315,24 @@ def price(scenario: Scenario, allocations: list[tuple[str, str, str, int]]) -> f
             dlat, dlon = order.destination.lat, order.destination.lon
         total += costs.package + node.handling_cost
         total += costs.per_km * haversine_km(node.lat, node.lon, dlat, dlon)
+        total += rates.package_extra(
+            scenario, order, haversine_km(node.lat, node.lon, dlat, dlon)
+        )
     for order in scenario.orders:
+        any_short = False
         for line in order.lines:
             short = line.qty - filled.get((order.id, line.sku), 0)
-            total += costs.unfilled * rules.tier_weight(order.tier) * short
+            total += rates.unfilled_unit(scenario, order) * short
+            any_short = any_short or short > 0
+        if any_short:
+            total += rates.unfilled_order(scenario, order)
     return total
+
+
+def _place(order: Order, nodes: dict[str, Node]) -> tuple[float, float]:
+    """An order's destination (its pickup node's for a pickup order)."""
+    if order.method == "pickup":
+        assert order.pickup_node is not None
+        return nodes[order.pickup_node].lat, nodes[order.pickup_node].lon
+    assert order.destination is not None
+    return order.destination.lat, order.destination.lon

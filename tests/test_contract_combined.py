@@ -1,4 +1,4 @@
-"""The contract's extensions together: v1.2 protection with S11 lockers.
+"""The contract's extensions together: v1.1 rate cards, v1.2 protection, S11 lockers.
 
 Each extension has its own tests; these hold the solvers to the independent
 reference (tests/milp_reference.py) on scenarios that use them at once, where
@@ -42,19 +42,29 @@ def _crowded(draw: st.DrawFn, max_orders: int, min_orders: int) -> Scenario:
         {"node": n, "sku": sku, "tier": t, "units": draw(st.integers(0, 2))}
         for n, sku, t in entries
     ]
+    if draw(st.booleans()):  # v1.1: weights, a pickup card, a charge per order
+        data["skus"] = [{"sku": "A", "weight_kg": 2.0}, {"sku": "B", "weight_kg": 0.5}]
+        data["costs"]["unfilled_order"] = draw(st.sampled_from([0.0, 30.0]))
+        data["costs"]["rate_card"] = [
+            {"method": "pickup", "max_km": 150.0, "package": 1.0, "per_kg": 0.5},
+            {"method": "pickup", "max_km": None, "package": 4.0, "per_kg": 1.0},
+        ]
     return Scenario.model_validate(data)
 
 
 def together(max_orders: int = 5, min_orders: int = 0) -> st.SearchStrategy[Scenario]:
-    """Scenarios with a protection table and up to two lockers."""
+    """Scenarios with a protection table, up to two lockers and maybe a rate card."""
     return st.one_of(
         _crowded(max_orders, max(min_orders, 1)),
-        scenarios(
-            max_nodes=4,
-            max_lockers=2,
-            protection=True,
-            max_orders=max_orders,
-            min_orders=min_orders,
+        st.booleans().flatmap(
+            lambda rates: scenarios(
+                max_nodes=4,
+                max_lockers=2,
+                protection=True,
+                rates=rates,
+                max_orders=max_orders,
+                min_orders=min_orders,
+            )
         ),
     )
 

@@ -12,6 +12,7 @@ import math
 from collections import defaultdict
 from typing import TYPE_CHECKING
 
+from omnistock._check_rates import RATED_NAMES, card_band, rated_expected
 from omnistock.exceptions import PlanCheckError
 
 if TYPE_CHECKING:
@@ -70,6 +71,9 @@ def _ineligible(order: Order, node: Node, km: float, scenario: Scenario) -> str 
         and "ship" not in node.methods
     ):
         return "neither the pickup node nor a node that ships (transfer)"
+    covered, _ = card_band(scenario.costs.rate_card, order.method, km, KM_SLACK)
+    if not covered:  # contract v1.1 (S10), after the v1 rules
+        return f"no rate_card band for method {order.method!r} covers {km:.3f} km"
     return None
 
 
@@ -172,6 +176,7 @@ def plan_violations(plan: Plan, scenario: Scenario) -> list[str]:
         "unit": 0.0,
         "unfilled": 0.0,
     }
+    short_orders: set[str] = set()
     for order in scenario.orders:
         k_values = [v for v in (order.max_splits, rules.max_splits) if v is not None]
         if order.ship_complete:
@@ -198,9 +203,14 @@ def plan_violations(plan: Plan, scenario: Scenario) -> list[str]:
                     f"S8 order {order.id!r}, sku {line.sku!r}: unfilled reported "
                     f"{unfilled_reported.get((order.id, line.sku), 0)}, expected {short}."
                 )
+            unfilled = order.unfilled_unit_cost  # contract v1.1: the order's own
             expected["unfilled"] += (
-                costs.unfilled * rules.tier_weight(order.tier) * short
+                (costs.unfilled if unfilled is None else unfilled)
+                * rules.tier_weight(order.tier)
+                * short
             )
+            if short > 0:
+                short_orders.add(order.id)
         if order.all_or_nothing and anything and not complete:
             out.append(
                 f"S7 order {order.id!r}: all-or-nothing "
@@ -220,13 +230,17 @@ def plan_violations(plan: Plan, scenario: Scenario) -> list[str]:
         if key[0] not in orders
     )
 
+    expected.update(rated_expected(scenario, taken, km_of, short_orders, KM_SLACK))
     total = sum(expected.values())
     if abs(total - plan.objective) > COST_TOL * (1.0 + abs(total)):
         out.append(
             f"S9 objective: plan says {plan.objective:.6f}, recomputed {total:.6f}."
         )
     for name, value in expected.items():
-        got_component = plan.cost_breakdown.get(name)
+        got_component = plan.cost_breakdown.get(
+            name,
+            0.0 if name in RATED_NAMES else None,  # v1 plans show five
+        )
         if got_component is None or abs(got_component - value) > COST_TOL * (
             1.0 + abs(value)
         ):

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import polars as pl
 
-from omnistock._kernels.codes import COMPONENTS
+from omnistock._kernels.codes import COMPONENTS, RATED_COMPONENTS
 from omnistock._kernels.records import Request
 from omnistock.compiled import CompiledNetwork
 from omnistock.model.orders import Order
@@ -81,9 +81,13 @@ class Decision:
         self.request = request
         self.line_sku = request.line_sku
         self.line_idx, self.node_idx, self.row_idx, self.qty, comp = arrays
-        self.cost_breakdown = {
-            name: float(comp[i]) for i, name in enumerate(COMPONENTS)
-        }
+        # Contract v1.1's three components show when the order has such a term.
+        names = (
+            RATED_COMPONENTS
+            if self.network.rated or request.charge > 0.0
+            else COMPONENTS
+        )
+        self.cost_breakdown = {name: float(comp[i]) for i, name in enumerate(names)}
         self.exempt = request.exempt
         self.committed = False
         #: The lines of the reservation an amend replaced (Sourcer.amend), or None.

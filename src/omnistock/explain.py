@@ -24,19 +24,30 @@ One row per node, in scenario node order:
 ``chosen``
     Whether the node gives the order anything.
 
+Contract v1.1 (an order under a rate card, a per-unit distance cost or an
+unfilled-order cost) adds two columns, and ``package_cost`` then includes the
+band's ``package``:
+
+``band``
+    Position in ``costs.rate_card`` of the band that prices the node (null: none).
+``unit_cost``
+    List of one unit's cost of each order line there: the node's ``unit_cost`` +
+    ``unit_per_km x km`` + ``band.unit + band.per_kg x weight``.
+
 Every figure comes from the kernels the solvers use (``_kernels.candidates.node_report``
 over ``eligibility`` and ``protection``).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import polars as pl
 
 from omnistock._kernels import candidates, nested, sourcing
 from omnistock._kernels.cost import unfilled_cost
+from omnistock._kernels.rates import node_rates
 from omnistock._kernels.records import Request, make_request
 from omnistock.compiled.nesting import head_usage, protected_units
 from omnistock.compiled.state import StockState
@@ -89,19 +100,33 @@ def _frame(
     given = np.bincount(alloc_node, weights=alloc_qty, minlength=net.n_nodes).astype(
         np.int64
     )
+    columns = {
+        "node_id": net.node_ids,
+        "reason": _LABELS[reason],
+        "km": km,
+        "usable": use.tolist(),
+        "package_cost": pkg,
+        "qty": given,
+        "chosen": given > 0,
+        "protected": protected.tolist(),
+    }
+    if net.rated or request.charge > 0.0:
+        return _rated_frame(net, request, columns)
+    return pl.DataFrame(columns, schema=EXPLAIN_SCHEMA)
+
+
+def _rated_frame(
+    net: CompiledNetwork, request: Request, columns: dict[str, Any]
+) -> pl.DataFrame:
+    """The explanation frame of a v1.1 order: the band and each line's unit cost."""
+    band, band_package, unit = node_rates(net.record, request)
+    columns["package_cost"] = columns["package_cost"] + band_package
+    columns["band"] = np.where(band >= 0, band, -1)
+    columns["unit_cost"] = unit.tolist()
     return pl.DataFrame(
-        {
-            "node_id": net.node_ids,
-            "reason": _LABELS[reason],
-            "km": km,
-            "usable": use.tolist(),
-            "package_cost": pkg,
-            "qty": given,
-            "chosen": given > 0,
-            "protected": protected.tolist(),
-        },
-        schema=EXPLAIN_SCHEMA,
-    )
+        columns,
+        schema={**EXPLAIN_SCHEMA, "band": pl.Int64, "unit_cost": pl.List(pl.Float64)},
+    ).with_columns(pl.col("band").replace(-1, None))
 
 
 def explain_decision(decision: Decision) -> pl.DataFrame:
@@ -158,7 +183,9 @@ def explain_plan(plan: Plan, order_id: str) -> pl.DataFrame:
         a_qty[others],
         orders.line_sku,
     )
-    penalty = unfilled_cost(net.unfilled, float(orders.order_weight[o]), 1)
+    penalty = unfilled_cost(
+        float(orders.order_unfilled[o]), float(orders.order_weight[o]), 1
+    )
     levels = net.levels
     request: Request = make_request(
         orders.record, o, penalty, net.node_unit_cost, levels.nested

@@ -10,8 +10,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import polars as pl
 
+from omnistock._kernels.codes import RATED_COMPONENTS
 from omnistock._kernels.cost import COMPONENTS, plan_cost
+from omnistock._kernels.rates import rated_components
 from omnistock.compiled import CompiledScenario
+from omnistock.compiled.rates import rated_batch
 from omnistock.exceptions import InvalidArgument
 from omnistock.solvers.base import Solution, SolveStatus
 
@@ -110,6 +113,12 @@ class Plan:
         )
         breakdown = {name: float(comp[i]) for i, name in enumerate(COMPONENTS)}
         objective = float(comp.sum())
+        if rated_batch(net, orders):  # contract v1.1: three more components
+            extra = rated_components(
+                net.record, orders.record, line_idx, node_idx, qty
+            ).sum(axis=0)
+            breakdown.update(zip(RATED_COMPONENTS[5:], extra.tolist(), strict=True))
+            objective += float(extra.sum())
         allocations = pl.DataFrame(
             {
                 "order_id": orders.order_ids[orders.line_order[line_idx]],

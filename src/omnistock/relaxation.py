@@ -18,12 +18,14 @@ import polars as pl
 
 from omnistock._kernels.cost import unfilled_cost
 from omnistock.compiled import NO_LIMIT, CompiledScenario
+from omnistock.compiled.rates import rated_batch
 from omnistock.exceptions import InvalidArgument
 from omnistock.model.scenario import Scenario
 from omnistock.solvers.optimal.bounds import RowPrices, dual_prices
 from omnistock.solvers.optimal.candidates import candidates
 from omnistock.solvers.optimal.colgen import column_generation, initial_pairs
 from omnistock.solvers.optimal.nested import nested_dual_frame, nested_lp
+from omnistock.solvers.optimal.rated import relax_rated
 
 __all__ = ["DUAL_SCHEMA", "Duals", "Relaxation", "relax", "relax_compiled"]
 
@@ -156,6 +158,8 @@ def relax_compiled(
         bound, free, rows, levels, nested, capacity = nested_lp(compiled)
         limit = np.bincount(rows, weights=nested, minlength=free.size)
         return Duals(bound, True, free, limit, capacity, (rows, levels, nested))
+    if rated_batch(net, orders):  # contract v1.1: the LP of the one exact model
+        return _relax_rated(compiled, time_limit, engine)
     cand = candidates(compiled, stock_in_bound=False)
     has_cand = np.zeros(orders.n_orders, dtype=np.bool_)
     has_cand[orders.line_order[cand.line]] = True
@@ -200,6 +204,15 @@ def relax_compiled(
         limit=prices.limit,
         capacity=prices.capacity,
     )
+
+
+def _relax_rated(compiled: CompiledScenario, time_limit: float, engine: str) -> Duals:
+    net = compiled.network
+    bound, converged, prices = relax_rated(compiled, time_limit, engine)
+    if prices is None:
+        zero = np.zeros(net.stock_node.shape[0])
+        return Duals(0.0, False, zero, zero.copy(), np.zeros(net.n_nodes))
+    return Duals(bound, converged, prices.free, prices.limit, prices.capacity)
 
 
 def _dual_frame(

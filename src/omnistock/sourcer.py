@@ -29,6 +29,7 @@ from omnistock.compiled import (
     compile_network,
 )
 from omnistock.compiled.orders import order_inputs
+from omnistock.compiled.rates import line_weights, order_rates
 from omnistock.decision import Decision
 from omnistock.exceptions import (
     DecisionError,
@@ -60,6 +61,10 @@ _Arrays = tuple[np.ndarray, ...]
 _DestXyz = Callable[[np.ndarray, int, float, float], np.ndarray]
 _DecideOrder = Callable[[NetworkRecord, StateRecord, Request, int], _Arrays]
 _Snapshot = Callable[[NetworkRecord, StateRecord, np.ndarray], _Arrays]
+
+
+#: The weights of a v1 order's lines: never read (docs/decisions.md, "rate cards").
+_NO_WEIGHT = np.zeros(0)
 
 
 class Sourcer:
@@ -177,6 +182,8 @@ class Sourcer:
         penalty: float = 1.0,
         split_limit: int = 1,
         all_or_nothing: bool = False,
+        line_weight: np.ndarray | None = None,
+        charge: float = 0.0,
     ) -> Request:
         """The kernels' :class:`Request` of one order.
 
@@ -196,6 +203,15 @@ class Sourcer:
             split_limit,
             all_or_nothing,
             net.node_unit_cost,
+            # Only the v1.1 path reads the weights: a v1 order shares one empty array.
+            (
+                _NO_WEIGHT
+                if charge == 0.0 and not net.rated
+                else np.zeros(line_sku.shape[0])
+            )
+            if line_weight is None
+            else line_weight,
+            charge,
         )
 
     def source(self, order: Order | Mapping[str, Any]) -> Decision:
@@ -226,6 +242,8 @@ class Sourcer:
                 pooled=self.pool is not None, order_id=order.id,
             )  # fmt: skip
         lat = lon = math.nan
+        unfilled, unfilled_order = order_rates(net.unfilled, net.unfilled_order, order)
+        charge = unfilled_cost(unfilled_order, inputs.weight, 1)
         if inputs.pickup < 0 and order.destination is not None:
             lat, lon = order.destination.lat, order.destination.lon
         request = self._request(
@@ -237,9 +255,13 @@ class Sourcer:
             lat,
             lon,
             exempt=inputs.exempt,
-            penalty=unfilled_cost(net.unfilled, inputs.weight, 1),
+            penalty=unfilled_cost(unfilled, inputs.weight, 1),
             split_limit=split_limit,
             all_or_nothing=inputs.all_or_nothing,
+            line_weight=line_weights(net.sku_weight, (order,))
+            if net.sku_weight and (net.rated or charge > 0.0)
+            else None,
+            charge=charge,
         )
         stock = state.stock
         if net.levels.nested:  # v1.2: decide on the tier's view (nested_sourcing)

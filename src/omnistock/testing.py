@@ -55,6 +55,7 @@ def scenarios(
     min_orders: int = 0,
     protection: bool = False,
     max_lockers: int = 0,
+    rates: bool = False,
 ) -> Scenario:
     """Small valid scenarios that exercise every rule of docs/semantics.md.
 
@@ -65,7 +66,7 @@ def scenarios(
     scenario is v1.2: a ``protection`` table over random (node, sku, tier),
     node-SKUs without a stock row included. With ``max_lockers``, up to that
     many lockers (S11, a parcel capacity of 0..3 or none) that pickup orders
-    may name.
+    may name. With ``rates`` the contract v1.1 fields too (``_rate_fields``).
     """
     n_nodes = draw(st.integers(1, max_nodes))
     nodes: list[dict[str, Any]] = []
@@ -177,4 +178,45 @@ def scenarios(
             {"node": n, "sku": k, "tier": t, "units": draw(st.integers(0, 6))}
             for n, k, t in chosen
         ]
+    if rates:
+        _rate_fields(draw, data, skus)
     return Scenario.model_validate(data)
+
+
+def _rate_fields(draw: Any, data: dict[str, Any], skus: list[str]) -> None:
+    """Draw contract v1.1 fields into a scenario's JSON ``data`` (in place).
+
+    SKU weights, a per-unit distance cost, an unfilled-order cost, per-order
+    overrides and a rate card whose bands by method or for every method
+    sometimes leave nodes out of reach.
+    """
+    data["skus"] = [
+        {"sku": s, "weight_kg": draw(st.sampled_from((0.0, 0.4, 2.5, 20.0)))}
+        for s in skus
+        if draw(st.booleans())
+    ]
+    costs = data["costs"]
+    costs["unit_per_km"] = draw(st.sampled_from((0.0, 0.002, 0.02)))
+    costs["unfilled_order"] = draw(st.sampled_from((0.0, 10.0, 200.0)))
+    bands: list[dict[str, Any]] = []
+    for method in draw(
+        st.lists(st.sampled_from((None, "ship", "same_day", "pickup")), unique=True)
+    ):
+        limits = draw(st.lists(st.sampled_from((60.0, 250.0, 500.0)), unique=True))
+        if draw(st.booleans()):
+            limits.append(None)
+        bands.extend(
+            {
+                "method": method,
+                "max_km": max_km,
+                "package": draw(st.sampled_from((0.0, 1.5, 6.0))),
+                "unit": draw(st.sampled_from((0.0, 0.3))),
+                "per_kg": draw(st.sampled_from((0.0, 0.25, 1.0))),
+            }
+            for max_km in limits
+        )
+    costs["rate_card"] = bands
+    for order in data["orders"]:
+        if draw(st.booleans()):
+            order["unfilled_unit_cost"] = draw(st.sampled_from((None, 3.0, 80.0)))
+            order["unfilled_order_cost"] = draw(st.sampled_from((None, 0.0, 40.0)))

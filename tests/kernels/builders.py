@@ -29,6 +29,14 @@ def network(n_nodes: int, **arrays: Any) -> Any:
         "package": 0.0,
         "per_km": 0.0,
         "unfilled": 1.0,
+        # contract v1.1: no rate card
+        "rated": False,
+        "unit_per_km": 0.0,
+        "band_method": np.zeros(0, dtype=np.int64),
+        "band_max_km": np.zeros(0),
+        "band_package": np.zeros(0),
+        "band_unit": np.zeros(0),
+        "band_per_kg": np.zeros(0),
         "node_kind": np.zeros(n_nodes, dtype=np.int8),
     }
     values.update(arrays)
@@ -54,11 +62,13 @@ def request(line_sku: Any, line_qty: Any, unit_cost: Any, **fields: Any) -> Requ
         "penalty": 1.0,
         "split_limit": 10**6,
         "all_or_nothing": False,
+        "charge": 0.0,  # contract v1.1: no unfilled-order charge
     }
     values.update(fields)
     return Request(
         line_sku=np.asarray(line_sku, dtype=np.int64),
         line_qty=np.asarray(line_qty, dtype=np.int64),
         unit_cost=np.asarray(unit_cost, dtype=np.float64),
+        line_weight=np.zeros(len(line_sku)),
         **values,
     )

@@ -18,8 +18,9 @@ REASONS = {
     "PROTECTION": 5,
     "CAPACITY": 6,
     "NO_STOCK": 7,
-    "PICKUP_LOCKER": 8,
-    "LOCKER_FULL": 9,
+    "RATE_CARD": 8,  # contract v1.1
+    "PICKUP_LOCKER": 9,
+    "LOCKER_FULL": 10,
 }
 METHOD_NAMES = {"SHIP": 0, "PICKUP": 1, "SAME_DAY": 2}
 KIND_NAMES = {"WAREHOUSE": 0, "STORE": 1, "LOCKER": 2}
@@ -82,4 +83,9 @@ def test_policy_codes_are_distinct():
 def test_every_code_is_exported():
     """Tests that the table exports exactly the names pinned here and its dicts."""
     pinned = {*REASONS, *METHOD_NAMES, *KIND_NAMES, *COSTS, *POLICIES}
-    assert set(codes.__all__) == pinned | {"COMPONENTS", "KIND_CODES", "METHOD_CODES"}
+    assert set(codes.__all__) == pinned | {
+        "COMPONENTS",
+        "KIND_CODES",
+        "METHOD_CODES",
+        "RATED_COMPONENTS",
+    }

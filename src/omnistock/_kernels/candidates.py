@@ -33,6 +33,7 @@ from omnistock._kernels.eligibility import (
 )
 from omnistock._kernels.geo import EARTH_RADIUS_KM, km_between
 from omnistock._kernels.protection import usable
+from omnistock._kernels.rates import card_reach
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -131,6 +132,8 @@ def collect_candidates(
     max_distance_km = net.max_distance_km
     radius_km = net.same_day_radius_km
     need_km = max_distance_km < np.inf or method == SAME_DAY
+    # v1.1: the rate card's reach for the order's method (inf: nothing to check)
+    reach = card_reach(net, method) if net.band_method.shape[0] > 0 else np.inf
     cand_use = np.empty((size, n_lines), dtype=np.int64)
     cand_row = np.empty((size, n_lines), dtype=np.int64)
     big = np.iinfo(np.int64).max
@@ -167,6 +170,8 @@ def collect_candidates(
             km = km_between(node_xyz[node], dest_xyz)
             if distance_reason(km, method, max_distance_km, radius_km) != ELIGIBLE:
                 continue
+        if reach < np.inf and km_between(node_xyz[node], dest_xyz) > reach:
+            continue  # v1.1 rule "rate_card", after the v1 rules
         cand_node[m] = node
         cand_half[m] = half_chord(node_xyz[node], dest_xyz)
         m += 1

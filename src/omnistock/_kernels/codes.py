@@ -37,6 +37,8 @@ __all__ = [
     "POLICY_NEAREST",
     "POLICY_PRIORITY",
     "PROTECTION",
+    "RATED_COMPONENTS",
+    "RATE_CARD",
     "SAME_DAY",
     "SAME_DAY_RADIUS",
     "SHIP",
@@ -53,6 +55,7 @@ SAME_DAY_RADIUS = int(Reason.SAME_DAY_RADIUS)
 PROTECTION = int(Reason.PROTECTION)
 CAPACITY = int(Reason.CAPACITY)
 NO_STOCK = int(Reason.NO_STOCK)
+RATE_CARD = int(Reason.RATE_CARD)
 PICKUP_LOCKER = int(Reason.PICKUP_LOCKER)
 LOCKER_FULL = int(Reason.LOCKER_FULL)
 
@@ -75,6 +78,9 @@ COST_HANDLING = 2
 COST_UNIT = 3
 COST_UNFILLED = 4
 COMPONENTS = ("package", "distance", "handling", "unit", "unfilled")
+#: Contract v1.1 adds three (``_kernels.rates``): kept apart so that a v1
+#: scenario's breakdown and objective stay the same five floats.
+RATED_COMPONENTS = (*COMPONENTS, "unit_distance", "rate_card", "unfilled_order")
 
 # How an order's nodes are chosen: the exact cheapest decision, or a peer's walk.
 POLICY_GREEDY = 0

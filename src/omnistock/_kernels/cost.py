@@ -98,7 +98,8 @@ def order_cost_components(
     node_unit_cost = net.node_unit_cost
     package = net.package
     per_km = net.per_km
-    unfilled = net.unfilled
+    # v1.1: each order's own unfilled cost (the scenario's unless overridden).
+    order_unfilled = orders.order_unfilled
     n_nodes = node_xyz.shape[0]
     n_lines = line_qty.shape[0]
     n_orders = order_xyz.shape[0]
@@ -125,7 +126,7 @@ def order_cost_components(
         if unfilled_qty[line] > 0:
             o = line_order[line]
             out[o, COST_UNFILLED] += unfilled_cost_kernel(
-                unfilled, order_weight[o], unfilled_qty[line]
+                order_unfilled[o], order_weight[o], unfilled_qty[line]
             )
     return out, unfilled_qty, pair_order, pair_node
 

@@ -1,7 +1,8 @@
 """Eligibility of a node for an order (docs/semantics.md, S3): the first rule that fails.
 
 Rules are evaluated in :class:`omnistock.rules.Reason` order: channel, method,
-maximum distance, same-day radius. The codes are ``codes``' (they mirror ``Reason``).
+maximum distance, same-day radius, then contract v1.1's rate card (S10: no band
+of the order's method covers the distance). The codes are ``codes``' (they mirror ``Reason``).
 """
 
 from __future__ import annotations
@@ -17,11 +18,13 @@ from omnistock._kernels.codes import (
     ELIGIBLE,
     METHOD,
     PICKUP,
+    RATE_CARD,
     SAME_DAY,
     SAME_DAY_RADIUS,
     SHIP,
 )
 from omnistock._kernels.geo import km_between
+from omnistock._kernels.rates import NOT_COVERED, band_of
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -65,7 +68,10 @@ def node_reason(
         return CHANNEL, km
     if not offers_method(net.node_methods, node_idx, method, pickup):
         return METHOD, km
-    return distance_reason(km, method, net.max_distance_km, net.same_day_radius_km), km
+    reason = distance_reason(km, method, net.max_distance_km, net.same_day_radius_km)
+    if reason == ELIGIBLE and band_of(net, method, km) == NOT_COVERED:
+        reason = RATE_CARD  # contract v1.1, checked after the v1 rules
+    return reason, km
 
 
 @njit(cache=True, nogil=True, inline="always")

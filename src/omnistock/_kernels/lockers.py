@@ -45,6 +45,8 @@ def parcel_limited(request: Any, parcels: int) -> Request:
         min(request.split_limit, max(parcels, 0)),
         request.all_or_nothing,
         request.unit_cost,
+        request.line_weight,
+        request.charge,
     )
 
 

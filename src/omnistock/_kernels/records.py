@@ -24,6 +24,8 @@ from numba.core import types
 from numba.experimental import structref
 from numba.np.numpy_support import from_dtype
 
+from omnistock._kernels.cost import unfilled_cost_kernel
+
 if TYPE_CHECKING:
     from omnistock.compiled.network import CompiledNetwork
     from omnistock.compiled.orders import CompiledOrders
@@ -63,6 +65,14 @@ NETWORK_FIELDS: tuple[tuple[str, Any, int], ...] = (
     ("package", np.float64, 0),
     ("per_km", np.float64, 0),
     ("unfilled", np.float64, 0),
+    # Contract v1.1 (compiled/rates.py)
+    ("rated", np.bool_, 0),
+    ("unit_per_km", np.float64, 0),
+    ("band_method", np.int64, 1),
+    ("band_max_km", np.float64, 1),
+    ("band_package", np.float64, 1),
+    ("band_unit", np.float64, 1),
+    ("band_per_kg", np.float64, 1),
     ("node_kind", np.int8, 1),
 )
 ORDERS_FIELDS: tuple[tuple[str, Any, int], ...] = (
@@ -78,6 +88,10 @@ ORDERS_FIELDS: tuple[tuple[str, Any, int], ...] = (
     ("line_order", np.int64, 1),
     ("line_sku", np.int64, 1),
     ("line_qty", np.int64, 1),
+    # Contract v1.1 (compiled/rates.py)
+    ("order_unfilled", np.float64, 1),
+    ("order_unfilled_order", np.float64, 1),
+    ("line_weight", np.float64, 1),
 )
 STATE_FIELDS: tuple[tuple[str, Any, int], ...] = (
     ("free", np.int64, 1),  # int64[nnz]: units all orders may still take
@@ -170,7 +184,14 @@ def _new_network(values: tuple[Any, ...]) -> NetworkRecord:
     record.package = values[12]
     record.per_km = values[13]
     record.unfilled = values[14]
-    record.node_kind = values[15]
+    record.rated = values[15]
+    record.unit_per_km = values[16]
+    record.band_method = values[17]
+    record.band_max_km = values[18]
+    record.band_package = values[19]
+    record.band_unit = values[20]
+    record.band_per_kg = values[21]
+    record.node_kind = values[22]
     return record
 
 
@@ -189,6 +210,9 @@ def _new_orders(values: tuple[Any, ...]) -> OrdersRecord:
     record.line_order = values[9]
     record.line_sku = values[10]
     record.line_qty = values[11]
+    record.order_unfilled = values[12]
+    record.order_unfilled_order = values[13]
+    record.line_weight = values[14]
     return record
 
 
@@ -243,6 +267,11 @@ class Request(NamedTuple):
     unit_cost : float64[n_nodes]
         Unit cost of each node for this order: the network's, or raised by the
         look-ahead policy's row prices.
+    line_weight : float64[n_lines]
+        Contract v1.1: kg of each line's SKU (the rate card's per-kg term).
+    charge : float
+        Contract v1.1: the cost of leaving any unit unfilled, once per order
+        (``cost.unfilled_cost(unfilled_order, weight, 1)``).
     """
 
     line_sku: np.ndarray
@@ -256,6 +285,8 @@ class Request(NamedTuple):
     split_limit: int
     all_or_nothing: bool
     unit_cost: np.ndarray
+    line_weight: np.ndarray
+    charge: float
 
 
 class Packages(NamedTuple):
@@ -317,4 +348,6 @@ def make_request(
         orders.order_max_splits[o],
         orders.order_all_or_nothing[o],
         unit_cost,
+        orders.line_weight[lo:hi],
+        unfilled_cost_kernel(orders.order_unfilled_order[o], orders.order_weight[o], 1),
     )

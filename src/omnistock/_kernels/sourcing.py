@@ -27,6 +27,7 @@ from omnistock._kernels.cost import unfilled_cost_kernel
 from omnistock._kernels.lockers import count_packages, locker_of, parcel_limited
 from omnistock._kernels.nested import close_view, open_view, take_head
 from omnistock._kernels.protection import take, usable
+from omnistock._kernels.rated_order import rated_order
 from omnistock._kernels.records import make_request
 from omnistock._kernels.search import best_decision
 from omnistock._kernels.walks import walk
@@ -51,12 +52,15 @@ def decide_order(
     alloc_line, alloc_node, alloc_row, alloc_qty : int64[a]
         Line position (within the order), node, stock row and units of each
         allocation, by node in fill order then line.
-    components : float64[5]
-        package, distance, handling, unit and unfilled cost of the decision
-        (``codes.COST_*``).
+    components : float64[8]
+        The decision's cost by ``codes.RATED_COMPONENTS``: package, distance,
+        handling, unit, unfilled, then contract v1.1's unit_distance, rate_card
+        and unfilled_order (0 for an order with no v1.1 term).
     """
     cands = collect_candidates(net, state, request)
     cand_node, cand_half, _, cand_row = cands
+    if net.rated or request.charge > 0.0:
+        return rated_order(cands, net, state, request, policy)
     if policy == POLICY_GREEDY:
         sel, units, _ = best_decision(cands, net, state.capacity, request)
     else:
@@ -75,7 +79,7 @@ def decide_order(
     alloc_node = np.empty(count, dtype=np.int64)
     alloc_row = np.empty(count, dtype=np.int64)
     alloc_qty = np.empty(count, dtype=np.int64)
-    comp = np.zeros(5, dtype=np.float64)
+    comp = np.zeros(8, dtype=np.float64)  # codes.RATED_COMPONENTS; v1 fills 5
     filled = 0
     p = 0
     for a in range(sel.shape[0]):
@@ -148,7 +152,9 @@ def decide_batch(
     for o in range(orders.order_channel.shape[0]):
         lo = line_indptr[o]
         exempt = orders.order_exempt[o]
-        penalty = unfilled_cost_kernel(net.unfilled, orders.order_weight[o], 1)
+        penalty = unfilled_cost_kernel(
+            orders.order_unfilled[o], orders.order_weight[o], 1
+        )
         request = make_request(orders, o, penalty, unit_cost, nested)
         rows, saved = no_rows, no_rows
         if nested:

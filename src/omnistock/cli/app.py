@@ -192,6 +192,12 @@ def _parser() -> argparse.ArgumentParser:
     sample.add_argument("--orders", type=order_count, default=100)
     sample.add_argument("--seed", type=int, default=0)
     sample.add_argument(
+        "--costs",
+        choices=("flat", "carrier"),
+        default="flat",
+        help="flat (v1 costs) or carrier (v1.1: SKU weights and a rate card)",
+    )
+    sample.add_argument(
         "--out", required=True, help="FILE.json, or - for standard output"
     )
     sample.set_defaults(func=cmd_sample)

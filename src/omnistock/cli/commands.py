@@ -133,7 +133,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
 
     out = Output.parse(args.out, [], (".json",))
     assert out is not None  # --out is required
-    network = samples.network(args.name, seed=args.seed)
+    network = samples.network(args.name, seed=args.seed, costs=args.costs)
     scenario = network.with_orders(samples.orders(network, args.orders, seed=args.seed))
     out.text(scenario.to_json, scenario.to_json)
     say(

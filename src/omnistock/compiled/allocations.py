@@ -11,7 +11,9 @@ import numpy as np
 import polars as pl
 
 from omnistock._kernels.cost import order_cost_components
+from omnistock._kernels.rates import rated_components
 from omnistock.compiled import CompiledNetwork, CompiledScenario
+from omnistock.compiled.rates import rated_batch
 from omnistock.exceptions import OmnistockError
 
 __all__ = [
@@ -137,7 +139,14 @@ def price_orders(
 
 def order_costs(compiled: CompiledScenario, triples: Triples) -> np.ndarray:
     """float64[n_orders]: each order's part of the objective under these triples."""
-    return np.asarray(price_orders(compiled, triples)[0].sum(axis=1))
+    cost = np.asarray(price_orders(compiled, triples)[0].sum(axis=1))
+    net, orders = compiled.network, compiled.orders
+    if rated_batch(net, orders):  # contract v1.1: the three more components
+        line, node, qty = (np.asarray(a, dtype=np.int64) for a in triples)
+        cost = cost + rated_components(net.record, orders.record, line, node, qty).sum(
+            axis=1
+        )
+    return cost
 
 
 def concat_triples(parts: list[Triples]) -> Triples:

@@ -23,6 +23,7 @@ from omnistock._kernels.codes import KIND_CODES, METHOD_CODES
 from omnistock._kernels.geo import unit_vectors
 from omnistock._kernels.records import NetworkRecord, network_record
 from omnistock.compiled.nesting import TierLevels, initial_head, tier_levels
+from omnistock.compiled.rates import network_rates
 from omnistock.compiled.state import free_units, protected_limit
 from omnistock.model.network import NODE_KINDS
 
@@ -42,6 +43,8 @@ __all__ = [
 # KIND_CODES (``node_kind``) are written once, in ``_kernels.codes``.
 #: Stands for "no limit" in integer limit arrays (capacity, split limit).
 NO_LIMIT = np.iinfo(np.int64).max // 4
+_NO_BANDS_I = np.empty(0, dtype=np.int64)
+_NO_BANDS_F = np.empty(0, dtype=np.float64)
 
 
 @dataclass(frozen=True, eq=False)
@@ -101,6 +104,14 @@ class CompiledNetwork:
     stock_head : int64[nnz, n_classes] or None
         The nested headroom the batch starts from (``compiled/nesting.py``);
         None: no take yet, derived from ``stock_free``.
+    rated : bool
+        Contract v1.1 distance or rate-card costs are in use (``compiled.rates``).
+    unit_per_km, unfilled_order : float
+        ``costs.unit_per_km`` and ``costs.unfilled_order``.
+    band_method, band_max_km, band_package, band_unit, band_per_kg : arrays[n_bands]
+        The rate card, one band a row (method -1: none named; max_km inf: none).
+    sku_weight : dict[str, float]
+        SKU -> weight in kg (``skus``; unlisted SKUs weigh 0).
     """
 
     node_ids: np.ndarray
@@ -136,6 +147,16 @@ class CompiledNetwork:
     unfilled: float
     exempt_tiers: frozenset[str]
     tier_weights: dict[str, float]
+    # Contract v1.1 (compiled/rates.py): the defaults mean "not in use".
+    rated: bool = False
+    unit_per_km: float = 0.0
+    unfilled_order: float = 0.0
+    band_method: np.ndarray = dataclasses.field(default_factory=lambda: _NO_BANDS_I)
+    band_max_km: np.ndarray = dataclasses.field(default_factory=lambda: _NO_BANDS_F)
+    band_package: np.ndarray = dataclasses.field(default_factory=lambda: _NO_BANDS_F)
+    band_unit: np.ndarray = dataclasses.field(default_factory=lambda: _NO_BANDS_F)
+    band_per_kg: np.ndarray = dataclasses.field(default_factory=lambda: _NO_BANDS_F)
+    sku_weight: dict[str, float] = dataclasses.field(default_factory=dict)
     protection: tuple[tuple[str, str, str, int], ...] = ()
     stock_head: np.ndarray | None = None
 
@@ -421,4 +442,5 @@ def _network_from_frames(
         exempt_tiers=frozenset(rules.exempt_tiers),
         tier_weights=dict(rules.tier_weights),
         protection=tuple((e.node, e.sku, e.tier, e.units) for e in scenario.protection),
+        **network_rates(scenario),
     )

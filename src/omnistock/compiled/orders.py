@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -14,9 +15,14 @@ from omnistock._kernels.codes import METHOD_CODES, PICKUP
 from omnistock._kernels.geo import unit_vectors
 from omnistock._kernels.records import OrdersRecord, orders_record
 from omnistock.compiled.network import NO_LIMIT, CompiledNetwork, str_array
+from omnistock.compiled.rates import orders_rates
 from omnistock.model.orders import Order
 
 __all__ = ["CompiledOrders", "OrderInputs", "compile_orders", "order_inputs"]
+
+
+def _empty() -> np.ndarray:
+    return np.empty(0, dtype=np.float64)
 
 
 @dataclass(frozen=True, eq=False)
@@ -55,6 +61,11 @@ class CompiledOrders:
     line_qty : int64[n_lines]
     line_sku_ids : str[n_lines]
         The SKU of each line as given (for frames).
+    order_unfilled, order_unfilled_order : float64[n_orders]
+        Contract v1.1: the order's unfilled cost per unit and per order, before
+        the tier weight (its own or the scenario's; ``compiled.rates``).
+    line_weight : float64[n_lines]
+        Contract v1.1: the weight in kg of a line's SKU.
     """
 
     order_ids: np.ndarray
@@ -72,6 +83,10 @@ class CompiledOrders:
     line_sku: np.ndarray
     line_qty: np.ndarray
     line_sku_ids: np.ndarray
+    # Contract v1.1 (compiled/rates.py); empty defaults for hand-built batches.
+    order_unfilled: np.ndarray = dataclasses.field(default_factory=_empty)
+    order_unfilled_order: np.ndarray = dataclasses.field(default_factory=_empty)
+    line_weight: np.ndarray = dataclasses.field(default_factory=_empty)
 
     @functools.cached_property
     def record(self) -> OrdersRecord:
@@ -124,6 +139,12 @@ class CompiledOrders:
             line_sku=self.line_sku[line_map],
             line_qty=self.line_qty[line_map],
             line_sku_ids=self.line_sku_ids[line_map],
+        )
+        subset = dataclasses.replace(
+            subset,
+            order_unfilled=self.order_unfilled[idx],
+            order_unfilled_order=self.order_unfilled_order[idx],
+            line_weight=self.line_weight[line_map],
         )
         return subset, line_map
 
@@ -231,4 +252,7 @@ def compile_orders(network: CompiledNetwork, orders: Sequence[Order]) -> Compile
         line_sku=line_sku,
         line_qty=line_qty,
         line_sku_ids=str_array(line_skus),
+        **orders_rates(
+            network.unfilled, network.unfilled_order, network.sku_weight, orders
+        ),
     )

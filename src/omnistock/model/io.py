@@ -24,6 +24,7 @@ __all__ = [
     "LINE_SCHEMA",
     "NODE_SCHEMA",
     "ORDER_SCHEMA",
+    "SKU_SCHEMA",
     "STOCK_SCHEMA",
     "as_polars",
     "orders_from_frames",
@@ -64,7 +65,12 @@ ORDER_SCHEMA: dict[str, Any] = {
     "ship_complete": pl.Boolean,
     "allow_partial": pl.Boolean,
     "max_splits": pl.Int64,
+    # contract v1.1 (nullable: the scenario's costs)
+    "unfilled_unit_cost": pl.Float64,
+    "unfilled_order_cost": pl.Float64,
 }
+#: Contract v1.1: SKU weights (an optional ``skus`` frame).
+SKU_SCHEMA: dict[str, Any] = {"sku": pl.String, "weight_kg": pl.Float64}
 LINE_SCHEMA: dict[str, Any] = {"order_id": pl.String, "sku": pl.String, "qty": pl.Int64}
 #: Contract v1.2's optional protection table (``protection.parquet`` / ``.csv``).
 PROTECTION_SCHEMA: dict[str, Any] = {
@@ -82,6 +88,7 @@ _REQUIRED = {
     "protection": ("node", "sku", "tier", "units"),
 }
 _LIST_COLUMNS = ("methods", "channels")
+_OVERRIDE_COLUMNS = ("unfilled_unit_cost", "unfilled_order_cost")
 
 
 def as_polars(name: str, frame: Any) -> pl.DataFrame:
@@ -142,12 +149,13 @@ def scenario_from_frames(
     rules: Rules | dict[str, Any] | None = None,
     costs: Costs | dict[str, Any] | None = None,
     protection: Any = None,
+    skus: Any = None,
 ) -> Scenario:
     """Build a validated scenario from frames (columns: ``*_SCHEMA``; optional ones may be absent).
 
     Frames may be polars, pandas or pyarrow tables; orders and lines are read by
     :func:`orders_from_frames`, the optional ``protection`` table (v1.2) by
-    :func:`protection_from_frame`.
+    :func:`protection_from_frame`. ``skus`` (contract v1.1, optional): SKU weights.
     """
     nodes, stock = as_polars("nodes", nodes), as_polars("stock", stock)
     for name, frame in (("nodes", nodes), ("stock", stock)):
@@ -164,6 +172,8 @@ def scenario_from_frames(
         data["costs"] = costs
     if protection is not None:
         data["protection"] = protection_from_frame(protection)
+    if skus is not None:
+        data["skus"] = _drop_nulls(as_polars("skus", skus).to_dicts())
     return Scenario.model_validate(data)
 
 
@@ -247,10 +257,18 @@ def scenario_to_frames(scenario: Scenario) -> dict[str, pl.DataFrame]:
             "ship_complete": o.ship_complete,
             "allow_partial": o.allow_partial,
             "max_splits": o.max_splits,
+            "unfilled_unit_cost": o.unfilled_unit_cost,
+            "unfilled_order_cost": o.unfilled_order_cost,
         }
         for o in scenario.orders
     ]
     orders = pl.DataFrame(order_rows, schema=ORDER_SCHEMA)
+    # Contract v1.1's columns only when used: a v1 scenario's frames stay v1's.
+    orders = orders.drop(
+        c
+        for c in _OVERRIDE_COLUMNS
+        if orders.height == 0 or orders[c].null_count() == orders.height
+    )
     lines = pl.DataFrame(
         [
             {"order_id": o.id, "sku": ln.sku, "qty": ln.qty}
@@ -265,6 +283,10 @@ def scenario_to_frames(scenario: Scenario) -> dict[str, pl.DataFrame]:
             [e.model_dump() for e in scenario.protection],
             schema=PROTECTION_SCHEMA,
             orient="row",
+        )
+    if scenario.skus:  # contract v1.1; a v1 scenario's folder is unchanged
+        frames["skus"] = pl.DataFrame(
+            [s.model_dump() for s in scenario.skus], schema=SKU_SCHEMA, orient="row"
         )
     return frames
 
@@ -310,6 +332,7 @@ def _read_frame(folder: Path, name: str) -> pl.DataFrame:
                     **ORDER_SCHEMA,
                     **LINE_SCHEMA,
                     **PROTECTION_SCHEMA,
+                    **SKU_SCHEMA,
                 }.items()
                 if v != pl.List(pl.String)
             }
@@ -377,5 +400,10 @@ def read_scenario(path: str | Path) -> Scenario:
                 if any((p / f"protection.{ext}").exists() for ext in ("parquet", "csv"))
                 else None
             ),
+            skus=_read_frame(p, "skus") if _has_frame(p, "skus") else None,
         )
     return Scenario.from_json(p)
+
+
+def _has_frame(folder: Path, name: str) -> bool:
+    return (folder / f"{name}.parquet").exists() or (folder / f"{name}.csv").exists()

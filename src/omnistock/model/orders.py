@@ -7,7 +7,9 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from omnistock.model._validation import (
+    COST,
     MAX_QTY,
+    Cost,
     Num,
     check_booleans,
     check_number,
@@ -41,6 +43,7 @@ class OrderLine(BaseModel):
 
 
 _LINE_FIELDS = frozenset(OrderLine.model_fields)
+_OVERRIDES = {"unfilled_unit_cost": COST, "unfilled_order_cost": COST}
 
 
 def _check_lines(order: dict[str, Any]) -> None:
@@ -77,6 +80,10 @@ def _check_lines(order: dict[str, Any]) -> None:
         check_numbers(line, {"qty": QTY}, where)
 
 
+def _is_none(value: Any) -> bool:
+    return value is None
+
+
 class Order(BaseModel):
     """One customer order: where it goes, how, for whom, and its lines.
 
@@ -97,6 +104,10 @@ class Order(BaseModel):
     allow_partial: bool = Field(default=True)
     max_splits: int | None = Field(default=None, ge=1, le=MAX_QTY)
     lines: tuple[OrderLine, ...] = Field(min_length=1)
+    # Contract v1.1: the order's own lost-sale costs (null: the costs' ones).
+    # (left out of dumps when null: a v1 order's JSON stays v1's)
+    unfilled_unit_cost: Cost | None = Field(default=None, exclude_if=_is_none)
+    unfilled_order_cost: Cost | None = Field(default=None, exclude_if=_is_none)
 
     @model_validator(mode="before")
     @classmethod
@@ -106,6 +117,7 @@ class Order(BaseModel):
         if isinstance(data, dict):
             check_number(data.get("max_splits"), "max_splits", SPLITS, where)
             check_booleans(data, ("ship_complete", "allow_partial"), where)
+            check_numbers(data, _OVERRIDES, where)
             dest = data.get("destination")
             check_numbers(dest, {"lat": LAT, "lon": LON}, f"{where} destination")
             _check_lines(data)

@@ -24,6 +24,7 @@ from omnistock.model._validation import (
 )
 from omnistock.model.network import NodeKind
 from omnistock.model.orders import SPLITS
+from omnistock.model.rates import RateBand, check_bands
 
 __all__ = ["Costs", "Reason", "Rules"]
 
@@ -32,7 +33,13 @@ WEIGHT = Num(integer=False, low=0.0, high=MAX_TIER_WEIGHT)
 #: A distance in km: any finite value >= 0.
 KM = Num(integer=False, low=0.0, high=float("inf"))
 _RULE_NUMBERS = {"same_day_radius_km": KM, "max_distance_km": KM, "max_splits": SPLITS}
-_COST_NUMBERS = {"package": COST, "per_km": COST, "unfilled": COST}
+_COST_NUMBERS = {
+    "package": COST,
+    "per_km": COST,
+    "unfilled": COST,
+    "unit_per_km": COST,
+    "unfilled_order": COST,
+}
 
 
 class Rules(BaseModel):
@@ -76,6 +83,11 @@ class Rules(BaseModel):
         return float(self.tier_weights.get(tier, 1.0))
 
 
+def _unset(value: Any) -> bool:
+    """A contract v1.1 field at its default (not dumped, see ``Costs``)."""
+    return value is None or not value
+
+
 class Costs(BaseModel):
     """Cost coefficients of the objective (docs/semantics.md, S9)."""
 
@@ -84,12 +96,30 @@ class Costs(BaseModel):
     package: Cost = Field(default=5.0, description="Per (order, node) package.")
     per_km: Cost = Field(default=0.01, description="Per package per km.")
     unfilled: Cost = Field(default=1000.0, description="Per unfilled unit.")
+    # Contract v1.1 (docs/scenario.md, "Rate cards"): all default to "absent".
+    # Left out of dumps at their defaults: a v1 scenario's JSON stays v1's.
+    unit_per_km: Cost = Field(
+        default=0.0, description="Per unit per km.", exclude_if=_unset
+    )
+    unfilled_order: Cost = Field(
+        default=0.0, description="Per order with any unfilled unit.", exclude_if=_unset
+    )
+    rate_card: tuple[RateBand, ...] = Field(
+        default=(),
+        description="Carrier bands by method and distance.",
+        exclude_if=_unset,
+    )
 
     @model_validator(mode="before")
     @classmethod
     def _name_the_cost(cls, data: Any) -> Any:
         check_numbers(data, _COST_NUMBERS, "costs")
         return data
+
+    @model_validator(mode="after")
+    def _bands_are_distinct(self) -> Costs:
+        check_bands(self.rate_card)
+        return self
 
 
 class Reason(IntEnum):
@@ -103,10 +133,13 @@ class Reason(IntEnum):
     PROTECTION = 5
     CAPACITY = 6
     NO_STOCK = 7
-    PICKUP_LOCKER = (
-        8  # the order's pickup locker itself: it receives, it gives nothing (S11)
-    )
-    LOCKER_FULL = 9  # the order's locker has no parcel left for this node's package
+    #: Contract v1.1: no band of the order's rate card covers the distance
+    #: (checked after the v1 eligibility rules; a new code keeps v1's codes).
+    RATE_CARD = 8
+    #: S11: the order's pickup locker itself (it receives, it gives nothing).
+    PICKUP_LOCKER = 9
+    #: S11: the order's locker has no parcel left for this node's package.
+    LOCKER_FULL = 10
 
     @property
     def label(self) -> str:

@@ -24,6 +24,7 @@ from pydantic import (
 from omnistock.model.network import Node, StockRecord
 from omnistock.model.orders import Order
 from omnistock.model.protect import ProtectionEntry, check_protection
+from omnistock.model.rates import Sku
 from omnistock.model.rules import Costs, Rules
 
 if TYPE_CHECKING:
@@ -63,6 +64,8 @@ class Scenario(BaseModel):
     costs: Costs = Field(default_factory=Costs)
     #: Contract v1.2: units per (node, sku, tier) kept from that tier (S4 v1.2).
     protection: tuple[ProtectionEntry, ...] = ()
+    #: Contract v1.1 SKU weights (left out of dumps when empty: v1 JSON stays v1's).
+    skus: tuple[Sku, ...] = Field(default=(), exclude_if=lambda v: not v)
 
     _compiled: CompiledScenario | None = PrivateAttr(default=None)
 
@@ -121,6 +124,12 @@ class Scenario(BaseModel):
                     )
                     raise ValueError(msg)
         check_protection(self.protection, set(nodes))
+        seen_skus: set[str] = set()
+        for i, sku in enumerate(self.skus):
+            if sku.sku in seen_skus:
+                msg = f"skus[{i}]: duplicate sku {sku.sku!r}."
+                raise ValueError(msg)
+            seen_skus.add(sku.sku)
         return self
 
     @model_serializer(mode="wrap")
@@ -159,6 +168,7 @@ class Scenario(BaseModel):
             "rules": self.rules,
             "costs": self.costs,
             "protection": self.protection,
+            "skus": self.skus,
         }
         return Scenario.model_validate(data)
 

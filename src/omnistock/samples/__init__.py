@@ -30,6 +30,7 @@ import polars as pl
 from omnistock.exceptions import InvalidArgument
 from omnistock.model.orders import Order
 from omnistock.model.scenario import Scenario
+from omnistock.samples._carrier import COST_MODELS, with_carrier_costs
 from omnistock.samples._generate import (
     CHANNELS,
     METHOD_NAMES,
@@ -56,7 +57,9 @@ HOURLY_PROFILE: tuple[float, ...] = (
 DEFAULT_START = dt.datetime(2026, 1, 5)
 
 
-def network(name: str, seed: int = 0, lockers: int = 0) -> Scenario:
+def network(
+    name: str, seed: int = 0, costs: str = "flat", lockers: int = 0
+) -> Scenario:
     """
     Build the sample network ``name``: nodes, stock, rules and costs; no orders.
 
@@ -79,6 +82,11 @@ def network(name: str, seed: int = 0, lockers: int = 0) -> Scenario:
         fulfilment centres and one store at each of the 99 cities, 1,000 SKUs).
     seed
         Seed of the random stream. Default 0; the same seed gives the same bytes.
+    costs
+        "flat" (default: contract v1 costs, the same bytes as ever) or "carrier"
+        (contract v1.1: the same nodes and stock with SKU weights of 0.1 to 25 kg
+        and a rate card: ship zones by distance with package and per-kg rates, one
+        short, dear same-day band, pickup transfer bands).
     lockers
         Parcel lockers to add near the biggest cities (docs/semantics.md, S11),
         after the other nodes: ids ``LCK-1``.., methods exactly "pickup", no
@@ -94,7 +102,8 @@ def network(name: str, seed: int = 0, lockers: int = 0) -> Scenario:
     Raises
     ------
     ValueError
-        If ``name`` is not one of :data:`NAMES`.
+        If ``name`` is not one of :data:`NAMES`, ``costs`` not "flat" or "carrier",
+        or ``lockers`` not an integer >= 0.
 
     Examples
     --------
@@ -110,12 +119,18 @@ def network(name: str, seed: int = 0, lockers: int = 0) -> Scenario:
         raise InvalidArgument(
             function="samples.network", argument="name", detail=detail
         )
+    if costs not in COST_MODELS:
+        detail = f"costs must be one of {', '.join(COST_MODELS)}. Got {costs!r}."
+        raise InvalidArgument(
+            function="samples.network", argument="costs", detail=detail
+        )
     if isinstance(lockers, bool) or not isinstance(lockers, int) or lockers < 0:
         detail = f"lockers must be an integer >= 0. Got {lockers!r}."
         raise InvalidArgument(
             function="samples.network", argument="lockers", detail=detail
         )
-    return with_lockers(build_network(name, seed), lockers, seed)
+    flat = with_lockers(build_network(name, seed), lockers, seed)
+    return flat if costs == "flat" else with_carrier_costs(flat, seed)
 
 
 def orders(network: Scenario, n: int, seed: int = 0) -> list[Order]:

@@ -10,7 +10,7 @@ import polars as pl
 from omnistock._kernels.codes import COST_DISTANCE
 from omnistock._kernels.geo import km_pairs
 from omnistock.compiled import KIND_CODES, CompiledScenario
-from omnistock.compiled.allocations import Triples, price_orders
+from omnistock.compiled.allocations import Triples, order_costs, price_orders
 
 if TYPE_CHECKING:
     from omnistock.simulation.run import Simulation
@@ -52,7 +52,7 @@ def report(
             "day": np.floor(hours / HOURS_PER_DAY).astype(np.int64),
             "tier": co.order_tier,
             "exempt": co.order_exempt,
-            "cost": per_order.sum(axis=1),
+            "cost": order_costs(compiled, triples),  # v1.1 terms too
             "distance_cost": per_order[:, COST_DISTANCE],
             "packages": np.bincount(pair_order, minlength=n).astype(np.int64),
             "km": np.bincount(pair_order, weights=km, minlength=n),

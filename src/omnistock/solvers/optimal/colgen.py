@@ -338,7 +338,10 @@ def triples_to_vector(
         orders.line_order[data.lines], weights=u > 0, minlength=orders.n_orders
     )
     z = (short[data.all_or_nothing_orders] == 0).astype(np.float64)
-    return np.concatenate([x, y, u, z])
+    head = np.concatenate([x, y, u, z])
+    # Columns past z are v1.1's charge binaries w (rated.with_rate_terms): 1
+    # keeps each "sum u <= Q w" row feasible whatever the plan left unfilled.
+    return np.concatenate([head, np.ones(data.n_vars - head.size)])
 
 
 def decode(cand: Candidates, data: MilpData, values: np.ndarray) -> np.ndarray:

@@ -9,7 +9,9 @@ from __future__ import annotations
 import numpy as np
 
 from omnistock._kernels.cost import plan_cost, unfilled_cost
+from omnistock._kernels.rates import rated_components
 from omnistock.compiled import CompiledScenario
+from omnistock.compiled.rates import rated_batch
 from omnistock.exceptions import UnknownSolverError
 from omnistock.solvers.base import Solution
 from omnistock.solvers.greedy import run_orders
@@ -58,7 +60,16 @@ def objective_of(compiled: CompiledScenario, triples: np.ndarray) -> float:
         np.ascontiguousarray(triples[:, 1]),
         np.ascontiguousarray(triples[:, 2]),
     )
-    return float(comp.sum())
+    if not rated_batch(net, orders):
+        return float(comp.sum())
+    extra = rated_components(  # contract v1.1: the plan's three more components
+        net.record,
+        orders.record,
+        np.ascontiguousarray(triples[:, 0]),
+        np.ascontiguousarray(triples[:, 1]),
+        np.ascontiguousarray(triples[:, 2]),
+    )
+    return float(comp.sum()) + float(extra.sum())
 
 
 def triples_of(sol: Solution) -> np.ndarray:

@@ -138,7 +138,8 @@ def build_milp(
         [
             net.node_unit_cost[c_node],
             cand.pair_cost[pi],
-            unfilled_cost(net.unfilled, weight, 1),
+            # v1.1: the order's own unfilled cost (the scenario's unless overridden)
+            unfilled_cost(orders.order_unfilled[orders.line_order[li]], weight, 1),
             np.zeros(nz),
         ]
     )

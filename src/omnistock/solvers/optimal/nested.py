@@ -22,6 +22,7 @@ import polars as pl
 
 from omnistock.compiled import CompiledScenario
 from omnistock.compiled.nesting import order_classes
+from omnistock.compiled.rates import rated_batch
 from omnistock.solvers.base import Solution, SolveStatus
 from omnistock.solvers.optimal.candidates import Candidates, candidates
 from omnistock.solvers.optimal.colgen import decode, triples_to_vector
@@ -32,6 +33,7 @@ from omnistock.solvers.optimal.incumbents import (
 )
 from omnistock.solvers.optimal.milp import MilpData, build_milp, solve_milp
 from omnistock.solvers.optimal.options import OptimalOptions
+from omnistock.solvers.optimal.rated import with_rate_terms
 
 __all__ = [
     "nested_dual_frame",
@@ -128,6 +130,8 @@ def solve_nested(compiled: CompiledScenario, options: OptimalOptions) -> Solutio
     cand = candidates(loose)
     everyone = np.ones(compiled.orders.n_orders, dtype=np.bool_)
     base = build_milp(loose, cand, everyone, lockers=True)  # S11 rows too
+    if rated_batch(compiled.network, compiled.orders):  # v1.1 costs too
+        base = with_rate_terms(compiled, cand, base, everyone)
     data, _, _ = with_nested_rows(compiled, cand, base)
     warm_sol = warm_start_solution(compiled) if options.warm_start else None
     warm = triples_of(warm_sol) if warm_sol is not None else None

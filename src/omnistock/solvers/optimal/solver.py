@@ -26,6 +26,7 @@ import numpy as np
 
 from omnistock._kernels.cost import COST_TOL
 from omnistock.compiled import CompiledScenario
+from omnistock.compiled.rates import rated_batch
 from omnistock.lockers import order_lockers
 from omnistock.progress import Reporter
 from omnistock.solvers.base import Capabilities, Solution, SolveStatus
@@ -42,6 +43,7 @@ from omnistock.solvers.optimal.lockers import solve_with_lockers
 from omnistock.solvers.optimal.model import solve_model
 from omnistock.solvers.optimal.nested import solve_nested
 from omnistock.solvers.optimal.options import OptimalOptions, ProgressCallback
+from omnistock.solvers.optimal.rated import solve_rated
 
 __all__ = ["OptimalOptions", "OptimalSolver", "ProgressCallback"]
 
@@ -96,6 +98,8 @@ class OptimalSolver:
     def _run(
         self, compiled: CompiledScenario, options: OptimalOptions, reporter: Reporter
     ) -> Solution:
+        if rated_batch(compiled.network, compiled.orders):
+            return solve_rated(compiled, options, _groups)  # contract v1.1: exact MILPs
         start = time.perf_counter()
         deadline = start + options.time_limit * (1.0 - _RESERVE)
         orders = compiled.orders
