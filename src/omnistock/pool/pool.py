@@ -55,6 +55,7 @@ from omnistock.pool.reservation import (
     normalise_lines,
 )
 from omnistock.pool.state import PoolState
+from omnistock.pool.store import Stores
 from omnistock.pool.views import Views
 
 __all__ = ["Reservation", "StockPool"]
@@ -62,7 +63,7 @@ __all__ = ["Reservation", "StockPool"]
 _SYNC_OPTIONS = ("fsync", "batch_records", "batch_ms")
 
 
-class StockPool(Views, Durable):
+class StockPool(Views, Durable, Stores):
     """The live, thread-safe stock of one network.
 
     Parameters
@@ -150,11 +151,6 @@ class StockPool(Views, Durable):
         ``network``, ``free_left``, ``limit_left`` are then new (a Sourcer follows).
         """
         self._state.on_grow.append(callback)
-
-    @classmethod
-    def from_scenario(cls, scenario: Scenario, **options: Any) -> StockPool:
-        """The pool of ``scenario``'s network and stock (options as in the class)."""
-        return cls(scenario, **options)
 
     def free(self, node_id: str, sku: str, *, exempt: bool = True) -> int:
         """Units of (node_id, sku) a reservation of this kind may take now (0 if no row)."""
