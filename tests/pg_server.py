@@ -14,16 +14,21 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-BIN_DIRS = ("/usr/local/bin", "/usr/lib/postgresql/15/bin", "/usr/lib/postgresql/16/bin")
-
 
 def find_bin(name: str) -> str | None:
-    """The path of a PostgreSQL program (initdb, pg_ctl), or None."""
-    for d in BIN_DIRS:
-        p = Path(d) / name
-        if p.exists():
-            return str(p)
-    return shutil.which(name)
+    """The path of a PostgreSQL program (initdb, pg_ctl), or None.
+
+    Looks in /usr/local/bin, on PATH, then in Debian's versioned directories
+    (/usr/lib/postgresql/<version>/bin, newest first).
+    """
+    local = Path("/usr/local/bin") / name
+    if local.exists():
+        return str(local)
+    found = shutil.which(name)
+    if found is None:
+        debian = sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}"))
+        found = str(debian[-1]) if debian else None
+    return found
 
 
 def missing_reason() -> str | None:

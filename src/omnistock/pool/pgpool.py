@@ -32,8 +32,6 @@ from omnistock.model.scenario import Scenario
 from omnistock.pool.pgstore import Change, PostgresStore
 from omnistock.pool.pool import StockPool
 from omnistock.pool.reservation import (
-    COMMITTED,
-    RELEASED,
     STATUS_NAMES,
     Line,
     Reservation,
@@ -74,14 +72,21 @@ def _rid(reservation_id: object) -> int:
 
 
 class PostgresPool(StockPool):
-    """A StockPool kept in PostgreSQL (build it with ``StockPool.from_scenario(
-    scenario, store=PostgresStore(dsn))`` or ``StockPool.connect(dsn)``).
+    """A StockPool kept in PostgreSQL, shared by every process that opens it.
+
+    Build it with ``StockPool.from_scenario(scenario,
+    store=PostgresStore(dsn))`` or ``StockPool.connect(dsn)``.
 
     Same operations, arguments, errors and statuses as the in-process pool;
     durability is the database's (no journal, no snapshot files).
     """
 
     store: PostgresStore
+    #: Version of each stock row ("s", id) and node ("n", idx) in the local copy.
+    _versions: dict[tuple[str, int], int]
+    #: Keyed reservations this process issued (a retry returns the same value).
+    _issued: dict[str, Reservation]
+    _stop: threading.Event | None
 
     @classmethod
     def open(
@@ -105,14 +110,14 @@ class PostgresPool(StockPool):
                 )
             ]
             data = base.model_dump(mode="json", exclude={"stock", "orders"})
-            network = Scenario.model_validate({**data, "stock": stock}).compiled()
-            network = network.network
+            compiled = Scenario.model_validate({**data, "stock": stock}).compiled()
+            network = compiled.network
         pool = cls.__new__(cls)
         pool._setup(PoolState(network), base, clock)
         pool.store = store
-        pool._versions: dict[tuple[str, int], int] = {}
-        pool._issued: dict[str, Reservation] = {}
-        pool._stop: threading.Event | None = None
+        pool._versions = {}
+        pool._issued = {}
+        pool._stop = None
         pool.refresh()
         return pool
 
@@ -200,7 +205,7 @@ class PostgresPool(StockPool):
         free, protect = got[0]
         if free is None:
             return 0
-        return max(0, free) if exempt else max(0, min(free, free - protect))
+        return int(max(0, free) if exempt else max(0, min(free, free - protect)))
 
     def status(self, reservation_id: int) -> str:
         """``"active"``, ``"committed"``, ``"released"``, ``"expired"`` or ``"amended"``."""
@@ -269,7 +274,9 @@ class PostgresPool(StockPool):
                 sorted(norm),
                 exempt,
             ):
-                raise KeyConflict(key or "", prior.reservation_id, "order, lines or tier")
+                raise KeyConflict(
+                    key or "", prior.reservation_id, "order, lines or tier"
+                )
             return prior
         with self.lock:
             rows = tuple(self._state.row(n, s) for n, s, _ in norm)
@@ -357,7 +364,9 @@ class PostgresPool(StockPool):
     def expire(self, now: float | None = None) -> list[int]:
         """As :meth:`StockPool.expire`: every due reservation, in one transaction."""
         now = check_time(self.clock() if now is None else now, "expire: now")
-        due = sorted((ch[11], ch[1]) for ch in self._run("os_expire", now) if ch[0] == "x")
+        due = sorted(
+            (ch[11], ch[1]) for ch in self._run("os_expire", now) if ch[0] == "x"
+        )
         return [rid for _, rid in due]
 
     def adjust(self, node_id: str, sku: str, delta: int, reason: str) -> int:

@@ -23,6 +23,7 @@ from omnistock.exceptions import (
     InvalidRequest,
     OmnistockError,
     ReservationClosed,
+    StoreError,
     UnknownReservation,
     UnknownStockRow,
 )
@@ -41,14 +42,6 @@ __all__ = ["PostgresStore", "StoreError"]
 _SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 #: One change row of an operation (the os_change type, in column order).
 Change = tuple[Any, ...]
-
-
-class StoreError(OmnistockError):
-    """The database refused or lost an operation for a reason that is not the request's.
-
-    Connection loss, a schema of another version, a pool already loaded: the
-    message says which. The operation's transaction was rolled back.
-    """
 
 
 def _psycopg() -> Any:
@@ -113,7 +106,9 @@ class PostgresStore:
 
     def __init__(self, dsn: str, *, schema: str = "omnistock") -> None:
         if not isinstance(schema, str) or not _SCHEMA_NAME.fullmatch(schema):
-            msg = f"PostgresStore: schema must be a lower-case SQL name. Got {schema!r}."
+            msg = (
+                f"PostgresStore: schema must be a lower-case SQL name. Got {schema!r}."
+            )
             raise InvalidRequest(msg)
         self.dsn = dsn
         self.schema = schema
@@ -136,11 +131,12 @@ class PostgresStore:
                 options=f"-c search_path={self.schema}",
             )
         except psycopg.Error as err:
-            raise StoreError(f"PostgreSQL: cannot connect: {err}") from err
+            msg = f"PostgreSQL: cannot connect: {err}"
+            raise StoreError(msg) from err
         return conn  # type: ignore[no-any-return]
 
     def conn(self) -> psycopg.Connection[Any]:
-        """This thread's connection (made on first use, re-made after a loss)."""
+        """The calling thread's connection (made on first use, re-made after a loss)."""
         conn: psycopg.Connection[Any] | None = getattr(self._local, "conn", None)
         if conn is None or conn.closed:
             conn = self.connect()
@@ -170,7 +166,7 @@ class PostgresStore:
 
     @contextmanager
     def transaction(self) -> Iterator[psycopg.Connection[Any]]:
-        """This thread's connection inside one transaction (rolled back on error)."""
+        """The calling thread's connection inside one transaction (rolled back on error)."""
         psycopg = _psycopg()
         conn = self.conn()
         try:
@@ -186,7 +182,7 @@ class PostgresStore:
         psycopg = _psycopg()
         conn = self.conn()
         try:
-            return conn.execute(sql, args).fetchall()  # type: ignore[arg-type]
+            return conn.execute(sql, args).fetchall()
         except psycopg.Error as err:
             if conn.broken:
                 conn.close()
@@ -294,9 +290,16 @@ class PostgresStore:
 
     def base(self) -> str:
         """The stored scenario (nodes, rules; no stock) as JSON."""
-        if self.version() != SCHEMA_VERSION:
+        have = self.version()
+        if have == 0:
             msg = (
-                f"PostgreSQL schema {self.schema!r} is at version {self.version()}, "
+                f"PostgreSQL schema {self.schema!r} holds no pool yet: load one with "
+                "StockPool.from_scenario(scenario, store=PostgresStore(dsn))."
+            )
+            raise StoreError(msg)
+        if have != SCHEMA_VERSION:
+            msg = (
+                f"PostgreSQL schema {self.schema!r} is at version {have}, "
                 f"not {SCHEMA_VERSION}: run `omnistock db migrate DSN`."
             )
             raise StoreError(msg)

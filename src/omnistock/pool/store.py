@@ -20,7 +20,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Protocol, Self
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from omnistock.model.scenario import Scenario
@@ -75,7 +75,7 @@ class Stores:
     @classmethod
     def from_scenario(
         cls, scenario: Scenario, *, store: PoolStore | None = None, **options: Any
-    ) -> Self:
+    ) -> StockPool:
         """The pool of ``scenario``'s network and stock (options as in the class).
 
         ``store`` keeps the counters elsewhere, e.g. ``PostgresStore(dsn)``
@@ -83,7 +83,7 @@ class Stores:
         """
         if store is not None:
             return store.open_pool(scenario, **options)
-        return cls(scenario, **options)
+        return cls(scenario, **options)  # type: ignore[call-arg,return-value]
 
     @classmethod
     def connect(
@@ -101,7 +101,12 @@ class Stores:
         from omnistock.pool.pgpool import PostgresPool
         from omnistock.pool.pgstore import PostgresStore
 
-        return PostgresPool.open(PostgresStore(dsn, schema=schema), clock=clock)
+        store = PostgresStore(dsn, schema=schema)
+        try:
+            return PostgresPool.open(store, clock=clock)
+        except BaseException:
+            store.close()
+            raise
 
     def refresh(self) -> None:
         """Bring the counters up to date with the store (in process: always are)."""
