@@ -12,6 +12,7 @@ import random
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -35,8 +36,16 @@ STRESS_STOCK = [
 
 
 def client(what: str, store: PostgresStore, seed: int) -> subprocess.Popen[str]:
-    """A client process (tests/pg_workers.py) on the store's pool."""
-    env = {**os.environ, "PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}{ROOT}"}
+    """A client process (tests/pg_workers.py) on the store's pool.
+
+    Its connections are named ``client-<seed>`` (libpq's PGAPPNAME), so the
+    test can see when the server is done with them.
+    """
+    env = {
+        **os.environ,
+        "PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}{ROOT}",
+        "PGAPPNAME": f"client-{seed}",
+    }
     return subprocess.Popen(
         [
             sys.executable,
@@ -138,6 +147,13 @@ def test_killed_clients_leave_the_state_of_their_acknowledged_operations(
         seen = [proc.stdout.readline() for _ in range(rng.randint(2, 12))]
         proc.send_signal(signal.SIGKILL)
         proc.wait()
+        # The server may still be running the call the client died in (and
+        # will then commit it): wait until its backend is gone.
+        while store.query(
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s",
+            (f"client-{run}",),
+        )[0][0]:
+            time.sleep(0.01)
         # Everything it printed, in order: the acknowledged operations...
         seen += proc.stdout.read().splitlines()
         lines = [line.strip().partition(" ") for line in seen]
@@ -223,8 +239,6 @@ def test_follow_brings_other_replicas_changes_within_the_interval(
     other.reserve("x", [("S1", "C", 2)])
     other.receive_return("r", "S2", "NEW", 3)  # a row this process never saw
     mine.follow(interval=0.01)
-    import time
-
     for _ in range(500):  # polls at most 5 s; no timing is asserted
         if "NEW" in mine.network.sku_index:
             break

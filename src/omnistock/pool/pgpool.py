@@ -161,7 +161,7 @@ class PostgresPool(StockPool):
                 if ch[0] == "n":
                     self.capacity_left[ch[1]] = ch[3]
                     continue
-                row = state.row(ch[9], ch[10])
+                row = state.row(ch[9], ch[10])  # after every row was added
                 state.on_hand[row], state.reserved[row] = ch[3], ch[4]
                 state.shipped[row], state.received[row] = ch[5], ch[6]
                 state.returned[row], state.unsellable[row] = ch[7], ch[8]
@@ -217,7 +217,9 @@ class PostgresPool(StockPool):
         return STATUS_NAMES[got[0][0]]
 
     def _select(self, where: str, args: Sequence[object], issued: bool) -> list[Any]:
-        cols = "i_nodes, i_skus, i_qtys" if issued else "nodes, skus, qtys"
+        cols = "nodes, skus, qtys"
+        if issued:
+            cols = "coalesce(i_nodes, nodes), coalesce(i_skus, skus), coalesce(i_qtys, qtys)"
         rows = self.store.query(
             f"SELECT 'r', id, status, 0, 0, 0, 0, 0, 0, order_id, key, deadline, "
             f"exempt, amends, {cols} FROM os_res WHERE {where} ORDER BY id",
@@ -257,12 +259,17 @@ class PostgresPool(StockPool):
     ) -> Reservation:
         """As :meth:`StockPool.reserve`, in one database transaction."""
         norm = normalise_lines(lines)
-        order_id = check_text(order_id, "order_id")
-        if key is not None:
+        # The in-process pool's fast paths: ASCII text, no ttl, a real bool.
+        if type(order_id) is not str or not order_id.isascii():
+            order_id = check_text(order_id, "order_id")
+        if key is not None and (type(key) is not str or not key.isascii()):
             key = check_text(key, f"order {order_id!r}: key")
-        ttl = check_ttl(ttl, f"order {order_id!r}")
-        exempt = check_exempt(exempt, f"order {order_id!r}")
-        deadline = None if ttl is None else self._deadline(order_id, ttl)
+        deadline = None
+        if ttl is not None:
+            ttl = check_ttl(ttl, f"order {order_id!r}")
+            deadline = self._deadline(order_id, ttl)  # type: ignore[arg-type]
+        if exempt is not True and exempt is not False:
+            exempt = check_exempt(exempt, f"order {order_id!r}")
         changes = self._run(
             "os_reserve", order_id, key, deadline, exempt, *_columns(norm)
         )

@@ -55,17 +55,22 @@ CREATE TABLE os_row (
 CREATE TABLE os_res (
     id bigserial PRIMARY KEY,
     order_id text NOT NULL,
-    key text UNIQUE,
+    key text,
     deadline double precision,
     exempt boolean NOT NULL,
     status smallint NOT NULL DEFAULT 1,
     amends bigint,
-    -- the lines held now, and as issued (a keyed retry compares with these)
+    -- the lines held now, and as issued when a partial commit or release
+    -- changed them (NULL: as now; a keyed retry compares with these)
     nodes text[] NOT NULL, skus text[] NOT NULL, qtys bigint[] NOT NULL,
-    i_nodes text[] NOT NULL, i_skus text[] NOT NULL, i_qtys bigint[] NOT NULL
+    i_nodes text[], i_skus text[], i_qtys bigint[]
 );
-CREATE INDEX os_res_due ON os_res (deadline) WHERE status = 1 AND deadline IS NOT NULL;
-CREATE INDEX os_res_active ON os_res (id) WHERE status = 1;
+-- Idempotency keys: unique, and only keyed reservations pay for the index.
+CREATE UNIQUE INDEX os_res_key ON os_res (key) WHERE key IS NOT NULL;
+-- No index reads os_res.status, so closing a reservation is a HOT update. The
+-- active reservations with a deadline are listed in os_due, by deadline.
+CREATE TABLE os_due (id bigint PRIMARY KEY, deadline double precision NOT NULL);
+CREATE INDEX os_due_deadline ON os_due (deadline);
 CREATE TYPE os_change AS (
     kind text, id bigint, ver bigint,
     a bigint, b bigint, c bigint, d bigint, e bigint, f bigint,
@@ -180,15 +185,26 @@ LANGUAGE sql STABLE AS $$
         FROM os_node n WHERE n.id = ANY (p_nodes);
 $$;
 
+CREATE FUNCTION os_row_change(w os_row) RETURNS os_change LANGUAGE sql IMMUTABLE AS $$
+    SELECT ROW('s', w.id, w.ver, w.on_hand, w.reserved, w.shipped, w.received,
+        w.returned, w.unsellable, w.node_id, w.sku, NULL, NULL, w.held, NULL, NULL,
+        NULL)::os_change;
+$$;
+
+CREATE FUNCTION os_node_change(n os_node) RETURNS os_change LANGUAGE sql IMMUTABLE AS $$
+    SELECT ROW('n', n.idx, n.ver, n.cap_left, NULL, NULL, NULL, NULL, NULL, n.id,
+        NULL, NULL, NULL, NULL, NULL, NULL, NULL)::os_change;
+$$;
+
 -- A reservation as a change row ('r'; kind 'k' for a keyed retry).
 CREATE FUNCTION os_res_row(p_kind text, p_id bigint, p_issued boolean)
 RETURNS SETOF os_change LANGUAGE sql STABLE AS $$
     SELECT p_kind, id, status::bigint, NULL::bigint, NULL::bigint, NULL::bigint,
            NULL::bigint, NULL::bigint, NULL::bigint, order_id,
            key, deadline, exempt, amends,
-           CASE WHEN p_issued THEN i_nodes ELSE nodes END,
-           CASE WHEN p_issued THEN i_skus ELSE skus END,
-           CASE WHEN p_issued THEN i_qtys ELSE qtys END
+           CASE WHEN p_issued THEN coalesce(i_nodes, nodes) ELSE nodes END,
+           CASE WHEN p_issued THEN coalesce(i_skus, skus) ELSE skus END,
+           CASE WHEN p_issued THEN coalesce(i_qtys, qtys) ELSE qtys END
         FROM os_res WHERE id = p_id;
 $$;
 
@@ -214,7 +230,7 @@ CREATE FUNCTION os_reserve(p_order text, p_key text, p_deadline double precision
                            p_exempt boolean, p_nodes text[], p_skus text[],
                            p_qtys bigint[]) RETURNS SETOF os_change
 LANGUAGE plpgsql AS $$
-DECLARE rid bigint;
+DECLARE rid bigint; rw os_row; nd os_node; cap bigint;
 BEGIN
     IF p_key IS NOT NULL THEN
         -- Two requests under one key: the second waits, then sees the first.
@@ -225,14 +241,48 @@ BEGIN
             RETURN;
         END IF;
     END IF;
+    IF cardinality(p_nodes) = 1 THEN
+        -- One line, the common case: two conditional updates (the row, then
+        -- its node: the lock order), no diagnosis unless one refuses.
+        UPDATE os_row w SET reserved = w.reserved + p_qtys[1], ver = w.ver + 1
+            WHERE w.node_id = p_nodes[1] AND w.sku = p_skus[1]
+              AND w.on_hand - w.reserved - w.safety
+                  - CASE WHEN p_exempt THEN 0 ELSE greatest(w.protect, 0) END
+                  >= p_qtys[1]
+            RETURNING w.* INTO rw;
+        IF FOUND THEN
+            UPDATE os_node n SET cap_left = n.cap_left - p_qtys[1], ver = n.ver + 1
+                WHERE n.id = p_nodes[1] AND n.cap_left >= p_qtys[1]
+                RETURNING n.* INTO nd;
+            IF NOT FOUND THEN  -- the stock fits: the node's capacity does not
+                SELECT cap_left INTO cap FROM os_node WHERE id = p_nodes[1];
+                PERFORM os_fail('OS001', jsonb_build_object('node', p_nodes[1],
+                    'sku', p_skus[1], 'need', p_qtys[1], 'have', greatest(cap, 0),
+                    'why', 'capacity'));
+            END IF;
+            INSERT INTO os_res (order_id, key, deadline, exempt, nodes, skus, qtys)
+                VALUES (p_order, p_key, p_deadline, p_exempt, p_nodes, p_skus,
+                        p_qtys)
+                RETURNING id INTO rid;
+            IF p_deadline IS NOT NULL THEN
+                INSERT INTO os_due VALUES (rid, p_deadline);
+            END IF;
+            RETURN NEXT ROW('r', rid, 1, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+                NULL, NULL, NULL, NULL, NULL, NULL, NULL)::os_change;
+            RETURN NEXT os_row_change(rw);
+            RETURN NEXT os_node_change(nd);
+            RETURN;
+        END IF;
+    END IF;
     PERFORM os_lock(p_nodes, p_skus);
     PERFORM os_check(p_nodes, p_skus, p_qtys, p_exempt);
     PERFORM os_put(p_nodes, p_skus, p_qtys);
-    INSERT INTO os_res (order_id, key, deadline, exempt, nodes, skus, qtys,
-                        i_nodes, i_skus, i_qtys)
-        VALUES (p_order, p_key, p_deadline, p_exempt, p_nodes, p_skus, p_qtys,
-                p_nodes, p_skus, p_qtys)
+    INSERT INTO os_res (order_id, key, deadline, exempt, nodes, skus, qtys)
+        VALUES (p_order, p_key, p_deadline, p_exempt, p_nodes, p_skus, p_qtys)
         RETURNING id INTO rid;
+    IF p_deadline IS NOT NULL THEN
+        INSERT INTO os_due VALUES (rid, p_deadline);
+    END IF;
     RETURN QUERY SELECT 'r', rid, 1::bigint, NULL::bigint, NULL::bigint,
         NULL::bigint, NULL::bigint, NULL::bigint, NULL::bigint, NULL::text,
         NULL::text, NULL::float8, NULL::boolean, NULL::bigint, NULL::text[],
@@ -243,12 +293,36 @@ END $$;
 -- Commit (status 2) or release (3) a whole reservation.
 CREATE FUNCTION os_close(p_id bigint, p_action text, p_status smallint)
 RETURNS SETOF os_change LANGUAGE plpgsql AS $$
-DECLARE r os_res;
+DECLARE r os_res; rw os_row; nd os_node;
 BEGIN
-    r := os_open(p_id, p_action);
+    UPDATE os_res SET status = p_status WHERE id = p_id AND status = 1
+        RETURNING * INTO r;
+    IF r.deadline IS NOT NULL THEN
+        DELETE FROM os_due WHERE id = p_id;
+    END IF;
+    IF FOUND AND cardinality(r.nodes) = 1 THEN  -- one line: the row, its node
+        UPDATE os_row w SET reserved = w.reserved - r.qtys[1],
+                on_hand = w.on_hand - CASE WHEN p_status = 2 THEN r.qtys[1] ELSE 0 END,
+                shipped = w.shipped + CASE WHEN p_status = 2 THEN r.qtys[1] ELSE 0 END,
+                ver = w.ver + 1
+            WHERE w.node_id = r.nodes[1] AND w.sku = r.skus[1]
+            RETURNING w.* INTO rw;
+        RETURN NEXT ROW('r', p_id, p_status, NULL, NULL, NULL, NULL, NULL, NULL,
+            r.order_id, r.key, r.deadline, r.exempt, r.amends, r.nodes, r.skus,
+            r.qtys)::os_change;
+        RETURN NEXT os_row_change(rw);
+        IF p_status <> 2 THEN
+            UPDATE os_node n SET cap_left = n.cap_left + r.qtys[1], ver = n.ver + 1
+                WHERE n.id = r.nodes[1] RETURNING n.* INTO nd;
+            RETURN NEXT os_node_change(nd);
+        END IF;
+        RETURN;
+    END IF;
+    IF NOT FOUND THEN
+        r := os_open(p_id, p_action);  -- raises: unknown, or no longer active
+    END IF;
     PERFORM os_lock(r.nodes, r.skus);
     PERFORM os_take(r.nodes, r.skus, r.qtys, p_status = 2);
-    UPDATE os_res SET status = p_status WHERE id = p_id;
     RETURN QUERY SELECT * FROM os_res_row('r', p_id, false)
       UNION ALL SELECT * FROM os_changes(r.nodes, r.skus);
 END $$;
@@ -264,8 +338,11 @@ BEGIN
     PERFORM os_take(p_nodes, p_skus, p_qtys, p_status = 2);
     IF cardinality(r_nodes) = 0 THEN
         UPDATE os_res SET status = p_status WHERE id = p_id;
+        DELETE FROM os_due WHERE id = p_id;
     ELSE
-        UPDATE os_res SET nodes = r_nodes, skus = r_skus, qtys = r_qtys
+        UPDATE os_res SET i_nodes = coalesce(i_nodes, nodes),
+                i_skus = coalesce(i_skus, skus), i_qtys = coalesce(i_qtys, qtys),
+                nodes = r_nodes, skus = r_skus, qtys = r_qtys
             WHERE id = p_id;
     END IF;
     RETURN QUERY SELECT * FROM os_changes(p_nodes, p_skus);
@@ -292,12 +369,15 @@ BEGIN
     PERFORM os_check(p_nodes, p_skus, p_qtys, r.exempt);
     PERFORM os_put(p_nodes, p_skus, p_qtys);
     UPDATE os_res SET status = 5 WHERE id = p_old;
-    INSERT INTO os_res (order_id, key, deadline, exempt, amends, nodes, skus, qtys,
-                        i_nodes, i_skus, i_qtys)
+    DELETE FROM os_due WHERE id = p_old;
+    INSERT INTO os_res (order_id, key, deadline, exempt, amends, nodes, skus, qtys)
         VALUES (r.order_id, p_key,
                 CASE WHEN p_new_deadline THEN p_deadline ELSE r.deadline END,
-                r.exempt, p_old, p_nodes, p_skus, p_qtys, p_nodes, p_skus, p_qtys)
-        RETURNING id INTO rid;
+                r.exempt, p_old, p_nodes, p_skus, p_qtys)
+        RETURNING id, deadline INTO rid, r.deadline;
+    IF r.deadline IS NOT NULL THEN
+        INSERT INTO os_due VALUES (rid, r.deadline);
+    END IF;
     RETURN QUERY SELECT * FROM os_res_row('r', rid, false)
       UNION ALL SELECT * FROM os_changes(r.nodes || p_nodes, r.skus || p_skus);
 END $$;
@@ -308,11 +388,13 @@ LANGUAGE plpgsql AS $$
 DECLARE ids bigint[]; ns text[]; ss text[]; qs bigint[];
 BEGIN
     SELECT array_agg(id) INTO ids FROM (
-        SELECT id FROM os_res WHERE status = 1 AND deadline <= p_now
+        SELECT id FROM os_res WHERE status = 1
+            AND id IN (SELECT id FROM os_due WHERE deadline <= p_now)
         ORDER BY id FOR UPDATE) due;
     IF ids IS NULL THEN
         RETURN;
     END IF;
+    DELETE FROM os_due WHERE id = ANY (ids);
     SELECT array_agg(u.nd), array_agg(u.sk), array_agg(u.q) INTO ns, ss, qs
         FROM os_res r, unnest(r.nodes, r.skus, r.qtys) u(nd, sk, q)
         WHERE r.id = ANY (ids);

@@ -40,6 +40,8 @@ if TYPE_CHECKING:
 __all__ = ["PostgresStore", "StoreError"]
 
 _SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+#: The SQL of each operation function, by name (made once).
+_CALLS: dict[str, str] = {}
 #: One change row of an operation (the os_change type, in column order).
 Change = tuple[Any, ...]
 
@@ -155,10 +157,14 @@ class PostgresStore:
     def call(self, function: str, *args: object) -> list[Change]:
         """``SELECT * FROM function(args...)``: one operation, one round trip."""
         psycopg = _psycopg()
-        marks = ", ".join(["%s"] * len(args))
+        sql = _CALLS.get(function)
+        if sql is None:
+            sql = _CALLS[function] = (
+                f"SELECT * FROM {function}({', '.join(['%s'] * len(args))})"
+            )
         conn = self.conn()
         try:
-            return conn.execute(f"SELECT * FROM {function}({marks})", args).fetchall()
+            return conn.execute(sql, args).fetchall()
         except psycopg.Error as err:
             if conn.broken:
                 conn.close()
