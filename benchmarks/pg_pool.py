@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -47,6 +48,27 @@ def network() -> Scenario:
     return Scenario.model_validate(data)
 
 
+def server_cpu(server: Any) -> float:
+    """CPU seconds used so far by the server: its postmaster and every child of it.
+
+    A backend's time moves into the postmaster's children time when it ends.
+    """
+    ticks = os.sysconf("SC_CLK_TCK")
+    master = int((server.dir / "data" / "postmaster.pid").read_text().split()[0])
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # the process ended meanwhile
+        pid = int(stat.parent.name)
+        if pid == master:  # its own time, and that of its children that ended
+            total += sum(int(f) for f in fields[11:15]) / ticks
+        elif int(fields[1]) == master:  # a live backend: utime + stime
+            total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
+
+
 def _wait(start_at: float) -> None:
     time.sleep(max(0.0, start_at - time.time()))
 
@@ -65,6 +87,7 @@ def worker(kind: str, dsn: str, schema: str, start_at: float, seconds: float) ->
         n = len(lines)
         _wait(start_at)
         end = time.time() + seconds
+        cpu = time.process_time()
         while time.time() < end:
             row = int(rng.integers(n))
             conn.execute(
@@ -79,17 +102,18 @@ def worker(kind: str, dsn: str, schema: str, start_at: float, seconds: float) ->
             )
             done += 1
         conn.close()
-        return {"pairs": done, "seconds": seconds}
+        return {"pairs": done, "seconds": seconds, "cpu": time.process_time() - cpu}
     pool = StockPool.connect(dsn, schema=schema)
     if kind == "pairs":
         _wait(start_at)
         end = time.time() + seconds
+        cpu = time.process_time()
         while time.time() < end:
             node, sku = lines[int(rng.integers(len(lines)))]
             pool.commit(pool.reserve("o", [(node, sku, 1)]).reservation_id)
             done += 1
         pool.close()
-        return {"pairs": done, "seconds": seconds}
+        return {"pairs": done, "seconds": seconds, "cpu": time.process_time() - cpu}
     # "source": Sourcer.source + commit (the reserve in the database), timed;
     # the reservation is then released (untimed) so stock stays put.
     sourcer = Sourcer(sc, pool=pool)
@@ -189,19 +213,27 @@ def main() -> None:
         store.close()
         print("clients | bare SQL pairs/s | PG pool pairs/s | ratio | in-process "
               "pairs/s (k threads) | PG source+reserve ms median / p99 | "
-              "in-process ms median / p99 | stale retries")  # fmt: skip
+              "in-process ms median / p99 | stale retries | CPU ms per pair, "
+              "bare: server + client | pool: server + client")  # fmt: skip
         for k in [int(c) for c in args.clients.split(",")]:
+            s0 = server_cpu(server)
             bare = run_clients("bare", k, server.dsn, "bench", args.seconds)
+            s1 = server_cpu(server)
             pairs = run_clients("pairs", k, server.dsn, "bench", args.seconds)
+            s2 = server_cpu(server)
             src = run_clients("source", k, server.dsn, "bench", args.seconds)
             local = in_process(k, args.seconds)
             b = sum(r["pairs"] for r in bare) / args.seconds
             p = sum(r["pairs"] for r in pairs) / args.seconds
             lat = [x for r in src for x in r["lat"]]
+            nb, np_ = sum(r["pairs"] for r in bare), sum(r["pairs"] for r in pairs)
+            cpu_b = (1e3 * (s1 - s0) / nb, 1e3 * sum(r["cpu"] for r in bare) / nb)
+            cpu_p = (1e3 * (s2 - s1) / np_, 1e3 * sum(r["cpu"] for r in pairs) / np_)
             print(
                 f"{k} | {b:,.0f} | {p:,.0f} | {b / p:.2f}x | {local['pairs_s']:,.0f} | "
                 f"{_ms(lat)} | {_ms(local['lat'])} | "
-                f"{sum(r['retries'] for r in src)}",
+                f"{sum(r['retries'] for r in src)} | "
+                f"{cpu_b[0]:.3f} + {cpu_b[1]:.3f} | {cpu_p[0]:.3f} + {cpu_p[1]:.3f}",
                 flush=True,
             )
     finally:

@@ -27,7 +27,12 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from omnistock.exceptions import InvalidRequest, KeyConflict, UnknownReservation
+from omnistock.exceptions import (
+    InvalidRequest,
+    KeyConflict,
+    StoreError,
+    UnknownReservation,
+)
 from omnistock.model.scenario import Scenario
 from omnistock.pool.pgstore import Change, PostgresStore
 from omnistock.pool.pool import StockPool
@@ -140,7 +145,10 @@ class PostgresPool(StockPool):
 
         def run() -> None:
             while not stop.wait(interval):
-                self.refresh()
+                try:
+                    self.refresh()
+                except StoreError:  # the database is away: try again next time
+                    continue
 
         threading.Thread(target=run, name="omnistock-pg-follow", daemon=True).start()
 
@@ -181,9 +189,10 @@ class PostgresPool(StockPool):
 
     def _keep(self, res: Reservation) -> Reservation:
         if res.key is not None:
-            if len(self._issued) >= _KEEP_KEYS:
-                del self._issued[next(iter(self._issued))]
-            self._issued[res.key] = res
+            with self.lock:
+                if len(self._issued) >= _KEEP_KEYS:  # forget the oldest
+                    del self._issued[next(iter(self._issued))]
+                self._issued[res.key] = res
         return res
 
     def _run(self, function: str, *args: object) -> list[Change]:
