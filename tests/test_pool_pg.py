@@ -279,3 +279,32 @@ def test_db_init_and_migrate_from_the_command_line(
     assert pool.free("W1", "A") == 8
     pool.close()
     store.close()
+
+
+def test_connect_rebuilds_the_same_pool_from_the_database(
+    pg_store: Callable[[], PostgresStore],
+) -> None:
+    store = pg_store()
+    pool = StockPool.from_scenario(scenario(), store=store)
+    pool.adjust("S1", "C", -2, "count")  # a row at zero
+    pool.receive_return("o", "S2", "ZZ", 1, restock=False)  # a new row
+    res = pool.reserve("o", [("W1", "B", 2)], ttl=5)
+    pool.commit(res.reservation_id, [("W1", "B", 1)])  # a partial commit
+    again = StockPool.connect(store.dsn, schema=store.schema)
+    assert again.stock().equals(pool.stock())
+    assert again.reservations() == pool.reservations()
+    assert again.capacity_left.tolist() == pool.capacity_left.tolist()
+    assert again.free_left.tolist() == pool.free_left.tolist()
+    again.close()
+    pool.close()
+
+
+def test_a_database_newer_than_the_library_is_refused(
+    pg_store: Callable[[], PostgresStore],
+) -> None:
+    store = pg_store()
+    store.migrate()
+    store.query("UPDATE os_meta SET value = '99' WHERE name = 'schema_version' RETURNING 1")
+    with pytest.raises(StoreError, match="is at version 99"):
+        store.migrate()
+    store.close()
