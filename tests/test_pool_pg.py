@@ -304,7 +304,9 @@ def test_a_database_newer_than_the_library_is_refused(
 ) -> None:
     store = pg_store()
     store.migrate()
-    store.query("UPDATE os_meta SET value = '99' WHERE name = 'schema_version' RETURNING 1")
+    store.query(
+        "UPDATE os_meta SET value = '99' WHERE name = 'schema_version' RETURNING 1"
+    )
     with pytest.raises(StoreError, match="is at version 99"):
         store.migrate()
     store.close()
