@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, settings
 
-from tests.pg_server import Server, missing_reason
+from tests.pg_server import missing_reason, shared_dsn
 
 settings.register_profile(
     "dev", max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow]
@@ -46,11 +46,7 @@ def pg_dsn() -> Iterator[str]:
     reason = missing_reason()
     if reason is not None:
         pytest.skip(reason)
-    server = Server().start()
-    try:
-        yield server.dsn
-    finally:
-        server.stop()
+    yield shared_dsn()  # stopped when the session's process exits
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ it owns, listening on a unix socket only (no port to collide with).
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import subprocess
@@ -88,3 +89,15 @@ class Server:
             )  # fmt: skip
         finally:
             shutil.rmtree(self.dir, ignore_errors=True)
+
+
+_shared: list[Server] = []
+
+
+def shared_dsn() -> str:
+    """The DSN of this process's test server, started on first use, stopped at exit."""
+    if not _shared:
+        server = Server().start()
+        atexit.register(server.stop)
+        _shared.append(server)
+    return _shared[0].dsn
