@@ -41,12 +41,12 @@ _schemas = itertools.count()
 
 
 @pytest.fixture(scope="session")
-def pg_dsn() -> Iterator[str]:
+def pg_dsn() -> str:
     """The DSN of a PostgreSQL server started for this session (skipped without one)."""
     reason = missing_reason()
     if reason is not None:
         pytest.skip(reason)
-    yield shared_dsn()  # stopped when the session's process exits
+    return shared_dsn()  # stopped when the session's process exits
 
 
 @pytest.fixture
