@@ -293,11 +293,13 @@ class PostgresStore:
                         )
                     ],
                 )
-                cur.executemany(
-                    "INSERT INTO os_row (node_id, sku, on_hand, reserved, held, "
-                    "safety, protect) VALUES (%s, %s, %s, %s, %s, %s, %s)",
-                    rows,
-                )
+                # COPY: a network's rows (856,883 on "large") in one stream.
+                with cur.copy(
+                    "COPY os_row (node_id, sku, on_hand, reserved, held, safety, "
+                    "protect) FROM STDIN"
+                ) as copy:
+                    for rec in rows:
+                        copy.write_row(rec)
 
     def base(self) -> str:
         """The stored scenario (nodes, rules; no stock) as JSON."""
@@ -323,9 +325,10 @@ class PostgresStore:
     def rows(self) -> list[tuple[Any, ...]]:
         """Every stock row and node as change rows (a full refresh)."""
         return self.query(
-            "SELECT * FROM os_changes(ARRAY(SELECT node_id FROM os_row ORDER BY id), "
-            "ARRAY(SELECT sku FROM os_row ORDER BY id)) UNION ALL SELECT * FROM "
-            "os_changes(ARRAY(SELECT id FROM os_node), ARRAY[]::text[])"
+            "SELECT 's', id, ver, on_hand, reserved, shipped, received, returned, "
+            "unsellable, node_id, sku, NULL, NULL, held FROM os_row UNION ALL "
+            "SELECT 'n', idx, ver, cap_left, NULL, NULL, NULL, NULL, NULL, id, NULL, "
+            "NULL, NULL, NULL FROM os_node"
         )
 
     def open_pool(self, scenario: Scenario, **options: Any) -> StockPool:
