@@ -25,6 +25,9 @@ from omnistock import (
     UnknownStockRow,
 )
 
+# The conformance suite: every test runs on both stores (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("pool_store")
+
 NODES = [
     {"id": "W1", "kind": "warehouse", "lat": 48.85, "lon": 2.35},
     {

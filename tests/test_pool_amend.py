@@ -18,6 +18,9 @@ from omnistock import (
     UnknownReservation,
 )
 
+# The conformance suite: every test runs on both stores (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("pool_store")
+
 SCENARIO = Scenario.model_validate(
     {
         "nodes": [

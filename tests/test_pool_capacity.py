@@ -17,6 +17,9 @@ from omnistock import (
 from omnistock.compiled.network import NO_LIMIT
 from tests.test_pool_partial import write_journal
 
+# The conformance suite: every test runs on both stores (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("pool_store")
+
 SCENARIO = Scenario.model_validate(
     {
         "nodes": [

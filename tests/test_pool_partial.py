@@ -20,6 +20,9 @@ from omnistock import (
 )
 from omnistock.pool.records import MAGIC
 
+# The conformance suite: every test runs on both stores (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("pool_store")
+
 SCENARIO = Scenario.model_validate(
     {
         "nodes": [

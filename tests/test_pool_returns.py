@@ -22,6 +22,9 @@ from omnistock import (
 from tests.helpers import make_scenario
 from tests.test_pool_partial import write_journal
 
+# The conformance suite: every test runs on both stores (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("pool_store")
+
 NETWORK = make_scenario(
     orders=[],
     stock=[

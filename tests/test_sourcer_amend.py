@@ -19,6 +19,9 @@ from omnistock import (
 from tests.helpers import make_scenario
 from tests.test_pool_amend import run_threads
 
+# A Sourcer on either store: every test runs on both (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("pool_store")
+
 NEAR_S = {"lat": 45.75, "lon": 4.85}
 
 

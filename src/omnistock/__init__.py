@@ -27,6 +27,7 @@ from omnistock.exceptions import (
     PlanCheckError,
     ReservationClosed,
     ScenarioError,
+    StoreError,
     UnknownOrder,
     UnknownReservation,
     UnknownSolverError,
@@ -40,7 +41,9 @@ from omnistock.model.scenario import Scenario
 if TYPE_CHECKING:
     from omnistock import plot, samples
     from omnistock.plan import Plan
+    from omnistock.pool.pgstore import PostgresStore
     from omnistock.pool.pool import Reservation, StockPool
+    from omnistock.pool.store import MemoryStore
     from omnistock.relaxation import relax
     from omnistock.replanning import Replan, replan
     from omnistock.scale import make_executor
@@ -72,6 +75,8 @@ _LAZY = {
     "Sourcer": "omnistock.sourcer",
     "Decision": "omnistock.sourcer",
     "StockPool": "omnistock.pool",
+    "MemoryStore": "omnistock.pool",
+    "PostgresStore": "omnistock.pool",
     "Reservation": "omnistock.pool",
     "relax": "omnistock.relaxation",
 }
@@ -103,12 +108,14 @@ __all__ = [
     "JournalLocked",
     "KeyConflict",
     "Location",
+    "MemoryStore",
     "Node",
     "OmnistockError",
     "Order",
     "OrderLine",
     "Plan",
     "PlanCheckError",
+    "PostgresStore",
     "Reason",
     "Replan",
     "Reservation",
@@ -121,6 +128,7 @@ __all__ = [
     "Sourcer",
     "StockPool",
     "StockRecord",
+    "StoreError",
     "UnknownOrder",
     "UnknownReservation",
     "UnknownSolverError",

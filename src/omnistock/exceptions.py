@@ -359,3 +359,11 @@ class JournalLocked(JournalError):
             f"is open for writing by process {holder} (one writer per journal); "
             "close that pool first.",
         )
+
+
+class StoreError(OmnistockError):
+    """A pool's store (PostgreSQL) refused or lost an operation, not for the request.
+
+    Connection loss, a schema of another version, a pool already loaded: the
+    message says which. The operation's transaction was rolled back.
+    """

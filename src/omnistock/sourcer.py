@@ -106,6 +106,9 @@ class Sourcer:
     def __init__(self, scenario: Scenario, *, pool: StockPool | None = None) -> None:
         network = compile_network(scenario)
         self.pool = pool
+        #: Decisions sourced again because the stock had gone meanwhile (a
+        #: metric: on a shared PostgreSQL pool, decisions on a stale local copy).
+        self.stale_retries = 0
         #: The network and the counters, swapped together when the pool adds a
         #: stock row (a return to a store that never held the SKU): a decision
         #: reads both from this one tuple, so it never mixes old and new rows.
@@ -447,6 +450,10 @@ class Sourcer:
     def source_and_commit(self, order: Order, *, retries: int = 3) -> Decision:
         """Source and commit, re-sourcing when a concurrent commit took the units first.
 
+        Each retry counts in :attr:`stale_retries` and first refreshes the
+        pool's counters (:meth:`StockPool.refresh`: on a shared PostgreSQL pool
+        the decision was made on a local copy other replicas had overtaken).
+
         Raises
         ------
         InsufficientStock
@@ -459,6 +466,9 @@ class Sourcer:
             except InsufficientStock:
                 if attempt == retries:
                     raise
+                self.stale_retries += 1
+                if self.pool is not None:  # a shared pool: read what others took
+                    self.pool.refresh()
             else:
                 return decision
         raise AssertionError  # pragma: no cover - the loop returns or raises

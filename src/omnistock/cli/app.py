@@ -14,6 +14,7 @@ from typing import NoReturn
 from pydantic import ValidationError
 
 from omnistock.cli.commands import cmd_demo, cmd_sample, cmd_solve
+from omnistock.cli.db import add_db
 from omnistock.cli.files import (
     EXIT_BAD_INPUT,
     EXIT_INTERRUPTED,
@@ -297,6 +298,7 @@ def _parser() -> argparse.ArgumentParser:
         "--out", default=None, help="daily KPIs: TABLE.json, .parquet, .csv or -"
     )
     simulate.set_defaults(func=cmd_simulate)
+    add_db(sub)
     return parser
 
 

@@ -53,6 +53,7 @@ from omnistock.pool.reservation import (
     normalise_lines,
 )
 from omnistock.pool.state import PoolState
+from omnistock.pool.store import Stores
 from omnistock.pool.views import Views
 
 __all__ = ["Reservation", "StockPool"]
@@ -60,7 +61,7 @@ __all__ = ["Reservation", "StockPool"]
 _SYNC_OPTIONS = ("fsync", "batch_records", "batch_ms")
 
 
-class StockPool(Views, Durable, Capacity, Protecting):
+class StockPool(Views, Durable, Capacity, Protecting, Stores):
     """The live, thread-safe stock of one network.
 
     Parameters
@@ -150,11 +151,6 @@ class StockPool(Views, Durable, Capacity, Protecting):
         ``network``, ``free_left``, ``limit_left`` are then new (a Sourcer follows).
         """
         self._state.on_grow.append(callback)
-
-    @classmethod
-    def from_scenario(cls, scenario: Scenario, **options: Any) -> StockPool:
-        """The pool of ``scenario``'s network and stock (options as in the class)."""
-        return cls(scenario, **options)
 
     def status(self, reservation_id: int) -> str:
         """``"active"``, ``"committed"``, ``"released"``, ``"expired"`` or ``"amended"``."""

@@ -1,0 +1,480 @@
+"""The StockPool on PostgreSQL: one stock truth for every replica of an order service.
+
+:class:`PostgresPool` is a :class:`~omnistock.StockPool` whose operations run in
+the database (:mod:`.pgschema`, one plpgsql call each: one round trip, one
+transaction) and whose counters (``free_left``, ``limit_left``,
+``capacity_left``, the arrays a Sourcer decides on) are a LOCAL COPY of it:
+every operation this process makes writes the rows it touched back into the
+copy, newer versions only (each row and node carries a version the database
+raises on every change, so replies arriving out of order never go back in
+time); changes made by other processes arrive by :meth:`refresh` (a Sourcer
+calls it when the database refuses a stale decision) or by :meth:`follow`
+(a thread polling every ``interval`` seconds: the documented staleness bound).
+Reads that answer a question (``free``, ``status``, ``reservations``,
+``keyed``) ask the database; ``stock`` and ``availability`` refresh the copy
+first. Arguments are checked by the same functions as in process, so errors
+and messages are the same.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from omnistock.exceptions import (
+    InvalidRequest,
+    KeyConflict,
+    StoreError,
+    UnknownReservation,
+)
+from omnistock.model.scenario import Scenario
+from omnistock.pool.pgstore import Change, PostgresStore
+from omnistock.pool.pool import StockPool
+from omnistock.pool.reservation import (
+    STATUS_NAMES,
+    Line,
+    Reservation,
+    check_capacity,
+    check_delta,
+    check_exempt,
+    check_text,
+    check_time,
+    check_ttl,
+    normalise_lines,
+)
+from omnistock.pool.state import PoolState
+
+__all__ = ["PostgresPool"]
+
+#: Keyed reservations this process issued, kept so a retry returns the same value.
+_KEEP_KEYS = 10_000
+#: The active reservation, locked (or the error saying why not), as a change row.
+_OPEN_SQL = (
+    "SELECT 'r', id, status, 0, 0, 0, 0, 0, 0, order_id, key, deadline, exempt, "
+    "amends, nodes, skus, qtys FROM os_open(%s, %s)"
+)
+
+
+def _columns(lines: Sequence[Line]) -> tuple[list[str], list[str], list[int]]:
+    return [n for n, _, _ in lines], [s for _, s, _ in lines], [q for _, _, q in lines]
+
+
+def _rid(reservation_id: object) -> int:
+    """A reservation id the database may hold, else -1 (never issued)."""
+    if (
+        isinstance(reservation_id, int | np.integer)
+        and not isinstance(reservation_id, bool)
+        and 0 < reservation_id < 2**63
+    ):
+        return int(reservation_id)
+    return -1
+
+
+class PostgresPool(StockPool):
+    """A StockPool kept in PostgreSQL, shared by every process that opens it.
+
+    Build it with ``StockPool.from_scenario(scenario,
+    store=PostgresStore(dsn))`` or ``StockPool.connect(dsn)``.
+
+    Same operations, arguments, errors and statuses as the in-process pool;
+    durability is the database's (no journal, no snapshot files).
+    """
+
+    store: PostgresStore
+    #: Version of each stock row ("s", id) and node ("n", idx) in the local copy.
+    _versions: dict[tuple[str, int], int]
+    #: Keyed reservations this process issued (a retry returns the same value).
+    _issued: dict[str, Reservation]
+    _stop: threading.Event | None
+
+    @classmethod
+    def open(
+        cls,
+        store: PostgresStore,
+        scenario: Scenario | None = None,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> PostgresPool:
+        """Load ``scenario`` into the store (None: attach to the pool already there)."""
+        if scenario is not None:
+            network = scenario.compiled().network
+            store.load(scenario, network)
+            base = scenario.model_copy(update={"stock": (), "orders": ()})
+        else:
+            base = Scenario.model_validate_json(store.base())
+            stock = [
+                {"node": n, "sku": s, "on_hand": h, "reserved": r, "safety_stock": f}
+                for n, s, h, r, f in store.query(
+                    "SELECT node_id, sku, on_hand, reserved, safety FROM os_row"
+                )
+            ]
+            data = base.model_dump(mode="json", exclude={"stock", "orders"})
+            compiled = Scenario.model_validate({**data, "stock": stock}).compiled()
+            network = compiled.network
+        _refuse_extensions(network)
+        pool = cls.__new__(cls)
+        pool._setup(PoolState(network), base, clock)
+        pool.store = store
+        pool._versions = {}
+        pool._issued = {}
+        pool._stop = None
+        pool.refresh()
+        return pool
+
+    # -- the local copy -------------------------------------------------------------
+
+    def refresh(self) -> None:
+        """Read every counter from the database into the local copy (newer only)."""
+        self._apply(self.store.rows())
+
+    def follow(self, interval: float = 0.5) -> None:
+        """Refresh the local copy every ``interval`` seconds in a thread, until close().
+
+        What a Sourcer decides on is then at most ``interval`` seconds (plus
+        one read) behind the other replicas; a decision on a stale copy is
+        re-checked by the database anyway, and sourced again on refusal.
+        """
+        if self._stop is not None:
+            return
+        stop = self._stop = threading.Event()
+
+        def run() -> None:
+            while not stop.wait(interval):
+                try:
+                    self.refresh()
+                except StoreError:  # the database is away: try again next time
+                    continue
+
+        threading.Thread(target=run, name="omnistock-pg-follow", daemon=True).start()
+
+    def _apply(self, changes: Iterable[Change]) -> None:
+        """Write the changed rows and nodes into the local copy, newer versions only."""
+        with self.lock:
+            state, seen = self._state, self._versions
+            fresh = []
+            for ch in changes:
+                if ch[0] not in ("s", "n") or seen.get((ch[0], ch[1]), -1) >= ch[2]:
+                    continue
+                seen[ch[0], ch[1]] = ch[2]
+                fresh.append(ch)
+                if ch[0] == "s" and state.row(ch[9], ch[10]) < 0:
+                    state.add_row(ch[9], ch[10])  # another replica added it
+            rows = []
+            for ch in fresh:
+                if ch[0] == "n":
+                    self.capacity_left[ch[1]] = ch[3]
+                    continue
+                row = state.row(ch[9], ch[10])  # after every row was added
+                state.on_hand[row], state.reserved[row] = ch[3], ch[4]
+                state.shipped[row], state.received[row] = ch[5], ch[6]
+                state.returned[row], state.unsellable[row] = ch[7], ch[8]
+                state.held[row] = ch[13]
+                rows.append(row)
+            if rows:
+                state.refresh(rows)
+
+    def _reservation(self, ch: Change) -> Reservation:
+        """The Reservation of an ``os_res_row`` change row (rows in the local copy)."""
+        lines = tuple(zip(ch[14], ch[15], ch[16], strict=True))
+        with self.lock:
+            rows = tuple(self._state.row(n, s) for n, s, _ in lines)
+        res = Reservation(ch[1], ch[9], lines, ch[10], ch[11], ch[12], rows, ch[13])
+        issued = None if res.key is None else self._issued.get(res.key)
+        return issued if issued is not None and issued[:6] == res[:6] else res
+
+    def _keep(self, res: Reservation) -> Reservation:
+        if res.key is not None:
+            with self.lock:
+                if len(self._issued) >= _KEEP_KEYS:  # forget the oldest
+                    del self._issued[next(iter(self._issued))]
+                self._issued[res.key] = res
+        return res
+
+    def _run(self, function: str, *args: object) -> list[Change]:
+        changes = self.store.call(function, *args)
+        self._apply(changes)
+        return changes
+
+    # -- reading --------------------------------------------------------------------
+
+    def free(
+        self, node_id: str, sku: str, *, exempt: bool = True, tier: str | None = None
+    ) -> int:
+        """Units of (node_id, sku) a reservation of this kind may take now (0 if no row).
+
+        ``tier`` sets ``exempt`` (a PostgreSQL pool has no protection table).
+        """
+        exempt = self._state.exempt_of(tier, exempt)
+        got = self.store.query(
+            "SELECT r.on_hand - r.reserved - r.safety, r.protect FROM os_node n "
+            "LEFT JOIN os_row r ON r.node_id = n.id AND r.sku = %s WHERE n.id = %s",
+            (str(sku), str(node_id)),
+        )
+        if not got:
+            self._state.row(str(node_id), str(sku))  # raises UnknownStockRow
+        free, protect = got[0]
+        if free is None:
+            return 0
+        return int(max(0, free) if exempt else max(0, min(free, free - protect)))
+
+    def status(self, reservation_id: int) -> str:
+        """``"active"``, ``"committed"``, ``"released"``, ``"expired"`` or ``"amended"``."""
+        got = self.store.query(
+            "SELECT status FROM os_res WHERE id = %s", (_rid(reservation_id),)
+        )
+        if not got:
+            raise UnknownReservation(reservation_id)
+        return STATUS_NAMES[got[0][0]]
+
+    def _select(self, where: str, args: Sequence[object], issued: bool) -> list[Any]:
+        cols = "nodes, skus, qtys"
+        if issued:
+            cols = "coalesce(i_nodes, nodes), coalesce(i_skus, skus), coalesce(i_qtys, qtys)"
+        rows = self.store.query(
+            f"SELECT 'r', id, status, 0, 0, 0, 0, 0, 0, order_id, key, deadline, "
+            f"exempt, amends, {cols} FROM os_res WHERE {where} ORDER BY id",
+            args,
+        )
+        return [self._reservation(r) for r in rows]
+
+    def reservations(self) -> list[Reservation]:
+        """The active reservations, oldest first."""
+        return self._select("status = 1", (), False)
+
+    def keyed(self, key: str) -> Reservation | None:
+        """The reservation made under idempotency key ``key``, or None."""
+        got = self._select("key = %s", (key,), True)
+        return got[0] if got else None
+
+    def stock(self) -> pl.DataFrame:
+        """Every stock row and its counters, read from the database now."""
+        self.refresh()
+        return super().stock()
+
+    def availability(self, **options: Any) -> pl.DataFrame:
+        """As :meth:`StockPool.availability`, on counters read from the database now."""
+        self.refresh()
+        return super().availability(**options)
+
+    # -- the operations: check the arguments here, the stock in the database ------
+
+    def reserve(
+        self,
+        order_id: str,
+        lines: Iterable[Any] | pl.DataFrame,
+        *,
+        key: str | None = None,
+        ttl: float | None = None,
+        exempt: bool = True,
+        tier: str | None = None,
+        locker: str | None = None,
+    ) -> Reservation:
+        """As :meth:`StockPool.reserve`, in one database transaction.
+
+        ``tier`` and ``locker`` are refused (:class:`StoreError`): the database
+        keeps contract v1's rules only (docs/pool.md, "Stores").
+        """
+        if tier is not None or locker is not None:
+            _unsupported("reserve(tier=..., locker=...)")
+        norm = normalise_lines(lines)
+        # The in-process pool's fast paths: ASCII text, no ttl, a real bool.
+        if type(order_id) is not str or not order_id.isascii():
+            order_id = check_text(order_id, "order_id")
+        if key is not None and (type(key) is not str or not key.isascii()):
+            key = check_text(key, f"order {order_id!r}: key")
+        deadline = None
+        if ttl is not None:
+            ttl = check_ttl(ttl, f"order {order_id!r}")
+            deadline = self._deadline(order_id, ttl)  # type: ignore[arg-type]
+        if exempt is not True and exempt is not False:
+            exempt = check_exempt(exempt, f"order {order_id!r}")
+        changes = self._run(
+            "os_reserve", order_id, key, deadline, exempt, *_columns(norm)
+        )
+        head = changes[0]
+        if head[0] == "k":
+            prior = self._reservation(head)
+            if (prior.order_id, sorted(prior.lines), prior.exempt) != (
+                order_id,
+                sorted(norm),
+                exempt,
+            ):
+                raise KeyConflict(
+                    key or "", prior.reservation_id, "order, lines or tier"
+                )
+            return prior
+        with self.lock:
+            rows = tuple(self._state.row(n, s) for n, s, _ in norm)
+        return self._keep(
+            Reservation(head[1], order_id, norm, key, deadline, exempt, rows)
+        )
+
+    def _close(
+        self, reservation_id: int, op: str, status: int, lines: Iterable[Any] | None
+    ) -> Reservation:
+        part = None if lines is None else normalise_lines(lines)
+        rid = _rid(reservation_id)
+        try:
+            if part is None:
+                return self._reservation(self._run("os_close", rid, op, status)[0])
+            with self.store.transaction() as conn:
+                got = conn.execute(_OPEN_SQL, (rid, op)).fetchone()
+                assert got is not None
+                res = self._reservation(got)
+                res = res._replace(rows=(0,) * len(res.lines))
+                rest = self._state.check_part(res, part)
+                changes = conn.execute(
+                    "SELECT * FROM os_part(%s, %s, %s, %s, %s, %s, %s, %s)",
+                    (rid, status, *_columns(part), *_columns(rest.lines)),
+                ).fetchall()
+        except UnknownReservation:
+            raise UnknownReservation(reservation_id) from None
+        self._apply(changes)
+        with self.lock:
+            out = rest if rest.lines else res
+            rows = tuple(self._state.row(n, s) for n, s, _ in out.lines)
+        return out._replace(rows=rows)
+
+    def amend(
+        self,
+        reservation_id: int,
+        lines: Iterable[Any] | pl.DataFrame,
+        *,
+        key: str | None = None,
+        ttl: float | None = None,
+        locker: Any = ...,
+    ) -> Reservation:
+        """As :meth:`StockPool.amend`, in one database transaction (no ``locker``)."""
+        if locker is not ... and locker is not None:
+            _unsupported("amend(locker=...)")
+        norm = normalise_lines(lines)
+        if key is not None:
+            key = check_text(key, f"amend of reservation {reservation_id!r}: key")
+        if ttl is not None:
+            ttl = check_ttl(ttl, f"amend of reservation {reservation_id!r}")
+        deadline = None
+        if ttl is not None:
+            deadline = check_time(
+                self.clock() + ttl,
+                f"amend of reservation {reservation_id!r}: clock() + ttl",
+            )
+        try:
+            changes = self._run(
+                "os_amend",
+                _rid(reservation_id),
+                key,
+                ttl is not None,
+                deadline,
+                *_columns(norm),
+            )
+        except UnknownReservation:
+            raise UnknownReservation(reservation_id) from None
+        head = changes[0]
+        new = self._reservation(head)
+        if head[0] == "k":
+            if (new.amends, sorted(new.lines)) != (reservation_id, sorted(norm)):
+                raise KeyConflict(key or "", new.reservation_id, "amendment or lines")
+            return new
+        return self._keep(new)
+
+    @contextmanager
+    def as_if_released(self, reservation_id: int) -> Iterator[Reservation]:
+        """As :meth:`StockPool.as_if_released`, on the local copy (the database re-checks)."""
+        with self.lock:
+            try:
+                got = self.store.query(_OPEN_SQL, (_rid(reservation_id), "amend"))
+            except UnknownReservation:
+                raise UnknownReservation(reservation_id) from None
+            res = self._reservation(got[0])
+            with self._state.as_if_released(res):
+                yield res
+
+    def expire(self, now: float | None = None) -> list[int]:
+        """As :meth:`StockPool.expire`: every due reservation, in one transaction."""
+        now = check_time(self.clock() if now is None else now, "expire: now")
+        due = sorted(
+            (ch[11], ch[1]) for ch in self._run("os_expire", now) if ch[0] == "x"
+        )
+        return [rid for _, rid in due]
+
+    def adjust(self, node_id: str, sku: str, delta: int, reason: str) -> int:
+        """As :meth:`StockPool.adjust`, in one database transaction."""
+        delta = check_delta(delta, f"node {node_id!r}, sku {sku!r}")
+        reason = check_text(reason, "reason")
+        sku = check_text(sku, "sku")
+        changes = self._run("os_adjust", str(node_id), sku, delta, reason)
+        return int(next(ch[3] for ch in changes if ch[0] == "s"))
+
+    def receive_return(
+        self,
+        order_id: str,
+        node_id: str,
+        sku: str,
+        qty: int,
+        *,
+        restock: bool = True,
+        reason: str = "",
+    ) -> int:
+        """As :meth:`StockPool.receive_return`, in one database transaction."""
+        order_id = check_text(order_id, "order_id")
+        reason = check_text(reason, "reason")
+        ((node_id, sku, qty),) = normalise_lines([(node_id, sku, qty)])
+        sku = check_text(sku, "sku")
+        restock = check_exempt(restock, f"return of order {order_id!r}: restock")
+        changes = self._run("os_return", order_id, node_id, sku, qty, restock, reason)
+        row = next(ch for ch in changes if ch[0] == "s")
+        return int(row[3] if restock else row[8])
+
+    def open_period(
+        self, capacity: Mapping[str, int | None] | None = None
+    ) -> np.ndarray:
+        """As :meth:`StockPool.open_period`, in one database transaction."""
+        given = check_capacity(capacity, self.network.node_index)
+        self._run("os_period", list(given), list(given.values()))
+        with self.lock:
+            return self.capacity_left.copy()
+
+    # -- durability is the database's ---------------------------------------------
+
+    def set_protection(self, frame: Any) -> None:
+        """Refused (:class:`StoreError`): the database keeps v1's protection rule only."""
+        _unsupported("set_protection")
+
+    def snapshot(self, path: Any, **options: Any) -> Any:
+        """Not for a PostgreSQL pool: back the database up (pg_dump, base backups)."""
+        msg = "snapshot: a PostgreSQL pool is kept by its database; back that up."
+        raise InvalidRequest(msg)
+
+    def close(self) -> None:
+        """Stop :meth:`follow` and close this pool's connections."""
+        if self._stop is not None:
+            self._stop.set()
+            self._stop = None
+        self.store.close()
+
+
+def _unsupported(what: str) -> None:
+    msg = (
+        f"{what}: the PostgreSQL store keeps contract v1's rules only; tiers with a "
+        "protection table (v1.2) and locker parcels (S11) are kept by the in-process "
+        "pool (docs/pool.md, 'Stores')."
+    )
+    raise StoreError(msg)
+
+
+def _refuse_extensions(network: Any) -> None:
+    """Refuse a network whose rules the database would not keep (never half-kept).
+
+    A protection table (v1.2) changes what every reservation may take, so it
+    stops the load. A locker is fine as a node (it holds no stock, so no row
+    and no unit counter ever moves there); only a reservation *at* it, whose
+    parcels the database does not count, is refused (:meth:`reserve`).
+    """
+    if network.levels.nested:
+        _unsupported("a scenario with a protection table")

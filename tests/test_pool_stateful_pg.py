@@ -1,0 +1,127 @@
+"""The stateful model test of the pool (tests/test_pool_stateful.py) on PostgreSQL.
+
+Every operation rule and every invariant of the in-process machine runs on a
+PostgreSQL pool against the same plain model, errors and their fields
+included. The journal's rules (snapshot, crash and recover, torn records) do
+not apply; a replica restart (close, then ``StockPool.connect``) takes their
+place.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from typing import Any
+
+import pytest
+from hypothesis import settings
+from hypothesis import strategies as st
+from hypothesis.stateful import rule
+
+from omnistock import StockPool
+from omnistock.pool.pgstore import PostgresStore
+from tests.pg_server import missing_reason, shared_dsn
+from tests.test_pool_stateful import NODE_IDS, SCENARIO, SKUS, PoolMachine
+
+_schemas = itertools.count()
+
+
+class PostgresPoolMachine(PoolMachine):
+    def __init__(self) -> None:
+        super().__init__()
+        self.pool.close()  # the in-process pool the parent made: not used
+        self.store = PostgresStore(
+            shared_dsn(), schema=f"s{os.getpid()}_{next(_schemas)}"
+        )
+        self.pool = StockPool.from_scenario(
+            SCENARIO, store=self.store, clock=self.clock
+        )
+
+    def teardown(self) -> None:
+        super().teardown()
+        self.store.close()
+
+    # The journal's rules, replaced (a method without @rule is no rule).
+    def snapshot(self) -> None:
+        raise NotImplementedError
+
+    def torn_record_then_recover(self) -> None:  # type: ignore[override]
+        raise NotImplementedError
+
+    def crash_and_recover(self) -> None:
+        raise NotImplementedError
+
+    # Reservations at the locker (S11 parcels) are the in-process pool's only:
+    # the database refuses them (tests/test_pool_pg.py), so no rule draws one.
+    def reserve_at_the_locker(self, *args: Any, **kwargs: Any) -> None:
+        raise NotImplementedError
+
+    def reserve(self, *args: Any, **kwargs: Any) -> None:  # a helper here, no rule
+        super().reserve(*args, **kwargs)
+
+    def amend(self, *args: Any, **kwargs: Any) -> None:  # a helper here, no rule
+        super().amend(*args, **kwargs)
+
+    @rule(
+        data=st.data(),
+        lines=st.lists(
+            st.tuples(
+                st.sampled_from(NODE_IDS), st.sampled_from(SKUS), st.integers(1, 4)
+            ),
+            min_size=1,
+            max_size=3,
+        ),
+        key=st.none() | st.sampled_from(["k1", "k4"]),
+        ttl=st.none() | st.just(20.0),
+        locker=st.sampled_from([..., None]),
+    )
+    def amend_no_locker(
+        self,
+        data: st.DataObject,
+        lines: list[tuple[str, str, int]],
+        key: str | None,
+        ttl: float | None,
+        locker: Any,
+    ) -> None:
+        self.amend(data, lines, key, ttl, locker)
+
+    @rule(
+        lines=st.lists(
+            st.tuples(
+                st.sampled_from(NODE_IDS), st.sampled_from(SKUS), st.integers(1, 4)
+            ),
+            min_size=1,
+            max_size=3,
+        ),
+        key=st.none() | st.sampled_from(["k1", "k2", "k3"]),
+        ttl=st.none() | st.sampled_from([5.0, 20.0]),
+        exempt=st.booleans(),
+        order=st.sampled_from(["o1", "o2"]),
+    )
+    def reserve_no_locker(
+        self,
+        lines: list[tuple[str, str, int]],
+        key: str | None,
+        ttl: float | None,
+        exempt: bool,
+        order: str,
+    ) -> None:
+        self.reserve(lines, key, ttl, exempt, order, None)
+
+    @rule()
+    def restart_the_replica(self) -> None:
+        self.pool.close()
+        self.pool = StockPool.connect(
+            self.store.dsn, schema=self.store.schema, clock=self.clock
+        )
+
+
+TestPostgresPoolMachine = PostgresPoolMachine.TestCase
+# A database round trip per call: fewer examples than in process keep CI short.
+TestPostgresPoolMachine.settings = settings(
+    TestPostgresPoolMachine.settings, max_examples=25
+)
+if missing_reason() is not None:
+    TestPostgresPoolMachine = pytest.mark.skip(reason=str(missing_reason()))(
+        TestPostgresPoolMachine
+    )
