@@ -30,8 +30,9 @@ from numba import njit
 
 from omnistock._kernels.candidates import km_from_half
 from omnistock._kernels.cost import package_cost_kernel
+from omnistock._kernels.rated_prune import per_line, uncoupled, undominated
 from omnistock._kernels.rates import band_of, line_unit_extra, rated_package
-from omnistock._kernels.subsets import INF, Incumbent, better, prunable
+from omnistock._kernels.subsets import INF, Incumbent, _tol, better, prunable
 
 __all__ = ["MAX_SUBSETS", "RatedOrder", "rated_decision", "rated_terms"]
 
@@ -204,7 +205,10 @@ def _flow(
 def _evaluate(subset: np.ndarray, rt: RatedOrder) -> tuple[Incumbent, np.ndarray, bool]:
     """The rank of the best decision over ``subset`` and its units."""
     cand_node, prio, fixed = rt.node, rt.prio, rt.fixed
-    var, x = _flow(subset, rt)
+    if uncoupled(subset, rt):
+        var, x = per_line(subset, rt)
+    else:
+        var, x = _flow(subset, rt)
     if var == INF:
         return Incumbent(INF, 0, 0, np.empty(0, dtype=np.int64)), x, False
     cost = var
@@ -381,7 +385,8 @@ def rated_decision(
         if not prunable(fixed[order[p]] + other + vb_all, 2, inc):
             keep[n_keep] = order[p]
             n_keep += 1
-    keep = keep[:n_keep]
+    keep = undominated(keep[:n_keep], rt, total_q, _tol(inc.cost))
+    n_keep = keep.shape[0]
     kpos[:] = -1
     kpos[keep] = np.arange(n_keep)
     # A node not chosen yet spreads its package over the units it may give: a

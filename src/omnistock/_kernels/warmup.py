@@ -34,6 +34,9 @@ _WALK = (
     "candidates.collect_candidates",
     "geo.km_pairs",
     "rated_order.rated_order",  # contract v1.1's path of decide_order
+    "rated_prune.per_line",
+    "rated_prune.uncoupled",
+    "rated_prune.undominated",
     "rated_search._evaluate",
     "rated_search._flow",
     "rated_search._price_order",

@@ -1,0 +1,128 @@
+"""Shortcuts of the v1.1 search (``rated_search``), each exact (docs/decisions.md, "rate cards").
+
+* :func:`uncoupled` / :func:`per_line`: when no node of a subset can bind its
+  capacity, the subset's min-cost flow splits into one sorted fill per line;
+* :func:`undominated`: nodes no optimal decision of two or more packages ships
+  from, left out of the subset enumeration.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from numba import njit
+
+from omnistock._kernels.subsets import INF
+
+__all__ = ["per_line", "uncoupled", "undominated"]
+
+
+@njit(cache=True, nogil=True)
+def uncoupled(subset: np.ndarray, rt: Any) -> bool:
+    """Whether no node of ``subset`` can bind its capacity (it holds no more than it may send)."""
+    for a in range(subset.shape[0]):
+        j = subset[a]
+        if rt.use[j].sum() > rt.cap[j]:
+            return False
+    return True
+
+
+@njit(cache=True, nogil=True)
+def per_line(subset: np.ndarray, rt: Any) -> tuple[float, np.ndarray]:
+    """:func:`rated_search._flow` when no capacity binds: each line from its cheapest units alone.
+
+    Without a shared capacity the flow's paths never reroute, so each line's
+    units fill from its cheapest nodes of ``subset``. The best partial fill takes
+    every unit dearer than nothing (below the penalty) and pays the charge when
+    something is left; the full fill takes every line's cheapest ``qty`` units;
+    the partial fill wins ties (as in the flow, which reaches it first).
+    """
+    unit, use, qty = rt.unit, rt.use, rt.qty
+    penalty = rt.penalty
+    s = subset.shape[0]
+    n_lines = qty.shape[0]
+    x_part = np.zeros((s, n_lines), dtype=np.int64)
+    x_full = np.zeros((s, n_lines), dtype=np.int64)
+    sorted_a = np.empty(s, dtype=np.int64)
+    part = 0.0
+    full = 0.0
+    short = False  # the partial fill leaves something unfilled
+    can_fill = True
+    for li in range(n_lines):
+        for a in range(s):  # insertion sort by unit cost, stable (few nodes)
+            q = a
+            while q > 0 and unit[subset[sorted_a[q - 1]], li] > unit[subset[a], li]:
+                sorted_a[q] = sorted_a[q - 1]
+                q -= 1
+            sorted_a[q] = a
+        need = qty[li]
+        need_part = qty[li]
+        for q in range(s):
+            if need == 0:
+                break
+            a = sorted_a[q]
+            j = subset[a]
+            t = min(need, use[j, li])
+            if t == 0:
+                continue
+            x_full[a, li] = t
+            full += t * unit[j, li]
+            need -= t
+            if unit[j, li] < penalty:
+                x_part[a, li] = t
+                part += t * unit[j, li]
+                need_part -= t
+        if need > 0:
+            can_fill = False
+        if need_part > 0:
+            short = True
+            part += need_part * penalty
+    if not short:
+        return part, x_part
+    if rt.all_or_nothing:
+        return (full, x_full) if can_fill else (INF, x_full)
+    part += rt.charge
+    if can_fill and full < part:
+        return full, x_full
+    return part, x_part
+
+
+@njit(cache=True, nogil=True)
+def undominated(keep: np.ndarray, rt: Any, total_q: int, tol: float) -> np.ndarray:
+    """``keep`` without the nodes no optimal decision of two or more packages ships from.
+
+    Node ``b`` is dominated by ``a`` when ``a`` can take over whatever ``b``
+    ships, alongside whatever ``a`` ships itself, at no more cost: ``a`` may
+    send the whole order (capacity), holds each line ``b`` holds in full, at a
+    unit cost no dearer, and its package is cheaper by more than the tie
+    tolerance ``tol`` (the incumbent's, so any decision worth finding costs no
+    more). Moving ``b``'s units to ``a`` then drops ``b``'s package or swaps it
+    for a cheaper one, with the same units served: strictly cheaper, so no
+    optimum ships from ``b``. Stock at least ``b``'s alone would not do: a
+    decision needing both ``a``'s and ``b``'s units could not move them.
+    """
+    unit, use, cap, qty, fixed = rt.unit, rt.use, rt.cap, rt.qty, rt.fixed
+    n_lines = qty.shape[0]
+    out = np.empty(keep.shape[0], dtype=np.int64)
+    n_out = 0
+    for p in range(keep.shape[0]):
+        b = keep[p]
+        dominated = False
+        for q in range(keep.shape[0]):
+            a = keep[q]
+            if a == b or cap[a] < total_q or fixed[a] >= fixed[b] - tol:
+                continue
+            dominated = True
+            for li in range(n_lines):
+                if use[b, li] > 0 and (
+                    use[a, li] < qty[li] or unit[a, li] > unit[b, li]
+                ):
+                    dominated = False
+                    break
+            if dominated:
+                break
+        if not dominated:
+            out[n_out] = b
+            n_out += 1
+    return out[:n_out]
