@@ -5,8 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from omnistock._kernels.rated_prune import per_line, uncoupled, undominated
-from omnistock._kernels.rated_search import RatedOrder, _flow
+from omnistock._kernels.rated_prune import (
+    FILL_PICKS,
+    fill_all,
+    in_package_order,
+    per_line,
+    uncoupled,
+    undominated,
+)
+from omnistock._kernels.rated_search import RatedOrder, _flow, _price_order, _var_bound
 
 
 def _order(
@@ -98,3 +105,34 @@ def test_per_line_fill_equals_the_flow_when_no_capacity_binds(seed: int) -> None
 def test_a_binding_capacity_is_coupled() -> None:
     rt = _order([1.0], [[1.0, 1.0]], [[2, 2]], [3], [2, 2])
     assert not uncoupled(np.array([0], dtype=np.int64), rt)
+
+
+@pytest.mark.parametrize("seed", range(200))
+def test_fill_all_equals_the_sorted_fill_bound(seed: int) -> None:
+    # Up to 3 x FILL_PICKS nodes of one or two units each: lines that need more
+    # picks than FILL_PICKS take the sorted way.
+    rng = np.random.default_rng(seed)
+    m, n_lines = int(rng.integers(1, 3 * FILL_PICKS)), int(rng.integers(1, 3))
+    rt = _order(
+        rng.integers(1, 9, size=m).astype(float).tolist(),
+        rng.integers(1, 6, size=(m, n_lines)).astype(float).tolist(),
+        rng.integers(0, 3, size=(m, n_lines)).tolist(),
+        rng.integers(0, 4, size=m).tolist(),
+        rng.integers(1, 3 * FILL_PICKS, size=n_lines).tolist(),
+        penalty=float(rng.integers(2, 7)),
+        charge=float(rng.choice([0.0, 5.0])),
+        all_or_nothing=bool(rng.integers(0, 2)),
+    )
+    every = np.arange(m, dtype=np.int64)
+    plain = np.zeros(m)
+    want = _var_bound(
+        np.empty(0, dtype=np.int64), every, 0, rt, plain, _price_order(rt, plain, every)
+    )
+    assert fill_all(rt) == pytest.approx(want)
+
+
+def test_package_order_is_package_then_priority_then_position() -> None:
+    rt = _order([3.0, 1.0, 3.0, 1.0, 2.0], [[1.0]] * 5, [[1]] * 5, [1] * 5, [1])
+    rt = rt._replace(prio=np.array([0, 2, 0, 1, 0], dtype=np.int64))
+    mask = np.array([True, True, True, True, False])
+    assert list(in_package_order(rt, mask)) == [3, 1, 0, 2]

@@ -2,6 +2,8 @@
 
 * :func:`uncoupled` / :func:`per_line`: when no node of a subset can bind its
   capacity, the subset's min-cost flow splits into one sorted fill per line;
+* :func:`fill_all` and :func:`in_package_order`: the search's first bound and
+  its package order over only the nodes that can fit, without sorting them all;
 * :func:`undominated`: nodes no optimal decision of two or more packages ships
   from, left out of the subset enumeration.
 """
@@ -15,7 +17,7 @@ from numba import njit
 
 from omnistock._kernels.subsets import INF
 
-__all__ = ["per_line", "uncoupled", "undominated"]
+__all__ = ["fill_all", "in_package_order", "per_line", "uncoupled", "undominated"]
 
 
 @njit(cache=True, nogil=True)
@@ -126,3 +128,72 @@ def undominated(keep: np.ndarray, rt: Any, total_q: int, tol: float) -> np.ndarr
             out[n_out] = b
             n_out += 1
     return out[:n_out]
+
+
+#: Cheapest nodes :func:`fill_all` picks one by one before it sorts the line.
+FILL_PICKS = 8
+
+
+@njit(cache=True, nogil=True)
+def fill_all(rt: Any) -> float:
+    """``rated_search._var_bound`` with nothing chosen and every candidate allowed.
+
+    Each line from its cheapest units over all candidates (each up to its stock
+    and capacity), the rest at the penalty (and the charge when nothing holds
+    it); ``inf`` when an all-or-nothing order cannot be filled. A line usually
+    fills from one or two nodes, so the cheapest are picked one by one (O(m)
+    each) and the line is sorted only past ``FILL_PICKS`` picks. The total is
+    the sum of the same cheapest units whatever the order of equal prices.
+    """
+    unit, use, cap, qty = rt.unit, rt.use, rt.cap, rt.qty
+    penalty, all_or_nothing = rt.penalty, rt.all_or_nothing
+    m = unit.shape[0]
+    taken = np.zeros(m, dtype=np.bool_)
+    total = 0.0
+    short = False
+    for li in range(qty.shape[0]):
+        taken[:] = False
+        need = qty[li]
+        picks = 0
+        ranked = np.empty(0, dtype=np.int64)
+        while need > 0:
+            best = -1
+            if picks < FILL_PICKS:
+                price = INF
+                for j in range(m):
+                    if not taken[j] and use[j, li] > 0 and unit[j, li] < price:
+                        best, price = j, unit[j, li]
+            else:
+                if ranked.shape[0] == 0:
+                    ranked = np.argsort(unit[:, li], kind="mergesort")
+                for r in range(m):
+                    if not taken[ranked[r]] and use[ranked[r], li] > 0:
+                        best = int(ranked[r])
+                        break
+            picks += 1
+            if best < 0:
+                if all_or_nothing:
+                    return INF
+                short = True
+                total += need * penalty
+                break
+            if not all_or_nothing and unit[best, li] >= penalty:
+                total += need * penalty
+                break
+            taken[best] = True
+            t = min(need, use[best, li], cap[best])
+            total += t * unit[best, li]
+            need -= t
+    return total + rt.charge if short else total
+
+
+@njit(cache=True, nogil=True)
+def in_package_order(rt: Any, mask: np.ndarray) -> np.ndarray:
+    """The candidates where ``mask`` holds by package cost, then priority, then position.
+
+    The order of the search (a stable sort of all candidates by priority, then
+    by package), over only the candidates that can still fit.
+    """
+    sub = np.nonzero(mask)[0]
+    sub = sub[np.argsort(rt.prio[sub], kind="mergesort")]
+    return sub[np.argsort(rt.fixed[sub], kind="mergesort")]

@@ -30,7 +30,13 @@ from numba import njit
 
 from omnistock._kernels.candidates import km_from_half
 from omnistock._kernels.cost import package_cost_kernel
-from omnistock._kernels.rated_prune import per_line, uncoupled, undominated
+from omnistock._kernels.rated_prune import (
+    fill_all,
+    in_package_order,
+    per_line,
+    uncoupled,
+    undominated,
+)
 from omnistock._kernels.rates import band_of, line_unit_extra, rated_package
 from omnistock._kernels.subsets import INF, Incumbent, _tol, better, prunable
 
@@ -244,7 +250,7 @@ def _var_bound(
     """
     unit, use, cap, qty = rt.unit, rt.use, rt.cap, rt.qty
     penalty, all_or_nothing = rt.penalty, rt.all_or_nothing
-    m = unit.shape[0]
+    m = by_price.shape[1]
     d = chosen.shape[0]
     total = 0.0
     short = False
@@ -296,12 +302,12 @@ def _var_bound(
 
 
 @njit(cache=True, nogil=True)
-def _price_order(rt: RatedOrder, extra: np.ndarray) -> np.ndarray:
-    """int64[n_lines, m]: per line, the candidates by unit + ``extra`` (stable)."""
-    m, n_lines = rt.unit.shape
-    out = np.empty((n_lines, m), dtype=np.int64)
+def _price_order(rt: RatedOrder, extra: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """int64[n_lines, k]: per line, the candidates ``keep`` by unit + ``extra`` (stable)."""
+    n_lines = rt.unit.shape[1]
+    out = np.empty((n_lines, keep.shape[0]), dtype=np.int64)
     for li in range(n_lines):
-        out[li] = np.argsort(rt.unit[:, li] + extra, kind="mergesort")
+        out[li] = keep[np.argsort(rt.unit[keep, li] + extra[keep], kind="mergesort")]
     return out
 
 
@@ -340,25 +346,21 @@ def rated_decision(
         request.charge,
         request.all_or_nothing,
     )
-    by_prio = np.argsort(prio, kind="mergesort")
-    order = by_prio[np.argsort(fixed[by_prio], kind="mergesort")]
     inc = Incumbent(
         request.penalty * total_q + request.charge, 0, 0, np.empty(0, dtype=np.int64)
     )
     inc_sub = np.empty(0, dtype=np.int64)
     inc_x = np.zeros((0, n_lines), dtype=np.int64)
     evaluated = 0
-    plain = np.zeros(m, dtype=np.float64)
-    by_plain = _price_order(rt, plain)
-    kpos = np.empty(m, dtype=np.int64)
-    kpos[order] = np.arange(m)
-    none = np.empty(0, dtype=np.int64)
-    vb_all = _var_bound(none, kpos, 0, rt, plain, by_plain)
+    vb_all = fill_all(rt)
     if vb_all == INF:
         return inc_sub, inc_x, evaluated
-    # 1. Every single node whose package fits under the incumbent.
+    # 1. Every single node whose package fits under the incumbent, in package
+    # order: those that cannot fit under the first one never will (no sort of all).
+    eps = _tol(inc.cost)
+    order = in_package_order(rt, fixed + vb_all <= inc.cost + eps)
     one = np.empty(1, dtype=np.int64)
-    for p in range(m):
+    for p in range(order.shape[0]):
         j = order[p]
         if prunable(fixed[j] + vb_all, 1, inc):
             break  # later nodes' packages cost no less
@@ -371,30 +373,30 @@ def rated_decision(
     # the nodes whose package fits with the least other one (the rest cannot
     # join a better decision); what is left to find ships from >= 2 nodes.
     kmax = min(request.split_limit, m, total_q)
-    if (
-        kmax < 2
-        or m < 2
-        or prunable(fixed[order[0]] + fixed[order[1]] + vb_all, 2, inc)
-    ):
+    if kmax < 2 or m < 2:
         sel, units = _shipping(inc_sub, inc_x)
         return sel, units, evaluated
-    keep = np.empty(m, dtype=np.int64)
-    n_keep = 0
-    for p in range(m):
-        other = fixed[order[1]] if p == 0 else fixed[order[0]]
-        if not prunable(fixed[order[p]] + other + vb_all, 2, inc):
-            keep[n_keep] = order[p]
-            n_keep += 1
-    keep = undominated(keep[:n_keep], rt, total_q, _tol(inc.cost))
+    least = np.argmin(fixed)  # the two least packages, first and second
+    second = fixed[np.argmin(np.where(np.arange(m) == least, INF, fixed))]
+    if prunable(fixed[least] + second + vb_all, 2, inc):
+        sel, units = _shipping(inc_sub, inc_x)
+        return sel, units, evaluated
+    fits = np.empty(m, dtype=np.bool_)
+    for j in range(m):
+        other = second if j == least else fixed[least]
+        fits[j] = not prunable(fixed[j] + other + vb_all, 2, inc)
+    keep = undominated(in_package_order(rt, fits), rt, total_q, _tol(inc.cost))
     n_keep = keep.shape[0]
-    kpos[:] = -1
+    plain = np.zeros(m, dtype=np.float64)
+    by_plain = _price_order(rt, plain, keep)
+    kpos = np.full(m, -1, dtype=np.int64)
     kpos[keep] = np.arange(n_keep)
     # A node not chosen yet spreads its package over the units it may give: a
     # bound on any superset (its units cost at least unit + fixed / units).
     spread = np.empty(m, dtype=np.float64)
     for j in range(m):
         spread[j] = fixed[j] / max(min(cap[j], use[j].sum()), 1)
-    by_spread = _price_order(rt, spread)
+    by_spread = _price_order(rt, spread, keep)
     chosen = np.empty(kmax, dtype=np.int64)
     pos = np.empty(kmax, dtype=np.int64)
     d = 0

@@ -34,6 +34,8 @@ _WALK = (
     "candidates.collect_candidates",
     "geo.km_pairs",
     "rated_order.rated_order",  # contract v1.1's path of decide_order
+    "rated_prune.fill_all",
+    "rated_prune.in_package_order",
     "rated_prune.per_line",
     "rated_prune.uncoupled",
     "rated_prune.undominated",
