@@ -10,6 +10,7 @@ from omnistock._kernels.rated_prune import (
     fill_all,
     in_package_order,
     per_line,
+    single_bound,
     uncoupled,
     undominated,
 )
@@ -136,3 +137,28 @@ def test_package_order_is_package_then_priority_then_position() -> None:
     rt = rt._replace(prio=np.array([0, 2, 0, 1, 0], dtype=np.int64))
     mask = np.array([True, True, True, True, False])
     assert list(in_package_order(rt, mask)) == [3, 1, 0, 2]
+
+
+@pytest.mark.parametrize("seed", range(200))
+def test_single_bound_never_exceeds_the_single_nodes_flow(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    n_lines = int(rng.integers(1, 4))
+    rt = _order(
+        [1.0],
+        rng.integers(1, 9, size=(1, n_lines)).astype(float).tolist(),
+        rng.integers(0, 4, size=(1, n_lines)).tolist(),
+        [int(rng.integers(0, 6))],
+        rng.integers(1, 4, size=n_lines).tolist(),
+        penalty=float(rng.integers(2, 9)),
+        charge=float(rng.choice([0.0, 4.0])),
+        all_or_nothing=bool(rng.integers(0, 2)),
+    )
+    cost, _ = _flow(np.zeros(1, dtype=np.int64), rt)
+    assert single_bound(0, rt) <= cost + 1e-9
+
+
+def test_single_bound_charges_a_node_missing_a_line() -> None:
+    # Line 1 is not at the node: both of line 0 at 2.0, line 1 at the penalty, the charge.
+    rt = _order([1.0], [[2.0, 1.0]], [[2, 0]], [5], [2, 1], penalty=10.0, charge=7.0)
+    assert single_bound(0, rt) == 2 * 2.0 + 10.0 + 7.0
+    assert single_bound(0, rt._replace(all_or_nothing=True)) == np.inf

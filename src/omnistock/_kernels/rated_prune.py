@@ -4,6 +4,7 @@
   capacity, the subset's min-cost flow splits into one sorted fill per line;
 * :func:`fill_all` and :func:`in_package_order`: the search's first bound and
   its package order over only the nodes that can fit, without sorting them all;
+* :func:`single_bound`: what one node can do at best, before its flow;
 * :func:`undominated`: nodes no optimal decision of two or more packages ships
   from, left out of the subset enumeration.
 """
@@ -17,7 +18,14 @@ from numba import njit
 
 from omnistock._kernels.subsets import INF
 
-__all__ = ["fill_all", "in_package_order", "per_line", "uncoupled", "undominated"]
+__all__ = [
+    "fill_all",
+    "in_package_order",
+    "per_line",
+    "single_bound",
+    "uncoupled",
+    "undominated",
+]
 
 
 @njit(cache=True, nogil=True)
@@ -197,3 +205,28 @@ def in_package_order(rt: Any, mask: np.ndarray) -> np.ndarray:
     sub = np.nonzero(mask)[0]
     sub = sub[np.argsort(rt.prio[sub], kind="mergesort")]
     return sub[np.argsort(rt.fixed[sub], kind="mergesort")]
+
+
+@njit(cache=True, nogil=True)
+def single_bound(j: int, rt: Any) -> float:
+    """A lower bound on the variable cost of shipping from candidate ``j`` alone.
+
+    Per line, the units ``j`` can give (its stock, and its capacity for that
+    line alone) at the cheaper of its unit cost and the penalty, the rest at the
+    penalty; the unfilled-order charge when some line cannot be filled from
+    ``j`` (then some unit is surely unfilled); ``inf`` for an all-or-nothing
+    order ``j`` cannot fill. Shared capacity is dropped: a relaxation. O(lines),
+    no allocation: most single nodes of a many-line order are dismissed here.
+    """
+    unit, use, qty = rt.unit, rt.use, rt.qty
+    penalty = rt.penalty
+    total = 0.0
+    short = False
+    for li in range(qty.shape[0]):
+        t = min(use[j, li], rt.cap[j])
+        if t < qty[li]:
+            if rt.all_or_nothing:
+                return INF
+            short = True
+        total += t * min(unit[j, li], penalty) + (qty[li] - t) * penalty
+    return total + rt.charge if short else total

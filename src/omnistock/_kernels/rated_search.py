@@ -34,6 +34,7 @@ from omnistock._kernels.rated_prune import (
     fill_all,
     in_package_order,
     per_line,
+    single_bound,
     uncoupled,
     undominated,
 )
@@ -364,6 +365,8 @@ def rated_decision(
         j = order[p]
         if prunable(fixed[j] + vb_all, 1, inc):
             break  # later nodes' packages cost no less
+        if prunable(fixed[j] + single_bound(j, rt), 1, inc):
+            continue  # what this node holds cannot compete
         one[0] = j
         new, x, ok = _evaluate(one, rt)
         evaluated += 1

@@ -37,6 +37,7 @@ _WALK = (
     "rated_prune.fill_all",
     "rated_prune.in_package_order",
     "rated_prune.per_line",
+    "rated_prune.single_bound",
     "rated_prune.uncoupled",
     "rated_prune.undominated",
     "rated_search._evaluate",
