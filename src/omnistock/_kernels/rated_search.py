@@ -357,16 +357,26 @@ def rated_decision(
     if vb_all == INF:
         return inc_sub, inc_x, evaluated
     # 1. Every single node whose package fits under the incumbent, in package
-    # order: those that cannot fit under the first one never will (no sort of all).
-    eps = _tol(inc.cost)
-    order = in_package_order(rt, fixed + vb_all <= inc.cost + eps)
+    # order, after the one of least bound (a first incumbent): the nodes that
+    # cannot fit under it never will, and are not sorted.
+    sb = np.empty(m, dtype=np.float64)
+    for j in range(m):
+        sb[j] = fixed[j] + max(vb_all, single_bound(j, rt))
     one = np.empty(1, dtype=np.int64)
+    first = np.argmin(sb) if m > 0 else -1
+    one[0] = first
+    if first >= 0 and not prunable(sb[first], 1, inc):
+        new, x, ok = _evaluate(one, rt)
+        evaluated += 1
+        if ok and better(new, inc):
+            inc, inc_sub, inc_x = new, one.copy(), x
+    order = in_package_order(rt, sb <= inc.cost + _tol(inc.cost))
     for p in range(order.shape[0]):
         j = order[p]
         if prunable(fixed[j] + vb_all, 1, inc):
             break  # later nodes' packages cost no less
-        if prunable(fixed[j] + single_bound(j, rt), 1, inc):
-            continue  # what this node holds cannot compete
+        if j == first or prunable(sb[j], 1, inc):
+            continue  # tried first, or what this node holds cannot compete
         one[0] = j
         new, x, ok = _evaluate(one, rt)
         evaluated += 1
