@@ -15,7 +15,10 @@ has a v1.1 term (``sourcing.decide_order``), keeps v1 orders on the v1 search:
   bound: the packages chosen plus, per line, its units at the cheaper of the
   unfilled penalty and the least unit cost over the nodes chosen or still
   allowed (capacity and the charge dropped: a valid lower bound), and the
-  siblings of a pruned node cost no less (package order).
+  siblings of a pruned node cost no less (package order);
+* the exact shortcuts of ``rated_prune`` (docs/decisions.md, "a faster exact
+  v1.1 search"): per-line fills when no capacity binds, single-node bounds,
+  dominated nodes left out of the subsets.
 
 Ties go as in the v1 search (``subsets.better``): cost, packages, priority sum,
 sorted nodes.
@@ -43,10 +46,12 @@ from omnistock._kernels.subsets import INF, Incumbent, _tol, better, prunable
 
 __all__ = ["MAX_SUBSETS", "RatedOrder", "rated_decision", "rated_terms"]
 
-#: Most node subsets of two or more one order's search evaluates. An order of
-#: many lines and units over many near-equal nodes can exceed it (a few in 10,000
-#: "large" carrier orders); its decision is then the best found so far, not a
-#: proven optimum (docs/decisions.md, "rate cards"). Every smaller search is exact.
+#: Most node subsets of two or more one order's search evaluates. Since the
+#: dominance and single-node bounds (``rated_prune``) no "large" carrier order
+#: measured comes near it (max 3,408 of 10,000): it is kept as a guard so that an
+#: adversarial order cannot stall a caller; past it the decision is the best found
+#: so far, not a proven optimum (docs/decisions.md, "rate cards"). Every smaller
+#: search is exact.
 MAX_SUBSETS = 20_000
 
 
