@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
 
+from omnistock import Scenario, solve
 from omnistock._kernels.rated_prune import (
     FILL_PICKS,
     fill_all,
@@ -15,6 +19,8 @@ from omnistock._kernels.rated_prune import (
     undominated,
 )
 from omnistock._kernels.rated_search import RatedOrder, _flow, _price_order, _var_bound
+from omnistock.testing import scenarios
+from tests.rates_reference import brute_force_one_order
 
 
 def _order(
@@ -162,3 +168,16 @@ def test_single_bound_charges_a_node_missing_a_line() -> None:
     rt = _order([1.0], [[2.0, 1.0]], [[2, 0]], [5], [2, 1], penalty=10.0, charge=7.0)
     assert single_bound(0, rt) == 2 * 2.0 + 10.0 + 7.0
     assert single_bound(0, rt._replace(all_or_nothing=True)) == np.inf
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    scenarios(
+        max_nodes=5, max_skus=3, max_orders=1, min_orders=1, max_lines=3, rates=True
+    )
+)
+def test_the_search_with_its_shortcuts_equals_brute_force(s: Scenario) -> None:
+    """More nodes and lines than tests/test_rates.py: dominance and bounds get to act."""
+    plan = solve(s, solver="greedy")
+    best = brute_force_one_order(s)
+    assert math.isclose(plan.objective, best, rel_tol=1e-9, abs_tol=1e-6)
