@@ -15,7 +15,10 @@ has a v1.1 term (``sourcing.decide_order``), keeps v1 orders on the v1 search:
   bound: the packages chosen plus, per line, its units at the cheaper of the
   unfilled penalty and the least unit cost over the nodes chosen or still
   allowed (capacity and the charge dropped: a valid lower bound), and the
-  siblings of a pruned node cost no less (package order).
+  siblings of a pruned node cost no less (package order);
+* the exact shortcuts of ``rated_prune`` (docs/decisions.md, "a faster exact
+  v1.1 search"): per-line fills when no capacity binds, single-node bounds,
+  dominated nodes left out of the subsets.
 
 Ties go as in the v1 search (``subsets.better``): cost, packages, priority sum,
 sorted nodes.
@@ -30,15 +33,25 @@ from numba import njit
 
 from omnistock._kernels.candidates import km_from_half
 from omnistock._kernels.cost import package_cost_kernel
+from omnistock._kernels.rated_prune import (
+    fill_all,
+    in_package_order,
+    per_line,
+    single_bound,
+    uncoupled,
+    undominated,
+)
 from omnistock._kernels.rates import band_of, line_unit_extra, rated_package
-from omnistock._kernels.subsets import INF, Incumbent, better, prunable
+from omnistock._kernels.subsets import INF, Incumbent, _tol, better, prunable
 
 __all__ = ["MAX_SUBSETS", "RatedOrder", "rated_decision", "rated_terms"]
 
-#: Most node subsets of two or more one order's search evaluates. An order of
-#: many lines and units over many near-equal nodes can exceed it (a few in 10,000
-#: "large" carrier orders); its decision is then the best found so far, not a
-#: proven optimum (docs/decisions.md, "rate cards"). Every smaller search is exact.
+#: Most node subsets of two or more one order's search evaluates. Since the
+#: dominance and single-node bounds (``rated_prune``) no "large" carrier order
+#: measured comes near it (max 3,408 of 10,000): it is kept as a guard so that an
+#: adversarial order cannot stall a caller; past it the decision is the best found
+#: so far, not a proven optimum (docs/decisions.md, "rate cards"). Every smaller
+#: search is exact.
 MAX_SUBSETS = 20_000
 
 
@@ -204,7 +217,10 @@ def _flow(
 def _evaluate(subset: np.ndarray, rt: RatedOrder) -> tuple[Incumbent, np.ndarray, bool]:
     """The rank of the best decision over ``subset`` and its units."""
     cand_node, prio, fixed = rt.node, rt.prio, rt.fixed
-    var, x = _flow(subset, rt)
+    if uncoupled(subset, rt):
+        var, x = per_line(subset, rt)
+    else:
+        var, x = _flow(subset, rt)
     if var == INF:
         return Incumbent(INF, 0, 0, np.empty(0, dtype=np.int64)), x, False
     cost = var
@@ -240,7 +256,7 @@ def _var_bound(
     """
     unit, use, cap, qty = rt.unit, rt.use, rt.cap, rt.qty
     penalty, all_or_nothing = rt.penalty, rt.all_or_nothing
-    m = unit.shape[0]
+    m = by_price.shape[1]
     d = chosen.shape[0]
     total = 0.0
     short = False
@@ -292,12 +308,12 @@ def _var_bound(
 
 
 @njit(cache=True, nogil=True)
-def _price_order(rt: RatedOrder, extra: np.ndarray) -> np.ndarray:
-    """int64[n_lines, m]: per line, the candidates by unit + ``extra`` (stable)."""
-    m, n_lines = rt.unit.shape
-    out = np.empty((n_lines, m), dtype=np.int64)
+def _price_order(rt: RatedOrder, extra: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """int64[n_lines, k]: per line, the candidates ``keep`` by unit + ``extra`` (stable)."""
+    n_lines = rt.unit.shape[1]
+    out = np.empty((n_lines, keep.shape[0]), dtype=np.int64)
     for li in range(n_lines):
-        out[li] = np.argsort(rt.unit[:, li] + extra, kind="mergesort")
+        out[li] = keep[np.argsort(rt.unit[keep, li] + extra[keep], kind="mergesort")]
     return out
 
 
@@ -336,28 +352,37 @@ def rated_decision(
         request.charge,
         request.all_or_nothing,
     )
-    by_prio = np.argsort(prio, kind="mergesort")
-    order = by_prio[np.argsort(fixed[by_prio], kind="mergesort")]
     inc = Incumbent(
         request.penalty * total_q + request.charge, 0, 0, np.empty(0, dtype=np.int64)
     )
     inc_sub = np.empty(0, dtype=np.int64)
     inc_x = np.zeros((0, n_lines), dtype=np.int64)
     evaluated = 0
-    plain = np.zeros(m, dtype=np.float64)
-    by_plain = _price_order(rt, plain)
-    kpos = np.empty(m, dtype=np.int64)
-    kpos[order] = np.arange(m)
-    none = np.empty(0, dtype=np.int64)
-    vb_all = _var_bound(none, kpos, 0, rt, plain, by_plain)
+    vb_all = fill_all(rt)
     if vb_all == INF:
         return inc_sub, inc_x, evaluated
-    # 1. Every single node whose package fits under the incumbent.
+    # 1. Every single node whose package fits under the incumbent, in package
+    # order, after the one of least bound (a first incumbent): the nodes that
+    # cannot fit under it never will, and are not sorted.
+    sb = np.empty(m, dtype=np.float64)
+    for j in range(m):
+        sb[j] = fixed[j] + max(vb_all, single_bound(j, rt))
     one = np.empty(1, dtype=np.int64)
-    for p in range(m if request.split_limit >= 1 else 0):  # 0: no package (S11)
+    # A split limit of 0 (a locker with no parcel left, S11) allows no package.
+    first = np.argmin(sb) if m > 0 and request.split_limit >= 1 else -1
+    one[0] = first
+    if first >= 0 and not prunable(sb[first], 1, inc):
+        new, x, ok = _evaluate(one, rt)
+        evaluated += 1
+        if ok and better(new, inc):
+            inc, inc_sub, inc_x = new, one.copy(), x
+    order = in_package_order(rt, sb <= inc.cost + _tol(inc.cost))
+    for p in range(order.shape[0] if first >= 0 else 0):
         j = order[p]
         if prunable(fixed[j] + vb_all, 1, inc):
             break  # later nodes' packages cost no less
+        if j == first or prunable(sb[j], 1, inc):
+            continue  # tried first, or what this node holds cannot compete
         one[0] = j
         new, x, ok = _evaluate(one, rt)
         evaluated += 1
@@ -367,29 +392,30 @@ def rated_decision(
     # the nodes whose package fits with the least other one (the rest cannot
     # join a better decision); what is left to find ships from >= 2 nodes.
     kmax = min(request.split_limit, m, total_q)
-    if (
-        kmax < 2
-        or m < 2
-        or prunable(fixed[order[0]] + fixed[order[1]] + vb_all, 2, inc)
-    ):
+    if kmax < 2 or m < 2:
         sel, units = _shipping(inc_sub, inc_x)
         return sel, units, evaluated
-    keep = np.empty(m, dtype=np.int64)
-    n_keep = 0
-    for p in range(m):
-        other = fixed[order[1]] if p == 0 else fixed[order[0]]
-        if not prunable(fixed[order[p]] + other + vb_all, 2, inc):
-            keep[n_keep] = order[p]
-            n_keep += 1
-    keep = keep[:n_keep]
-    kpos[:] = -1
+    least = np.argmin(fixed)  # the two least packages, first and second
+    second = fixed[np.argmin(np.where(np.arange(m) == least, INF, fixed))]
+    if prunable(fixed[least] + second + vb_all, 2, inc):
+        sel, units = _shipping(inc_sub, inc_x)
+        return sel, units, evaluated
+    fits = np.empty(m, dtype=np.bool_)
+    for j in range(m):
+        other = second if j == least else fixed[least]
+        fits[j] = not prunable(fixed[j] + other + vb_all, 2, inc)
+    keep = undominated(in_package_order(rt, fits), rt, total_q, _tol(inc.cost))
+    n_keep = keep.shape[0]
+    plain = np.zeros(m, dtype=np.float64)
+    by_plain = _price_order(rt, plain, keep)
+    kpos = np.full(m, -1, dtype=np.int64)
     kpos[keep] = np.arange(n_keep)
     # A node not chosen yet spreads its package over the units it may give: a
     # bound on any superset (its units cost at least unit + fixed / units).
     spread = np.empty(m, dtype=np.float64)
     for j in range(m):
         spread[j] = fixed[j] / max(min(cap[j], use[j].sum()), 1)
-    by_spread = _price_order(rt, spread)
+    by_spread = _price_order(rt, spread, keep)
     chosen = np.empty(kmax, dtype=np.int64)
     pos = np.empty(kmax, dtype=np.int64)
     d = 0

@@ -37,6 +37,12 @@ _WALK = (
     "nested.close_view",
     "nested.open_view",
     "rated_order.rated_order",  # contract v1.1's path of decide_order
+    "rated_prune.fill_all",
+    "rated_prune.in_package_order",
+    "rated_prune.per_line",
+    "rated_prune.single_bound",
+    "rated_prune.uncoupled",
+    "rated_prune.undominated",
     "rated_search._evaluate",
     "rated_search._flow",
     "rated_search._price_order",
