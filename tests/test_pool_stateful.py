@@ -1,11 +1,13 @@
-"""StockPool against a plain-Python model, with crashes, snapshots and torn records."""
+"""StockPool against a plain-Python model, with crashes, snapshots and torn records.
+
+The model is tests/pool_model.py; tiers and ``set_protection`` (contract v1.2)
+are drawn too, and every row's ``free(node, sku, tier=t)`` is held to it.
+"""
 
 from __future__ import annotations
 
-import copy
 import shutil
 import tempfile
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -22,210 +24,23 @@ from omnistock import (
     InsufficientStock,
     InvalidAdjustment,
     InvalidRequest,
-    KeyConflict,
     ReservationClosed,
     Scenario,
     StockPool,
     UnknownReservation,
     UnknownStockRow,
 )
-from omnistock.compiled.network import NO_LIMIT
 from omnistock.pool.journal import encode_record, scan_journal
-
-SCENARIO = Scenario.model_validate(
-    {
-        "nodes": [
-            {"id": "W1", "kind": "warehouse", "lat": 48.85, "lon": 2.35, "capacity": 9},
-            {"id": "S1", "kind": "store", "lat": 45.76, "lon": 4.84, "capacity": 3},
-            {"id": "S2", "kind": "store", "lat": 43.30, "lon": 5.37},
-            {"id": "L1", "kind": "locker", "lat": 48.9, "lon": 2.4, "capacity": 1},
-        ],
-        "stock": [
-            {"node": "W1", "sku": "A", "on_hand": 6, "safety_stock": 1},
-            {"node": "W1", "sku": "B", "on_hand": 3, "reserved": 1},
-            {"node": "S1", "sku": "A", "on_hand": 2},
-            {"node": "S2", "sku": "B", "on_hand": 4, "safety_stock": 2},
-            {"node": "S2", "sku": "C", "on_hand": 1},
-        ],
-        "rules": {"last_unit_protection": {"store": 1, "warehouse": 1}},
-    }
+from tests.pool_model import (
+    NODE_IDS,
+    NODES,
+    PROTECT,
+    SCENARIO,
+    SKUS,
+    TIERS,
+    Model,
+    Row,
 )
-PROTECT = {"W1": 1, "S1": 1, "S2": 1}
-CAPACITY = {"W1": 9, "S1": 3, "S2": NO_LIMIT, "L1": 1}  # L1 counts parcels
-NODES = list(CAPACITY)
-NODE_IDS = ["W1", "S1", "S2"] * 4 + ["X9"]  # X9 is not a node (drawn 1 in 13)
-SKUS = ["A", "B", "C"] * 4 + ["D"]  # D is stocked nowhere
-
-
-@dataclass
-class Row:
-    on_hand: int
-    reserved: int
-    safety: int
-    protect: int
-    shipped: int = 0
-    received: int = 0
-    returned: int = 0
-    unsellable: int = 0
-
-    def usable(self, exempt: bool) -> int:
-        free = max(0, self.on_hand - self.reserved - self.safety)
-        return free if exempt else max(0, free - self.protect)
-
-
-@dataclass
-class Res:
-    order_id: str
-    lines: tuple[tuple[str, str, int], ...]
-    key: str | None
-    deadline: float | None
-    exempt: bool
-    issued: tuple[tuple[str, str, int], ...] = ()  # the lines as reserved
-    amends: int | None = None
-    locker: str | None = None
-    parcels: set[str] = field(default_factory=set)  # nodes whose parcel it holds
-
-
-@dataclass
-class Model:
-    """The pool as dicts: the reading of the issue that the pool must match."""
-
-    rows: dict[tuple[str, str], Row] = field(default_factory=dict)
-    res: dict[int, Res] = field(default_factory=dict)
-    status: dict[int, str] = field(default_factory=dict)
-    keys: dict[str, int] = field(default_factory=dict)
-    cap: dict[str, int] = field(default_factory=lambda: dict(CAPACITY))
-
-    def reserve(
-        self,
-        order_id: str,
-        lines: Any,
-        key: Any,
-        deadline: Any,
-        ex: bool,
-        locker: str | None = None,
-    ) -> Any:
-        """The reservation id, or the error (type and fields) the pool must raise."""
-        if key is not None and key in self.keys:
-            prior = self.res[self.keys[key]]
-            same = (prior.order_id, sorted(prior.issued), prior.exempt) == (
-                order_id,
-                sorted(lines),
-                ex,
-            ) and (prior.locker == locker)
-            return self.keys[key] if same else (KeyConflict, key)
-        for node, sku, _ in lines:
-            if node not in PROTECT:
-                return (UnknownStockRow, node, sku)
-        need: dict[tuple[str, str], int] = {}
-        for node, sku, qty in lines:
-            need[node, sku] = need.get((node, sku), 0) + qty
-        for node, sku, _ in lines:
-            row = self.rows.get((node, sku))
-            have = 0 if row is None else row.usable(ex)
-            if need[node, sku] > have:
-                return (InsufficientStock, node, sku, need[node, sku], have)
-        at: dict[str, int] = {}
-        for node, _, qty in lines:
-            at[node] = at.get(node, 0) + qty
-        for node, sku, _ in lines:
-            if at[node] > self.cap[node]:
-                return (InsufficientStock, node, sku, at[node], max(self.cap[node], 0))
-        parcels = set() if locker is None else {node for node, _, _ in lines}
-        if locker is not None and len(parcels) > self.cap[locker]:  # one a package
-            left = max(self.cap[locker], 0)
-            return (InsufficientStock, locker, lines[0][1], len(parcels), left)
-        rid = len(self.status) + 1
-        for node, sku, qty in lines:
-            self.rows[node, sku].reserved += qty
-            self.cap[node] -= qty
-        if locker is not None:
-            self.cap[locker] -= len(parcels)
-        self.res[rid] = Res(order_id, tuple(lines), key, deadline, ex, tuple(lines))
-        self.res[rid].locker, self.res[rid].parcels = locker, parcels
-        self.status[rid] = "active"
-        if key is not None:
-            self.keys[key] = rid
-        return rid
-
-    def close(self, rid: int, status: str) -> None:
-        self.take(rid, self.res[rid].lines, status)
-
-    def take(self, rid: int, lines: Any, status: str) -> Any:
-        """Ship or give back ``lines`` of reservation ``rid``; None, or the error."""
-        held: dict[tuple[str, str], int] = {}
-        for node, sku, qty in self.res[rid].lines:
-            held[node, sku] = held.get((node, sku), 0) + qty
-        for node, sku, qty in lines:
-            held[node, sku] = held.get((node, sku), 0) - qty
-            if held[node, sku] < 0:
-                return InvalidRequest
-        for node, sku, qty in lines:
-            row = self.rows[node, sku]
-            row.reserved -= qty
-            if status == "committed":
-                row.on_hand -= qty
-                row.shipped += qty
-            else:
-                self.cap[node] += qty
-        # What is left, line by line in the order reserved: a node-SKU's units
-        # are taken from its first lines first.
-        owed = held
-        left = []
-        for node, sku, qty in reversed(self.res[rid].lines):
-            keep = min(qty, owed[node, sku])
-            owed[node, sku] -= keep
-            if keep:
-                left.append((node, sku, keep))
-        self.res[rid].lines = tuple(reversed(left))
-        # Parcels: a commit uses those it ships from; a release gives back a
-        # package's parcel with its last line (unless part of it shipped).
-        res = self.res[rid]
-        touched = {node for node, _, _ in lines}
-        gone = touched if status == "committed" else touched - {n for n, _, _ in left}
-        if status != "committed" and res.locker is not None:
-            self.cap[res.locker] += len(res.parcels & gone)
-        res.parcels -= gone
-        if not left:
-            self.status[rid] = status
-        return None
-
-    def amend(
-        self, rid: int, lines: Any, key: Any, deadline: float | None, locker: Any = ...
-    ) -> Any:
-        """The new reservation's id, or the error the pool must raise."""
-        if key is not None and key in self.keys:
-            prior = self.res[self.keys[key]]
-            same = (prior.amends, sorted(prior.issued)) == (rid, sorted(lines))
-            return self.keys[key] if same else (KeyConflict, key)
-        if rid not in self.status:
-            return (UnknownReservation,)
-        if self.status[rid] != "active":
-            return (ReservationClosed,)
-        old = self.res[rid]
-        before = copy.deepcopy((self.rows, self.res, self.status, self.cap))
-        self.take(rid, old.lines, "amended")  # its own units count as free
-        locker = old.locker if locker is ... else locker
-        new = self.reserve(old.order_id, lines, None, deadline, old.exempt, locker)
-        if not isinstance(new, int):
-            self.rows, self.res, self.status, self.cap = before
-            return new
-        self.res[new].key, self.res[new].amends = key, rid
-        self.res[new].deadline = old.deadline if deadline is None else deadline
-        if key is not None:
-            self.keys[key] = new
-        return new
-
-    def period(self, given: dict[str, int | None]) -> None:
-        cap = dict(CAPACITY)
-        cap.update({n: NO_LIMIT if c is None else c for n, c in given.items()})
-        for rid, r in self.res.items():
-            if self.status[rid] == "active":
-                for node, _, qty in r.lines:
-                    cap[node] -= qty
-                if r.locker is not None:
-                    cap[r.locker] -= len(r.parcels)
-        self.cap = cap
 
 
 class PoolMachine(RuleBasedStateMachine):
@@ -269,6 +84,7 @@ class PoolMachine(RuleBasedStateMachine):
         exempt=st.booleans(),
         order=st.sampled_from(["o1", "o2"]),
         locker=st.none() | st.just("L1"),
+        tier=st.none() | st.sampled_from(TIERS),
     )
     def reserve(
         self,
@@ -278,29 +94,34 @@ class PoolMachine(RuleBasedStateMachine):
         exempt: bool,
         order: str,
         locker: str | None = None,
+        tier: str | None = None,
     ) -> None:
         deadline = None if ttl is None else self.now + ttl
-        expected = self.model.reserve(order, lines, key, deadline, exempt, locker)
+        expected = self.model.reserve(order, lines, key, deadline, exempt, locker, tier)
         event(f"reserve: {'ok' if isinstance(expected, int) else expected[0].__name__}")
         if locker is not None:
             full = not isinstance(expected, int) and expected[1] == "L1"
             event(f"reserve at L1: {'locker full' if full else 'other'}")
+        # Only the in-process pool knows tiers: a v1 call stays a v1 call.
+        more = {} if tier is None else {"tier": tier}
         if isinstance(expected, int):
             res = self.pool.reserve(
-                order, lines, key=key, ttl=ttl, exempt=exempt, locker=locker
+                order, lines, key=key, ttl=ttl, exempt=exempt, locker=locker, **more
             )
             assert res.reservation_id == expected
             stored = self.model.res[expected]
-            assert (res.lines, res.deadline, res.key) == (
+            assert (res.lines, res.deadline, res.key, res.exempt) == (
                 stored.issued,
                 stored.deadline,
                 stored.key,
+                stored.exempt,
             )
+            assert res.tier == stored.tier
             return
         kind, *fields = expected
         with pytest.raises(kind) as err:
             self.pool.reserve(
-                order, lines, key=key, ttl=ttl, exempt=exempt, locker=locker
+                order, lines, key=key, ttl=ttl, exempt=exempt, locker=locker, **more
             )
         if kind is InsufficientStock:
             e = err.value
@@ -316,6 +137,40 @@ class PoolMachine(RuleBasedStateMachine):
         self, row: tuple[str, str], qty: int, ttl: float | None, exempt: bool
     ) -> None:
         self.reserve([(*row, qty)], None, ttl, exempt, "o3")
+
+    @rule(
+        row=st.sampled_from([(r.node, r.sku) for r in SCENARIO.stock]),
+        qty=st.integers(1, 3),
+        tier=st.sampled_from(TIERS),
+        key=st.none() | st.just("k6"),
+    )
+    def reserve_at_a_tier(
+        self, row: tuple[str, str], qty: int, tier: str, key: str | None
+    ) -> None:
+        self.reserve([(*row, qty)], key, None, False, "o5", None, tier)
+
+    @rule(
+        entries=st.lists(
+            st.tuples(
+                st.sampled_from(["W1", "S1", "S2"] * 4 + ["L1", "X9"]),
+                st.sampled_from(SKUS),  # rows without stock too (D, S1-B, ...)
+                st.sampled_from(["standard", "gold", "vip"]),
+                st.integers(0, 4),
+            ),
+            max_size=5,
+        )
+    )
+    def set_protection(self, entries: list[tuple[str, str, str, int]]) -> None:
+        frame = [
+            dict(zip(("node", "sku", "tier", "units"), e, strict=True)) for e in entries
+        ]
+        if self.model.set_protection(entries) is InvalidRequest:
+            event("set_protection: refused")
+            with pytest.raises(InvalidRequest, match="set_protection"):
+                self.pool.set_protection(frame)
+            return
+        event(f"set_protection: {'empty' if not entries else 'a table'}")
+        self.pool.set_protection(frame)
 
     @rule(
         rows=st.lists(
@@ -592,11 +447,23 @@ class PoolMachine(RuleBasedStateMachine):
         }
 
     @invariant()
+    def free_at_each_tier_matches_the_model(self) -> None:
+        # Rows the table names before they hold stock included (free 0 there).
+        rows = set(self.model.rows) | {
+            (n, s) for n, s, _ in self.model.table if n in PROTECT
+        }
+        for node, sku in sorted(rows):
+            got = [self.pool.free(node, sku, tier=t) for t in TIERS]
+            assert got == [self.model.usable(node, sku, t, False) for t in TIERS]
+
+    @invariant()
     def availability_matches_the_model(self) -> None:
         frame = self.pool.availability(tier="standard")
         for sku, available in zip(frame["sku"], frame["available"], strict=True):
             assert available == sum(
-                r.usable(False) for (_, s), r in self.model.rows.items() if s == sku
+                self.model.usable(n, s, "standard", False)
+                for n, s in self.model.rows
+                if s == sku
             )
 
 

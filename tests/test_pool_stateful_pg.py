@@ -2,7 +2,8 @@
 
 Every operation rule and every invariant of the in-process machine runs on a
 PostgreSQL pool against the same plain model, errors and their fields
-included. The journal's rules (snapshot, crash and recover, torn records) do
+included (its ``free(..., tier=...)`` too: with no table, a tier only sets
+the exemption). The journal's rules (snapshot, crash and recover, torn records) do
 not apply; a replica restart (close, then ``StockPool.connect``) takes their
 place.
 """
@@ -54,6 +55,14 @@ class PostgresPoolMachine(PoolMachine):
     # Reservations at the locker (S11 parcels) are the in-process pool's only:
     # the database refuses them (tests/test_pool_pg.py), so no rule draws one.
     def reserve_at_the_locker(self, *args: Any, **kwargs: Any) -> None:
+        raise NotImplementedError
+
+    # Tiers and a protection table (contract v1.2) likewise: the database keeps
+    # v1's rule and refuses both with StoreError (tests/test_pool_pg.py).
+    def reserve_at_a_tier(self, *args: Any, **kwargs: Any) -> None:
+        raise NotImplementedError
+
+    def set_protection(self, *args: Any, **kwargs: Any) -> None:
         raise NotImplementedError
 
     def reserve(self, *args: Any, **kwargs: Any) -> None:  # a helper here, no rule
