@@ -430,11 +430,15 @@ class PoolMachine(RuleBasedStateMachine):
         assert got == want
         for (node, sku), r in self.model.rows.items():
             assert self.pool.free(node, sku, exempt=False) == r.usable(False)
-        active = {r.reservation_id: r.lines for r in self.pool.reservations()}
+        # The tier and exemption too: the journal and a snapshot keep them.
+        active = {
+            r.reservation_id: (r.lines, r.tier, r.exempt)
+            for r in self.pool.reservations()
+        }
         assert active == {
-            rid: self.model.res[rid].lines
-            for rid, s in self.model.status.items()
-            if s == "active"
+            rid: (r.lines, r.tier, r.exempt)
+            for rid, r in self.model.res.items()
+            if self.model.status[rid] == "active"
         }
         for rid, s in self.model.status.items():
             assert self.pool.status(rid) == s
