@@ -12,12 +12,17 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Case:
-    """A sample network with a batch of seeded orders."""
+    """A sample network with a batch of seeded orders.
+
+    ``costs`` is the ``samples.network`` costs: "flat" (contract v1) or "carrier"
+    (v1.1 rate cards; the ids of those cases end in "-carrier").
+    """
 
     id: str
     network: str
     n_orders: int
     seed: int = 0
+    costs: str = "flat"
 
 
 CASES: dict[str, Case] = {
@@ -31,6 +36,10 @@ CASES: dict[str, Case] = {
         Case("large-50k", "large", 50_000),
         Case("large-100k", "large", 100_000),
         Case("large-1m", "large", 1_000_000),
+        Case("small-1k-carrier", "small", 1_000, costs="carrier"),
+        Case("medium-100k-carrier", "medium", 100_000, costs="carrier"),
+        Case("large-10k-carrier", "large", 10_000, costs="carrier"),
+        Case("large-100k-carrier", "large", 100_000, costs="carrier"),
     )
 }
 

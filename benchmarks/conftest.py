@@ -8,13 +8,16 @@ Fixtures
 --------
 small_network, medium_network, large_network, us_network
     ``omnistock.samples.network(name, seed=0)``, no orders.
-order_batch(network_name, n, seed=0)
+sample_network(name, costs="flat")
+    ``samples.network(name, seed=0, costs=costs)``, no orders; cached.
+order_batch(network_name, n, seed=0, costs="flat")
     ``samples.orders`` for the seed-0 network ``network_name``; cached.
 case_scenario(case_id)
     The network of a case in ``cases.CASES`` with its orders; cached.
-warm_up(solver)
+warm_up(solver, costs="flat")
     Solve a 50-order "small" scenario once with ``solver`` so that numba
-    compiles its kernels before any timing; cached per solver.
+    compiles its kernels before any timing; cached per solver and costs (the
+    carrier costs run kernels of their own).
 """
 
 from __future__ import annotations
@@ -30,26 +33,28 @@ from omnistock import Order, Scenario, samples
 
 
 @cache
-def _network(name: str) -> Scenario:
-    return samples.network(name, seed=0)
+def _network(name: str, costs: str = "flat") -> Scenario:
+    if costs == "flat":  # the call of the flat cases, unchanged
+        return samples.network(name, seed=0)
+    return samples.network(name, seed=0, costs=costs)
 
 
 @cache
-def _orders(name: str, n: int, seed: int) -> tuple[Order, ...]:
-    return tuple(samples.orders(_network(name), n, seed=seed))
+def _orders(name: str, n: int, seed: int, costs: str = "flat") -> tuple[Order, ...]:
+    return tuple(samples.orders(_network(name, costs), n, seed=seed))
 
 
 @cache
 def _case_scenario(case_id: str) -> Scenario:
     c = case(case_id)
-    return _network(c.network).with_orders(_orders(c.network, c.n_orders, c.seed))
+    network = _network(c.network, c.costs)
+    return network.with_orders(_orders(c.network, c.n_orders, c.seed, c.costs))
 
 
 @cache
-def _warm(solver: str) -> None:
-    scenario = _network("small").with_orders(
-        samples.orders(_network("small"), 50, seed=99)
-    )
+def _warm(solver: str, costs: str = "flat") -> None:
+    small = _network("small", costs)
+    scenario = small.with_orders(samples.orders(small, 50, seed=99))
     omnistock.solve(scenario, solver=solver)
 
 
@@ -74,11 +79,19 @@ def us_network() -> Scenario:
 
 
 @pytest.fixture(scope="session")
+def sample_network() -> Callable[..., Scenario]:
+    """Factory: ``sample_network("large", costs="carrier")`` -> Scenario (cached)."""
+    return _network
+
+
+@pytest.fixture(scope="session")
 def order_batch() -> Callable[..., list[Order]]:
     """Factory: ``order_batch("large", 100_000, seed=0)`` -> list[Order] (cached)."""
 
-    def make(network_name: str, n: int, seed: int = 0) -> list[Order]:
-        return list(_orders(network_name, n, seed))
+    def make(
+        network_name: str, n: int, seed: int = 0, costs: str = "flat"
+    ) -> list[Order]:
+        return list(_orders(network_name, n, seed, costs))
 
     return make
 
@@ -94,6 +107,6 @@ def case_scenario() -> Callable[[str], Scenario]:
 
 
 @pytest.fixture(scope="session")
-def warm_up() -> Callable[[str], None]:
-    """Factory: ``warm_up("greedy")`` compiles a solver's kernels before timing."""
+def warm_up() -> Callable[..., None]:
+    """Factory: ``warm_up("greedy", costs="flat")`` compiles a solver's kernels first."""
     return _warm

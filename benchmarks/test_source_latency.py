@@ -3,7 +3,9 @@
 Targets on "large" (2 cores): median <= 50 us, p99 <= 500 us. "medium" is the
 same-run baseline. The Sourcer is built (and its kernels loaded) outside the timed
 region; each round sources the same 10,000 orders against the untouched stock
-(source() never changes it), timing every call with perf_counter.
+(source() never changes it), timing every call with perf_counter. The "-carrier"
+cases run the same orders' draw on the same networks with the contract v1.1 rate
+cards (``samples.network(name, costs="carrier")``); select them with ``-k carrier``.
 """
 
 from __future__ import annotations
@@ -18,10 +20,14 @@ from omnistock import Sourcer
 N_ORDERS = 10_000
 
 
-@pytest.mark.parametrize("network_name", ["medium", "large"])
-def test_source_latency(benchmark, network_name, order_batch, request):
-    network = request.getfixturevalue(f"{network_name}_network")
-    orders = order_batch(network_name, N_ORDERS, seed=7)
+@pytest.mark.parametrize(
+    "network_name", ["medium", "large", "medium-carrier", "large-carrier"]
+)
+def test_source_latency(benchmark, network_name, order_batch, sample_network):
+    name, _, costs = network_name.partition("-")
+    costs = costs or "flat"
+    network = sample_network(name, costs)
+    orders = order_batch(name, N_ORDERS, seed=7, costs=costs)
     sourcer = Sourcer(network)
     for order in orders[:200]:  # warm caches, not only the JIT
         sourcer.source(order)

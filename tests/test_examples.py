@@ -58,3 +58,30 @@ def test_simulate_policies_notebook_runs_small(
     ]
     assert not [o for o in outputs if o.output_type == "error"]
     assert sum("image/png" in o.get("data", {}) for o in outputs) == 2
+
+
+def test_compare_policies_runs_rewrite_only_their_own_section(tmp_path: Path) -> None:
+    """The flat and the carrier run of compare_policies share docs/policies.md.
+
+    Each run rewrites its own section and keeps the other's figures byte for byte,
+    whichever runs first.
+    """
+    module = runpy.run_path(str(EXAMPLES / "compare_policies.py"))
+    write, heading = module["write_section"], module["CARRIER_HEADING"]
+    page = tmp_path / "policies.md"
+    write(page, "cmd flat", "flat table 1\n", "flat")
+    write(page, "cmd carrier", "carrier table 1\n", "carrier")
+    first = page.read_text()
+    assert first.startswith("# Policies compared\n")
+    assert first.index("flat table 1") < first.index(heading)
+    assert first.index(heading) < first.index("carrier table 1")
+    write(page, "cmd flat", "flat table 2\n", "flat")
+    second = page.read_text()
+    assert "flat table 1" not in second
+    assert second.endswith(first[first.index(heading) :])
+    write(page, "cmd carrier", "carrier table 2\n", "carrier")
+    third = page.read_text()
+    assert "carrier table 1" not in third
+    assert third.startswith(second[: second.index(heading)])
+    assert third.count(heading) == 1 and third.count("# Policies compared") == 1
+    assert third.endswith("carrier table 2\n")
