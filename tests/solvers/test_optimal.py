@@ -321,3 +321,21 @@ def test_packages_are_found_from_the_orders_of_a_plan(scenario):
     owner = compiled.orders.line_order[triples[:, 0]]
     assert np.array_equal(cand.pair_order[ids], owner)
     assert np.array_equal(cand.pair_node[ids], triples[:, 1])
+
+
+def test_a_batch_that_does_not_fit_in_memory_gets_greedys_plan(monkeypatch):
+    """Tests the fault: the candidates raise MemoryError; the answer is greedy's, said so."""
+    import omnistock.solvers.optimal.solver as optimal_solver
+
+    def no_memory(*args, **kwargs):
+        raise MemoryError
+
+    scenario = load("scenario_03")
+    monkeypatch.setattr(optimal_solver, "candidates", no_memory)
+    plan = solve(scenario, solver="optimal")
+    plan.check(scenario)
+    assert plan.info["out_of_memory"] is True
+    assert plan.status == SolveStatus.FEASIBLE
+    assert plan.bound == 0.0
+    greedy = solve(scenario, solver="greedy")
+    assert plan.allocations.equals(greedy.allocations)

@@ -90,10 +90,17 @@ class OptimalSolver:
         once a second while a phase runs (:class:`omnistock.progress.Reporter`).
         """
         with Reporter(self.name, options.progress) as reporter:
-            if compiled.network.levels.nested:  # contract v1.2 (S4 v1.2)
-                reporter.phase("MILP")
-                return solve_nested(compiled, options)
-            return self._run(compiled, options, reporter)
+            try:
+                if compiled.network.levels.nested:  # contract v1.2 (S4 v1.2)
+                    reporter.phase("MILP")
+                    return solve_nested(compiled, options)
+                return self._run(compiled, options, reporter)
+            except MemoryError:
+                # The batch's candidates or model do not fit (e.g. 1M "large" orders
+                # in one component): answer with the greedy plan, said so, rather
+                # than a raw MemoryError after minutes (docs/decisions.md).
+                reporter.phase("out of memory: greedy plan")
+                return _greedy_fallback(compiled)
 
     def _run(
         self, compiled: CompiledScenario, options: OptimalOptions, reporter: Reporter
@@ -212,3 +219,20 @@ class OptimalSolver:
             bound=bound,
             info=info,
         )
+
+
+def _greedy_fallback(compiled: CompiledScenario) -> Solution:
+    """The greedy plan as a FEASIBLE answer with bound 0 (valid: costs are >= 0)."""
+    sol = warm_start_solution(compiled)
+    if sol is None:  # no greedy registered: nothing smaller to offer
+        msg = "the batch does not fit in memory and greedy is absent"
+        raise MemoryError(msg)
+    info: dict[str, Any] = {"out_of_memory": True, "fallback": "greedy"}
+    return Solution(
+        line_idx=sol.line_idx,
+        node_idx=sol.node_idx,
+        qty=sol.qty,
+        status=SolveStatus.FEASIBLE,
+        bound=0.0,
+        info=info,
+    )
