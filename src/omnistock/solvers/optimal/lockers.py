@@ -19,12 +19,12 @@ from typing import Any
 
 import numpy as np
 
-from omnistock._kernels.cost import COST_TOL
 from omnistock.compiled import CompiledScenario
 from omnistock.lockers import order_lockers
 from omnistock.solvers.base import Solution, SolveStatus
 from omnistock.solvers.optimal.candidates import Candidates
 from omnistock.solvers.optimal.incumbents import objective_of
+from omnistock.solvers.optimal.status import settle
 
 __all__ = ["locker_rows", "solve_with_lockers"]
 
@@ -54,13 +54,10 @@ def solve_with_lockers(
             triples = found
     objective = objective_of(compiled, triples)
     bound = min(max(answer.bound, 0.0), objective)  # costs are >= 0
-    tol = COST_TOL * (1.0 + abs(objective))
-    if answer.status != SolveStatus.OPTIMAL:
-        status = SolveStatus.TIME_LIMIT
-    elif objective - bound <= tol and options.gap == 0:
-        status = SolveStatus.OPTIMAL
-    else:
-        status = SolveStatus.FEASIBLE
+    ended = answer.status
+    if ended != SolveStatus.OPTIMAL:
+        ended = SolveStatus.TIME_LIMIT
+    status = settle(ended, objective, bound, options.gap)
     locker = order_lockers(compiled)
     info: dict[str, Any] = {
         "backend": options.backend,

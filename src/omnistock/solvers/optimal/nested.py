@@ -23,7 +23,7 @@ import polars as pl
 from omnistock.compiled import CompiledScenario
 from omnistock.compiled.nesting import order_classes
 from omnistock.compiled.rates import rated_batch
-from omnistock.solvers.base import Solution, SolveStatus
+from omnistock.solvers.base import Solution
 from omnistock.solvers.optimal.candidates import Candidates, candidates
 from omnistock.solvers.optimal.colgen import decode, triples_to_vector
 from omnistock.solvers.optimal.incumbents import (
@@ -34,6 +34,7 @@ from omnistock.solvers.optimal.incumbents import (
 from omnistock.solvers.optimal.milp import MilpData, build_milp, solve_milp
 from omnistock.solvers.optimal.options import OptimalOptions
 from omnistock.solvers.optimal.rated import with_rate_terms
+from omnistock.solvers.optimal.status import settle
 
 __all__ = [
     "nested_dual_frame",
@@ -147,9 +148,7 @@ def solve_nested(compiled: CompiledScenario, options: OptimalOptions) -> Solutio
         best = warm if warm is not None else np.zeros((0, 3), dtype=np.int64)
     objective = objective_of(compiled, best)
     bound = min(float(answer.bound), objective)
-    status = answer.status
-    if status == SolveStatus.OPTIMAL and options.gap > 0:
-        status = SolveStatus.FEASIBLE
+    status = settle(answer.status, objective, bound, options.gap)
     info: dict[str, Any] = {
         "backend": options.backend,
         "nested_rows": int(data.lo.shape[0]),
