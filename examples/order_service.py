@@ -7,7 +7,8 @@ A reservation is later committed (shipped), released (cart abandoned) or left
 to expire (its ttl runs out). Meanwhile, on its own thread, one customer's order
 lives its whole life: reserved, amended twice (an accessory added, then switched
 to click & collect at a store), shipped in part, cancelled in part, returned to
-another store, which sells the unit again. Every operation goes to a journal; at
+another store, which sells the unit again; a last order is picked up at a parcel
+locker, holding one of its parcels until it is cancelled. Every operation goes to a journal; at
 the end the process "crashes" and the state is recovered from a snapshot and the
 journal and compared with the live one.
 
@@ -87,12 +88,41 @@ def one_life(network: Scenario, pool: StockPool, sourcer: Sourcer) -> list[str]:
     assert sold.lines == ((other.id, item, 1),), sold
     pool.commit(sold.reservation_id)
     log.append(f"{other.id} sold the returned unit again: {sold.lines}")
+    log.extend(locker_pickup(network, pool, sourcer, item))
     assert net.n_nodes == pool.network.n_nodes
     return log
 
 
+def locker_pickup(
+    network: Scenario, pool: StockPool, sourcer: Sourcer, sku: str
+) -> list[str]:
+    """An order picked up at a parcel locker: one parcel a shipping node (S11)."""
+    locker = next(n for n in network.nodes if n.kind == "locker")
+    at = pool.network.node_index[locker.id]
+    before = int(pool.capacity_left[at])
+    order = Order.model_validate(
+        {
+            "id": "life-3",
+            "method": "pickup",
+            "pickup_node": locker.id,
+            "lines": [{"sku": sku, "qty": 1}],
+        }
+    )
+    res = sourcer.commit(sourcer.source(order))
+    if res is None:  # nothing free for it near the locker: the run goes on
+        return [f"{locker.id}: life-3 could not be served"]
+    left = int(pool.capacity_left[at])
+    assert before - left == len(res.parcels), (before, left, res.parcels)
+    pool.release(res.reservation_id)  # the customer cancels: the parcel comes back
+    assert int(pool.capacity_left[at]) == before
+    return [
+        f"locker {locker.id}: {res.lines} held {len(res.parcels)} parcel(s) "
+        f"({before} -> {left} left), given back on cancel"
+    ]
+
+
 def serve(args: argparse.Namespace, workdir: Path) -> None:
-    network = samples.network("small", seed=args.seed)
+    network = samples.network("small", seed=args.seed, lockers=1)
     orders = samples.orders(network, args.orders, seed=args.seed)
 
     pool = StockPool.from_scenario(network, journal=workdir / "journal", fsync="batch")
