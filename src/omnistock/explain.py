@@ -49,10 +49,10 @@ from omnistock._kernels import candidates, nested, sourcing
 from omnistock._kernels.cost import unfilled_cost
 from omnistock._kernels.rates import node_rates
 from omnistock._kernels.records import Request, make_request
+from omnistock.compiled.lockers import explain_reasons, parcels_taken
 from omnistock.compiled.nesting import head_usage, protected_units
 from omnistock.compiled.state import StockState
 from omnistock.exceptions import OmnistockError, UnknownOrder
-from omnistock.lockers import explain_reasons, parcels_taken
 from omnistock.model.rules import Reason
 
 if TYPE_CHECKING:

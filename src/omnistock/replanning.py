@@ -25,8 +25,8 @@ from omnistock.compiled.allocations import (
     order_costs,
     stock_rows,
 )
+from omnistock.compiled.lockers import order_lockers
 from omnistock.exceptions import InvalidArgument, OmnistockError
-from omnistock.lockers import order_lockers
 from omnistock.model.scenario import Scenario
 from omnistock.plan import Plan
 from omnistock.solvers.base import Solution

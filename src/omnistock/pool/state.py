@@ -25,6 +25,7 @@ import numpy as np
 from omnistock._kernels.nested import nested_usable
 from omnistock._kernels.protection import usable
 from omnistock.compiled import CompiledNetwork
+from omnistock.compiled.lockers import refuse_locker_row
 from omnistock.compiled.nesting import initial_head
 from omnistock.compiled.network import NO_LIMIT
 from omnistock.compiled.state import StockState, free_units, protected_limit
@@ -36,7 +37,6 @@ from omnistock.exceptions import (
     UnknownReservation,
     UnknownStockRow,
 )
-from omnistock.lockers import refuse_locker_row
 from omnistock.pool import parcels
 from omnistock.pool.reservation import (
     ACTIVE,

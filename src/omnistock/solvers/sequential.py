@@ -20,8 +20,8 @@ import numpy as np
 
 from omnistock.compiled import CompiledScenario, StockState
 from omnistock.compiled.allocations import Triples, usage
+from omnistock.compiled.lockers import parcels_by_locker
 from omnistock.compiled.nesting import head_usage
-from omnistock.lockers import parcels_by_locker
 from omnistock.solvers.base import Solution
 
 __all__ = ["Runs", "SubsetSolution", "solve_orders", "subset_scenario", "take_units"]

@@ -27,7 +27,7 @@ from omnistock._kernels.packages import (
     packages_ok,
 )
 from omnistock.compiled import NO_LIMIT, CompiledScenario, StockState
-from omnistock.lockers import order_lockers
+from omnistock.compiled.lockers import order_lockers
 
 __all__ = [
     "CHUNK_ORDERS",

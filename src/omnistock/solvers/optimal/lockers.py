@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from omnistock.compiled import CompiledScenario
-from omnistock.lockers import order_lockers
+from omnistock.compiled.lockers import order_lockers
 from omnistock.solvers.base import Solution, SolveStatus
 from omnistock.solvers.optimal.candidates import Candidates
 from omnistock.solvers.optimal.incumbents import objective_of

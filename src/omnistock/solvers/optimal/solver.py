@@ -26,8 +26,8 @@ import numpy as np
 
 from omnistock._kernels.cost import COST_TOL
 from omnistock.compiled import CompiledScenario
+from omnistock.compiled.lockers import order_lockers
 from omnistock.compiled.rates import rated_batch
-from omnistock.lockers import order_lockers
 from omnistock.progress import Reporter
 from omnistock.solvers.base import Capabilities, Solution, SolveStatus
 from omnistock.solvers.optimal.candidates import candidates, components

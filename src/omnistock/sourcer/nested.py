@@ -18,9 +18,9 @@ from omnistock._kernels import nested, sourcing
 from omnistock.compiled import CompiledNetwork, StockState
 
 if TYPE_CHECKING:
-    from omnistock.decision import Decision
     from omnistock.pool.pool import StockPool
-    from omnistock.sourcing_state import SourcingState
+    from omnistock.sourcer.decision import Decision
+    from omnistock.sourcer.state import SourcingState
 
 __all__ = ["pool_stock", "take_all_nested", "tier_view"]
 

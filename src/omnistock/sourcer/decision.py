@@ -1,6 +1,6 @@
-"""A :class:`Decision`: what the Sourcer decided for one order (re-exported by sourcer).
+"""A :class:`Decision`: what the Sourcer decided for one order.
 
-Kept apart from :mod:`omnistock.sourcer` so each module stays small; the
+Kept apart from :mod:`omnistock.sourcer.service` so each module stays small; the
 Decision reads its Sourcer's network for names and ``explain``.
 """
 
@@ -18,7 +18,7 @@ from omnistock.model.orders import Order
 from omnistock.plan import ALLOCATION_SCHEMA, UNFILLED_SCHEMA
 
 if TYPE_CHECKING:
-    from omnistock.sourcer import Sourcer
+    from omnistock.sourcer.service import Sourcer
 
 __all__ = ["Decision"]
 

@@ -28,9 +28,9 @@ from omnistock.compiled import (
     CompiledNetwork,
     compile_network,
 )
+from omnistock.compiled.lockers import locker_index, parcel_limit
 from omnistock.compiled.orders import order_inputs
 from omnistock.compiled.rates import line_weights, order_rates
-from omnistock.decision import Decision
 from omnistock.exceptions import (
     DecisionError,
     InsufficientStock,
@@ -38,17 +38,13 @@ from omnistock.exceptions import (
     KeyConflict,
     ScenarioError,
 )
-from omnistock.lockers import (
-    decision_locker,
-    locker_index,
-    parcel_limit,
-    take_parcels,
-)
 from omnistock.model.orders import Order
 from omnistock.model.scenario import Scenario
-from omnistock.nested_sourcing import pool_stock, take_all_nested, tier_view
 from omnistock.pool.rows import adopt_rows, extends_rows, weak_callback
-from omnistock.sourcing_state import SourcingState
+from omnistock.sourcer.decision import Decision
+from omnistock.sourcer.nested import pool_stock, take_all_nested, tier_view
+from omnistock.sourcer.parcels import decision_locker, take_parcels
+from omnistock.sourcer.state import SourcingState
 
 if TYPE_CHECKING:
     from omnistock.pool.pool import StockPool

@@ -1,7 +1,7 @@
 """The counters a :class:`omnistock.Sourcer` decides against, and their lock.
 
 Kept apart from the Sourcer so that code which only takes units (the v1.2
-commit in :mod:`omnistock.nested_sourcing`) does not import the whole Sourcer.
+commit in :mod:`omnistock.sourcer.nested`) does not import the whole Sourcer.
 """
 
 from __future__ import annotations

@@ -1,10 +1,13 @@
-"""Lockers (docs/semantics.md, S11) on the Sourcer's path: the parcel counter.
+"""Lockers (docs/semantics.md, S11) read off the compiled arrays: the parcel counter.
 
 A locker holds no stock; its entry of the node capacity counter counts the
 parcels it can still take (``_kernels.lockers``). The batch kernels keep it
-themselves; the Sourcer, which decides in a kernel and commits in Python, reads
-and takes it here: the parcel limit lowers the order's split limit, and a commit
-takes one parcel per package, re-checked under the Sourcer's lock.
+themselves; the Python side reads it here, once for every caller: the orders
+picked up at a limited locker (the optimal solver, re-planning), the parcels a
+plan sends to each (the sequential solvers), the parcel limit that lowers an
+order's split limit and explain's locker reasons (the Sourcer), and the refusal
+of a stock row at a locker (the pool). The Sourcer's commit takes parcels in
+:mod:`omnistock.sourcer.parcels`.
 """
 
 from __future__ import annotations
@@ -15,15 +18,13 @@ import numpy as np
 
 from omnistock._kernels.codes import LOCKER
 from omnistock.compiled.network import NO_LIMIT, CompiledNetwork
-from omnistock.exceptions import InsufficientStock, UnknownStockRow
+from omnistock.exceptions import UnknownStockRow
 from omnistock.model.rules import Reason
 
 if TYPE_CHECKING:
     from omnistock.compiled import CompiledScenario
-    from omnistock.decision import Decision
 
 __all__ = [
-    "decision_locker",
     "explain_reasons",
     "locker_index",
     "order_lockers",
@@ -31,7 +32,6 @@ __all__ = [
     "parcels_by_locker",
     "parcels_taken",
     "refuse_locker_row",
-    "take_parcels",
 ]
 
 
@@ -61,42 +61,6 @@ def parcel_limit(
     if net.node_capacity[locker] >= NO_LIMIT and not pooled:
         return split_limit
     return min(split_limit, max(int(capacity[locker]), 0))
-
-
-def decision_locker(net: CompiledNetwork, decision: Decision) -> str | None:
-    """The id of the locker the decision's order is picked up at, else None.
-
-    What the Sourcer passes to ``StockPool.reserve(locker=...)`` / ``amend``.
-    """
-    locker = locker_index(net, int(decision.request.pickup))
-    return None if locker < 0 else str(net.node_ids[locker])
-
-
-def take_parcels(net: CompiledNetwork, capacity: np.ndarray, decision: Decision) -> int:
-    """Check the decision's parcels fit its locker; returns the locker index or -1.
-
-    The caller holds the Sourcer's lock and lowers ``capacity[locker]`` by
-    ``len(set(decision.node_idx))`` once the units are taken.
-
-    Raises
-    ------
-    InsufficientStock
-        The locker has fewer parcels left than the decision has packages (a
-        concurrent commit took them); the message names the locker.
-    """
-    locker = locker_index(net, int(decision.request.pickup))
-    if locker < 0 or net.node_capacity[locker] >= NO_LIMIT:
-        return -1
-    parcels = int(np.unique(decision.node_idx).size)
-    left = int(capacity[locker])
-    if parcels > left:
-        sku = decision.order.lines[0].sku
-        detail = (
-            f"(locker parcels left: locker {str(net.node_ids[locker])!r} can take "
-            f"{max(left, 0)} more parcels, the order needs {parcels})"
-        )
-        raise InsufficientStock(str(net.node_ids[locker]), sku, parcels, left, detail)
-    return locker
 
 
 def explain_reasons(
