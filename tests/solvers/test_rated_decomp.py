@@ -23,10 +23,12 @@ from hypothesis import strategies as st
 from omnistock import Scenario, SolveStatus, samples, solve
 from omnistock.check import plan_violations
 from omnistock.solvers.optimal import colgen, model, solver
-from omnistock.solvers.optimal.bounds import fallback_bound
+from omnistock.solvers.optimal.bounds import fallback_bound, line_split_bound
 from omnistock.solvers.optimal.colgen import column_generation, initial_pairs
+from omnistock.solvers.optimal.line_flow import flow_plan, line_flow
 from omnistock.solvers.optimal.rated_decomp import rated_candidates
 from omnistock.testing import scenarios
+from tests.helpers import plan_of
 from tests.milp_reference import reference_optimum
 
 _SETTINGS = settings(
@@ -103,6 +105,13 @@ carrier_batches = st.tuples(
 )
 
 
+#: Random v1.1 scenarios (every rule) or carrier batches.
+_ANY_V1_1 = st.one_of(
+    scenarios(max_nodes=6, max_skus=2, min_orders=1, max_orders=8, rates=True),
+    carrier_batches.map(lambda args: carrier_batch(*args)),
+)
+
+
 def _equals_the_reference(s: Scenario, warm_start: bool) -> None:
     with small_models():
         plan = solve(s, solver="optimal", warm_start=warm_start)
@@ -167,7 +176,7 @@ def test_one_unit_orders_take_the_flow_exactly_under_v1_1(args):
 
 
 @_SETTINGS
-@given(scenarios(max_nodes=8, max_skus=2, min_orders=2, max_orders=10, rates=True))
+@given(_ANY_V1_1)
 def test_first_lp_bounds_are_valid_under_v1_1(s):
     """Tests that one restricted LP's Lagrangian and line-split bounds stay below the optimum.
 
@@ -202,3 +211,49 @@ def test_time_limited_carrier_batch_returns_checked_plan_with_bound():
     assert 0.0 < plan.bound <= plan.objective
     assert plan.status != SolveStatus.OPTIMAL or plan.bound >= plan.objective - 1e-6
     assert plan.objective <= solve(s, solver="greedy").objective + 1e-6
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+@given(_ANY_V1_1)
+def test_line_flow_bound_and_plan_are_valid_under_v1_1(s):
+    """Tests the line-split flow with unit extras, band packages and the charge spread.
+
+    Its bound at its own prices reaches its optimum (strong duality: the flow and
+    the bound relax the charge the same way) and stays below the v1.1 optimum;
+    its plan keeps every rule.
+    """
+    compiled = s.compiled()
+    cand = rated_candidates(compiled)
+    assume(cand.line.size > 0)
+    flow = line_flow(compiled, cand, np.ones(compiled.orders.n_lines, dtype=np.bool_))
+    assert flow is not None
+    everything = np.ones(compiled.orders.n_orders, dtype=np.bool_)
+    bound = line_split_bound(compiled, cand, everything, flow.prices)
+    ref = reference_optimum(s).objective
+    tol = 1e-6 * (1.0 + abs(ref))
+    assert bound >= flow.cost - tol
+    assert bound <= ref + tol
+    if not any(o.all_or_nothing for o in s.orders):  # nothing kept whole: equal
+        # (the flow's costs are rounded down to 1/1000 a unit)
+        units = int(compiled.orders.line_qty.sum())
+        assert bound <= flow.cost + 1e-3 * units + tol
+    result = flow_plan(compiled, cand, everything)
+    assert result is not None
+    assert result.bound <= ref + tol
+    plan = plan_of(s, result.triples)
+    assert plan_violations(plan, s) == []
+    assert plan.objective >= ref - tol
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
+@given(carrier_batches)
+def test_optimal_through_the_flow_path_reaches_the_v1_1_optimum(args):
+    """Tests that a v1.1 model starting from the flow path is still solved exactly."""
+    s = carrier_batch(*args)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(model, "flow_first", lambda *a: True)
+        plan = solve(s, solver="optimal", warm_start=False)
+    assert plan_violations(plan, s) == []
+    ref = reference_optimum(s).objective
+    assert math.isclose(plan.objective, ref, rel_tol=1e-7, abs_tol=1e-5)
+    assert plan.status == SolveStatus.OPTIMAL

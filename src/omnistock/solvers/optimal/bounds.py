@@ -43,6 +43,7 @@ from omnistock._kernels.knapsack import cheapest_first
 from omnistock.compiled import NO_LIMIT, CompiledScenario
 from omnistock.solvers.optimal.candidates import Candidates, unit_costs
 from omnistock.solvers.optimal.milp import MilpData
+from omnistock.solvers.optimal.rated_decomp import charge_per_unit
 
 __all__ = [
     "RowPrices",
@@ -218,12 +219,15 @@ def line_split_bound(
     # (Candidates are listed line by line, which the kernel needs.)
     by, take = cheapest_first(line, price, ub, qty)
     line, price = line[by], price[by]
-    # v1.1: each order's own unit cost (the scenario's on a v1 batch); the
-    # unfilled-order charge is left out (>= 0: the bound stays valid).
+    # v1.1: each order's own unit cost (the scenario's on a v1 batch), and its
+    # unfilled-order charge spread over its units (rated_decomp.charge_per_unit).
     own = orders.order_unfilled
     penalty = unfilled_cost(
         own[orders.line_order[line]], orders.order_weight[orders.line_order[line]], 1
     )
+    spread = None if cand.unit_extra is None else charge_per_unit(compiled)
+    if spread is not None:
+        penalty = penalty + spread[line]
     # A line that may stay short takes the units priced below its unfilled cost
     # (a prefix, prices being sorted); a line of an all-or-nothing order all it needs.
     gain = np.bincount(
@@ -233,13 +237,12 @@ def line_split_bound(
     filled = np.bincount(line, weights=take, minlength=n_lines) >= qty
 
     lines = order_mask[orders.line_order]
-    unfilled = np.where(
-        lines,
-        unfilled_cost(
-            own[orders.line_order], orders.order_weight[orders.line_order], qty
-        ),
-        0.0,
+    unfilled = unfilled_cost(
+        own[orders.line_order], orders.order_weight[orders.line_order], qty
     )
+    if spread is not None:
+        unfilled = unfilled + spread * qty
+    unfilled = np.where(lines, unfilled, 0.0)
     by_order = orders.line_order
     partial = np.bincount(by_order, weights=unfilled + gain, minlength=n_orders)
     nothing = np.bincount(by_order, weights=unfilled, minlength=n_orders)

@@ -215,8 +215,6 @@ def flow_first(
     covers the flow path's measured pace (it cannot be interrupted, so a loaded
     machine may overrun the budget by what the pace misjudges).
     """
-    if cand.unit_extra is not None:  # v1.1: the flow prices a unit per node only
-        return False
     lines = int(np.count_nonzero(order_mask[compiled.orders.line_order]))
     if lines * START_PER_LINE <= START_PACKAGES:
         return False

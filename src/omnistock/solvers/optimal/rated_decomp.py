@@ -20,6 +20,9 @@ and the same integer set), appended after every v1 row so the dual slices the
 decomposition reads are unchanged. The LP relaxation of that model is a valid
 bound; a package's Lagrangian value is unchanged (no ``x`` or ``y`` is in a
 ``w`` row), so column generation's bound and reduced-cost fixing stay valid.
+The line-split bound and flow, which split an order by line, relax the charge
+to :func:`charge_per_unit`; the one-unit-order flow adds it to the unfilled arc
+(exact: one unit unfilled is the whole order unfilled).
 """
 
 from __future__ import annotations
@@ -34,7 +37,13 @@ from omnistock.compiled import CompiledScenario
 from omnistock.solvers.optimal.candidates import Candidates, candidates
 from omnistock.solvers.optimal.milp import MilpData
 
-__all__ = ["charged_orders", "order_charges", "rated_candidates", "with_charges"]
+__all__ = [
+    "charge_per_unit",
+    "charged_orders",
+    "order_charges",
+    "rated_candidates",
+    "with_charges",
+]
 
 
 def rated_candidates(compiled: CompiledScenario) -> Candidates:
@@ -62,6 +71,21 @@ def order_charges(compiled: CompiledScenario) -> np.ndarray:
     return np.asarray(
         unfilled_cost(orders.order_unfilled_order, orders.order_weight, 1)
     )
+
+
+def charge_per_unit(compiled: CompiledScenario) -> np.ndarray:
+    """float64[n_lines]: the line's order's charge spread over the order's units.
+
+    A relaxation of the charge for the line-split bound and flow: an order with
+    ``k >= 1`` of its ``Q`` units unfilled is charged ``k / Q`` of it (at most the
+    whole, which it pays), and one with all of them unfilled exactly the whole.
+    """
+    orders = compiled.orders
+    total = np.bincount(
+        orders.line_order, weights=orders.line_qty, minlength=orders.n_orders
+    )
+    owner = orders.line_order
+    return np.asarray(order_charges(compiled)[owner] / total[owner])
 
 
 def charged_orders(compiled: CompiledScenario, data: MilpData) -> np.ndarray:
