@@ -41,8 +41,9 @@ import numpy as np
 from omnistock._kernels.cost import unfilled_cost
 from omnistock._kernels.knapsack import cheapest_first
 from omnistock.compiled import NO_LIMIT, CompiledScenario
-from omnistock.solvers.optimal.candidates import Candidates
+from omnistock.solvers.optimal.candidates import Candidates, unit_costs
 from omnistock.solvers.optimal.milp import MilpData
+from omnistock.solvers.optimal.rated_decomp import charge_per_unit
 
 __all__ = [
     "RowPrices",
@@ -96,7 +97,8 @@ def relaxed_duals(
     free_dual[data.stock_rows[is_free]] = stock_duals[is_free]
     limit_dual[data.stock_rows[~is_free]] = stock_duals[~is_free]
     cap_dual = np.zeros(net.n_nodes)
-    cap_dual[data.cap_nodes] = duals[first + data.stock_rows.size :]
+    first += data.stock_rows.size  # rows after the capacities (lockers, v1.1) ignored
+    cap_dual[data.cap_nodes] = duals[first : first + data.cap_nodes.size]
     return split_dual, free_dual, limit_dual, cap_dual
 
 
@@ -195,7 +197,7 @@ def line_split_bound(
     order = orders.line_order[line]
     protected = ~orders.order_exempt[order]
     price = (
-        net.node_unit_cost[node]
+        unit_costs(compiled, cand, c)  # v1.1: with the line's extra
         + prices.free[row]
         + np.where(protected, prices.limit[row], 0.0)
         + cap_price[node]
@@ -217,9 +219,15 @@ def line_split_bound(
     # (Candidates are listed line by line, which the kernel needs.)
     by, take = cheapest_first(line, price, ub, qty)
     line, price = line[by], price[by]
+    # v1.1: each order's own unit cost (the scenario's on a v1 batch), and its
+    # unfilled-order charge spread over its units (rated_decomp.charge_per_unit).
+    own = orders.order_unfilled
     penalty = unfilled_cost(
-        net.unfilled, orders.order_weight[orders.line_order[line]], 1
+        own[orders.line_order[line]], orders.order_weight[orders.line_order[line]], 1
     )
+    spread = None if cand.unit_extra is None else charge_per_unit(compiled)
+    if spread is not None:
+        penalty = penalty + spread[line]
     # A line that may stay short takes the units priced below its unfilled cost
     # (a prefix, prices being sorted); a line of an all-or-nothing order all it needs.
     gain = np.bincount(
@@ -229,11 +237,12 @@ def line_split_bound(
     filled = np.bincount(line, weights=take, minlength=n_lines) >= qty
 
     lines = order_mask[orders.line_order]
-    unfilled = np.where(
-        lines,
-        unfilled_cost(net.unfilled, orders.order_weight[orders.line_order], qty),
-        0.0,
+    unfilled = unfilled_cost(
+        own[orders.line_order], orders.order_weight[orders.line_order], qty
     )
+    if spread is not None:
+        unfilled = unfilled + spread * qty
+    unfilled = np.where(lines, unfilled, 0.0)
     by_order = orders.line_order
     partial = np.bincount(by_order, weights=unfilled + gain, minlength=n_orders)
     nothing = np.bincount(by_order, weights=unfilled, minlength=n_orders)

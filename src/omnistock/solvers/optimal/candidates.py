@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -35,6 +36,7 @@ __all__ = [
     "candidates",
     "component_profile",
     "components",
+    "unit_costs",
 ]
 
 #: Orders listed at a time by :func:`component_profile` (~13 M candidates on "large").
@@ -62,6 +64,10 @@ class Candidates:
         Whether the free units / the protected limit of a stock row can bind.
     cap_binds : bool[n_nodes]
         Whether a node's capacity can bind.
+    unit_extra : float64[n_cand] or None
+        Contract v1.1: what one unit of the candidate's line costs at its node
+        beyond the node's ``unit_cost`` (``solvers.optimal.rated_decomp``); None
+        on a v1 batch, whose arithmetic is then untouched.
     """
 
     line: np.ndarray
@@ -75,6 +81,16 @@ class Candidates:
     row_free_binds: np.ndarray
     row_limit_binds: np.ndarray
     cap_binds: np.ndarray
+    unit_extra: np.ndarray | None = None
+
+
+def unit_costs(compiled: CompiledScenario, cand: Candidates, c: Any) -> np.ndarray:
+    """float64: the cost of one unit at the candidates ``c`` (an index array or slice).
+
+    The node's ``unit_cost``, plus the line's v1.1 extra when ``cand`` has one.
+    """
+    cost: np.ndarray = compiled.network.node_unit_cost[cand.pair_node[cand.pair[c]]]
+    return cost if cand.unit_extra is None else cost + cand.unit_extra[c]
 
 
 def candidates(

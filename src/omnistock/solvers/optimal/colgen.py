@@ -40,8 +40,9 @@ import numpy as np
 from omnistock.compiled import CompiledScenario, StockState
 from omnistock.progress import report
 from omnistock.solvers.optimal.bounds import fallback_bound, relaxed_duals
-from omnistock.solvers.optimal.candidates import Candidates
+from omnistock.solvers.optimal.candidates import Candidates, unit_costs
 from omnistock.solvers.optimal.milp import MilpData, build_milp
+from omnistock.solvers.optimal.rated_decomp import charged_orders
 
 __all__ = [
     "ColumnGeneration",
@@ -227,7 +228,7 @@ def initial_pairs(
     ``START_PER_LINE`` per line, or fewer (at least one) when the lines of
     ``order_mask`` (default: all) would bring more than ``START_PACKAGES``.
     """
-    net, orders = compiled.network, compiled.orders
+    orders = compiled.orders
     if cand.line.size == 0:
         return np.zeros(cand.pair_order.shape[0], dtype=np.bool_)
     n_lines = (
@@ -243,7 +244,7 @@ def initial_pairs(
         else np.flatnonzero(order_mask[orders.line_order[cand.line]])
     )
     pair, line = cand.pair[c], cand.line[c]
-    score = net.node_unit_cost[cand.pair_node[pair]] + cand.pair_cost[pair] / cand.ub[c]
+    score = unit_costs(compiled, cand, c) + cand.pair_cost[pair] / cand.ub[c]
     order = np.lexsort((score, line))
     line_sorted = line[order]
     first = np.searchsorted(line_sorted, line_sorted, side="left")
@@ -269,7 +270,7 @@ def lagrangian_values(
     Only the packages of ``order_mask`` (default: all) are priced; the others
     get their fixed cost.
     """
-    net, orders = compiled.network, compiled.orders
+    orders = compiled.orders
     line_dual = np.zeros(orders.n_lines)
     line_dual[data.lines] = duals[: data.lines.size]
     split_dual, free_dual, limit_dual, cap_dual = relaxed_duals(compiled, data, duals)
@@ -283,7 +284,7 @@ def lagrangian_values(
     node = cand.pair_node[pair]
     protected = ~orders.order_exempt[orders.line_order[line]]
     reduced = (
-        net.node_unit_cost[node]
+        unit_costs(compiled, cand, c)
         - line_dual[line]
         - free_dual[row]
         - np.where(protected, limit_dual[row], 0.0)
@@ -341,7 +342,10 @@ def triples_to_vector(
     head = np.concatenate([x, y, u, z])
     # Columns past z are v1.1's charge binaries w (rated.with_rate_terms): 1
     # keeps each "sum u <= Q w" row feasible whatever the plan left unfilled.
-    return np.concatenate([head, np.ones(data.n_vars - head.size)])
+    w = np.ones(data.n_vars - head.size)
+    if cand.unit_extra is not None:  # rated_decomp's w: 1 only for an order left short
+        w = (short[charged_orders(compiled, data)] > 0).astype(np.float64)
+    return np.concatenate([head, w])
 
 
 def decode(cand: Candidates, data: MilpData, values: np.ndarray) -> np.ndarray:
@@ -389,7 +393,9 @@ def fix_integral_solve_rest(
     unsettled[c_order[frac[:nx]]] = True
     unsettled[cand.pair_order[data.pair[frac[nx : nx + ny]]]] = True
     unsettled[orders.line_order[data.lines[frac[nx + ny : nx + ny + nu]]]] = True
-    unsettled[data.all_or_nothing_orders[frac[nx + ny + nu :]]] = True
+    nz = data.all_or_nothing_orders.size  # v1.1's w columns follow z (rated_decomp)
+    unsettled[data.all_or_nothing_orders[frac[nx + ny + nu : nx + ny + nu + nz]]] = True
+    unsettled[charged_orders(compiled, data)[frac[nx + ny + nu + nz :]]] = True
     units = np.rint(values[:nx]).astype(np.int64)
     # Units in a package the LP leaves shut (y ~ 1e-9 at huge quantities, see
     # decode) do not settle their order.

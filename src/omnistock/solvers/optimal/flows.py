@@ -7,10 +7,12 @@ orders is then a transportation problem, and its min-cost flow optimum is
 integral (docs/solvers.md). The network::
 
     source -> order            capacity 1
-    order  -> sink             capacity 1, cost unfilled x tier weight
+    order  -> sink             capacity 1, cost unfilled x tier weight (v1.1: the
+                               order's own, plus its unfilled-order charge)
     order  -> limit(row)       capacity 1, cost package + unit (non-exempt order,
                                row with protection)
-    order  -> row              capacity 1, cost package + unit (otherwise)
+    order  -> row              capacity 1, cost package + unit (otherwise; v1.1:
+                               the band's package and the unit's extra in)
     limit(row) -> row          capacity stock_limit
     row -> capacity(node)      capacity stock_free (node with a capacity)
     row -> sink                capacity stock_free (otherwise)
@@ -35,7 +37,8 @@ import numpy as np
 
 from omnistock._kernels.cost import unfilled_cost
 from omnistock.compiled import NO_LIMIT, CompiledScenario
-from omnistock.solvers.optimal.candidates import Candidates
+from omnistock.solvers.optimal.candidates import Candidates, unit_costs
+from omnistock.solvers.optimal.rated_decomp import order_charges
 
 __all__ = ["SCALE", "FlowResult", "solve_unit_orders", "unit_components"]
 
@@ -100,8 +103,13 @@ def solve_unit_orders(
         2 + n_o + rows.size + int(limited.sum()) + np.arange(capped_nodes.size)
     )
 
-    unfilled = unfilled_cost(net.unfilled, orders.order_weight[order_idx], 1)
-    unit_cost = cand.pair_cost[cand.pair[ci]] + net.node_unit_cost[c_node]
+    # v1.1: a one-unit order left unfilled pays its own unit cost and its charge;
+    # a unit's extra is the candidate's (v1: the scenario's cost, no extra).
+    weight = orders.order_weight[order_idx]
+    unfilled = unfilled_cost(orders.order_unfilled[order_idx], weight, 1)
+    if cand.unit_extra is not None:
+        unfilled = unfilled + order_charges(compiled)[order_idx]
+    unit_cost = cand.pair_cost[cand.pair[ci]] + unit_costs(compiled, cand, ci)
     n_vertices = 3 + n_o + rows.size + int(limited.sum()) + capped_nodes.size
     top = max(float(unfilled.max(initial=0.0)), float(unit_cost.max(initial=0.0)))
     scale = min(SCALE, _COST_ROOM / (n_vertices * max(top, 1.0)))

@@ -16,6 +16,7 @@ from omnistock.exceptions import UnknownSolverError
 from omnistock.solvers.base import Solution
 from omnistock.solvers.greedy import run_orders
 from omnistock.solvers.optimal.candidates import Candidates
+from omnistock.solvers.optimal.rated_decomp import order_charges
 
 __all__ = [
     "fewest_options_first",
@@ -85,9 +86,16 @@ def triples_of(sol: Solution) -> np.ndarray:
 
 
 def unfillable_cost(compiled: CompiledScenario, order_idx: np.ndarray) -> float:
-    """Unfilled cost of orders that no node can serve at all."""
+    """Unfilled cost of the orders ``order_idx`` left wholly unfilled (the empty plan's)."""
     orders = compiled.orders
     mask = np.isin(orders.line_order, order_idx)
-    weight = orders.order_weight[orders.line_order[mask]]
+    owner = orders.line_order[mask]
     units = orders.line_qty[mask]
-    return float(np.sum(unfilled_cost(compiled.network.unfilled, weight, units)))
+    # v1.1: each order's own unit cost (the scenario's on a v1 batch), and its charge.
+    cost = unfilled_cost(
+        orders.order_unfilled[owner], orders.order_weight[owner], units
+    )
+    total = float(np.sum(cost))
+    if rated_batch(compiled.network, orders):
+        total += float(np.sum(order_charges(compiled)[np.unique(owner)]))
+    return total

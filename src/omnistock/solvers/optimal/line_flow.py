@@ -44,7 +44,8 @@ from omnistock.compiled import NO_LIMIT, CompiledScenario, StockState
 from omnistock.compiled.allocations import usage
 from omnistock.solvers.greedy import run_orders
 from omnistock.solvers.optimal.bounds import RowPrices, line_split_bound, package_share
-from omnistock.solvers.optimal.candidates import Candidates
+from omnistock.solvers.optimal.candidates import Candidates, unit_costs
+from omnistock.solvers.optimal.rated_decomp import charge_per_unit
 from omnistock.solvers.optimal.repair import complete
 
 __all__ = ["FlowPlan", "LineFlow", "flow_plan", "line_flow", "potentials"]
@@ -104,7 +105,7 @@ def line_flow(
     node = cand.pair_node[pair]
     protected = ~orders.order_exempt[orders.line_order[line]]
     unit = (
-        net.node_unit_cost[node]
+        unit_costs(compiled, cand, c)  # v1.1: with the line's extra
         + package_share(compiled, cand, c) * (cand.pair_cost[pair])
     )
     room = np.minimum(free[row], np.where(protected, limit[row], free[row]))
@@ -135,6 +136,10 @@ def line_flow(
         ]
     ).astype(np.int64)
     unfilled = unfilled_cost(net.unfilled, orders.order_weight[orders.line_order], 1)
+    if cand.unit_extra is not None:  # v1.1: the own unit cost, the charge spread
+        weight = orders.order_weight[orders.line_order]
+        unfilled = unfilled_cost(orders.order_unfilled[orders.line_order], weight, 1)
+        unfilled = unfilled + charge_per_unit(compiled)
     cost = np.concatenate(
         [
             np.floor(unit * COST_SCALE),

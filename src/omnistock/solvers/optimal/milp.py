@@ -22,7 +22,7 @@ import numpy as np
 from omnistock._kernels.cost import unfilled_cost
 from omnistock.compiled import NO_LIMIT, CompiledScenario, StockState
 from omnistock.solvers.base import SolveStatus
-from omnistock.solvers.optimal.candidates import Candidates
+from omnistock.solvers.optimal.candidates import Candidates, unit_costs
 from omnistock.solvers.optimal.options import BACKEND_NAME, OptimalOptions
 
 __all__ = ["MilpAnswer", "MilpData", "build_milp", "solve_milp"]
@@ -136,7 +136,7 @@ def build_milp(
     weight = orders.order_weight[orders.line_order[li]]
     cost = np.concatenate(
         [
-            net.node_unit_cost[c_node],
+            unit_costs(compiled, cand, ci),  # v1.1: with the line's extra
             cand.pair_cost[pi],
             # v1.1: the order's own unfilled cost (the scenario's unless overridden)
             unfilled_cost(orders.order_unfilled[orders.line_order[li]], weight, 1),
@@ -264,7 +264,7 @@ def build_milp(
     order = np.argsort(r, kind="stable")
     indptr = np.zeros(n_rows + 1, dtype=np.int64)
     np.cumsum(np.bincount(r, minlength=n_rows), out=indptr[1:])
-    return MilpData(
+    data = MilpData(
         cost=cost,
         lb=lb,
         ub=ub,
@@ -290,6 +290,12 @@ def build_milp(
         split_orders=split_orders,
         first_split_row=first_split_row,
     )
+    if cand.unit_extra is None:
+        return data
+    # Contract v1.1 on the decomposition: the unfilled-order charges' w and rows.
+    from omnistock.solvers.optimal.rated_decomp import with_charges
+
+    return with_charges(compiled, data, order_mask)
 
 
 @dataclass

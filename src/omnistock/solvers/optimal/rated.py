@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from omnistock._kernels.cost import COST_TOL, unfilled_cost
+from omnistock._kernels.cost import COST_TOL
 from omnistock._kernels.rates import pair_extras
 from omnistock.compiled import CompiledScenario
 from omnistock.solvers.base import Solution, SolveStatus
@@ -34,6 +34,7 @@ from omnistock.solvers.optimal.incumbents import (
 )
 from omnistock.solvers.optimal.milp import MilpAnswer, MilpData, build_milp, solve_milp
 from omnistock.solvers.optimal.options import OptimalOptions
+from omnistock.solvers.optimal.rated_decomp import with_charges
 
 __all__ = ["rated_milp", "relax_rated", "solve_rated", "with_rate_terms"]
 
@@ -86,32 +87,8 @@ def with_rate_terms(
     cost[:nx] += unit_extra
     cost[nx : nx + ny] += package_extra
     # One w per order that pays a charge: sum of its lines' u - Q w <= 0.
-    charge = unfilled_cost(orders.order_unfilled_order, orders.order_weight, 1)
-    charged = np.flatnonzero((charge > 0.0) & order_mask)
-    u0 = nx + ny
-    line_order = orders.line_order[data.lines]
-    rows_c: list[np.ndarray] = []
-    rows_v: list[np.ndarray] = []
-    w0 = data.n_vars
-    for k, o in enumerate(charged.tolist()):
-        mine = np.flatnonzero(line_order == o)
-        total = float(orders.line_qty[data.lines[mine]].sum())
-        rows_c.append(np.concatenate([u0 + mine, [w0 + k]]))
-        rows_v.append(np.concatenate([np.ones(mine.size), [-total]]))
-    n_new = charged.size
-    lengths = np.array([c.size for c in rows_c], dtype=np.int64)
-    indptr = np.concatenate([data.a_indptr, data.a_indptr[-1] + np.cumsum(lengths)])
-    return dataclasses.replace(
-        data,
-        cost=np.concatenate([cost, charge[charged]]),
-        lb=np.concatenate([data.lb, np.zeros(n_new)]),
-        ub=np.concatenate([data.ub, np.ones(n_new)]),
-        integer=np.concatenate([data.integer, np.ones(n_new, dtype=np.bool_)]),
-        a_indptr=indptr.astype(np.int64),
-        a_col=np.concatenate([data.a_col, *rows_c]).astype(np.int64),
-        a_val=np.concatenate([data.a_val, *rows_v]).astype(np.float64),
-        lo=np.concatenate([data.lo, np.full(n_new, -np.inf)]),
-        hi=np.concatenate([data.hi, np.zeros(n_new)]),
+    return with_charges(
+        compiled, dataclasses.replace(data, cost=cost), order_mask, per_line=False
     )
 
 

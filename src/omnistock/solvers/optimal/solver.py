@@ -44,6 +44,7 @@ from omnistock.solvers.optimal.model import solve_model
 from omnistock.solvers.optimal.nested import solve_nested
 from omnistock.solvers.optimal.options import OptimalOptions, ProgressCallback
 from omnistock.solvers.optimal.rated import solve_rated
+from omnistock.solvers.optimal.rated_decomp import rated_candidates
 
 __all__ = ["OptimalOptions", "OptimalSolver", "ProgressCallback"]
 
@@ -105,8 +106,9 @@ class OptimalSolver:
     def _run(
         self, compiled: CompiledScenario, options: OptimalOptions, reporter: Reporter
     ) -> Solution:
-        if rated_batch(compiled.network, compiled.orders):
-            return solve_rated(compiled, options, _groups)  # contract v1.1: exact MILPs
+        rated = rated_batch(compiled.network, compiled.orders)
+        if rated and (order_lockers(compiled) >= 0).any():
+            return solve_rated(compiled, options, _groups)  # v1.1 with S11: exact MILPs
         start = time.perf_counter()
         deadline = start + options.time_limit * (1.0 - _RESERVE)
         orders = compiled.orders
@@ -117,7 +119,8 @@ class OptimalSolver:
         )
         if reporter.active and warm_sol is not None:
             reporter.phase("candidates", objective=objective_of(compiled, warm))
-        cand = candidates(compiled)
+        # Contract v1.1: the extras on the candidates (solvers/optimal/rated_decomp.py).
+        cand = rated_candidates(compiled) if rated else candidates(compiled)
         if warm_sol is not None:
             warm = min(
                 (warm, fewest_options_first(compiled, cand)),
