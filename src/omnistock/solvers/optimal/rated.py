@@ -35,6 +35,7 @@ from omnistock.solvers.optimal.incumbents import (
 from omnistock.solvers.optimal.milp import MilpAnswer, MilpData, build_milp, solve_milp
 from omnistock.solvers.optimal.options import OptimalOptions
 from omnistock.solvers.optimal.rated_decomp import with_charges
+from omnistock.solvers.optimal.status import settle
 
 __all__ = ["rated_milp", "relax_rated", "solve_rated", "with_rate_terms"]
 
@@ -150,12 +151,7 @@ def solve_rated(
         if warm_objective < objective - COST_TOL * (1.0 + abs(objective)):
             triples, objective = warm, warm_objective
     bound = min(bound, objective)
-    tol = COST_TOL * (1.0 + abs(objective))
-    if status == SolveStatus.TIME_LIMIT and objective - bound <= max(
-        options.gap * abs(objective), tol
-    ):
-        proven = objective - bound <= tol and options.gap == 0
-        status = SolveStatus.OPTIMAL if proven else SolveStatus.FEASIBLE
+    status = settle(status, objective, bound, options.gap)
     info: dict[str, Any] = {
         "backend": options.backend,
         "rated": True,

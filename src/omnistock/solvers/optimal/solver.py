@@ -24,7 +24,6 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from omnistock._kernels.cost import COST_TOL
 from omnistock.compiled import CompiledScenario
 from omnistock.compiled.lockers import order_lockers
 from omnistock.compiled.rates import rated_batch
@@ -45,6 +44,7 @@ from omnistock.solvers.optimal.nested import solve_nested
 from omnistock.solvers.optimal.options import OptimalOptions, ProgressCallback
 from omnistock.solvers.optimal.rated import solve_rated
 from omnistock.solvers.optimal.rated_decomp import rated_candidates
+from omnistock.solvers.optimal.status import settle
 
 __all__ = ["OptimalOptions", "OptimalSolver", "ProgressCallback"]
 
@@ -200,15 +200,10 @@ class OptimalSolver:
             if warm_objective < objective:
                 result_triples, objective = warm, warm_objective
         bound = min(bound, objective)
-        tol = COST_TOL * (1.0 + abs(objective))
-        if status == SolveStatus.TIME_LIMIT and objective - bound <= max(
-            options.gap * abs(objective), tol
-        ):
-            # A model ran out of time, yet the batch is within the gap asked (a
-            # small model's share of the time is small; the large one's bound
-            # makes up for it).
-            proven = objective - bound <= tol and options.gap == 0
-            status = SolveStatus.OPTIMAL if proven else SolveStatus.FEASIBLE
+        # A model may run out of time while the batch is within the gap asked (a
+        # small model's share of the time is small; the large one's bound makes
+        # up for it): the one status rule reads the batch's objective and bound.
+        status = settle(status, objective, bound, options.gap)
         info["objective"] = objective
         info["seconds"] = time.perf_counter() - start
         reporter.phase(
