@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import rule
 
 from omnistock import StockPool
+from omnistock.compiled.network import NO_LIMIT
 from omnistock.pool.pgstore import PostgresStore
 from tests.pg_server import missing_reason, shared_dsn
 from tests.test_pool_stateful import NODE_IDS, SCENARIO, SKUS, PoolMachine
@@ -41,6 +42,10 @@ class PostgresPoolMachine(PoolMachine):
     def teardown(self) -> None:
         super().teardown()
         self.store.close()
+
+    def capacities(self) -> list[int]:
+        """A node without a limit reads NO_LIMIT on PostgreSQL (never counted down)."""
+        return [NO_LIMIT if c >= 2**60 else c for c in super().capacities()]
 
     # The journal's rules, replaced (a method without @rule is no rule).
     def snapshot(self) -> None:

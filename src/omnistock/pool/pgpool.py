@@ -34,6 +34,7 @@ from omnistock.exceptions import (
     UnknownReservation,
 )
 from omnistock.model.scenario import Scenario
+from omnistock.pool.pglocal import LocalCopy
 from omnistock.pool.pgstore import Change, PostgresStore
 from omnistock.pool.pool import StockPool
 from omnistock.pool.reservation import (
@@ -43,6 +44,7 @@ from omnistock.pool.reservation import (
     check_capacity,
     check_delta,
     check_exempt,
+    check_request,
     check_text,
     check_time,
     check_ttl,
@@ -54,6 +56,8 @@ __all__ = ["PostgresPool"]
 
 #: Keyed reservations this process issued, kept so a retry returns the same value.
 _KEEP_KEYS = 10_000
+#: One-line reservations this process made, kept so closing them is one row.
+_KEEP_MINE = 100_000
 #: The active reservation, locked (or the error saying why not), as a change row.
 _OPEN_SQL = (
     "SELECT 'r', id, status, 0, 0, 0, 0, 0, 0, order_id, key, deadline, exempt, "
@@ -76,7 +80,7 @@ def _rid(reservation_id: object) -> int:
     return -1
 
 
-class PostgresPool(StockPool):
+class PostgresPool(LocalCopy, StockPool):
     """A StockPool kept in PostgreSQL, shared by every process that opens it.
 
     Build it with ``StockPool.from_scenario(scenario,
@@ -91,6 +95,8 @@ class PostgresPool(StockPool):
     _versions: dict[tuple[str, int], int]
     #: Keyed reservations this process issued (a retry returns the same value).
     _issued: dict[str, Reservation]
+    #: One-line reservations this process made and has not closed, by id.
+    _mine: dict[int, Reservation]
     _stop: threading.Event | None
 
     @classmethod
@@ -123,61 +129,10 @@ class PostgresPool(StockPool):
         pool.store = store
         pool._versions = {}
         pool._issued = {}
+        pool._mine = {}
         pool._stop = None
         pool.refresh()
         return pool
-
-    # -- the local copy -------------------------------------------------------------
-
-    def refresh(self) -> None:
-        """Read every counter from the database into the local copy (newer only)."""
-        self._apply(self.store.rows())
-
-    def follow(self, interval: float = 0.5) -> None:
-        """Refresh the local copy every ``interval`` seconds in a thread, until close().
-
-        What a Sourcer decides on is then at most ``interval`` seconds (plus
-        one read) behind the other replicas; a decision on a stale copy is
-        re-checked by the database anyway, and sourced again on refusal.
-        """
-        if self._stop is not None:
-            return
-        stop = self._stop = threading.Event()
-
-        def run() -> None:
-            while not stop.wait(interval):
-                try:
-                    self.refresh()
-                except StoreError:  # the database is away: try again next time
-                    continue
-
-        threading.Thread(target=run, name="omnistock-pg-follow", daemon=True).start()
-
-    def _apply(self, changes: Iterable[Change]) -> None:
-        """Write the changed rows and nodes into the local copy, newer versions only."""
-        with self.lock:
-            state, seen = self._state, self._versions
-            fresh = []
-            for ch in changes:
-                if ch[0] not in ("s", "n") or seen.get((ch[0], ch[1]), -1) >= ch[2]:
-                    continue
-                seen[ch[0], ch[1]] = ch[2]
-                fresh.append(ch)
-                if ch[0] == "s" and state.row(ch[9], ch[10]) < 0:
-                    state.add_row(ch[9], ch[10])  # another replica added it
-            rows = []
-            for ch in fresh:
-                if ch[0] == "n":
-                    self.capacity_left[ch[1]] = ch[3]
-                    continue
-                row = state.row(ch[9], ch[10])  # after every row was added
-                state.on_hand[row], state.reserved[row] = ch[3], ch[4]
-                state.shipped[row], state.received[row] = ch[5], ch[6]
-                state.returned[row], state.unsellable[row] = ch[7], ch[8]
-                state.held[row] = ch[13]
-                rows.append(row)
-            if rows:
-                state.refresh(rows)
 
     def _reservation(self, ch: Change) -> Reservation:
         """The Reservation of an ``os_res_row`` change row (rows in the local copy)."""
@@ -189,6 +144,11 @@ class PostgresPool(StockPool):
         return issued if issued is not None and issued[:6] == res[:6] else res
 
     def _keep(self, res: Reservation) -> Reservation:
+        if len(res.lines) == 1:  # closed by os_close1 while this process runs
+            with self.lock:
+                if len(self._mine) >= _KEEP_MINE:  # forget the oldest
+                    del self._mine[next(iter(self._mine))]
+                self._mine[res.reservation_id] = res
         if res.key is not None:
             with self.lock:
                 if len(self._issued) >= _KEEP_KEYS:  # forget the oldest
@@ -283,23 +243,26 @@ class PostgresPool(StockPool):
         if tier is not None or locker is not None:
             _unsupported("reserve(tier=..., locker=...)")
         norm = normalise_lines(lines)
-        # The in-process pool's fast paths: ASCII text, no ttl, a real bool.
-        if type(order_id) is not str or not order_id.isascii():
-            order_id = check_text(order_id, "order_id")
-        if key is not None and (type(key) is not str or not key.isascii()):
-            key = check_text(key, f"order {order_id!r}: key")
-        deadline = None
-        if ttl is not None:
-            ttl = check_ttl(ttl, f"order {order_id!r}")
-            deadline = self._deadline(order_id, ttl)  # type: ignore[arg-type]
-        if exempt is not True and exempt is not False:
-            exempt = check_exempt(exempt, f"order {order_id!r}")
-        changes = self._run(
-            "os_reserve", order_id, key, deadline, exempt, *_columns(norm)
-        )
-        head = changes[0]
+        order_id, key, ttl, exempt = check_request(order_id, key, ttl, exempt)
+        deadline = None if ttl is None else self._deadline(order_id, ttl)
+        if len(norm) == 1:  # the hot path: scalars in, one row out
+            ((node, sku, qty),) = norm
+            one = self.store.call_one(
+                "os_reserve1", order_id, key, deadline, exempt, node, sku, qty
+            )
+            if one[1] == 1:
+                rows = self._apply_one(node, sku, one)
+                res = Reservation(one[0], order_id, norm, key, deadline, exempt, rows)
+                return self._keep(res)
+            head: Change = ("k", one[0])  # a keyed retry: read it below
+        else:
+            changes = self._run(
+                "os_reserve", order_id, key, deadline, exempt, *_columns(norm)
+            )
+            head = changes[0]
         if head[0] == "k":
-            prior = self._reservation(head)
+            prior = self.keyed(key or "") if len(head) == 2 else self._reservation(head)
+            assert prior is not None  # a key is never taken back
             if (prior.order_id, sorted(prior.lines), prior.exempt) != (
                 order_id,
                 sorted(norm),
@@ -320,7 +283,15 @@ class PostgresPool(StockPool):
     ) -> Reservation:
         part = None if lines is None else normalise_lines(lines)
         rid = _rid(reservation_id)
+        mine = self._mine.get(rid) if part is None else None
         try:
+            if mine is not None:  # one line this process made: the hot path
+                one = self.store.call_one("os_close1", rid, op, status)
+                if one[1] != -1:
+                    del self._mine[rid]
+                    ((node, sku, _),) = mine.lines
+                    rows = self._apply_one(node, sku, one)
+                    return mine._replace(lines=((node, sku, one[2]),), rows=rows)
             if part is None:
                 return self._reservation(self._run("os_close", rid, op, status)[0])
             with self.store.transaction() as conn:

@@ -22,6 +22,8 @@ migration that adds ``os_set_protect(node, sku, units)`` updating
 
 from __future__ import annotations
 
+from omnistock.pool.pgmigrations import LATER
+
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION"]
 
 _TABLES = """
@@ -489,7 +491,7 @@ END $$;
 """
 
 #: Migration scripts, in order: version i + 1 is reached by MIGRATIONS[i].
-MIGRATIONS: tuple[str, ...] = (_TABLES + _HELPERS + _OPERATIONS,)
+MIGRATIONS: tuple[str, ...] = (_TABLES + _HELPERS + _OPERATIONS, *LATER)
 
 #: The schema version this library writes and reads.
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -156,6 +156,15 @@ class PostgresStore:
 
     def call(self, function: str, *args: object) -> list[Change]:
         """``SELECT * FROM function(args...)``: one operation, one round trip."""
+        got: list[Change] = self._call(function, args).fetchall()
+        return got
+
+    def call_one(self, function: str, *args: object) -> tuple[Any, ...]:
+        """The one row of ``function(args...)`` (``os_reserve1``, ``os_close1``)."""
+        got: tuple[Any, ...] = self._call(function, args).fetchone()
+        return got
+
+    def _call(self, function: str, args: tuple[object, ...]) -> Any:
         psycopg = _psycopg()
         sql = _CALLS.get(function)
         if sql is None:
@@ -169,7 +178,8 @@ class PostgresStore:
         if cur is None or cur.connection is not conn:
             cur = self._local.cur = conn.cursor()
         try:
-            return cur.execute(sql, args).fetchall()
+            # Prepared at once: the same few statements run for the pool's life.
+            return cur.execute(sql, args, prepare=True)
         except psycopg.Error as err:
             if conn.broken:
                 conn.close()
