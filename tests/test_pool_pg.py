@@ -378,18 +378,14 @@ def test_a_protection_table_is_refused_at_load(pg_store) -> None:
         )
 
 
-def test_tiers_lockers_and_set_protection_are_refused_and_change_nothing(
+def test_tiers_and_set_protection_are_refused_and_change_nothing(
     pg_store,
 ) -> None:
     pool = StockPool.from_scenario(scenario(), store=pg_store())
     before = pool.stock()
     with pytest.raises(StoreError, match="tier"):
         pool.reserve("o1", [("W1", "A", 1)], tier="vip")
-    with pytest.raises(StoreError, match="locker"):
-        pool.reserve("o1", [("W1", "A", 1)], locker="L1")
     res = pool.reserve("o1", [("W1", "A", 1)])
-    with pytest.raises(StoreError, match="locker"):
-        pool.amend(res.reservation_id, [("W1", "A", 2)], locker="L1")
     with pytest.raises(StoreError, match="set_protection"):
         pool.set_protection(
             pl.DataFrame({"node": ["W1"], "sku": ["A"], "tier": ["vip"], "units": [1]})

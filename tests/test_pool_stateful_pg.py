@@ -57,13 +57,9 @@ class PostgresPoolMachine(PoolMachine):
     def crash_and_recover(self) -> None:
         raise NotImplementedError
 
-    # Reservations at the locker (S11 parcels) are the in-process pool's only:
-    # the database refuses them (tests/test_pool_pg.py), so no rule draws one.
-    def reserve_at_the_locker(self, *args: Any, **kwargs: Any) -> None:
-        raise NotImplementedError
-
     # Tiers and a protection table (contract v1.2) likewise: the database keeps
-    # v1's rule and refuses both with StoreError (tests/test_pool_pg.py).
+    # v1's rule and refuses both with StoreError (tests/test_pool_pg.py). Its
+    # reserve rule draws no tier (reservations at the locker it keeps).
     def reserve_at_a_tier(self, *args: Any, **kwargs: Any) -> None:
         raise NotImplementedError
 
@@ -72,32 +68,6 @@ class PostgresPoolMachine(PoolMachine):
 
     def reserve(self, *args: Any, **kwargs: Any) -> None:  # a helper here, no rule
         super().reserve(*args, **kwargs)
-
-    def amend(self, *args: Any, **kwargs: Any) -> None:  # a helper here, no rule
-        super().amend(*args, **kwargs)
-
-    @rule(
-        data=st.data(),
-        lines=st.lists(
-            st.tuples(
-                st.sampled_from(NODE_IDS), st.sampled_from(SKUS), st.integers(1, 4)
-            ),
-            min_size=1,
-            max_size=3,
-        ),
-        key=st.none() | st.sampled_from(["k1", "k4"]),
-        ttl=st.none() | st.just(20.0),
-        locker=st.sampled_from([..., None]),
-    )
-    def amend_no_locker(
-        self,
-        data: st.DataObject,
-        lines: list[tuple[str, str, int]],
-        key: str | None,
-        ttl: float | None,
-        locker: Any,
-    ) -> None:
-        self.amend(data, lines, key, ttl, locker)
 
     @rule(
         lines=st.lists(
@@ -111,16 +81,18 @@ class PostgresPoolMachine(PoolMachine):
         ttl=st.none() | st.sampled_from([5.0, 20.0]),
         exempt=st.booleans(),
         order=st.sampled_from(["o1", "o2"]),
+        locker=st.none() | st.just("L1"),
     )
-    def reserve_no_locker(
+    def reserve_without_a_tier(
         self,
         lines: list[tuple[str, str, int]],
         key: str | None,
         ttl: float | None,
         exempt: bool,
         order: str,
+        locker: str | None,
     ) -> None:
-        self.reserve(lines, key, ttl, exempt, order, None)
+        self.reserve(lines, key, ttl, exempt, order, locker)
 
     @rule()
     def restart_the_replica(self) -> None:

@@ -34,6 +34,7 @@ from omnistock.exceptions import (
     UnknownReservation,
 )
 from omnistock.model.scenario import Scenario
+from omnistock.pool.parcels import check_locker, parcels_of, settle_part
 from omnistock.pool.pglocal import LocalCopy
 from omnistock.pool.pgstore import Change, PostgresStore
 from omnistock.pool.pool import StockPool
@@ -61,7 +62,7 @@ _KEEP_MINE = 100_000
 #: The active reservation, locked (or the error saying why not), as a change row.
 _OPEN_SQL = (
     "SELECT 'r', id, status, 0, 0, 0, 0, 0, 0, order_id, key, deadline, exempt, "
-    "amends, nodes, skus, qtys FROM os_open(%s, %s)"
+    "amends, nodes, skus, qtys, locker, parcels FROM os_open(%s, %s)"
 )
 
 
@@ -134,17 +135,31 @@ class PostgresPool(LocalCopy, StockPool):
         pool.refresh()
         return pool
 
-    def _reservation(self, ch: Change) -> Reservation:
-        """The Reservation of an ``os_res_row`` change row (rows in the local copy)."""
+    def _reservation(self, ch: Change, issued: bool = False) -> Reservation:
+        """The Reservation of an ``os_res_row`` change row (rows in the local copy).
+
+        A row read with the locker and parcels (19 columns) carries them; as
+        issued, the parcels are those of the lines as issued.
+        """
         lines = tuple(zip(ch[14], ch[15], ch[16], strict=True))
         with self.lock:
             rows = tuple(self._state.row(n, s) for n, s, _ in lines)
         res = Reservation(ch[1], ch[9], lines, ch[10], ch[11], ch[12], rows, ch[13])
-        issued = None if res.key is None else self._issued.get(res.key)
-        return issued if issued is not None and issued[:6] == res[:6] else res
+        if len(ch) > 17 and ch[17] is not None:
+            held = parcels_of(ch[17], lines) if issued else tuple(ch[18] or ())
+            res = res._replace(locker=ch[17], parcels=held)
+        mine = None if res.key is None else self._issued.get(res.key)
+        return mine if mine is not None and mine[:6] == res[:6] else res
+
+    def _with_parcels(self, res: Reservation, changes: list[Change]) -> Reservation:
+        """``res`` with the locker and parcels of its ``'p'`` change row, if any."""
+        for ch in changes:
+            if ch[0] == "p" and ch[1] == res.reservation_id and ch[9] is not None:
+                return res._replace(locker=ch[9], parcels=tuple(ch[14] or ()))
+        return res
 
     def _keep(self, res: Reservation) -> Reservation:
-        if len(res.lines) == 1:  # closed by os_close1 while this process runs
+        if len(res.lines) == 1 and res.locker is None:  # os_close1 closes it
             with self.lock:
                 if len(self._mine) >= _KEEP_MINE:  # forget the oldest
                     del self._mine[next(iter(self._mine))]
@@ -198,10 +213,11 @@ class PostgresPool(LocalCopy, StockPool):
             cols = "coalesce(i_nodes, nodes), coalesce(i_skus, skus), coalesce(i_qtys, qtys)"
         rows = self.store.query(
             f"SELECT 'r', id, status, 0, 0, 0, 0, 0, 0, order_id, key, deadline, "
-            f"exempt, amends, {cols} FROM os_res WHERE {where} ORDER BY id",
+            f"exempt, amends, {cols}, locker, parcels FROM os_res WHERE {where} "
+            "ORDER BY id",
             args,
         )
-        return [self._reservation(r) for r in rows]
+        return [self._reservation(r, issued) for r in rows]
 
     def reservations(self) -> list[Reservation]:
         """The active reservations, oldest first."""
@@ -237,15 +253,24 @@ class PostgresPool(LocalCopy, StockPool):
     ) -> Reservation:
         """As :meth:`StockPool.reserve`, in one database transaction.
 
-        ``tier`` and ``locker`` are refused (:class:`StoreError`): the database
-        keeps contract v1's rules only (docs/pool.md, "Stores").
+        ``tier`` is refused (:class:`StoreError`): the database keeps no
+        protection table (docs/pool.md, "Stores").
         """
-        if tier is not None or locker is not None:
-            _unsupported("reserve(tier=..., locker=...)")
+        if tier is not None:
+            _unsupported("reserve(tier=...)")
         norm = normalise_lines(lines)
         order_id, key, ttl, exempt = check_request(order_id, key, ttl, exempt)
         deadline = None if ttl is None else self._deadline(order_id, ttl)
-        if len(norm) == 1:  # the hot path: scalars in, one row out
+        head: Change
+        if locker is not None:  # S11: the parcels, checked in the same call
+            where = f"reserve of order {order_id!r}"
+            locker = check_locker(self.network, locker, where)
+            changes = self._run(
+                "os_reserve_at", order_id, key, deadline, exempt, *_columns(norm),
+                locker, list(parcels_of(locker, norm)),
+            )  # fmt: skip
+            head = changes[0]
+        elif len(norm) == 1:  # the hot path: scalars in, one row out
             ((node, sku, qty),) = norm
             one = self.store.call_one(
                 "os_reserve1", order_id, key, deadline, exempt, node, sku, qty
@@ -254,29 +279,26 @@ class PostgresPool(LocalCopy, StockPool):
                 rows = self._apply_one(node, sku, one)
                 res = Reservation(one[0], order_id, norm, key, deadline, exempt, rows)
                 return self._keep(res)
-            head: Change = ("k", one[0])  # a keyed retry: read it below
+            head = ("k", one[0])  # a keyed retry: read it below
         else:
             changes = self._run(
                 "os_reserve", order_id, key, deadline, exempt, *_columns(norm)
             )
             head = changes[0]
         if head[0] == "k":
-            prior = self.keyed(key or "") if len(head) == 2 else self._reservation(head)
+            prior = self.keyed(key or "")
             assert prior is not None  # a key is never taken back
-            if (prior.order_id, sorted(prior.lines), prior.exempt) != (
-                order_id,
-                sorted(norm),
-                exempt,
-            ):
+            same = (prior.order_id, sorted(prior.lines), prior.exempt, prior.locker)
+            if same != (order_id, sorted(norm), exempt, locker):
                 raise KeyConflict(
                     key or "", prior.reservation_id, "order, lines or tier"
                 )
             return prior
         with self.lock:
             rows = tuple(self._state.row(n, s) for n, s, _ in norm)
-        return self._keep(
-            Reservation(head[1], order_id, norm, key, deadline, exempt, rows)
-        )
+        res = Reservation(head[1], order_id, norm, key, deadline, exempt, rows)
+        held = parcels_of(locker, norm)
+        return self._keep(res._replace(locker=locker, parcels=held))
 
     def _close(
         self, reservation_id: int, op: str, status: int, lines: Iterable[Any] | None
@@ -293,17 +315,25 @@ class PostgresPool(LocalCopy, StockPool):
                     rows = self._apply_one(node, sku, one)
                     return mine._replace(lines=((node, sku, one[2]),), rows=rows)
             if part is None:
-                return self._reservation(self._run("os_close", rid, op, status)[0])
+                changes = self._run("os_close", rid, op, status)
+                return self._with_parcels(self._reservation(changes[0]), changes)
             with self.store.transaction() as conn:
                 got = conn.execute(_OPEN_SQL, (rid, op)).fetchone()
                 assert got is not None
                 res = self._reservation(got)
                 res = res._replace(rows=(0,) * len(res.lines))
                 rest = self._state.check_part(res, part)
-                changes = conn.execute(
-                    "SELECT * FROM os_part(%s, %s, %s, %s, %s, %s, %s, %s)",
-                    (rid, status, *_columns(part), *_columns(rest.lines)),
-                ).fetchall()
+                args: tuple[Any, ...] = (rid, status, *_columns(part))
+                args = (*args, *_columns(rest.lines))
+                if res.locker is None:
+                    sql = "SELECT * FROM os_part(%s, %s, %s, %s, %s, %s, %s, %s)"
+                else:  # S11: the parcels settled by the one copy of the rule
+                    given = np.zeros(self.network.n_nodes, dtype=np.int64)
+                    rest = settle_part(self.network, given, rest, part, status == 2)
+                    back = int(given[self.network.node_index[res.locker]])
+                    args = (*args, list(rest.parcels), back)
+                    sql = "SELECT * FROM os_part_at(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+                changes = conn.execute(sql, args).fetchall()
         except UnknownReservation:
             raise UnknownReservation(reservation_id) from None
         self._apply(changes)
@@ -321,9 +351,7 @@ class PostgresPool(LocalCopy, StockPool):
         ttl: float | None = None,
         locker: Any = ...,
     ) -> Reservation:
-        """As :meth:`StockPool.amend`, in one database transaction (no ``locker``)."""
-        if locker is not ... and locker is not None:
-            _unsupported("amend(locker=...)")
+        """As :meth:`StockPool.amend`, in one database transaction."""
         norm = normalise_lines(lines)
         if key is not None:
             key = check_text(key, f"amend of reservation {reservation_id!r}: key")
@@ -335,24 +363,26 @@ class PostgresPool(LocalCopy, StockPool):
                 self.clock() + ttl,
                 f"amend of reservation {reservation_id!r}: clock() + ttl",
             )
+        keep = locker is ...
+        if not keep:
+            where = f"amend of reservation {reservation_id!r}"
+            locker = check_locker(self.network, locker, where)
         try:
             changes = self._run(
-                "os_amend",
-                _rid(reservation_id),
-                key,
-                ttl is not None,
-                deadline,
-                *_columns(norm),
-            )
+                "os_amend_at", _rid(reservation_id), key, ttl is not None, deadline,
+                *_columns(norm), None if keep else locker, keep,
+                list(parcels_of("", norm)),  # the new lines' packages
+            )  # fmt: skip
         except UnknownReservation:
             raise UnknownReservation(reservation_id) from None
         head = changes[0]
-        new = self._reservation(head)
         if head[0] == "k":
+            new = self.keyed(key or "")
+            assert new is not None  # a key is never taken back
             if (new.amends, sorted(new.lines)) != (reservation_id, sorted(norm)):
                 raise KeyConflict(key or "", new.reservation_id, "amendment or lines")
             return new
-        return self._keep(new)
+        return self._keep(self._with_parcels(self._reservation(head), changes))
 
     @contextmanager
     def as_if_released(self, reservation_id: int) -> Iterator[Reservation]:
@@ -432,9 +462,9 @@ class PostgresPool(LocalCopy, StockPool):
 
 def _unsupported(what: str) -> None:
     msg = (
-        f"{what}: the PostgreSQL store keeps contract v1's rules only; tiers with a "
-        "protection table (v1.2) and locker parcels (S11) are kept by the in-process "
-        "pool (docs/pool.md, 'Stores')."
+        f"{what}: the PostgreSQL store keeps no protection table; tiers with a "
+        "protection table (contract v1.2) are kept by the in-process pool "
+        "(docs/pool.md, 'Stores')."
     )
     raise StoreError(msg)
 
@@ -443,9 +473,7 @@ def _refuse_extensions(network: Any) -> None:
     """Refuse a network whose rules the database would not keep (never half-kept).
 
     A protection table (v1.2) changes what every reservation may take, so it
-    stops the load. A locker is fine as a node (it holds no stock, so no row
-    and no unit counter ever moves there); only a reservation *at* it, whose
-    parcels the database does not count, is refused (:meth:`reserve`).
+    stops the load. Lockers and their parcels (S11) are kept (schema v3).
     """
     if network.levels.nested:
         _unsupported("a scenario with a protection table")

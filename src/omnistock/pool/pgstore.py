@@ -27,6 +27,7 @@ from omnistock.exceptions import (
     UnknownReservation,
     UnknownStockRow,
 )
+from omnistock.pool.parcels import locker_short
 from omnistock.pool.pgschema import MIGRATIONS, SCHEMA_VERSION
 from omnistock.pool.reservation import STATUS_NAMES
 
@@ -62,6 +63,8 @@ def _error(err: Exception) -> OmnistockError:
         return StoreError(f"PostgreSQL: {err}")
     d = json.loads(err.diag.message_primary)  # type: ignore[attr-defined]
     if state == "OS001":
+        if d["why"] == "locker":
+            return locker_short(d["node"], d["sku"], d["need"], d["have"])
         detail = {
             "norow": "The node holds no stock of this sku.",
             "protected": "Protected units are kept from non-exempt reservations.",
