@@ -362,38 +362,44 @@ def test_a_database_newer_than_the_library_is_refused(
     store.close()
 
 
-# -- what the database does not keep is refused, never half-kept --------------------
+# -- contract v1.2: the protection table lives in the database -----------------------
 
 
-def test_a_protection_table_is_refused_at_load(pg_store) -> None:
-    """Tests that a v1.2 table, whose nested rule the SQL does not keep, stops the load."""
+def test_a_protection_table_loads_and_every_replica_reads_it(pg_store) -> None:
+    """A v1.2 table is kept in SQL; set_protection in one replica reaches the others."""
     base = scenario().model_dump(mode="json")
     tiered = {
         **base,
-        "protection": [{"node": "W1", "sku": "A", "tier": "vip", "units": 1}],
+        "protection": [{"node": "W1", "sku": "A", "tier": "gold", "units": 5}],
     }
-    with pytest.raises(StoreError, match="protection table"):
-        StockPool.from_scenario(
-            type(scenario()).model_validate(tiered), store=pg_store()
-        )
-
-
-def test_tiers_and_set_protection_are_refused_and_change_nothing(
-    pg_store,
-) -> None:
-    pool = StockPool.from_scenario(scenario(), store=pg_store())
-    before = pool.stock()
-    with pytest.raises(StoreError, match="tier"):
-        pool.reserve("o1", [("W1", "A", 1)], tier="vip")
-    res = pool.reserve("o1", [("W1", "A", 1)])
-    with pytest.raises(StoreError, match="set_protection"):
-        pool.set_protection(
-            pl.DataFrame({"node": ["W1"], "sku": ["A"], "tier": ["vip"], "units": [1]})
-        )
-    assert pool.reservations() == [res]
-    pool.release(res.reservation_id)
-    assert pool.stock().equals(before)
-    pool.close()
+    store = pg_store()
+    pool = StockPool.from_scenario(type(scenario()).model_validate(tiered), store=store)
+    other = StockPool.connect(store.dsn, schema=store.schema)
+    # W1/A: free 8 (10 on hand, 2 safety); gold leaves 5, vip (exempt) none.
+    assert [other.free("W1", "A", tier=t) for t in ("gold", "vip")] == [3, 8]
+    with pytest.raises(InsufficientStock, match="Protected units"):
+        other.reserve("o1", [("W1", "A", 4)], tier="gold")
+    res = other.reserve("o1", [("W1", "A", 3)], tier="gold")
+    assert (res.tier, pool.keyed("x"), pool.reservations()[0].tier) == (
+        "gold",
+        None,
+        "gold",
+    )
+    pool.set_protection([{"node": "W1", "sku": "A", "tier": "gold", "units": 1}])
+    assert other.free("W1", "A", tier="gold") == 4  # the database's answer, now
+    other.refresh()  # the local copy (what a Sourcer reads) follows
+    row = other._state.row("W1", "A")
+    gold = other.network.levels.tier_class("gold")
+    assert other.network.protection == (("W1", "A", "gold", 1),)
+    assert int(other.head_left[row, gold]) == 4
+    # An amend keeps the tier, checked against the new table.
+    new = other.amend(res.reservation_id, [("W1", "A", 7)])
+    assert (new.tier, other.free("W1", "A", tier="gold")) == ("gold", 0)
+    again = StockPool.connect(store.dsn, schema=store.schema)
+    assert again.network.protection == (("W1", "A", "gold", 1),)
+    assert again.reservations() == [new]
+    for p in (pool, other, again):
+        p.close()
 
 
 def test_the_general_calls_answer_one_line_as_the_hot_path_does(

@@ -18,6 +18,7 @@ import numpy as np
 
 from omnistock.exceptions import StoreError
 from omnistock.pool.pgstore import Change, PostgresStore
+from omnistock.pool.protecting import apply_protection
 from omnistock.pool.state import PoolState
 
 __all__ = ["LocalCopy"]
@@ -33,10 +34,22 @@ class LocalCopy:
     #: Version of each stock row ("s", id) and node ("n", idx) in the local copy.
     _versions: dict[tuple[str, int], int]
     _stop: threading.Event | None
+    #: The version of the protection table the local copy holds (-1: none yet).
+    _table_version: int
 
     def refresh(self) -> None:
-        """Read every counter from the database into the local copy (newer only)."""
-        self._apply(self.store.rows())
+        """Read every counter from the database into the local copy (newer only).
+
+        A protection table replaced by another replica is read again too.
+        """
+        changes = self.store.rows()
+        version = next((int(ch[1]) for ch in changes if ch[0] == "v"), None)
+        if version is not None and version != self._table_version:
+            table = self.store.table()
+            with self.lock:
+                apply_protection(self._state, table)
+                self._table_version = version
+        self._apply(changes)
 
     def follow(self, interval: float = 0.5) -> None:
         """Refresh the local copy every ``interval`` seconds in a thread, until close().

@@ -21,9 +21,21 @@ arguments, one fixed row back (no arrays to build or parse, no set). Version
 1's ``os_lock``, ``os_put``, ``os_take``, ``os_reserve``, ``os_close`` and
 ``os_period`` are kept under a ``_v1`` name and wrapped, so every rule keeps
 one copy: the general (several-line) paths call the new ones by name.
+
+Version 3 (issue 18): contract v1.2 and S11 in SQL. A reservation's tier and
+the protection table (``os_prot``; ``os_kept`` is ``u_t(r)``: the table's
+entry, else v1's rule on the tier's exemption), checked by ``os_check_t``;
+``os_meta.protection`` is the table's version, which a replica's refresh
+compares. A locker's parcels (``os_res.locker``, ``parcels``: computed by the
+client with :mod:`omnistock.pool.parcels`, the one copy), taken and given back
+in the same transaction as the units; lockers are locked after the lines'
+nodes. Every check runs before the reservation's insert, so a refused
+request takes no reservation id.
 """
 
 from __future__ import annotations
+
+from omnistock.pool.pgextensions import V3_EXTENSIONS
 
 __all__ = ["LATER"]
 
@@ -250,224 +262,6 @@ BEGIN
 END $$;
 """
 
-_V3_LOCKERS = r"""
--- Version 3 (issue 18, S11): a locker's parcels. A locker's node counter
--- counts parcels (capacity_left, as in process); a reservation at a locker
--- holds one a shipping node (os_res.parcels, computed by the client with the
--- library's one copy, pool/parcels.py). Locker nodes are locked AFTER the
--- lines' nodes (a locker is never a line's node), by index: the node order
--- becomes (locker or not, index). Version 2's functions are wrapped.
-ALTER FUNCTION os_close(bigint, text, smallint) RENAME TO os_close_v2;
-ALTER FUNCTION os_expire(double precision) RENAME TO os_expire_v1;
-ALTER FUNCTION os_period(text[], bigint[]) RENAME TO os_period_v2;
-ALTER FUNCTION os_amend(bigint, text, boolean, double precision, text[], text[],
-                        bigint[]) RENAME TO os_amend_v1;
-
--- A keyed retry: the reservation made under p_key as a 'k' row (nothing when
--- none); the key stays locked for this transaction.
-CREATE FUNCTION os_retry(p_key text) RETURNS SETOF os_change LANGUAGE plpgsql AS $$
-BEGIN
-    IF p_key IS NOT NULL THEN
-        PERFORM pg_advisory_xact_lock(hashtextextended(p_key, 0));
-        RETURN QUERY SELECT k.* FROM os_res r, os_res_row('k', r.id, true) k
-            WHERE r.key = p_key;
-    END IF;
-END $$;
-
--- Give p_delta parcels back to a locker (negative: take them); a locker
--- without a limit is never counted.
-CREATE FUNCTION os_parcels(p_locker text, p_delta bigint) RETURNS void
-LANGUAGE sql AS $$
-    UPDATE os_node SET cap_left = cap_left + p_delta, ver = ver + 1
-        WHERE id = p_locker AND p_delta <> 0 AND cap_left < @UNLIMITED@;
-$$;
-
--- Take p_need parcels at p_locker, p_back of them given back first (an
--- amend's own); raise when it has fewer left.
-CREATE FUNCTION os_take_parcels(p_locker text, p_need bigint, p_sku text,
-                                p_back bigint) RETURNS void
-LANGUAGE plpgsql AS $$
-DECLARE left_ bigint;
-BEGIN
-    SELECT cap_left INTO left_ FROM os_node WHERE id = p_locker;
-    IF left_ < @UNLIMITED@ THEN  -- a limit: lock the counter, read it again
-        SELECT cap_left INTO left_ FROM os_node WHERE id = p_locker FOR UPDATE;
-    END IF;
-    left_ := left_ + p_back;
-    IF p_need > left_ THEN
-        PERFORM os_fail('OS001', jsonb_build_object('node', p_locker, 'sku', p_sku,
-            'need', p_need, 'have', greatest(left_, 0), 'why', 'locker'));
-    END IF;
-    PERFORM os_parcels(p_locker, p_back - p_need);
-END $$;
-
--- A reservation's locker and parcels as a change row ('p'; the client reads it).
-CREATE FUNCTION os_parcel_row(p_id bigint) RETURNS SETOF os_change
-LANGUAGE sql STABLE AS $$
-    SELECT 'p', id, NULL::bigint, NULL::bigint, NULL::bigint, NULL::bigint,
-           NULL::bigint, NULL::bigint, NULL::bigint, locker, NULL::text,
-           NULL::float8, NULL::boolean, NULL::bigint, parcels, NULL::text[],
-           NULL::bigint[]
-        FROM os_res WHERE id = p_id;
-$$;
-
-CREATE FUNCTION os_reserve_at(p_order text, p_key text, p_deadline double precision,
-        p_exempt boolean, p_nodes text[], p_skus text[], p_qtys bigint[],
-        p_locker text, p_parcels text[]) RETURNS SETOF os_change
-LANGUAGE plpgsql AS $$
-DECLARE rid bigint;
-BEGIN
-    RETURN QUERY SELECT * FROM os_retry(p_key);
-    IF FOUND THEN
-        RETURN;
-    END IF;
-    PERFORM os_lock(p_nodes, p_skus);
-    PERFORM os_check(p_nodes, p_skus, p_qtys, p_exempt);
-    PERFORM os_take_parcels(p_locker, cardinality(p_parcels), p_skus[1], 0);
-    PERFORM os_put(p_nodes, p_skus, p_qtys);
-    INSERT INTO os_res (order_id, key, deadline, exempt, nodes, skus, qtys, locker,
-                        parcels)
-        VALUES (p_order, p_key, p_deadline, p_exempt, p_nodes, p_skus, p_qtys,
-                p_locker, p_parcels)
-        RETURNING id INTO rid;
-    IF p_deadline IS NOT NULL THEN
-        INSERT INTO os_due VALUES (rid, p_deadline);
-    END IF;
-    RETURN QUERY SELECT * FROM os_res_row('r', rid, false)
-      UNION ALL SELECT * FROM os_changes(p_nodes || p_locker, p_skus);
-END $$;
-
--- An amend at a locker: os_amend's steps with the parcels between the check
--- and the insert (every check before the insert: a refused amend takes no
--- reservation id): the old reservation's given back, the new one's taken at
--- p_locker (p_keep: the old one's locker), checked with the old ones free.
-CREATE FUNCTION os_amend_at(p_old bigint, p_key text, p_new_deadline boolean,
-        p_deadline double precision, p_nodes text[], p_skus text[], p_qtys bigint[],
-        p_locker text, p_keep boolean, p_parcels text[]) RETURNS SETOF os_change
-LANGUAGE plpgsql AS $$
-DECLARE r os_res; rid bigint; lk text; back bigint;
-BEGIN
-    RETURN QUERY SELECT * FROM os_retry(p_key);
-    IF FOUND THEN
-        RETURN;
-    END IF;
-    r := os_open(p_old, 'amend');
-    PERFORM os_lock(r.nodes || p_nodes, r.skus || p_skus);
-    -- As if released: the old units count as free; an error rolls it back.
-    PERFORM os_take(r.nodes, r.skus, r.qtys, false);
-    PERFORM os_check(p_nodes, p_skus, p_qtys, r.exempt);
-    lk := CASE WHEN p_keep THEN r.locker ELSE p_locker END;
-    back := coalesce(cardinality(r.parcels), 0);
-    PERFORM 1 FROM os_node WHERE id IN (r.locker, lk) ORDER BY idx FOR UPDATE;
-    IF lk IS NOT NULL THEN
-        PERFORM os_take_parcels(lk, cardinality(p_parcels), p_skus[1],
-            CASE WHEN lk = r.locker THEN back ELSE 0 END);
-    END IF;
-    IF r.locker IS DISTINCT FROM lk THEN
-        PERFORM os_parcels(r.locker, back);
-    END IF;
-    PERFORM os_put(p_nodes, p_skus, p_qtys);
-    UPDATE os_res SET status = 5 WHERE id = p_old;
-    DELETE FROM os_due WHERE id = p_old;
-    INSERT INTO os_res (order_id, key, deadline, exempt, amends, nodes, skus, qtys,
-                        locker, parcels)
-        VALUES (r.order_id, p_key,
-                CASE WHEN p_new_deadline THEN p_deadline ELSE r.deadline END,
-                r.exempt, p_old, p_nodes, p_skus, p_qtys, lk,
-                CASE WHEN lk IS NULL THEN NULL ELSE p_parcels END)
-        RETURNING id, deadline INTO rid, r.deadline;
-    IF r.deadline IS NOT NULL THEN
-        INSERT INTO os_due VALUES (rid, r.deadline);
-    END IF;
-    RETURN QUERY SELECT * FROM os_res_row('r', rid, false)
-      UNION ALL SELECT * FROM os_parcel_row(rid)
-      UNION ALL SELECT * FROM os_changes(r.nodes || p_nodes || r.locker || lk,
-                                         r.skus || p_skus);
-END $$;
-
--- Version 1's amend keeps its answer and now keeps the parcels too.
-CREATE FUNCTION os_amend(p_old bigint, p_key text, p_new_deadline boolean,
-        p_deadline double precision, p_nodes text[], p_skus text[], p_qtys bigint[])
-RETURNS SETOF os_change LANGUAGE sql AS $$
-    SELECT * FROM os_amend_at(p_old, p_key, p_new_deadline, p_deadline, p_nodes,
-        p_skus, p_qtys, NULL, true,
-        ARRAY(SELECT DISTINCT u COLLATE "C" FROM unnest(p_nodes) u ORDER BY 1))
-    WHERE kind <> 'p';
-$$;
-
--- A partial commit or release at a locker: os_part's lines, then the
--- parcels the client settled (kept ones, and how many go back).
-CREATE FUNCTION os_part_at(p_id bigint, p_status smallint, p_nodes text[],
-        p_skus text[], p_qtys bigint[], r_nodes text[], r_skus text[],
-        r_qtys bigint[], p_parcels text[], p_given bigint) RETURNS SETOF os_change
-LANGUAGE plpgsql AS $$
-DECLARE lk text;
-BEGIN
-    SELECT locker INTO lk FROM os_res WHERE id = p_id;  -- locked by the client
-    PERFORM os_part(p_id, p_status, p_nodes, p_skus, p_qtys, r_nodes, r_skus, r_qtys);
-    UPDATE os_res SET parcels = p_parcels WHERE id = p_id;
-    PERFORM os_parcels(lk, p_given);
-    RETURN QUERY SELECT * FROM os_changes(p_nodes || lk, p_skus);
-END $$;
-
-CREATE FUNCTION os_close(p_id bigint, p_action text, p_status smallint)
-RETURNS SETOF os_change LANGUAGE plpgsql AS $$
-DECLARE r os_res;
-BEGIN
-    r := os_open(p_id, p_action);  -- raises: unknown, or no longer active
-    IF r.locker IS NULL THEN
-        RETURN QUERY SELECT * FROM os_close_v2(p_id, p_action, p_status);
-        RETURN;
-    END IF;
-    UPDATE os_res SET status = p_status WHERE id = p_id;
-    DELETE FROM os_due WHERE id = p_id;
-    PERFORM os_lock(r.nodes, r.skus);
-    PERFORM os_take(r.nodes, r.skus, r.qtys, p_status = 2);
-    IF p_status <> 2 THEN  -- released: its parcels go back; a commit used them
-        PERFORM os_parcels(r.locker, coalesce(cardinality(r.parcels), 0));
-    END IF;
-    RETURN QUERY SELECT * FROM os_res_row('r', p_id, false)
-      UNION ALL SELECT * FROM os_parcel_row(p_id)
-      UNION ALL SELECT * FROM os_changes(r.nodes || r.locker, r.skus);
-END $$;
-
-CREATE FUNCTION os_expire(p_now double precision) RETURNS SETOF os_change
-LANGUAGE plpgsql AS $$
-DECLARE chg os_change[]; ids bigint[]; lk text[];
-BEGIN
-    SELECT array_agg(ROW(c.*)::os_change) INTO chg FROM os_expire_v1(p_now) c;
-    IF chg IS NULL THEN
-        RETURN;
-    END IF;
-    SELECT array_agg(x.id) INTO ids FROM unnest(chg) x WHERE x.kind = 'x';
-    SELECT array_agg(DISTINCT locker) INTO lk FROM os_res
-        WHERE id = ANY (ids) AND locker IS NOT NULL;
-    IF lk IS NOT NULL THEN  -- their parcels go back, lockers locked last
-        PERFORM 1 FROM os_node WHERE id = ANY (lk) ORDER BY idx FOR UPDATE;
-        UPDATE os_node n SET cap_left = n.cap_left + g.p, ver = n.ver + 1
-            FROM (SELECT locker, sum(coalesce(cardinality(parcels), 0)) p
-                  FROM os_res WHERE id = ANY (ids) AND locker IS NOT NULL
-                  GROUP BY locker) g
-            WHERE n.id = g.locker AND n.cap_left < @UNLIMITED@;
-    END IF;
-    RETURN QUERY SELECT * FROM unnest(chg)
-      UNION ALL SELECT * FROM os_changes(lk, ARRAY[]::text[]);
-END $$;
-
--- A new period, then each locker less the parcels active reservations hold.
-CREATE FUNCTION os_period(p_nodes text[], p_caps bigint[]) RETURNS SETOF os_change
-LANGUAGE plpgsql AS $$
-BEGIN
-    PERFORM os_period_v2(p_nodes, p_caps);
-    UPDATE os_node n SET cap_left = n.cap_left - h.p, ver = n.ver + 1
-        FROM (SELECT locker, sum(coalesce(cardinality(parcels), 0)) p FROM os_res
-              WHERE status = 1 AND locker IS NOT NULL GROUP BY locker) h
-        WHERE n.id = h.locker AND n.cap_left < @UNLIMITED@;
-    RETURN QUERY SELECT * FROM os_changes((SELECT array_agg(id) FROM os_node),
-                                          ARRAY[]::text[]);
-END $$;
-"""
-
 
 def _fill(script: str) -> str:
     return (
@@ -478,4 +272,4 @@ def _fill(script: str) -> str:
 
 
 #: The scripts after the first, in order (version 2 is LATER[0]).
-LATER: tuple[str, ...] = (_fill(_V2_UNLIMITED), _fill(_V3_LOCKERS))
+LATER: tuple[str, ...] = (_fill(_V2_UNLIMITED), _fill(V3_EXTENSIONS))

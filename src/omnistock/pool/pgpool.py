@@ -30,7 +30,6 @@ import polars as pl
 from omnistock.exceptions import (
     InvalidRequest,
     KeyConflict,
-    StoreError,
     UnknownReservation,
 )
 from omnistock.model.scenario import Scenario
@@ -38,6 +37,7 @@ from omnistock.pool.parcels import check_locker, parcels_of, settle_part
 from omnistock.pool.pglocal import LocalCopy
 from omnistock.pool.pgstore import Change, PostgresStore
 from omnistock.pool.pool import StockPool
+from omnistock.pool.protecting import apply_protection, check_table
 from omnistock.pool.reservation import (
     STATUS_NAMES,
     Line,
@@ -62,7 +62,7 @@ _KEEP_MINE = 100_000
 #: The active reservation, locked (or the error saying why not), as a change row.
 _OPEN_SQL = (
     "SELECT 'r', id, status, 0, 0, 0, 0, 0, 0, order_id, key, deadline, exempt, "
-    "amends, nodes, skus, qtys, locker, parcels FROM os_open(%s, %s)"
+    "amends, nodes, skus, qtys, locker, parcels, tier FROM os_open(%s, %s)"
 )
 
 
@@ -122,9 +122,13 @@ class PostgresPool(LocalCopy, StockPool):
                 )
             ]
             data = base.model_dump(mode="json", exclude={"stock", "orders"})
+            data["protection"] = [  # the table now (set_protection may have run)
+                {"node": n, "sku": s, "tier": t, "units": u}
+                for n, s, t, u in store.table()
+            ]
+            base = Scenario.model_validate(data)
             compiled = Scenario.model_validate({**data, "stock": stock}).compiled()
             network = compiled.network
-        _refuse_extensions(network)
         pool = cls.__new__(cls)
         pool._setup(PoolState(network), base, clock)
         pool.store = store
@@ -132,14 +136,15 @@ class PostgresPool(LocalCopy, StockPool):
         pool._issued = {}
         pool._mine = {}
         pool._stop = None
+        pool._table_version = -1
         pool.refresh()
         return pool
 
     def _reservation(self, ch: Change, issued: bool = False) -> Reservation:
         """The Reservation of an ``os_res_row`` change row (rows in the local copy).
 
-        A row read with the locker and parcels (19 columns) carries them; as
-        issued, the parcels are those of the lines as issued.
+        A row read with the locker, parcels and tier (20 columns) carries them;
+        as issued, the parcels are those of the lines as issued.
         """
         lines = tuple(zip(ch[14], ch[15], ch[16], strict=True))
         with self.lock:
@@ -148,14 +153,18 @@ class PostgresPool(LocalCopy, StockPool):
         if len(ch) > 17 and ch[17] is not None:
             held = parcels_of(ch[17], lines) if issued else tuple(ch[18] or ())
             res = res._replace(locker=ch[17], parcels=held)
+        if len(ch) > 19 and ch[19] is not None:
+            res = res._replace(tier=ch[19])
         mine = None if res.key is None else self._issued.get(res.key)
         return mine if mine is not None and mine[:6] == res[:6] else res
 
     def _with_parcels(self, res: Reservation, changes: list[Change]) -> Reservation:
-        """``res`` with the locker and parcels of its ``'p'`` change row, if any."""
+        """``res`` with the locker, parcels and tier of its ``'p'`` change row, if any."""
         for ch in changes:
-            if ch[0] == "p" and ch[1] == res.reservation_id and ch[9] is not None:
-                return res._replace(locker=ch[9], parcels=tuple(ch[14] or ()))
+            if ch[0] == "p" and ch[1] == res.reservation_id:
+                return res._replace(
+                    locker=ch[9], parcels=tuple(ch[14] or ()), tier=ch[10]
+                )
         return res
 
     def _keep(self, res: Reservation) -> Reservation:
@@ -183,20 +192,21 @@ class PostgresPool(LocalCopy, StockPool):
     ) -> int:
         """Units of (node_id, sku) a reservation of this kind may take now (0 if no row).
 
-        ``tier`` sets ``exempt`` (a PostgreSQL pool has no protection table).
+        ``tier`` sets ``exempt``, and the protection table's entry applies.
         """
         exempt = self._state.exempt_of(tier, exempt)
         got = self.store.query(
-            "SELECT r.on_hand - r.reserved - r.safety, r.protect FROM os_node n "
+            "SELECT r.on_hand - r.reserved - r.safety, "
+            "os_kept(n.id, %s, %s, %s, r.protect) FROM os_node n "
             "LEFT JOIN os_row r ON r.node_id = n.id AND r.sku = %s WHERE n.id = %s",
-            (str(sku), str(node_id)),
+            (str(sku), tier, exempt, str(sku), str(node_id)),
         )
         if not got:
             self._state.row(str(node_id), str(sku))  # raises UnknownStockRow
-        free, protect = got[0]
+        free, kept = got[0]
         if free is None:
             return 0
-        return int(max(0, free) if exempt else max(0, min(free, free - protect)))
+        return int(max(0, max(0, free) - kept))  # max(0, free_units - u_t(r))
 
     def status(self, reservation_id: int) -> str:
         """``"active"``, ``"committed"``, ``"released"``, ``"expired"`` or ``"amended"``."""
@@ -213,7 +223,7 @@ class PostgresPool(LocalCopy, StockPool):
             cols = "coalesce(i_nodes, nodes), coalesce(i_skus, skus), coalesce(i_qtys, qtys)"
         rows = self.store.query(
             f"SELECT 'r', id, status, 0, 0, 0, 0, 0, 0, order_id, key, deadline, "
-            f"exempt, amends, {cols}, locker, parcels FROM os_res WHERE {where} "
+            f"exempt, amends, {cols}, locker, parcels, tier FROM os_res WHERE {where} "
             "ORDER BY id",
             args,
         )
@@ -251,23 +261,20 @@ class PostgresPool(LocalCopy, StockPool):
         tier: str | None = None,
         locker: str | None = None,
     ) -> Reservation:
-        """As :meth:`StockPool.reserve`, in one database transaction.
-
-        ``tier`` is refused (:class:`StoreError`): the database keeps no
-        protection table (docs/pool.md, "Stores").
-        """
-        if tier is not None:
-            _unsupported("reserve(tier=...)")
+        """As :meth:`StockPool.reserve`, in one database transaction."""
         norm = normalise_lines(lines)
         order_id, key, ttl, exempt = check_request(order_id, key, ttl, exempt)
         deadline = None if ttl is None else self._deadline(order_id, ttl)
         head: Change
-        if locker is not None:  # S11: the parcels, checked in the same call
-            where = f"reserve of order {order_id!r}"
-            locker = check_locker(self.network, locker, where)
+        if locker is not None or tier is not None:  # S11 parcels, v1.2 tiers
+            if tier is not None:  # the tier sets it (contract v1.2)
+                exempt = tier in self.network.exempt_tiers
+            if locker is not None:
+                where = f"reserve of order {order_id!r}"
+                locker = check_locker(self.network, locker, where)
             changes = self._run(
                 "os_reserve_at", order_id, key, deadline, exempt, *_columns(norm),
-                locker, list(parcels_of(locker, norm)),
+                locker, list(parcels_of(locker, norm)), tier,
             )  # fmt: skip
             head = changes[0]
         elif len(norm) == 1:  # the hot path: scalars in, one row out
@@ -288,8 +295,8 @@ class PostgresPool(LocalCopy, StockPool):
         if head[0] == "k":
             prior = self.keyed(key or "")
             assert prior is not None  # a key is never taken back
-            same = (prior.order_id, sorted(prior.lines), prior.exempt, prior.locker)
-            if same != (order_id, sorted(norm), exempt, locker):
+            same = (prior.order_id, sorted(prior.lines), prior.exempt, prior.tier)
+            if same != (order_id, sorted(norm), exempt, tier) or prior.locker != locker:
                 raise KeyConflict(
                     key or "", prior.reservation_id, "order, lines or tier"
                 )
@@ -298,7 +305,7 @@ class PostgresPool(LocalCopy, StockPool):
             rows = tuple(self._state.row(n, s) for n, s, _ in norm)
         res = Reservation(head[1], order_id, norm, key, deadline, exempt, rows)
         held = parcels_of(locker, norm)
-        return self._keep(res._replace(locker=locker, parcels=held))
+        return self._keep(res._replace(locker=locker, parcels=held, tier=tier))
 
     def _close(
         self, reservation_id: int, op: str, status: int, lines: Iterable[Any] | None
@@ -444,8 +451,17 @@ class PostgresPool(LocalCopy, StockPool):
     # -- durability is the database's ---------------------------------------------
 
     def set_protection(self, frame: Any) -> None:
-        """Refused (:class:`StoreError`): the database keeps v1's protection rule only."""
-        _unsupported("set_protection")
+        """As :meth:`StockPool.set_protection`: the table in the database, in one transaction.
+
+        Other replicas read it on their next refresh (``follow``'s interval);
+        the database applies it to every request from its commit on.
+        """
+        with self.lock:
+            table = check_table(self._state, frame)
+            with self.store.transaction() as conn:
+                version = self.store.put_table(conn, table)
+            apply_protection(self._state, table)
+            self._table_version = version
 
     def snapshot(self, path: Any, **options: Any) -> Any:
         """Not for a PostgreSQL pool: back the database up (pg_dump, base backups)."""
@@ -458,22 +474,3 @@ class PostgresPool(LocalCopy, StockPool):
             self._stop.set()
             self._stop = None
         self.store.close()
-
-
-def _unsupported(what: str) -> None:
-    msg = (
-        f"{what}: the PostgreSQL store keeps no protection table; tiers with a "
-        "protection table (contract v1.2) are kept by the in-process pool "
-        "(docs/pool.md, 'Stores')."
-    )
-    raise StoreError(msg)
-
-
-def _refuse_extensions(network: Any) -> None:
-    """Refuse a network whose rules the database would not keep (never half-kept).
-
-    A protection table (v1.2) changes what every reservation may take, so it
-    stops the load. Lockers and their parcels (S11) are kept (schema v3).
-    """
-    if network.levels.nested:
-        _unsupported("a scenario with a protection table")

@@ -313,6 +313,30 @@ class PostgresStore:
                 ) as copy:
                     for rec in rows:
                         copy.write_row(rec)
+            if net.protection:  # contract v1.2
+                self.put_table(conn, net.protection)
+
+    def put_table(self, conn: Any, table: Sequence[tuple[str, str, str, int]]) -> int:
+        """Replace the protection table (contract v1.2) in ``conn``'s transaction.
+
+        Returns the table's new version (other replicas reload it on refresh).
+        """
+        got = conn.execute(
+            "UPDATE os_meta SET value = (value::bigint + 1)::text "
+            "WHERE name = 'protection' RETURNING value"
+        ).fetchone()  # first: two replacements queue on this row
+        conn.execute("DELETE FROM os_prot")
+        with conn.cursor() as cur:
+            cur.executemany(
+                "INSERT INTO os_prot VALUES (%s, %s, %s, %s, %s)",
+                [(n, s, t, u, i) for i, (n, s, t, u) in enumerate(table)],
+            )
+        return int(got[0])
+
+    def table(self) -> tuple[tuple[str, str, str, int], ...]:
+        """The protection table in the database, in its order."""
+        rows = self.query("SELECT node_id, sku, tier, units FROM os_prot ORDER BY pos")
+        return tuple((str(n), str(s), str(t), int(u)) for n, s, t, u in rows)
 
     def base(self) -> str:
         """The stored scenario (nodes, rules; no stock) as JSON."""
@@ -336,12 +360,17 @@ class PostgresStore:
         return str(got[0][0])
 
     def rows(self) -> list[tuple[Any, ...]]:
-        """Every stock row and node as change rows (a full refresh)."""
+        """Every stock row and node as change rows (a full refresh).
+
+        A ``'v'`` row carries the protection table's version.
+        """
         return self.query(
             "SELECT 's', id, ver, on_hand, reserved, shipped, received, returned, "
             "unsellable, node_id, sku, NULL, NULL, held FROM os_row UNION ALL "
             "SELECT 'n', idx, ver, cap_left, NULL, NULL, NULL, NULL, NULL, id, NULL, "
-            "NULL, NULL, NULL FROM os_node"
+            "NULL, NULL, NULL FROM os_node UNION ALL "
+            "SELECT 'v', value::bigint, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, "
+            "NULL, NULL, NULL, NULL FROM os_meta WHERE name = 'protection'"
         )
 
     def open_pool(self, scenario: Scenario, **options: Any) -> StockPool:
