@@ -20,7 +20,7 @@ from typing import Any
 import polars as pl
 import pytest
 
-from omnistock import InsufficientStock, Order, Sourcer, StockPool
+from omnistock import InsufficientStock, InvalidRequest, Order, Sourcer, StockPool
 from omnistock.cli import main
 from omnistock.compiled.network import NO_LIMIT
 from omnistock.pool import pgstore
@@ -427,4 +427,15 @@ def test_the_general_calls_answer_one_line_as_the_hot_path_does(
         3,
     )
     assert pool.free_left[pool._state.row("S1", "A")] == 3
+    pool.close()
+
+
+def test_snapshot_names_the_database_backup_instead(
+    pg_store: Callable[[], PostgresStore], tmp_path: Path
+) -> None:
+    store = pg_store()
+    pool = StockPool.from_scenario(scenario(), store=store)
+    with pytest.raises(InvalidRequest, match=f"pg_dump --schema={store.schema}"):
+        pool.snapshot(tmp_path / "snap")
+    assert not (tmp_path / "snap").exists()
     pool.close()

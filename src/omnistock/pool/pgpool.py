@@ -465,7 +465,11 @@ class PostgresPool(LocalCopy, StockPool):
 
     def snapshot(self, path: Any, **options: Any) -> Any:
         """Not for a PostgreSQL pool: back the database up (pg_dump, base backups)."""
-        msg = "snapshot: a PostgreSQL pool is kept by its database; back that up."
+        msg = (
+            "snapshot: a PostgreSQL pool is kept by its database; back that up "
+            f"(pg_dump --schema={self.store.schema}, or base backups and WAL), then "
+            "restore it and attach with StockPool.connect."
+        )
         raise InvalidRequest(msg)
 
     def close(self) -> None:
