@@ -20,9 +20,12 @@ from typing import Any
 import polars as pl
 import pytest
 
-from omnistock import InsufficientStock, Order, Sourcer, StockPool
+from omnistock import InsufficientStock, InvalidRequest, Order, Sourcer, StockPool
 from omnistock.cli import main
+from omnistock.compiled.network import NO_LIMIT
+from omnistock.pool import pgstore
 from omnistock.pool.pgpool import PostgresPool
+from omnistock.pool.pgschema import SCHEMA_VERSION
 from omnistock.pool.pgstore import PostgresStore, StoreError
 from tests.test_pool import NODES, scenario
 
@@ -80,11 +83,12 @@ WHERE w.reserved <> w.held + coalesce(h.active, 0)
    OR w.shipped <> coalesce(h.shipped, 0)
 """
 
-NODE_INVARIANT = """
+NODE_INVARIANT = f"""
 SELECT n.id FROM os_node n LEFT JOIN (
     SELECT u.nd, sum(u.q) AS q FROM os_res r, unnest(r.nodes, r.qtys) u(nd, q)
     WHERE r.status IN (1, 2) GROUP BY u.nd) h ON h.nd = n.id
-WHERE n.cap_left <> n.capacity - coalesce(h.q, 0)
+WHERE n.cap_left <> CASE WHEN n.capacity = {NO_LIMIT} THEN n.capacity
+                        ELSE n.capacity - coalesce(h.q, 0) END
 """
 
 
@@ -108,7 +112,8 @@ def test_four_processes_of_four_threads_never_oversell_nor_lose_a_unit(
     assert counts["short"] > 0 and counts["commit"] + counts["release"] > 0
     assert not store.query(INVARIANTS)
     # Per node: the capacity taken is the units of the reservations that hold
-    # or shipped them (no period was opened, no partial commit made).
+    # or shipped them (no period was opened, no partial commit made); a node
+    # without a limit is never counted down (it reads NO_LIMIT).
     assert not store.query(NODE_INVARIANT)
     # on_hand moved by shipping only: start = on_hand + shipped, row by row.
     start = {(r.node, r.sku): r.on_hand for r in sc.stock}
@@ -197,7 +202,10 @@ def test_killed_clients_leave_the_state_of_their_acknowledged_operations(
             in_flight_applied += 1
     fresh = StockPool.connect(store.dsn, schema=store.schema)
     assert fresh.stock().equals(model.stock())
-    assert fresh.capacity_left.tolist() == model.capacity_left.tolist()
+    # A node without a limit reads NO_LIMIT on PostgreSQL (never counted down).
+    assert fresh.capacity_left.tolist() == [
+        NO_LIMIT if c >= 2**60 else c for c in model.capacity_left.tolist()
+    ]
     for rid, mine in ids.items():
         assert fresh.status(rid) == model.status(mine)
     assert not store.query(INVARIANTS)
@@ -282,15 +290,45 @@ def test_db_init_and_migrate_from_the_command_line(
     assert main(["db", "migrate", store.dsn, "--schema", store.schema]) == 2
     assert "run `omnistock db init`" in capsys.readouterr().err
     assert main(["db", "init", store.dsn, "--schema", store.schema]) == 0
-    assert "version 0 -> 1" in capsys.readouterr().out
+    assert f"version 0 -> {SCHEMA_VERSION}" in capsys.readouterr().out
     assert main(["db", "migrate", store.dsn, "--schema", store.schema]) == 0
     assert "nothing to do" in capsys.readouterr().out
-    assert store.version() == 1
+    assert store.version() == SCHEMA_VERSION
     # The schema made by the CLI takes a pool.
     pool = StockPool.from_scenario(scenario(), store=store)
     assert pool.free("W1", "A") == 8
     pool.close()
     store.close()
+
+
+def test_migrate_upgrades_a_version_1_pool_in_use(
+    pg_store: Callable[[], PostgresStore],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    store = pg_store()
+    with monkeypatch.context() as m:  # this library as it was at version 1
+        m.setattr(pgstore, "SCHEMA_VERSION", 1)
+        nodes = [dict(NODES[0], capacity=5), *NODES[1:]]
+        pool = StockPool.from_scenario(scenario(nodes=nodes), store=store)
+        held = pool.reserve("o1", [("W1", "A", 2), ("S1", "A", 1)])
+        # A one-line reserve as version 1 made it (os_reserve1 came in 2).
+        got = store.call("os_reserve", "o2", None, None, True, ["S1"], ["A"], [2])
+        assert got[-1][:4] == ("n", 1, 2, NO_LIMIT - 3)  # v1 counted S1 down
+        pool.close()
+    assert store.version() == 1
+    with pytest.raises(StoreError, match="run `omnistock db migrate DSN`"):
+        StockPool.connect(store.dsn, schema=store.schema)
+    assert main(["db", "migrate", store.dsn, "--schema", store.schema]) == 0
+    assert f"version 1 -> {SCHEMA_VERSION}" in capsys.readouterr().out
+    pool = StockPool.connect(store.dsn, schema=store.schema)
+    assert pool.capacity_left.tolist()[:2] == [3, NO_LIMIT]
+    # The reservations made before the upgrade close under the new functions.
+    pool.release(held.reservation_id)
+    pool.commit(got[0][1])
+    assert pool.capacity_left.tolist()[:2] == [5, NO_LIMIT]
+    assert pool.free("S1", "A") == 1 and pool.reservations() == []
+    pool.close()
 
 
 def test_connect_rebuilds_the_same_pool_from_the_database(
@@ -324,39 +362,80 @@ def test_a_database_newer_than_the_library_is_refused(
     store.close()
 
 
-# -- what the database does not keep is refused, never half-kept --------------------
+# -- contract v1.2: the protection table lives in the database -----------------------
 
 
-def test_a_protection_table_is_refused_at_load(pg_store) -> None:
-    """Tests that a v1.2 table, whose nested rule the SQL does not keep, stops the load."""
+def test_a_protection_table_loads_and_every_replica_reads_it(pg_store) -> None:
+    """A v1.2 table is kept in SQL; set_protection in one replica reaches the others."""
     base = scenario().model_dump(mode="json")
     tiered = {
         **base,
-        "protection": [{"node": "W1", "sku": "A", "tier": "vip", "units": 1}],
+        "protection": [{"node": "W1", "sku": "A", "tier": "gold", "units": 5}],
     }
-    with pytest.raises(StoreError, match="protection table"):
-        StockPool.from_scenario(
-            type(scenario()).model_validate(tiered), store=pg_store()
-        )
+    store = pg_store()
+    pool = StockPool.from_scenario(type(scenario()).model_validate(tiered), store=store)
+    other = StockPool.connect(store.dsn, schema=store.schema)
+    # W1/A: free 8 (10 on hand, 2 safety); gold leaves 5, vip (exempt) none.
+    assert [other.free("W1", "A", tier=t) for t in ("gold", "vip")] == [3, 8]
+    with pytest.raises(InsufficientStock, match="Protected units"):
+        other.reserve("o1", [("W1", "A", 4)], tier="gold")
+    res = other.reserve("o1", [("W1", "A", 3)], tier="gold")
+    assert (res.tier, pool.keyed("x"), pool.reservations()[0].tier) == (
+        "gold",
+        None,
+        "gold",
+    )
+    pool.set_protection([{"node": "W1", "sku": "A", "tier": "gold", "units": 1}])
+    assert other.free("W1", "A", tier="gold") == 4  # the database's answer, now
+    other.refresh()  # the local copy (what a Sourcer reads) follows
+    row = other._state.row("W1", "A")
+    gold = other.network.levels.tier_class("gold")
+    assert other.network.protection == (("W1", "A", "gold", 1),)
+    assert int(other.head_left[row, gold]) == 4
+    # An amend keeps the tier, checked against the new table.
+    new = other.amend(res.reservation_id, [("W1", "A", 7)])
+    assert (new.tier, other.free("W1", "A", tier="gold")) == ("gold", 0)
+    again = StockPool.connect(store.dsn, schema=store.schema)
+    assert again.network.protection == (("W1", "A", "gold", 1),)
+    assert again.reservations() == [new]
+    for p in (pool, other, again):
+        p.close()
 
 
-def test_tiers_lockers_and_set_protection_are_refused_and_change_nothing(
-    pg_store,
+def test_the_general_calls_answer_one_line_as_the_hot_path_does(
+    pg_store: Callable[[], PostgresStore],
 ) -> None:
-    pool = StockPool.from_scenario(scenario(), store=pg_store())
-    before = pool.stock()
-    with pytest.raises(StoreError, match="tier"):
-        pool.reserve("o1", [("W1", "A", 1)], tier="vip")
-    with pytest.raises(StoreError, match="locker"):
-        pool.reserve("o1", [("W1", "A", 1)], locker="L1")
-    res = pool.reserve("o1", [("W1", "A", 1)])
-    with pytest.raises(StoreError, match="locker"):
-        pool.amend(res.reservation_id, [("W1", "A", 2)], locker="L1")
-    with pytest.raises(StoreError, match="set_protection"):
-        pool.set_protection(
-            pl.DataFrame({"node": ["W1"], "sku": ["A"], "tier": ["vip"], "units": [1]})
-        )
-    assert pool.reservations() == [res]
-    pool.release(res.reservation_id)
-    assert pool.stock().equals(before)
+    # os_reserve and os_close with one line (another client's way in) go by
+    # os_reserve1 / os_close1: same counters, a node without a limit untouched.
+    store = pg_store()
+    pool = StockPool.from_scenario(scenario(), store=store)
+    got = store.call("os_reserve", "o1", "k1", None, True, ["S1"], ["A"], [2])
+    assert [ch[0] for ch in got] == ["r", "s"] and got[1][3:5] == (3, 2)
+    again = store.call("os_reserve", "o1", "k1", None, True, ["S1"], ["A"], [2])
+    assert again[0][:2] == ("k", got[0][1]) and list(again[0][14:]) == [
+        ["S1"],
+        ["A"],
+        [2],
+    ]
+    pool.refresh()
+    assert pool.free("S1", "A") == 1 and pool.capacity_left.tolist()[1] == NO_LIMIT
+    # Closed by a replica that did not make it: the general call, same answer.
+    closed = pool.release(got[0][1])
+    assert (closed.lines, pool.status(got[0][1]), pool.free("S1", "A")) == (
+        (("S1", "A", 2),),
+        "released",
+        3,
+    )
+    assert pool.free_left[pool._state.row("S1", "A")] == 3
+    pool.close()
+
+
+def test_snapshot_names_the_database_backup_instead(
+    pg_store: Callable[[], PostgresStore], tmp_path: Path
+) -> None:
+    store = pg_store()
+    pool = StockPool.from_scenario(scenario(), store=store)
+    with pytest.raises(InvalidRequest, match=f"pg_dump --schema={store.schema}"):
+        pool.snapshot(tmp_path / "snap")
+    assert not (tmp_path / "snap").exists()
     pool.close()

@@ -31,7 +31,7 @@ TABLE = [
 ]
 
 
-def test_each_tier_may_take_free_less_its_own_level() -> None:
+def test_each_tier_may_take_free_less_its_own_level(pool_store: str) -> None:
     pool = StockPool.from_scenario(SCENARIO)
     pool.set_protection(TABLE)
     # free 5: standard keeps 3, gold 1, vip (exempt, no entry) 0.
@@ -53,7 +53,7 @@ def test_each_tier_may_take_free_less_its_own_level() -> None:
     assert pool.free("S1", "A", tier="standard") == 2
 
 
-def test_a_bad_table_is_refused_and_changes_nothing() -> None:
+def test_a_bad_table_is_refused_and_changes_nothing(pool_store: str) -> None:
     pool = StockPool.from_scenario(SCENARIO)
     with pytest.raises(InvalidRequest, match="unknown node 'X'"):
         pool.set_protection([{"node": "X", "sku": "A", "tier": "gold", "units": 1}])
@@ -62,7 +62,9 @@ def test_a_bad_table_is_refused_and_changes_nothing() -> None:
     assert pool.free("S1", "A", tier="standard") == 4  # v1: the store's last unit
 
 
-def test_an_empty_table_returns_to_v1_and_an_entry_without_a_row_waits() -> None:
+def test_an_empty_table_returns_to_v1_and_an_entry_without_a_row_waits(
+    pool_store: str,
+) -> None:
     pool = StockPool.from_scenario(SCENARIO)
     pool.set_protection([{"node": "W1", "sku": "B", "tier": "standard", "units": 2}])
     assert pool.free("S1", "A", tier="standard") == 4  # v1's rule where no entry
@@ -72,7 +74,9 @@ def test_an_empty_table_returns_to_v1_and_an_entry_without_a_row_waits() -> None
     assert pool.free("W1", "B", tier="standard") == 5
 
 
-def test_the_sourcer_on_the_pool_follows_the_table(tmp_path: Path) -> None:
+def test_the_sourcer_on_the_pool_follows_the_table(
+    tmp_path: Path, pool_store: str
+) -> None:
     pool = StockPool.from_scenario(SCENARIO)
     sourcer = Sourcer(SCENARIO, pool=pool)
     pool.set_protection(TABLE)
@@ -134,7 +138,9 @@ def test_a_protection_record_that_does_not_apply_stops_recovery(tmp_path: Path) 
         StockPool.recover(SCENARIO, tmp_path / "j")
 
 
-def test_a_vip_retry_under_its_key_returns_the_same_reservation() -> None:
+def test_a_vip_retry_under_its_key_returns_the_same_reservation(
+    pool_store: str,
+) -> None:
     pool = StockPool.from_scenario(SCENARIO)
     pool.set_protection(TABLE)
     sourcer = Sourcer(SCENARIO, pool=pool)

@@ -2,8 +2,9 @@
 
 Every operation rule and every invariant of the in-process machine runs on a
 PostgreSQL pool against the same plain model, errors and their fields
-included (its ``free(..., tier=...)`` too: with no table, a tier only sets
-the exemption). The journal's rules (snapshot, crash and recover, torn records) do
+included: tiers and ``set_protection`` (contract v1.2), reservations at the
+locker (S11) too. A node without a capacity limit reads ``NO_LIMIT`` there
+(never counted down). The journal's rules (snapshot, crash and recover, torn records) do
 not apply; a replica restart (close, then ``StockPool.connect``) takes their
 place.
 """
@@ -12,17 +13,16 @@ from __future__ import annotations
 
 import itertools
 import os
-from typing import Any
 
 import pytest
 from hypothesis import settings
-from hypothesis import strategies as st
 from hypothesis.stateful import rule
 
 from omnistock import StockPool
+from omnistock.compiled.network import NO_LIMIT
 from omnistock.pool.pgstore import PostgresStore
 from tests.pg_server import missing_reason, shared_dsn
-from tests.test_pool_stateful import NODE_IDS, SCENARIO, SKUS, PoolMachine
+from tests.test_pool_stateful import SCENARIO, PoolMachine
 
 _schemas = itertools.count()
 
@@ -42,6 +42,10 @@ class PostgresPoolMachine(PoolMachine):
         super().teardown()
         self.store.close()
 
+    def capacities(self) -> list[int]:
+        """A node without a limit reads NO_LIMIT on PostgreSQL (never counted down)."""
+        return [NO_LIMIT if c >= 2**60 else c for c in super().capacities()]
+
     # The journal's rules, replaced (a method without @rule is no rule).
     def snapshot(self) -> None:
         raise NotImplementedError
@@ -51,71 +55,6 @@ class PostgresPoolMachine(PoolMachine):
 
     def crash_and_recover(self) -> None:
         raise NotImplementedError
-
-    # Reservations at the locker (S11 parcels) are the in-process pool's only:
-    # the database refuses them (tests/test_pool_pg.py), so no rule draws one.
-    def reserve_at_the_locker(self, *args: Any, **kwargs: Any) -> None:
-        raise NotImplementedError
-
-    # Tiers and a protection table (contract v1.2) likewise: the database keeps
-    # v1's rule and refuses both with StoreError (tests/test_pool_pg.py).
-    def reserve_at_a_tier(self, *args: Any, **kwargs: Any) -> None:
-        raise NotImplementedError
-
-    def set_protection(self, *args: Any, **kwargs: Any) -> None:
-        raise NotImplementedError
-
-    def reserve(self, *args: Any, **kwargs: Any) -> None:  # a helper here, no rule
-        super().reserve(*args, **kwargs)
-
-    def amend(self, *args: Any, **kwargs: Any) -> None:  # a helper here, no rule
-        super().amend(*args, **kwargs)
-
-    @rule(
-        data=st.data(),
-        lines=st.lists(
-            st.tuples(
-                st.sampled_from(NODE_IDS), st.sampled_from(SKUS), st.integers(1, 4)
-            ),
-            min_size=1,
-            max_size=3,
-        ),
-        key=st.none() | st.sampled_from(["k1", "k4"]),
-        ttl=st.none() | st.just(20.0),
-        locker=st.sampled_from([..., None]),
-    )
-    def amend_no_locker(
-        self,
-        data: st.DataObject,
-        lines: list[tuple[str, str, int]],
-        key: str | None,
-        ttl: float | None,
-        locker: Any,
-    ) -> None:
-        self.amend(data, lines, key, ttl, locker)
-
-    @rule(
-        lines=st.lists(
-            st.tuples(
-                st.sampled_from(NODE_IDS), st.sampled_from(SKUS), st.integers(1, 4)
-            ),
-            min_size=1,
-            max_size=3,
-        ),
-        key=st.none() | st.sampled_from(["k1", "k2", "k3"]),
-        ttl=st.none() | st.sampled_from([5.0, 20.0]),
-        exempt=st.booleans(),
-        order=st.sampled_from(["o1", "o2"]),
-    )
-    def reserve_no_locker(
-        self,
-        lines: list[tuple[str, str, int]],
-        key: str | None,
-        ttl: float | None,
-        exempt: bool,
-        order: str,
-    ) -> None:
-        self.reserve(lines, key, ttl, exempt, order, None)
 
     @rule()
     def restart_the_replica(self) -> None:

@@ -44,6 +44,7 @@ __all__ = [
     "check_parcels",
     "give_back",
     "held_parcels",
+    "locker_short",
     "parcels_of",
     "settle_part",
 ]
@@ -132,13 +133,17 @@ def check_parcels(
     if old is not None and old.locker == locker:
         left += len(old.parcels)
     if len(parcels) > left:
-        detail = (
-            f"(locker capacity left: locker {locker!r} can take {max(left, 0)} more "
-            f"parcels this period, the reservation needs {len(parcels)}, one a "
-            "shipping node)"
-        )
-        raise InsufficientStock(locker, lines[0][1], len(parcels), max(left, 0), detail)
+        raise locker_short(locker, lines[0][1], len(parcels), left)
     return parcels
+
+
+def locker_short(locker: str, sku: str, need: int, left: int) -> InsufficientStock:
+    """The error of a reservation needing ``need`` parcels where ``left`` are left."""
+    detail = (
+        f"(locker capacity left: locker {locker!r} can take {max(left, 0)} more "
+        f"parcels this period, the reservation needs {need}, one a shipping node)"
+    )
+    return InsufficientStock(locker, sku, need, max(left, 0), detail)
 
 
 def give_back(

@@ -30,12 +30,14 @@ import polars as pl
 from omnistock.exceptions import (
     InvalidRequest,
     KeyConflict,
-    StoreError,
     UnknownReservation,
 )
 from omnistock.model.scenario import Scenario
+from omnistock.pool.parcels import check_locker, parcels_of, settle_part
+from omnistock.pool.pglocal import LocalCopy
 from omnistock.pool.pgstore import Change, PostgresStore
 from omnistock.pool.pool import StockPool
+from omnistock.pool.protecting import apply_protection, check_table
 from omnistock.pool.reservation import (
     STATUS_NAMES,
     Line,
@@ -43,6 +45,7 @@ from omnistock.pool.reservation import (
     check_capacity,
     check_delta,
     check_exempt,
+    check_request,
     check_text,
     check_time,
     check_ttl,
@@ -54,10 +57,12 @@ __all__ = ["PostgresPool"]
 
 #: Keyed reservations this process issued, kept so a retry returns the same value.
 _KEEP_KEYS = 10_000
+#: One-line reservations this process made, kept so closing them is one row.
+_KEEP_MINE = 100_000
 #: The active reservation, locked (or the error saying why not), as a change row.
 _OPEN_SQL = (
     "SELECT 'r', id, status, 0, 0, 0, 0, 0, 0, order_id, key, deadline, exempt, "
-    "amends, nodes, skus, qtys FROM os_open(%s, %s)"
+    "amends, nodes, skus, qtys, locker, parcels, tier FROM os_open(%s, %s)"
 )
 
 
@@ -76,7 +81,7 @@ def _rid(reservation_id: object) -> int:
     return -1
 
 
-class PostgresPool(StockPool):
+class PostgresPool(LocalCopy, StockPool):
     """A StockPool kept in PostgreSQL, shared by every process that opens it.
 
     Build it with ``StockPool.from_scenario(scenario,
@@ -91,6 +96,8 @@ class PostgresPool(StockPool):
     _versions: dict[tuple[str, int], int]
     #: Keyed reservations this process issued (a retry returns the same value).
     _issued: dict[str, Reservation]
+    #: One-line reservations this process made and has not closed, by id.
+    _mine: dict[int, Reservation]
     _stop: threading.Event | None
 
     @classmethod
@@ -115,80 +122,57 @@ class PostgresPool(StockPool):
                 )
             ]
             data = base.model_dump(mode="json", exclude={"stock", "orders"})
+            data["protection"] = [  # the table now (set_protection may have run)
+                {"node": n, "sku": s, "tier": t, "units": u}
+                for n, s, t, u in store.table()
+            ]
+            base = Scenario.model_validate(data)
             compiled = Scenario.model_validate({**data, "stock": stock}).compiled()
             network = compiled.network
-        _refuse_extensions(network)
         pool = cls.__new__(cls)
         pool._setup(PoolState(network), base, clock)
         pool.store = store
         pool._versions = {}
         pool._issued = {}
+        pool._mine = {}
         pool._stop = None
+        pool._table_version = -1
         pool.refresh()
         return pool
 
-    # -- the local copy -------------------------------------------------------------
+    def _reservation(self, ch: Change, issued: bool = False) -> Reservation:
+        """The Reservation of an ``os_res_row`` change row (rows in the local copy).
 
-    def refresh(self) -> None:
-        """Read every counter from the database into the local copy (newer only)."""
-        self._apply(self.store.rows())
-
-    def follow(self, interval: float = 0.5) -> None:
-        """Refresh the local copy every ``interval`` seconds in a thread, until close().
-
-        What a Sourcer decides on is then at most ``interval`` seconds (plus
-        one read) behind the other replicas; a decision on a stale copy is
-        re-checked by the database anyway, and sourced again on refusal.
+        A row read with the locker, parcels and tier (20 columns) carries them;
+        as issued, the parcels are those of the lines as issued.
         """
-        if self._stop is not None:
-            return
-        stop = self._stop = threading.Event()
-
-        def run() -> None:
-            while not stop.wait(interval):
-                try:
-                    self.refresh()
-                except StoreError:  # the database is away: try again next time
-                    continue
-
-        threading.Thread(target=run, name="omnistock-pg-follow", daemon=True).start()
-
-    def _apply(self, changes: Iterable[Change]) -> None:
-        """Write the changed rows and nodes into the local copy, newer versions only."""
-        with self.lock:
-            state, seen = self._state, self._versions
-            fresh = []
-            for ch in changes:
-                if ch[0] not in ("s", "n") or seen.get((ch[0], ch[1]), -1) >= ch[2]:
-                    continue
-                seen[ch[0], ch[1]] = ch[2]
-                fresh.append(ch)
-                if ch[0] == "s" and state.row(ch[9], ch[10]) < 0:
-                    state.add_row(ch[9], ch[10])  # another replica added it
-            rows = []
-            for ch in fresh:
-                if ch[0] == "n":
-                    self.capacity_left[ch[1]] = ch[3]
-                    continue
-                row = state.row(ch[9], ch[10])  # after every row was added
-                state.on_hand[row], state.reserved[row] = ch[3], ch[4]
-                state.shipped[row], state.received[row] = ch[5], ch[6]
-                state.returned[row], state.unsellable[row] = ch[7], ch[8]
-                state.held[row] = ch[13]
-                rows.append(row)
-            if rows:
-                state.refresh(rows)
-
-    def _reservation(self, ch: Change) -> Reservation:
-        """The Reservation of an ``os_res_row`` change row (rows in the local copy)."""
         lines = tuple(zip(ch[14], ch[15], ch[16], strict=True))
         with self.lock:
             rows = tuple(self._state.row(n, s) for n, s, _ in lines)
         res = Reservation(ch[1], ch[9], lines, ch[10], ch[11], ch[12], rows, ch[13])
-        issued = None if res.key is None else self._issued.get(res.key)
-        return issued if issued is not None and issued[:6] == res[:6] else res
+        if len(ch) > 17 and ch[17] is not None:
+            held = parcels_of(ch[17], lines) if issued else tuple(ch[18] or ())
+            res = res._replace(locker=ch[17], parcels=held)
+        if len(ch) > 19 and ch[19] is not None:
+            res = res._replace(tier=ch[19])
+        mine = None if res.key is None else self._issued.get(res.key)
+        return mine if mine is not None and mine[:6] == res[:6] else res
+
+    def _with_parcels(self, res: Reservation, changes: list[Change]) -> Reservation:
+        """``res`` with the locker, parcels and tier of its ``'p'`` change row, if any."""
+        for ch in changes:
+            if ch[0] == "p" and ch[1] == res.reservation_id:
+                return res._replace(
+                    locker=ch[9], parcels=tuple(ch[14] or ()), tier=ch[10]
+                )
+        return res
 
     def _keep(self, res: Reservation) -> Reservation:
+        if len(res.lines) == 1 and res.locker is None:  # os_close1 closes it
+            with self.lock:
+                if len(self._mine) >= _KEEP_MINE:  # forget the oldest
+                    del self._mine[next(iter(self._mine))]
+                self._mine[res.reservation_id] = res
         if res.key is not None:
             with self.lock:
                 if len(self._issued) >= _KEEP_KEYS:  # forget the oldest
@@ -208,20 +192,21 @@ class PostgresPool(StockPool):
     ) -> int:
         """Units of (node_id, sku) a reservation of this kind may take now (0 if no row).
 
-        ``tier`` sets ``exempt`` (a PostgreSQL pool has no protection table).
+        ``tier`` sets ``exempt``, and the protection table's entry applies.
         """
         exempt = self._state.exempt_of(tier, exempt)
         got = self.store.query(
-            "SELECT r.on_hand - r.reserved - r.safety, r.protect FROM os_node n "
+            "SELECT r.on_hand - r.reserved - r.safety, "
+            "os_kept(n.id, %s, %s, %s, r.protect) FROM os_node n "
             "LEFT JOIN os_row r ON r.node_id = n.id AND r.sku = %s WHERE n.id = %s",
-            (str(sku), str(node_id)),
+            (str(sku), tier, exempt, str(sku), str(node_id)),
         )
         if not got:
             self._state.row(str(node_id), str(sku))  # raises UnknownStockRow
-        free, protect = got[0]
+        free, kept = got[0]
         if free is None:
             return 0
-        return int(max(0, free) if exempt else max(0, min(free, free - protect)))
+        return int(max(0, max(0, free) - kept))  # max(0, free_units - u_t(r))
 
     def status(self, reservation_id: int) -> str:
         """``"active"``, ``"committed"``, ``"released"``, ``"expired"`` or ``"amended"``."""
@@ -238,10 +223,11 @@ class PostgresPool(StockPool):
             cols = "coalesce(i_nodes, nodes), coalesce(i_skus, skus), coalesce(i_qtys, qtys)"
         rows = self.store.query(
             f"SELECT 'r', id, status, 0, 0, 0, 0, 0, 0, order_id, key, deadline, "
-            f"exempt, amends, {cols} FROM os_res WHERE {where} ORDER BY id",
+            f"exempt, amends, {cols}, locker, parcels, tier FROM os_res WHERE {where} "
+            "ORDER BY id",
             args,
         )
-        return [self._reservation(r) for r in rows]
+        return [self._reservation(r, issued) for r in rows]
 
     def reservations(self) -> list[Reservation]:
         """The active reservations, oldest first."""
@@ -275,64 +261,86 @@ class PostgresPool(StockPool):
         tier: str | None = None,
         locker: str | None = None,
     ) -> Reservation:
-        """As :meth:`StockPool.reserve`, in one database transaction.
-
-        ``tier`` and ``locker`` are refused (:class:`StoreError`): the database
-        keeps contract v1's rules only (docs/pool.md, "Stores").
-        """
-        if tier is not None or locker is not None:
-            _unsupported("reserve(tier=..., locker=...)")
+        """As :meth:`StockPool.reserve`, in one database transaction."""
         norm = normalise_lines(lines)
-        # The in-process pool's fast paths: ASCII text, no ttl, a real bool.
-        if type(order_id) is not str or not order_id.isascii():
-            order_id = check_text(order_id, "order_id")
-        if key is not None and (type(key) is not str or not key.isascii()):
-            key = check_text(key, f"order {order_id!r}: key")
-        deadline = None
-        if ttl is not None:
-            ttl = check_ttl(ttl, f"order {order_id!r}")
-            deadline = self._deadline(order_id, ttl)  # type: ignore[arg-type]
-        if exempt is not True and exempt is not False:
-            exempt = check_exempt(exempt, f"order {order_id!r}")
-        changes = self._run(
-            "os_reserve", order_id, key, deadline, exempt, *_columns(norm)
-        )
-        head = changes[0]
+        order_id, key, ttl, exempt = check_request(order_id, key, ttl, exempt)
+        deadline = None if ttl is None else self._deadline(order_id, ttl)
+        head: Change
+        if locker is not None or tier is not None:  # S11 parcels, v1.2 tiers
+            if tier is not None:  # the tier sets it (contract v1.2)
+                exempt = tier in self.network.exempt_tiers
+            if locker is not None:
+                where = f"reserve of order {order_id!r}"
+                locker = check_locker(self.network, locker, where)
+            changes = self._run(
+                "os_reserve_at", order_id, key, deadline, exempt, *_columns(norm),
+                locker, list(parcels_of(locker, norm)), tier,
+            )  # fmt: skip
+            head = changes[0]
+        elif len(norm) == 1:  # the hot path: scalars in, one row out
+            ((node, sku, qty),) = norm
+            one = self.store.call_one(
+                "os_reserve1", order_id, key, deadline, exempt, node, sku, qty
+            )
+            if one[1] == 1:
+                rows = self._apply_one(node, sku, one)
+                res = Reservation(one[0], order_id, norm, key, deadline, exempt, rows)
+                return self._keep(res)
+            head = ("k", one[0])  # a keyed retry: read it below
+        else:
+            changes = self._run(
+                "os_reserve", order_id, key, deadline, exempt, *_columns(norm)
+            )
+            head = changes[0]
         if head[0] == "k":
-            prior = self._reservation(head)
-            if (prior.order_id, sorted(prior.lines), prior.exempt) != (
-                order_id,
-                sorted(norm),
-                exempt,
-            ):
+            prior = self.keyed(key or "")
+            assert prior is not None  # a key is never taken back
+            same = (prior.order_id, sorted(prior.lines), prior.exempt, prior.tier)
+            if same != (order_id, sorted(norm), exempt, tier) or prior.locker != locker:
                 raise KeyConflict(
                     key or "", prior.reservation_id, "order, lines or tier"
                 )
             return prior
         with self.lock:
             rows = tuple(self._state.row(n, s) for n, s, _ in norm)
-        return self._keep(
-            Reservation(head[1], order_id, norm, key, deadline, exempt, rows)
-        )
+        res = Reservation(head[1], order_id, norm, key, deadline, exempt, rows)
+        held = parcels_of(locker, norm)
+        return self._keep(res._replace(locker=locker, parcels=held, tier=tier))
 
     def _close(
         self, reservation_id: int, op: str, status: int, lines: Iterable[Any] | None
     ) -> Reservation:
         part = None if lines is None else normalise_lines(lines)
         rid = _rid(reservation_id)
+        mine = self._mine.get(rid) if part is None else None
         try:
+            if mine is not None:  # one line this process made: the hot path
+                one = self.store.call_one("os_close1", rid, op, status)
+                if one[1] != -1:
+                    del self._mine[rid]
+                    ((node, sku, _),) = mine.lines
+                    rows = self._apply_one(node, sku, one)
+                    return mine._replace(lines=((node, sku, one[2]),), rows=rows)
             if part is None:
-                return self._reservation(self._run("os_close", rid, op, status)[0])
+                changes = self._run("os_close", rid, op, status)
+                return self._with_parcels(self._reservation(changes[0]), changes)
             with self.store.transaction() as conn:
                 got = conn.execute(_OPEN_SQL, (rid, op)).fetchone()
                 assert got is not None
                 res = self._reservation(got)
                 res = res._replace(rows=(0,) * len(res.lines))
                 rest = self._state.check_part(res, part)
-                changes = conn.execute(
-                    "SELECT * FROM os_part(%s, %s, %s, %s, %s, %s, %s, %s)",
-                    (rid, status, *_columns(part), *_columns(rest.lines)),
-                ).fetchall()
+                args: tuple[Any, ...] = (rid, status, *_columns(part))
+                args = (*args, *_columns(rest.lines))
+                if res.locker is None:
+                    sql = "SELECT * FROM os_part(%s, %s, %s, %s, %s, %s, %s, %s)"
+                else:  # S11: the parcels settled by the one copy of the rule
+                    given = np.zeros(self.network.n_nodes, dtype=np.int64)
+                    rest = settle_part(self.network, given, rest, part, status == 2)
+                    back = int(given[self.network.node_index[res.locker]])
+                    args = (*args, list(rest.parcels), back)
+                    sql = "SELECT * FROM os_part_at(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+                changes = conn.execute(sql, args).fetchall()
         except UnknownReservation:
             raise UnknownReservation(reservation_id) from None
         self._apply(changes)
@@ -350,9 +358,7 @@ class PostgresPool(StockPool):
         ttl: float | None = None,
         locker: Any = ...,
     ) -> Reservation:
-        """As :meth:`StockPool.amend`, in one database transaction (no ``locker``)."""
-        if locker is not ... and locker is not None:
-            _unsupported("amend(locker=...)")
+        """As :meth:`StockPool.amend`, in one database transaction."""
         norm = normalise_lines(lines)
         if key is not None:
             key = check_text(key, f"amend of reservation {reservation_id!r}: key")
@@ -364,24 +370,26 @@ class PostgresPool(StockPool):
                 self.clock() + ttl,
                 f"amend of reservation {reservation_id!r}: clock() + ttl",
             )
+        keep = locker is ...
+        if not keep:
+            where = f"amend of reservation {reservation_id!r}"
+            locker = check_locker(self.network, locker, where)
         try:
             changes = self._run(
-                "os_amend",
-                _rid(reservation_id),
-                key,
-                ttl is not None,
-                deadline,
-                *_columns(norm),
-            )
+                "os_amend_at", _rid(reservation_id), key, ttl is not None, deadline,
+                *_columns(norm), None if keep else locker, keep,
+                list(parcels_of("", norm)),  # the new lines' packages
+            )  # fmt: skip
         except UnknownReservation:
             raise UnknownReservation(reservation_id) from None
         head = changes[0]
-        new = self._reservation(head)
         if head[0] == "k":
+            new = self.keyed(key or "")
+            assert new is not None  # a key is never taken back
             if (new.amends, sorted(new.lines)) != (reservation_id, sorted(norm)):
                 raise KeyConflict(key or "", new.reservation_id, "amendment or lines")
             return new
-        return self._keep(new)
+        return self._keep(self._with_parcels(self._reservation(head), changes))
 
     @contextmanager
     def as_if_released(self, reservation_id: int) -> Iterator[Reservation]:
@@ -443,12 +451,25 @@ class PostgresPool(StockPool):
     # -- durability is the database's ---------------------------------------------
 
     def set_protection(self, frame: Any) -> None:
-        """Refused (:class:`StoreError`): the database keeps v1's protection rule only."""
-        _unsupported("set_protection")
+        """As :meth:`StockPool.set_protection`: the table in the database, in one transaction.
+
+        Other replicas read it on their next refresh (``follow``'s interval);
+        the database applies it to every request from its commit on.
+        """
+        with self.lock:
+            table = check_table(self._state, frame)
+            with self.store.transaction() as conn:
+                version = self.store.put_table(conn, table)
+            apply_protection(self._state, table)
+            self._table_version = version
 
     def snapshot(self, path: Any, **options: Any) -> Any:
         """Not for a PostgreSQL pool: back the database up (pg_dump, base backups)."""
-        msg = "snapshot: a PostgreSQL pool is kept by its database; back that up."
+        msg = (
+            "snapshot: a PostgreSQL pool is kept by its database; back that up "
+            f"(pg_dump --schema={self.store.schema}, or base backups and WAL), then "
+            "restore it and attach with StockPool.connect."
+        )
         raise InvalidRequest(msg)
 
     def close(self) -> None:
@@ -457,24 +478,3 @@ class PostgresPool(StockPool):
             self._stop.set()
             self._stop = None
         self.store.close()
-
-
-def _unsupported(what: str) -> None:
-    msg = (
-        f"{what}: the PostgreSQL store keeps contract v1's rules only; tiers with a "
-        "protection table (v1.2) and locker parcels (S11) are kept by the in-process "
-        "pool (docs/pool.md, 'Stores')."
-    )
-    raise StoreError(msg)
-
-
-def _refuse_extensions(network: Any) -> None:
-    """Refuse a network whose rules the database would not keep (never half-kept).
-
-    A protection table (v1.2) changes what every reservation may take, so it
-    stops the load. A locker is fine as a node (it holds no stock, so no row
-    and no unit counter ever moves there); only a reservation *at* it, whose
-    parcels the database does not count, is refused (:meth:`reserve`).
-    """
-    if network.levels.nested:
-        _unsupported("a scenario with a protection table")

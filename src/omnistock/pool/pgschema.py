@@ -15,12 +15,15 @@ give ``cap_left`` more units this period. A failed check raises SQLSTATE
 turns them into the library's own exceptions, with the in-process messages).
 
 Schema versions: :data:`MIGRATIONS` lists the scripts in order; ``os_meta``
-holds the version applied. Extension point (set_protection, issue 16): a new
-migration that adds ``os_set_protect(node, sku, units)`` updating
-``os_row.protect`` (the checks already read it per row).
+holds the version applied. Later versions (:mod:`.pgmigrations`) keep
+version 1's functions under a ``_v1`` name and wrap them: the hot path's
+calls and nodes without a limit (2), tiers, the protection table and a
+locker's parcels (3).
 """
 
 from __future__ import annotations
+
+from omnistock.pool.pgmigrations import LATER
 
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION"]
 
@@ -489,7 +492,7 @@ END $$;
 """
 
 #: Migration scripts, in order: version i + 1 is reached by MIGRATIONS[i].
-MIGRATIONS: tuple[str, ...] = (_TABLES + _HELPERS + _OPERATIONS,)
+MIGRATIONS: tuple[str, ...] = (_TABLES + _HELPERS + _OPERATIONS, *LATER)
 
 #: The schema version this library writes and reads.
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -27,6 +27,7 @@ from omnistock.exceptions import (
     UnknownReservation,
     UnknownStockRow,
 )
+from omnistock.pool.parcels import locker_short
 from omnistock.pool.pgschema import MIGRATIONS, SCHEMA_VERSION
 from omnistock.pool.reservation import STATUS_NAMES
 
@@ -62,6 +63,8 @@ def _error(err: Exception) -> OmnistockError:
         return StoreError(f"PostgreSQL: {err}")
     d = json.loads(err.diag.message_primary)  # type: ignore[attr-defined]
     if state == "OS001":
+        if d["why"] == "locker":
+            return locker_short(d["node"], d["sku"], d["need"], d["have"])
         detail = {
             "norow": "The node holds no stock of this sku.",
             "protected": "Protected units are kept from non-exempt reservations.",
@@ -156,6 +159,15 @@ class PostgresStore:
 
     def call(self, function: str, *args: object) -> list[Change]:
         """``SELECT * FROM function(args...)``: one operation, one round trip."""
+        got: list[Change] = self._call(function, args).fetchall()
+        return got
+
+    def call_one(self, function: str, *args: object) -> tuple[Any, ...]:
+        """The one row of ``function(args...)`` (``os_reserve1``, ``os_close1``)."""
+        got: tuple[Any, ...] = self._call(function, args).fetchone()
+        return got
+
+    def _call(self, function: str, args: tuple[object, ...]) -> Any:
         psycopg = _psycopg()
         sql = _CALLS.get(function)
         if sql is None:
@@ -169,7 +181,8 @@ class PostgresStore:
         if cur is None or cur.connection is not conn:
             cur = self._local.cur = conn.cursor()
         try:
-            return cur.execute(sql, args).fetchall()
+            # Prepared at once: the same few statements run for the pool's life.
+            return cur.execute(sql, args, prepare=True)
         except psycopg.Error as err:
             if conn.broken:
                 conn.close()
@@ -300,6 +313,30 @@ class PostgresStore:
                 ) as copy:
                     for rec in rows:
                         copy.write_row(rec)
+            if net.protection:  # contract v1.2
+                self.put_table(conn, net.protection)
+
+    def put_table(self, conn: Any, table: Sequence[tuple[str, str, str, int]]) -> int:
+        """Replace the protection table (contract v1.2) in ``conn``'s transaction.
+
+        Returns the table's new version (other replicas reload it on refresh).
+        """
+        got = conn.execute(
+            "UPDATE os_meta SET value = (value::bigint + 1)::text "
+            "WHERE name = 'protection' RETURNING value"
+        ).fetchone()  # first: two replacements queue on this row
+        conn.execute("DELETE FROM os_prot")
+        with conn.cursor() as cur:
+            cur.executemany(
+                "INSERT INTO os_prot VALUES (%s, %s, %s, %s, %s)",
+                [(n, s, t, u, i) for i, (n, s, t, u) in enumerate(table)],
+            )
+        return int(got[0])
+
+    def table(self) -> tuple[tuple[str, str, str, int], ...]:
+        """The protection table in the database, in its order."""
+        rows = self.query("SELECT node_id, sku, tier, units FROM os_prot ORDER BY pos")
+        return tuple((str(n), str(s), str(t), int(u)) for n, s, t, u in rows)
 
     def base(self) -> str:
         """The stored scenario (nodes, rules; no stock) as JSON."""
@@ -323,12 +360,17 @@ class PostgresStore:
         return str(got[0][0])
 
     def rows(self) -> list[tuple[Any, ...]]:
-        """Every stock row and node as change rows (a full refresh)."""
+        """Every stock row and node as change rows (a full refresh).
+
+        A ``'v'`` row carries the protection table's version.
+        """
         return self.query(
             "SELECT 's', id, ver, on_hand, reserved, shipped, received, returned, "
             "unsellable, node_id, sku, NULL, NULL, held FROM os_row UNION ALL "
             "SELECT 'n', idx, ver, cap_left, NULL, NULL, NULL, NULL, NULL, id, NULL, "
-            "NULL, NULL, NULL FROM os_node"
+            "NULL, NULL, NULL FROM os_node UNION ALL "
+            "SELECT 'v', value::bigint, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, "
+            "NULL, NULL, NULL, NULL FROM os_meta WHERE name = 'protection'"
         )
 
     def open_pool(self, scenario: Scenario, **options: Any) -> StockPool:

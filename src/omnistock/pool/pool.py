@@ -47,6 +47,7 @@ from omnistock.pool.reservation import (
     Reservation,
     check_delta,
     check_exempt,
+    check_request,
     check_text,
     check_time,
     check_ttl,
@@ -221,15 +222,7 @@ class StockPool(Views, Durable, Capacity, Protecting, Stores):
             A malformed argument, named in the message.
         """
         norm = normalise_lines(lines)
-        # Fast paths first: ASCII text, no ttl and a real bool need no checking.
-        if type(order_id) is not str or not order_id.isascii():
-            order_id = check_text(order_id, "order_id")
-        if key is not None and (type(key) is not str or not key.isascii()):
-            key = check_text(key, f"order {order_id!r}: key")
-        if ttl is not None:
-            ttl = check_ttl(ttl, f"order {order_id!r}")
-        if exempt is not True and exempt is not False:
-            exempt = check_exempt(exempt, f"order {order_id!r}")
+        order_id, key, ttl, exempt = check_request(order_id, key, ttl, exempt)
         with self.lock:
             state = self._state
             if tier is not None:  # the tier sets it (contract v1.2)

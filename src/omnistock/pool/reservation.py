@@ -26,6 +26,7 @@ __all__ = [
     "check_capacity",
     "check_delta",
     "check_exempt",
+    "check_request",
     "check_text",
     "check_time",
     "check_ttl",
@@ -185,6 +186,25 @@ def check_exempt(exempt: object, where: str) -> bool:
         msg = f"{where}: exempt must be True or False. Got exempt={exempt!r}."
         raise InvalidRequest(msg)
     return bool(exempt)
+
+
+def check_request(
+    order_id: object, key: object, ttl: object, exempt: object
+) -> tuple[str, str | None, float | None, bool]:
+    """A reserve's ``order_id``, ``key``, ``ttl`` and ``exempt``, checked.
+
+    One copy for both stores, on their hot path: ASCII text, no ttl and a real
+    bool need no further checking, so they are tested first.
+    """
+    if type(order_id) is not str or not order_id.isascii():
+        order_id = check_text(order_id, "order_id")
+    if key is not None and (type(key) is not str or not key.isascii()):
+        key = check_text(key, f"order {order_id!r}: key")
+    if ttl is not None:
+        ttl = check_ttl(ttl, f"order {order_id!r}")
+    if exempt is not True and exempt is not False:
+        exempt = check_exempt(exempt, f"order {order_id!r}")
+    return order_id, key, ttl, exempt
 
 
 def check_delta(delta: object, where: str) -> int:

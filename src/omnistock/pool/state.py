@@ -264,9 +264,9 @@ class PoolState:
 
     # -- changes ------------------------------------------------------------------------
 
-    def refresh(self, rows: Iterable[int]) -> None:
+    def refresh(self, rows: Iterable[int] | slice) -> None:
         """Re-derive free and limit of ``rows`` from the counters (the ONE formula)."""
-        idx = np.fromiter(rows, dtype=np.int64)
+        idx = rows if isinstance(rows, slice) else np.fromiter(rows, dtype=np.int64)
         free = free_units(self.on_hand[idx], self.reserved[idx], self.safety[idx])
         self._free[idx] = free
         self._limit[idx] = protected_limit(free, self.protect[idx])
