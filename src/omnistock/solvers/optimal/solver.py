@@ -39,6 +39,7 @@ from omnistock.solvers.optimal.incumbents import (
     unfillable_cost,
     warm_start_solution,
 )
+from omnistock.solvers.optimal.large import solve_split, split_large
 from omnistock.solvers.optimal.lockers import solve_with_lockers
 from omnistock.solvers.optimal.model import solve_model
 from omnistock.solvers.optimal.nested import solve_nested
@@ -103,10 +104,25 @@ class OptimalSolver:
                 return _greedy_fallback(compiled)
 
     def _run(
-        self, compiled: CompiledScenario, options: OptimalOptions, reporter: Reporter
+        self,
+        compiled: CompiledScenario,
+        options: OptimalOptions,
+        reporter: Reporter,
+        *,
+        fits: bool = False,
     ) -> Solution:
         if rated_batch(compiled.network, compiled.orders):
             return solve_rated(compiled, options, _groups)  # contract v1.1: exact MILPs
+        # Candidates beyond memory: component by component, the largest priced
+        # (solvers/optimal/large.py); ``fits``: a part already known to fit.
+        split = None if fits else split_large(compiled)
+        if split is not None:
+            reporter.phase("components too large to list")
+
+            def solve_part(part: CompiledScenario, opts: OptimalOptions) -> Solution:
+                return self._run(part, opts, reporter, fits=True)
+
+            return solve_split(compiled, options, split, solve_part)
         start = time.perf_counter()
         deadline = start + options.time_limit * (1.0 - _RESERVE)
         orders = compiled.orders
