@@ -4,16 +4,13 @@ The Lagrangian bound of a batch too large to list (``solvers.optimal.lagrange``)
 relaxes the constraints orders share (a stock row's free units and protected
 limit, a node's capacity) with prices ``p >= 0``. What is left splits by order:
 each order's cheapest decision against the initial stock when every unit it
-takes also costs the price of the constraints it uses. That decision is the one
-greedy's exact search makes (``sourcing.decide_order``, every rule of the order
-kept) on unit costs raised by the prices. The kernels price a unit per node, so
-a node gets the lowest price among the order's rows it can use there: exact for
-a one-line order or a node that can give one line, below the exact price
-otherwise, so the sum stays a lower bound of the relaxed problem. A second
-lower bound of the same order's minimum prices every unit exactly but drops
-what ties its lines together (fixed costs, split limits, ship-complete): each
-line alone takes its cheapest priced units below its unfilled cost
-(:func:`_lines_alone`). An order counts the larger of the two.
+takes also costs the price of the constraints it uses. Each order counts a lower
+bound of that minimum: its lines each alone, every unit priced exactly, without
+what ties the lines together (fixed costs, split limits, ship-complete; all
+>= 0 or relaxations), :func:`_lines_alone`; and, for an order none of whose
+units carries a price, the larger of that and greedy's exact decision
+(``sourcing.decide_order``, every rule of the order kept), then its exact
+minimum.
 """
 
 from __future__ import annotations
@@ -52,45 +49,41 @@ def priced_orders(
     """
     free_p, limit_p, cap_p = prices
     use_all, use_limit, use_cap = usage
-    base = net.node_unit_cost
-    unit_cost = base.copy()
-    lowest = np.full(base.shape[0], np.inf)
     stock_node = net.stock_node
     total = 0.0
     for o in range(span[0], span[1]):
         exempt = orders.order_exempt[o]
         lo, hi = orders.line_indptr[o], orders.line_indptr[o + 1]
         rows, _ = _order_rows(net.stock_indptr, orders.line_sku[lo:hi])
+        priced = False
         for r in rows:
             if usable(state.free, state.limit, r, exempt) > 0:
                 price = free_p[r] if exempt else free_p[r] + limit_p[r]
-                n = stock_node[r]
-                lowest[n] = min(lowest[n], price)
-        for r in rows:
-            n = stock_node[r]
-            if lowest[n] < np.inf:
-                unit_cost[n] = base[n] + lowest[n] + cap_p[n]
+                priced |= price + cap_p[stock_node[r]] > 0.0
         penalty = unfilled_cost_kernel(
             orders.order_unfilled[o], orders.order_weight[o], 1
         )
-        request = make_request(orders, o, penalty, unit_cost)
-        locker = locker_of(net.node_kind, orders.order_pickup[o])
-        if locker >= 0:  # S11: the order alone may use all the locker's parcels
-            request = parcel_limited(request, state.capacity[locker])
-        _, a_node, a_row, a_qty, comp = decide_order(net, state, request, POLICY_GREEDY)
-        alone, l_node, l_row, l_qty = _lines_alone(net, state, request, prices)
-        if alone > comp.sum():
-            a_node, a_row, a_qty = l_node, l_row, l_qty
-        total += max(alone, comp.sum())
+        request = make_request(orders, o, penalty, net.node_unit_cost)
+        alone, a_node, a_row, a_qty = _lines_alone(net, state, request, prices)
+        if not priced:
+            # No price on any unit: greedy's exact search is the exact minimum (and
+            # as fast as greedy). With prices near the unfilled cost its
+            # branch-and-bound loses its pruning (seen: minutes on "large" at
+            # 1,000,000 orders), so a priced order counts its lines alone.
+            locker = locker_of(net.node_kind, orders.order_pickup[o])
+            if locker >= 0:  # S11: the order alone may use all the locker's parcels
+                request = parcel_limited(request, state.capacity[locker])
+            _, s_node, s_row, s_qty, comp = decide_order(
+                net, state, request, POLICY_GREEDY
+            )
+            if comp.sum() >= alone:
+                alone, a_node, a_row, a_qty = comp.sum(), s_node, s_row, s_qty
+        total += alone
         for i in range(a_qty.shape[0]):
             use_all[a_row[i]] += a_qty[i]
             if not exempt:
                 use_limit[a_row[i]] += a_qty[i]
             use_cap[a_node[i]] += a_qty[i]
-        for r in rows:
-            n = stock_node[r]
-            unit_cost[n] = base[n]
-            lowest[n] = np.inf
     return total
 
 
