@@ -10,6 +10,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+import omnistock.solvers.optimal.lagrange as lagrange
 import omnistock.solvers.optimal.large as large
 import omnistock.solvers.optimal.solver as solver_module
 from omnistock import samples, solve
@@ -54,6 +55,15 @@ def test_the_lagrangian_bound_never_exceeds_the_optimum(scenario, seed, scale):
         done = lagrangian_bound(compiled, p)
         assert done.complete
         assert done.bound <= optimum + tol
+    # A pass cut short at its deadline (one order a chunk here) is a bound too.
+    chunk = lagrange.CHUNK_ORDERS
+    lagrange.CHUNK_ORDERS = 1
+    try:
+        part = lagrangian_bound(compiled, prices, deadline=-np.inf)
+    finally:
+        lagrange.CHUNK_ORDERS = chunk
+    assert part.complete == (compiled.orders.n_orders == 1)
+    assert part.bound <= optimum + tol
 
 
 @pytest.mark.parametrize("limit", [0, 1, 3])
@@ -146,3 +156,21 @@ def test_a_process_pool_takes_the_same_path(batch, monkeypatch):
     assert plan.bound is not None
     assert 0.5 * plan.objective < plan.bound <= plan.objective
     assert plan.status in (SolveStatus.FEASIBLE, SolveStatus.TIME_LIMIT)
+
+
+def test_a_local_cluster_takes_the_same_path(batch, monkeypatch):
+    """Tests that a Dask worker prices the component too, and no task falls back."""
+    pytest.importorskip(
+        "distributed",
+        reason="the dask extra is not installed (pip install 'omnistock[dask]')",
+    )
+    from omnistock.scale import make_executor
+
+    monkeypatch.setenv(large.LIMIT_VARIABLE, "0")  # the nannies' workers inherit it
+    with make_executor(workers=2) as client:
+        plan = solve(batch, solver="optimal", time_limit=10, executor=client)
+    plan.check(batch)
+    assert plan.info["fallback_components"] == []
+    assert plan.info["lagrangian_components"]
+    assert plan.bound is not None
+    assert 0.5 * plan.objective < plan.bound <= plan.objective
