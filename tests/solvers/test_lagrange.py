@@ -144,18 +144,23 @@ def test_the_environment_caps_the_limit(monkeypatch):
         large.candidate_limit()
 
 
-def test_a_process_pool_takes_the_same_path(batch, monkeypatch):
-    """Tests that workers price a component too large for them rather than failing."""
-    monkeypatch.setenv(large.LIMIT_VARIABLE, "0")  # the spawned workers inherit it
-    spawn = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(2, mp_context=spawn) as pool:
-        plan = solve(batch, solver="optimal", time_limit=10, executor=pool)
+def _priced_on_a_worker(plan, batch):
+    """A checked plan, no fallback, the component priced, a non-trivial bound."""
     plan.check(batch)
     assert plan.info["fallback_components"] == []
     assert plan.info["lagrangian_components"]
     assert plan.bound is not None
     assert 0.5 * plan.objective < plan.bound <= plan.objective
     assert plan.status in (SolveStatus.FEASIBLE, SolveStatus.TIME_LIMIT)
+
+
+def test_a_process_pool_takes_the_same_path(batch, monkeypatch):
+    """Tests that workers price a component too large for them rather than failing."""
+    monkeypatch.setenv(large.LIMIT_VARIABLE, "0")  # the spawned workers inherit it
+    spawn = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(2, mp_context=spawn) as pool:
+        plan = solve(batch, solver="optimal", time_limit=10, executor=pool)
+    _priced_on_a_worker(plan, batch)
 
 
 def test_a_local_cluster_takes_the_same_path(batch, monkeypatch):
@@ -169,8 +174,4 @@ def test_a_local_cluster_takes_the_same_path(batch, monkeypatch):
     monkeypatch.setenv(large.LIMIT_VARIABLE, "0")  # the nannies' workers inherit it
     with make_executor(workers=2) as client:
         plan = solve(batch, solver="optimal", time_limit=10, executor=client)
-    plan.check(batch)
-    assert plan.info["fallback_components"] == []
-    assert plan.info["lagrangian_components"]
-    assert plan.bound is not None
-    assert 0.5 * plan.objective < plan.bound <= plan.objective
+    _priced_on_a_worker(plan, batch)
