@@ -127,6 +127,8 @@ def test_scale_solve(
         "gap": plan.gap,
         "status": str(plan.status),
         "fallback": plan.info.get("fallback_components"),
+        "lagrangian": plan.info.get("lagrangian_components"),
+        "lagrangian_orders": plan.info.get("lagrangian_orders"),
         "load": os.getloadavg(),
     }
     benchmark.extra_info.update(info)

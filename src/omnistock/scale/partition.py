@@ -221,6 +221,7 @@ def solve_partitioned(
     infos: list[dict[str, Any]] = []
     bound: float | None = 0.0
     fallback: list[int] = []
+    priced: list[int] = []
     for t, result in enumerate(results):
         idx = task_orders[t]
         if result is None:
@@ -235,6 +236,8 @@ def solve_partitioned(
         triples.append((task_map[t_line], t_node, t_qty))
         statuses.append(t_status)
         infos.append(t_info)
+        if t_info.get("lagrangian_components"):  # too large to list on the worker
+            priced.extend(tasks[t].tolist())
         bound = None if bound is None or task_bound is None else bound + task_bound
     # Orders with no candidate at all: the solver in the driver (nothing to ship).
     if task_orders[-1].size:
@@ -260,6 +263,7 @@ def solve_partitioned(
         tasks=len(tasks),
         workers=workers,
         fallback_components=sorted(fallback),
+        lagrangian_components=sorted(priced),
         fallback_errors=errors,
         retried_tasks=retried,
         build_seconds=build,

@@ -34,6 +34,7 @@ all. :func:`fallback_bound` returns the best of them.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -265,9 +266,21 @@ def fallback_bound(
     order_mask: np.ndarray,
     data: MilpData | None,
     duals: np.ndarray | None,
+    deadline: float = np.inf,
 ) -> float:
-    """The best line-split bound over the LP's duals (if any) and the shortage prices."""
+    """The best line-split bound over the LP's duals (if any) and the shortage prices.
+
+    Each price vector costs a pass over the candidates (seconds on a large
+    model): the first always runs, each next one only when a pass as long as
+    the last ends before ``deadline`` (``time.perf_counter()`` seconds).
+    """
     candidates = shortage_prices(compiled, order_mask)
     if data is not None and duals is not None:
-        candidates.append(dual_prices(compiled, data, duals))
-    return max(line_split_bound(compiled, cand, order_mask, p) for p in candidates)
+        candidates.insert(0, dual_prices(compiled, data, duals))
+    best = -np.inf
+    for prices in candidates:
+        began = time.perf_counter()
+        best = max(best, line_split_bound(compiled, cand, order_mask, prices))
+        if time.perf_counter() + (time.perf_counter() - began) > deadline:
+            break
+    return best

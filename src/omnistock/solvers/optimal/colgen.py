@@ -177,11 +177,14 @@ def column_generation(
     engine: str = "highs",
     *,
     all_constraints: bool = False,
+    bound_deadline: float = np.inf,
 ) -> ColumnGeneration:
     """Solve the LP of the orders in ``order_mask`` by pricing packages in.
 
     Starts from ``pair_mask`` (changed in place); LPs stop at ``deadline``
     (``time.perf_counter()`` seconds) and no round starts after ``last_round``.
+    The line-split bound of an unconverged LP stops adding price vectors at
+    ``bound_deadline`` (``bounds.fallback_bound``).
     """
     in_group = order_mask[cand.pair_order]
     out = ColumnGeneration(
@@ -200,7 +203,9 @@ def column_generation(
         out.rounds += 1
         if not lp.ok:
             duals = None if out.lp is None else out.lp.duals
-            out.line_lower = fallback_bound(compiled, cand, order_mask, out.data, duals)
+            out.line_lower = fallback_bound(
+                compiled, cand, order_mask, out.data, duals, bound_deadline
+            )
             return out
         out.data, out.lp = data, lp
         out.values = lagrangian_values(compiled, cand, data, lp.duals, order_mask)
@@ -211,7 +216,9 @@ def column_generation(
         if out.converged:
             return out
         if time.perf_counter() > last_round:
-            out.line_lower = fallback_bound(compiled, cand, order_mask, data, lp.duals)
+            out.line_lower = fallback_bound(
+                compiled, cand, order_mask, data, lp.duals, bound_deadline
+            )
             return out
         # Add the most attractive packages only, so the LP stays small.
         most = max(ENTER_MIN, int(ENTER_SHARE * pair_mask.sum()))

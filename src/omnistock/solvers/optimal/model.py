@@ -134,6 +134,7 @@ def solve_model(
         start + _LP_SHARE * budget,
         start + _LP_SHARE * budget * 0.5,
         options.lp_engine,
+        bound_deadline=end,
     )
     last = None if cg.data is None or cg.lp is None else (cg.data, cg.lp)
     # ``lower`` (the Lagrangian bound) is what reduced-cost fixing rests on; the
@@ -142,7 +143,7 @@ def solve_model(
     proven_lower = max(lower, cg.line_lower, flow_lower)
     # Incumbent: the best of the LP-guided plan, the warm start and nothing, repaired.
     incumbents = [np.empty((0, 3), dtype=np.int64), warm]
-    if last is not None:
+    if last is not None and time.perf_counter() < end:  # its sub-MILP needs time
         sub_budget = _SUB_SHARE * (end - time.perf_counter())
         report("LP-guided incumbent")
 
@@ -163,10 +164,10 @@ def solve_model(
             SolveStatus.OPTIMAL if upper - proven_lower <= tol else SolveStatus.FEASIBLE
         )
         return ModelResult(best_triples, status, proven_lower, rounds, 0)
-    if last is None and (
-        int(in_group.sum()) > _MIP_PACKAGES or time.perf_counter() >= end
+    if time.perf_counter() >= end or (
+        last is None and int(in_group.sum()) > _MIP_PACKAGES
     ):
-        # No LP in time and too large for a MILP without one: keep the incumbent.
+        # Out of time, or no LP and too large for a MILP without one: keep the incumbent.
         return ModelResult(
             best_triples, SolveStatus.TIME_LIMIT, proven_lower, rounds, 0
         )

@@ -38,6 +38,7 @@ from omnistock.solvers.optimal.incumbents import (
     unfillable_cost,
     warm_start_solution,
 )
+from omnistock.solvers.optimal.large import solve_split, split_large
 from omnistock.solvers.optimal.lockers import solve_with_lockers
 from omnistock.solvers.optimal.model import solve_model
 from omnistock.solvers.optimal.nested import solve_nested
@@ -104,11 +105,28 @@ class OptimalSolver:
                 return _greedy_fallback(compiled)
 
     def _run(
-        self, compiled: CompiledScenario, options: OptimalOptions, reporter: Reporter
+        self,
+        compiled: CompiledScenario,
+        options: OptimalOptions,
+        reporter: Reporter,
+        *,
+        fits: bool = False,
     ) -> Solution:
         rated = rated_batch(compiled.network, compiled.orders)
         if rated and (order_lockers(compiled) >= 0).any():
             return solve_rated(compiled, options, _groups)  # v1.1 with S11: exact MILPs
+        # Candidates beyond memory: component by component, the largest priced
+        # (solvers/optimal/large.py); ``fits``: a part already known to fit. The
+        # priced path prices v1 costs only, so a v1.1 batch is listed whole (and
+        # falls back to greedy, said so, if that does not fit).
+        split = None if fits or rated else split_large(compiled)
+        if split is not None:
+            reporter.phase("components too large to list")
+
+            def solve_part(part: CompiledScenario, opts: OptimalOptions) -> Solution:
+                return self._run(part, opts, reporter, fits=True)
+
+            return solve_split(compiled, options, split, solve_part)
         start = time.perf_counter()
         deadline = start + options.time_limit * (1.0 - _RESERVE)
         orders = compiled.orders
