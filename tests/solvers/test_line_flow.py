@@ -5,14 +5,23 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
 
 from omnistock import solve
+from omnistock.compiled import StockState
+from omnistock.compiled.allocations import stock_rows, usage
 from omnistock.solvers.base import SolveStatus
+from omnistock.solvers.greedy import run_orders
 from omnistock.solvers.optimal import model as optimal_model
 from omnistock.solvers.optimal import solver as optimal_solver
 from omnistock.solvers.optimal.bounds import line_split_bound
 from omnistock.solvers.optimal.candidates import candidates
-from omnistock.solvers.optimal.line_flow import flow_plan, line_flow
+from omnistock.solvers.optimal.line_flow import (
+    _minus,
+    _short_lines,
+    flow_plan,
+    line_flow,
+)
 from omnistock.testing import scenarios
 from tests.helpers import load, make_scenario, plan_of
 from tests.milp_reference import reference_optimum
@@ -99,6 +108,70 @@ def test_flow_plan_passes_the_checker_and_its_bound_is_valid(scenario):
     optimum = reference_optimum(scenario).objective
     assert result.bound <= optimum + _tol(optimum)
     assert plan.objective >= optimum - _tol(optimum)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    scenario=scenarios(max_nodes=5, max_skus=3, max_orders=6, max_lines=3),
+    taken=st.integers(min_value=0, max_value=5),
+)
+def test_lines_solved_again_are_exactly_those_on_an_overdrawn_counter(scenario, taken):
+    """Tests the choice of the second flow's lines (step 3 of the plan).
+
+    Greedy first serves the first ``taken`` orders; of the flow's units of the
+    others, the lines kept must fit in the stock greedy leaves (free units,
+    protected limits, node capacity), and every line sent to the second flow
+    must take from a counter that all the units together overdraw.
+    """
+    assume(len(scenario.orders) > taken)
+    compiled = scenario.compiled()
+    orders = compiled.orders
+    lines = orders.line_order >= taken
+    flow = line_flow(compiled, candidates(compiled), lines)
+    assert flow is not None
+    greedy = run_orders(
+        compiled, np.arange(taken), StockState.of_network(compiled.network)
+    )
+    left = _minus(compiled, StockState.of_network(compiled.network), greedy)
+    again = _short_lines(compiled, left, flow.triples)
+    line, node, qty = flow.triples.T
+    assert not again[~lines].any()
+    stays = ~again[line]
+    row_all, row_protected, node_units = usage(
+        compiled, line[stays], node[stays], qty[stays]
+    )
+    assert np.all(row_all <= left.free) and np.all(row_protected <= left.limit)
+    assert np.all(node_units <= left.capacity)
+    row_all, row_protected, node_units = usage(compiled, line, node, qty)
+    rows = stock_rows(compiled.network, orders.line_sku[line], node)
+    exempt = orders.order_exempt[orders.line_order[line]]
+    for short_line in np.flatnonzero(again):
+        on = np.flatnonzero(line == short_line)
+        assert any(
+            row_all[rows[k]] > left.free[rows[k]]
+            or (not exempt[k] and row_protected[rows[k]] > left.limit[rows[k]])
+            or node_units[node[k]] > left.capacity[node[k]]
+            for k in on
+        )
+
+
+def test_only_lines_on_a_row_greedy_has_emptied_are_solved_again():
+    """Tests step 3 on the short SKU: greedy takes two of W's three units first.
+
+    The flow, planning the other three orders on W's whole stock, puts its three
+    units on W's row of A: all three lines must be solved again (one unit is
+    left for them). With nothing taken first, no line is.
+    """
+    compiled = _shortage().compiled()
+    network = StockState.of_network(compiled.network)
+    lines = compiled.orders.line_order >= 2
+    flow = line_flow(compiled, candidates(compiled), lines)
+    assert flow is not None and int(flow.triples[:, 2].sum()) == 3
+    assert not _short_lines(compiled, network, flow.triples).any()
+    left = _minus(compiled, network, run_orders(compiled, np.arange(2), network))
+    assert int(left.free[0]) == 1
+    again = _short_lines(compiled, left, flow.triples)
+    assert set(np.flatnonzero(again)) == set(flow.triples[:, 0])
 
 
 def test_flow_plan_serves_an_all_or_nothing_order_whole_or_not_at_all():

@@ -43,10 +43,12 @@ _WIDEN_ROOM = 6.0
 # the LP-guided incumbent; the MILP gets the rest.
 _LP_SHARE = 0.5
 _SUB_SHARE = 0.3
-# Pace of solvers.line_flow.flow_plan, a little above the ~2.5 us a candidate
-# measured on the 15.6 M candidates of 100,000 "medium" orders on 2 shared cores
-# (docs/benchmarks.md, 2026-12-01): the path runs when the budget covers it once.
-_FLOW_SECONDS_PER_CANDIDATE = 3e-6
+# Pace of solvers.line_flow.flow_plan on the 15.6 M candidates of 100,000 "medium"
+# orders: ~3.5 us a candidate on the slowest 2-core machine measured; the usual
+# ones took ~2.5 us with the old two whole flows, so ~1.6 us now (estimated;
+# docs/benchmarks.md, 2026-12-01). The path runs when the budget covers it at
+# 2.5 us; a slower machine may overrun the limit by the difference.
+_FLOW_SECONDS_PER_CANDIDATE = 2.5e-6
 
 
 @dataclass
@@ -121,6 +123,12 @@ def solve_model(
                     else SolveStatus.FEASIBLE
                 )
                 return ModelResult(warm, status, flow_lower, 0, 0)
+            if time.perf_counter() >= end:
+                # The flow used the budget: column generation would still list its
+                # first packages and build its LP (seconds at this size) for nothing.
+                tries = [warm, complete(compiled, cand, warm, order_mask)]
+                best = min(tries, key=lambda t: objective_of(compiled, t))
+                return ModelResult(best, SolveStatus.TIME_LIMIT, flow_lower, 0, 0)
         start = time.perf_counter()  # column generation shares what is left
         budget = max(end - start, 0.0)
     warm_pairs = pair_ids(compiled, cand, warm)
