@@ -22,7 +22,9 @@ SOLVERS = ("greedy", "priority", "nearest", "most_stock", "lookahead", "optimal"
 
 
 def main() -> None:
-    paths = sorted(glob.glob(str(ROOT.parent.parent / "shared/golden/*.json")))
+    # ../shared/golden beside the checkout (a worktree one level deeper finds it too).
+    shared = [ROOT.parent / "shared/golden", ROOT.parent.parent / "shared/golden"]
+    paths = sorted({p for d in shared for p in glob.glob(str(d / "*.json"))})
     paths += sorted(glob.glob(str(ROOT / "tests/data/golden/*.json")))
     for path in paths:
         try:
